@@ -1,0 +1,140 @@
+/** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
+
+/** Stages reported through `onProgress` while indexing or searching. */
+export type Stage = 'queued' | 'probing' | 'sampling' | 'describing' | 'storing' | 'matching' | 'done' | 'failed';
+
+export interface Progress {
+  stage: Stage;
+  /** 0–1 over the whole operation. */
+  fraction: number;
+  /** Media time reached so far, when decoding. */
+  mediaTimeSec?: number;
+  framesDone?: number;
+}
+
+export type ProgressListener = (p: Progress) => void;
+
+export interface MediaInfo {
+  kind: 'video' | 'image';
+  /** Duration in seconds; for a file whose header has none, measured by decoding. 0 for images. */
+  durationSec: number;
+  /** Average frame rate; `null` when the container reports none (0/0) and none can be derived. */
+  fps: number | null;
+  /** Display size, after rotation metadata is applied. */
+  width: number;
+  height: number;
+  /** Rotation metadata in degrees (0, 90, 180, 270). */
+  rotation: number;
+  codec: string;
+  container: string;
+  hasAudio: boolean;
+  variableFrameRate: boolean;
+  sizeBytes: number;
+}
+
+export type VideoStatus = 'indexing' | 'ready' | 'failed';
+
+export interface VideoRecord {
+  id: string;
+  contentHash: string;
+  path: string;
+  title: string | null;
+  durationSec: number;
+  fps: number | null;
+  width: number;
+  height: number;
+  codec: string;
+  status: VideoStatus;
+  error: { code: string; message: string } | null;
+  metadata: Record<string, unknown>;
+  frameCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IndexOptions {
+  title?: string;
+  metadata?: Record<string, unknown>;
+  /** Path recorded for the video (defaults to the path given). */
+  displayPath?: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface IndexResult {
+  videoId: string;
+  status: 'indexed' | 'duplicate';
+  durationSec: number;
+  frames: number;
+  video: VideoRecord;
+  timingsMs: Record<string, number>;
+}
+
+export interface SearchOptions {
+  /** Most videos to return (default 10). */
+  limit?: number;
+  /** Fewest matched frames a video segment needs (default 3; image queries need 1). */
+  minMatchedFrames?: number;
+  /** Frame pairs below this cosine similarity are ignored. */
+  minFrameSimilarity?: number;
+  /** Segments scoring below this are dropped (0–1). */
+  minSegmentScore?: number;
+  /** Path shown in the result (defaults to the input path, or `<buffer>` / `<stream>`). */
+  displayPath?: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+/** One matched frame pair inside a segment. */
+export interface FrameMatch {
+  queryTime: number;
+  refTime: number;
+  similarity: number;
+}
+
+export interface MatchSegment {
+  queryStart: number;
+  queryEnd: number;
+  refStart: number;
+  refEnd: number;
+  /** Calibrated confidence 0–1 that this segment is a real copy. */
+  score: number;
+  matchedFrames: number;
+  frames: FrameMatch[];
+}
+
+export interface VideoMatch {
+  videoId: string;
+  path: string;
+  title: string | null;
+  score: number;
+  segments: MatchSegment[];
+}
+
+export interface SearchTimings {
+  decode: number;
+  describe: number;
+  knn: number;
+  align: number;
+  total: number;
+}
+
+export interface SearchResult {
+  query: { path: string; kind: 'video' | 'image'; durationSec: number; frames: number };
+  /** Best first; empty means no copy was found. */
+  matches: VideoMatch[];
+  timingsMs: SearchTimings;
+}
+
+export interface EngineStats {
+  videos: number;
+  readyVideos: number;
+  frames: number;
+  vectors: number;
+  totalDurationSec: number;
+  databaseBytes: number;
+  bytesPerFrame: number;
+  descriptor: string;
+  store: 'pglite' | 'postgres';
+  location: string;
+}

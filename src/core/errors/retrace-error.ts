@@ -1,0 +1,139 @@
+/**
+ * Every failure retrace reports on purpose is a RetraceError with a stable `code`.
+ * The CLI maps codes to exit codes and the server to HTTP statuses, each in one place,
+ * so adding an error means adding a row to those tables, not a new branch.
+ */
+export type RetraceErrorCode =
+  | 'EMPTY_FILE'
+  | 'FILE_NOT_FOUND'
+  | 'FILE_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA'
+  | 'NO_VIDEO_STREAM'
+  | 'CORRUPT_MEDIA'
+  | 'MEDIA_TOO_LONG'
+  | 'TOO_MANY_FRAMES'
+  | 'INVALID_DIMENSIONS'
+  | 'FFMPEG_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'DB_LOCKED'
+  | 'DB_ERROR'
+  | 'DESCRIPTOR_MISMATCH'
+  | 'DESCRIPTOR_ERROR'
+  | 'UPLOAD_ERROR'
+  | 'CHUNK_OUT_OF_RANGE'
+  | 'CHECKSUM_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'TOO_MANY_UPLOADS'
+  | 'ABORTED';
+
+/** Base class: `code` is stable and safe to branch on; `message` is for people. */
+export class RetraceError extends Error {
+  readonly code: RetraceErrorCode;
+  readonly details?: Record<string, unknown>;
+  constructor(code: RetraceErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options?.details;
+  }
+  /** The `{ code, message }` shape used in CLI JSON output and HTTP error bodies. */
+  toJSON(): { code: RetraceErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** The input file has zero bytes. */
+export class EmptyFileError extends RetraceError {
+  constructor(path: string) { super('EMPTY_FILE', `File is empty: ${path}`); }
+}
+/** The input path does not exist or is not a regular file. */
+export class FileNotFoundError extends RetraceError {
+  constructor(path: string) { super('FILE_NOT_FOUND', `No such file: ${path}`); }
+}
+/** The input is larger than the configured `maxFileBytes`. */
+export class FileTooLargeError extends RetraceError {
+  constructor(bytes: number, limit: number) {
+    super('FILE_TOO_LARGE', `File is ${formatBytes(bytes)}, over the limit of ${formatBytes(limit)}`, { details: { bytes, limit } });
+  }
+}
+/** ffprobe could not recognise the file as audio, video or image media. */
+export class UnsupportedMediaError extends RetraceError {
+  constructor(message: string, cause?: unknown) { super('UNSUPPORTED_MEDIA', message, { cause }); }
+}
+/** The file is media but has no video stream (for example an audio-only file). */
+export class NoVideoStreamError extends RetraceError {
+  constructor(path: string) { super('NO_VIDEO_STREAM', `No video stream in ${path} (audio-only or data-only file)`); }
+}
+/** The container was recognised but decoding failed or produced no frames (truncated or damaged). */
+export class CorruptMediaError extends RetraceError {
+  constructor(message: string, cause?: unknown) { super('CORRUPT_MEDIA', message, { cause }); }
+}
+/** The video is longer than the configured `maxDurationSec`. */
+export class MediaTooLongError extends RetraceError {
+  constructor(durationSec: number, limit: number) {
+    super('MEDIA_TOO_LONG', `Video lasts ${durationSec.toFixed(1)} s, over the limit of ${limit} s`, { details: { durationSec, limit } });
+  }
+}
+/** Sampling would store more frames than `maxFramesPerVideo`. */
+export class TooManyFramesError extends RetraceError {
+  constructor(limit: number) { super('TOO_MANY_FRAMES', `Video yields more than ${limit} sampled frames; raise maxFramesPerVideo or the sampling interval`); }
+}
+/** Width or height outside the accepted range. */
+export class InvalidDimensionsError extends RetraceError {
+  constructor(width: number, height: number, min: number, max: number) {
+    super('INVALID_DIMENSIONS', `Video is ${width}×${height}; each side must be between ${min} and ${max} pixels`, { details: { width, height } });
+  }
+}
+/** No usable ffmpeg/ffprobe binary was found. */
+export class FfmpegNotFoundError extends RetraceError {
+  constructor(message: string) { super('FFMPEG_NOT_FOUND', message); }
+}
+/** A caller passed an argument that cannot be used. */
+export class InvalidArgumentError extends RetraceError {
+  constructor(message: string) { super('INVALID_ARGUMENT', message); }
+}
+/** A video, job or upload id that does not exist. */
+export class NotFoundError extends RetraceError {
+  constructor(what: string, id: string) { super('NOT_FOUND', `${what} not found: ${id}`, { details: { id } }); }
+}
+/** Another process holds the embedded data directory. */
+export class DatabaseLockedError extends RetraceError {
+  constructor(dir: string, pid: number | undefined) {
+    super('DB_LOCKED', `Database directory ${dir} is in use by another process${pid ? ` (pid ${pid})` : ''}; close it first or use a PostgreSQL server for concurrent access`);
+  }
+}
+/** The database failed in a way retrace did not expect. */
+export class DatabaseError extends RetraceError {
+  constructor(message: string, cause?: unknown) { super('DB_ERROR', message, { cause }); }
+}
+/** The database was built with a different descriptor than the one configured. */
+export class DescriptorMismatchError extends RetraceError {
+  constructor(stored: string, configured: string) {
+    super('DESCRIPTOR_MISMATCH', `This index was built with descriptor "${stored}" but "${configured}" is configured; use the same descriptor or a new database`);
+  }
+}
+/** A descriptor (for example an ONNX model) could not be loaded or run. */
+export class DescriptorError extends RetraceError {
+  constructor(message: string, cause?: unknown) { super('DESCRIPTOR_ERROR', message, { cause }); }
+}
+/** The operation was cancelled through an AbortSignal. */
+export class AbortedError extends RetraceError {
+  constructor() { super('ABORTED', 'Operation was aborted'); }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Narrow an unknown thrown value to a RetraceError, wrapping anything else as `fallback`. */
+export function asRetraceError(err: unknown, fallback: (message: string, cause: unknown) => RetraceError): RetraceError {
+  if (err instanceof RetraceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return fallback(message, err);
+}
