@@ -19,3 +19,17 @@ export interface SqlClient extends SqlExecutor {
   databaseBytes(): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * A Postgres array literal (`{"a","b"}`) for an array parameter. Both drivers accept it for any
+ * element type, whereas PGlite cannot serialise JS arrays of extension types such as `vector`.
+ */
+export function pgArray(values: readonly (string | number | boolean | null)[]): string {
+  return (
+    '{' +
+    values
+      .map((v) => (v === null ? 'NULL' : typeof v === 'string' ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : String(v)))
+      .join(',') +
+    '}'
+  );
+}

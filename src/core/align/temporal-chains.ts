@@ -1,0 +1,151 @@
+/**
+ * Temporal alignment: from scattered frame matches between a query and one reference video,
+ * find the copied segments (query interval ↔ reference interval).
+ *
+ * Matches are points (tq, tr, w) with w > 0 the evidence a frame pair gives. A copied
+ * segment is a chain of points that moves forward in both videos at a plausible, steady speed.
+ * The best chain is found by dynamic programming over the points sorted by query time (a
+ * longest-path search like VCSL's temporal network, but on timestamps rather than frame
+ * indices, so different frame rates, keyframe sampling and dropped or duplicated frames need no
+ * special case), taken out, and the search repeats for further segments (re-cuts, several
+ * copies). Unlike plain Hough voting over the offset, a chain may bend: speed changes of
+ * 0.5×–2× keep one chain. Unlike the temporal network, a static shot or a loop cannot make a
+ * long chain out of one query frame: each query frame counts once per chain, and a chain whose
+ * query interval mostly repeats an accepted segment's is dropped.
+ */
+
+export interface MatchPoint {
+  /** Query frame index (one frame can have several candidate reference times). */
+  q: number;
+  tq: number;
+  tr: number;
+  /** Raw cosine similarity, reported to users. */
+  similarity: number;
+  /** Evidence weight in (0, 1] after normalisation; what the chain search maximises. */
+  w: number;
+}
+
+export interface AlignOptions {
+  /** Longest jump between consecutive matches of one chain, on either axis (seconds). */
+  maxGapSec: number;
+  /** Slowest and fastest playback rate of the copy relative to the reference. */
+  minRate: number;
+  maxRate: number;
+  /** Timing slack per step: sampling phase makes matched times jitter by up to one interval. */
+  jitterSec: number;
+  /** Penalty per second of query time skipped without a match, so chains don't bridge unrelated stretches. */
+  gapPenaltyPerSec: number;
+  /** Fewest distinct query frames in a segment. */
+  minMatchedFrames: number;
+  /** At most this many segments per reference video. */
+  maxSegments: number;
+  /** A new segment whose query interval overlaps an accepted one by more than this fraction is dropped. */
+  maxQueryOverlap: number;
+  /** Sampling interval of the query and reference, to give each sampled frame its duration. */
+  queryIntervalSec: number;
+  refIntervalSec: number;
+}
+
+export const DEFAULT_ALIGN: AlignOptions = {
+  maxGapSec: 6,
+  minRate: 0.4,
+  maxRate: 2.5,
+  jitterSec: 1.1,
+  gapPenaltyPerSec: 0.05,
+  minMatchedFrames: 3,
+  maxSegments: 8,
+  maxQueryOverlap: 0.5,
+  queryIntervalSec: 1,
+  refIntervalSec: 1,
+};
+
+export interface AlignedSegment {
+  queryStart: number;
+  queryEnd: number;
+  refStart: number;
+  refEnd: number;
+  /** Sum of evidence weights along the chain. */
+  evidence: number;
+  points: MatchPoint[];
+}
+
+function chainable(a: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
+  const dq = b.tq - a.tq;
+  const dr = b.tr - a.tr;
+  if (dq <= 0 || b.q === a.q) return false;
+  if (dr < -o.jitterSec * 0.5 || dr > o.maxGapSec + o.jitterSec) return false;
+  return dr >= o.minRate * dq - o.jitterSec && dr <= o.maxRate * dq + o.jitterSec;
+}
+
+/** Best chain among `pts` (sorted by tq, tr); returns point indices in order. */
+function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
+  const n = pts.length;
+  const score = new Float64Array(n);
+  const prev = new Int32Array(n).fill(-1);
+  let best = -1;
+  for (let j = 0; j < n; j++) {
+    const pj = pts[j];
+    score[j] = pj.w;
+    for (let i = j - 1; i >= 0; i--) {
+      const pi = pts[i];
+      if (pj.tq - pi.tq > o.maxGapSec) break;
+      if (!chainable(pi, pj, o)) continue;
+      const skipped = Math.max(0, pj.tq - pi.tq - o.queryIntervalSec * 1.5);
+      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped;
+      if (s > score[j]) {
+        score[j] = s;
+        prev[j] = i;
+      }
+    }
+    if (best < 0 || score[j] > score[best]) best = j;
+  }
+  const chain: number[] = [];
+  for (let k = best; k >= 0; k = prev[k]) chain.push(k);
+  return chain.reverse();
+}
+
+function overlap(a0: number, a1: number, b0: number, b1: number): number {
+  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+}
+
+/**
+ * Find up to `maxSegments` copied segments between a query and one reference.
+ *
+ * @example
+ * const segs = alignMatches(points, { ...DEFAULT_ALIGN, minMatchedFrames: 3 });
+ */
+export function alignMatches(points: readonly MatchPoint[], options: Partial<AlignOptions> = {}): AlignedSegment[] {
+  const o = { ...DEFAULT_ALIGN, ...options };
+  let pts = [...points].filter((p) => p.w > 0).sort((a, b) => a.tq - b.tq || a.tr - b.tr);
+  const out: AlignedSegment[] = [];
+  // Each pass removes a chain's points; bound the passes so adversarial input stays cheap.
+  for (let pass = 0; pass < o.maxSegments * 4 && pts.length && out.length < o.maxSegments; pass++) {
+    const idx = bestChain(pts, o);
+    if (!idx.length) break;
+    const chain = idx.map((i) => pts[i]);
+    const qs = chain[0].tq;
+    const qe = chain[chain.length - 1].tq;
+    const rs = Math.min(...chain.map((p) => p.tr));
+    const re = Math.max(...chain.map((p) => p.tr));
+    // Remove the chain and everything inside its box (alternative matches of the same frames).
+    const used = new Set(idx);
+    pts = pts.filter((p, i) => !used.has(i) && !(p.tq >= qs && p.tq <= qe && p.tr >= rs - o.jitterSec && p.tr <= re + o.jitterSec));
+    const distinct = new Set(chain.map((p) => p.q)).size;
+    if (distinct < o.minMatchedFrames) continue;
+    const rate = qe > qs ? (re - rs) / (qe - qs) : 1;
+    if (qe > qs && (rate < o.minRate * 0.8 || rate > o.maxRate * 1.25)) continue;
+    // Each sampled frame stands for the interval until the next sample.
+    const seg: AlignedSegment = {
+      queryStart: qs,
+      queryEnd: qe + o.queryIntervalSec,
+      refStart: rs,
+      refEnd: re + Math.max(o.refIntervalSec * 0.5, o.queryIntervalSec * Math.min(Math.max(rate, o.minRate), o.maxRate)),
+      evidence: chain.reduce((s, p) => s + p.w, 0),
+      points: chain,
+    };
+    const len = seg.queryEnd - seg.queryStart;
+    if (out.some((a) => overlap(a.queryStart, a.queryEnd, seg.queryStart, seg.queryEnd) > o.maxQueryOverlap * Math.min(len, a.queryEnd - a.queryStart))) continue;
+    out.push(seg);
+  }
+  return out.sort((a, b) => b.evidence - a.evidence);
+}

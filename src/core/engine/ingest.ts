@@ -1,0 +1,117 @@
+import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
+import type { FrameStore, StoredFrame } from '../../db/frame-store.js';
+import type { MediaLimits } from '../media/limits.js';
+import type { SamplingOptions } from '../media/frame-sampler.js';
+import { sampleFrames } from '../media/frame-sampler.js';
+import { probeMedia } from '../media/probe.js';
+import { sha256File } from '../media/content-hash.js';
+import { storedRegions } from '../frames/region-variants.js';
+import { describeAll, prepareFrame } from './frame-describer.js';
+import type { IndexOptions, IndexResult, Progress } from './types.js';
+import { AbortedError, InvalidArgumentError } from '../errors/retrace-error.js';
+
+export interface IngestContext {
+  store: FrameStore;
+  descriptor: FrameDescriptor;
+  limits: MediaLimits;
+  sampling: SamplingOptions;
+  /** Frames described and committed together. */
+  batchSize: number;
+}
+
+/**
+ * Index one video file: probe → hash (duplicate check) → stream frames → remove borders →
+ * score quality → describe the stored regions → commit in batches → mark ready. The video is
+ * invisible to search until the final step, and any failure removes what was written.
+ */
+export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexOptions = {}): Promise<IndexResult> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = { probe: 0, hash: 0, sample: 0, describe: 0, store: 0 };
+  const report = (p: Progress) => opts.onProgress?.(p);
+  const checkAbort = () => { if (opts.signal?.aborted) throw new AbortedError(); };
+
+  report({ stage: 'probing', fraction: 0 });
+  let t = performance.now();
+  const info = await probeMedia(path, ctx.limits);
+  timings.probe = performance.now() - t;
+  if (info.kind !== 'video') throw new InvalidArgumentError(`${path} is a still image; only videos can be indexed (images can be searched)`);
+  checkAbort();
+
+  t = performance.now();
+  const contentHash = await sha256File(path);
+  timings.hash = performance.now() - t;
+  const existing = await ctx.store.findByHash(contentHash);
+  if (existing && existing.status === 'ready') {
+    report({ stage: 'done', fraction: 1 });
+    return { videoId: existing.id, status: 'duplicate', durationSec: existing.durationSec, frames: existing.frameCount, video: existing, timingsMs: { total: performance.now() - t0 } };
+  }
+
+  const videoId = await ctx.store.beginVideo({
+    contentHash,
+    path: opts.displayPath ?? path,
+    title: opts.title ?? null,
+    durationSec: info.durationSec,
+    fps: info.fps,
+    width: info.width,
+    height: info.height,
+    codec: info.codec,
+    metadata: { ...(opts.metadata ?? {}), container: info.container, rotation: info.rotation, variableFrameRate: info.variableFrameRate, hasAudio: info.hasAudio },
+  });
+
+  let frames = 0;
+  let lastTime = 0;
+  try {
+    let batch: StoredFrame[] = [];
+    let regions: Array<{ frame: number; variant: number; raster: import('../frames/raster.js').Raster }> = [];
+    const flush = async () => {
+      if (!batch.length) return;
+      let ts = performance.now();
+      const vectors = await describeAll(ctx.descriptor, regions.map((r) => r.raster));
+      timings.describe += performance.now() - ts;
+      regions.forEach((r, i) => batch[r.frame].vectors.push({ variant: r.variant, embedding: vectors[i] }));
+      ts = performance.now();
+      await ctx.store.addFrames(videoId, batch);
+      timings.store += performance.now() - ts;
+      frames += batch.length;
+      batch = [];
+      regions = [];
+    };
+
+    report({ stage: 'sampling', fraction: 0.02 });
+    let ts = performance.now();
+    for await (const f of sampleFrames({
+      path,
+      info,
+      output: ctx.descriptor.input,
+      sampling: ctx.sampling,
+      maxDurationSec: ctx.limits.maxDurationSec,
+      maxFrames: ctx.limits.maxFramesPerVideo,
+      signal: opts.signal,
+    })) {
+      timings.sample += performance.now() - ts;
+      const prepared = prepareFrame(f.raster);
+      const index = batch.length;
+      batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: prepared.quality, vectors: [] });
+      for (const r of storedRegions(f.raster, prepared.content)) regions.push({ frame: index, ...r });
+      lastTime = Math.max(lastTime, f.timestampSec);
+      if (batch.length >= ctx.batchSize) {
+        await flush();
+        const fraction = info.durationSec > 0 ? Math.min(0.98, 0.02 + 0.96 * (lastTime / info.durationSec)) : 0.5;
+        report({ stage: 'describing', fraction, mediaTimeSec: lastTime, framesDone: frames });
+      }
+      checkAbort();
+      ts = performance.now();
+    }
+    report({ stage: 'storing', fraction: 0.98, mediaTimeSec: lastTime, framesDone: frames + batch.length });
+    await flush();
+    // Containers without a duration in the header (some WebM) get it from decoding.
+    const durationSec = info.durationSec > 0 ? info.durationSec : lastTime + ctx.sampling.intervalSec;
+    const video = await ctx.store.finishVideo(videoId, frames, durationSec);
+    report({ stage: 'done', fraction: 1, mediaTimeSec: durationSec, framesDone: frames });
+    timings.total = performance.now() - t0;
+    return { videoId, status: 'indexed', durationSec, frames, video, timingsMs: timings };
+  } catch (e) {
+    await ctx.store.discardVideo(videoId).catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,223 @@
+import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
+import { BuiltinDescriptor } from '../descriptors/builtin-descriptor.js';
+import type { SqlClient } from '../../db/sql-client.js';
+import { openDatabase, defaultDatabaseLocation } from '../../db/open-database.js';
+import type { AnnSettings } from '../../db/frame-store.js';
+import { DEFAULT_ANN, FrameStore } from '../../db/frame-store.js';
+import type { MediaLimits } from '../media/limits.js';
+import { DEFAULT_LIMITS } from '../media/limits.js';
+import type { SamplingOptions } from '../media/frame-sampler.js';
+import { DEFAULT_SAMPLING } from '../media/frame-sampler.js';
+import { probeMedia } from '../media/probe.js';
+import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
+import { DEFAULT_EVIDENCE } from '../search/evidence.js';
+import { ingestVideo } from './ingest.js';
+import type { SearchSettings } from './search.js';
+import { searchMedia } from './search.js';
+import type { QueryInput } from './query-input.js';
+import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
+
+export const DEFAULT_SEARCH: SearchSettings = {
+  queryIntervalSec: 0.5,
+  maxQueryFrames: 600,
+  k: 16,
+  tier2MaxFrames: 12,
+  minSegmentScore: 0.5,
+  evidenceScale: 1.5,
+  evidence: DEFAULT_EVIDENCE,
+  align: DEFAULT_ALIGN,
+};
+
+export interface RetraceOptions {
+  /** Embedded data directory, `memory://`, or a `postgres://` URL. Default: `RETRACE_DB` or `./.retrace`. */
+  db?: string;
+  /** Frame descriptor; default the built-in one. An index only accepts the descriptor that built it. */
+  descriptor?: FrameDescriptor;
+  limits?: Partial<MediaLimits>;
+  sampling?: Partial<SamplingOptions>;
+  /** Frames described and committed per batch while indexing (default 32). */
+  batchSize?: number;
+  ann?: Partial<AnnSettings>;
+  search?: Partial<Omit<SearchSettings, 'evidence' | 'align'>> & {
+    evidence?: Partial<SearchSettings['evidence']>;
+    align?: Partial<SearchSettings['align']>;
+  };
+}
+
+/**
+ * The retrace engine: index videos, then find where a clip or picture came from.
+ *
+ * @example
+ * import { Retrace } from 'retrace';
+ * const engine = await Retrace.open({ db: './.retrace' });
+ * await engine.index('movie.mp4', { title: 'Movie' });
+ * const result = await engine.search('clip.mp4');
+ * for (const m of result.matches) console.log(m.title, m.score, m.segments);
+ * await engine.close();
+ */
+export class Retrace {
+  /** Effective settings after defaults. */
+  readonly limits: MediaLimits;
+  readonly sampling: SamplingOptions;
+  readonly searchSettings: SearchSettings;
+  private readonly batchSize: number;
+  private closed = false;
+
+  private constructor(
+    /** The database seam, for components that keep their own tables (jobs). */
+    readonly sql: SqlClient,
+    private readonly store: FrameStore,
+    readonly descriptor: FrameDescriptor,
+    options: RetraceOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.sampling = { ...DEFAULT_SAMPLING, ...options.sampling };
+    this.batchSize = options.batchSize ?? 32;
+    const s = options.search ?? {};
+    this.searchSettings = {
+      ...DEFAULT_SEARCH,
+      ...s,
+      evidence: { ...DEFAULT_EVIDENCE, ...s.evidence },
+      align: { ...DEFAULT_ALIGN, ...s.align },
+    };
+  }
+
+  /**
+   * Open (creating if needed) an index. Embedded directories are locked against a second
+   * process; a `postgres://` URL may be shared.
+   *
+   * @example
+   * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
+   */
+  static async open(options: RetraceOptions = {}): Promise<Retrace> {
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation());
+    try {
+      const descriptor = options.descriptor ?? new BuiltinDescriptor();
+      const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
+      await store.bindDescriptor(descriptor.id, descriptor.dimensions);
+      return new Retrace(sql, store, descriptor, options);
+    } catch (e) {
+      await sql.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Probe and validate a media file without indexing it.
+   *
+   * @example
+   * const info = await engine.probe('clip.mp4'); // { kind: 'video', durationSec: 12.3, ... }
+   */
+  probe(path: string): Promise<MediaInfo> {
+    return probeMedia(path, this.limits);
+  }
+
+  /**
+   * Index a video file. Indexing the same bytes again is a no-op reported as `duplicate`.
+   * The video becomes searchable only once all its frames are stored; on failure the index is
+   * left as it was and a typed RetraceError is thrown.
+   *
+   * @example
+   * const r = await engine.index('film.mkv', { title: 'Film', onProgress: (p) => console.log(p.stage, p.fraction) });
+   * console.log(r.videoId, r.status, r.frames);
+   */
+  index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+    return ingestVideo(
+      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, batchSize: this.batchSize },
+      path,
+      options,
+    );
+  }
+
+  /**
+   * Find indexed videos that contain a copy of a video or still image (JPEG, PNG, WebP), given as
+   * a path, a Buffer or a readable stream. Matches come best first with their segments; an
+   * empty list means no copy was found.
+   *
+   * @example
+   * const { matches } = await engine.search('clip.mp4');
+   * // matches[0].segments[0] → { queryStart: 0, queryEnd: 8, refStart: 31, refEnd: 39, score: 0.93, ... }
+   */
+  search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
+    return searchMedia(
+      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
+      input,
+      options,
+    );
+  }
+
+  /**
+   * Indexed videos, oldest first.
+   *
+   * @example
+   * const page = await engine.list({ limit: 50, offset: 0 });
+   */
+  list(options: { limit?: number; offset?: number; status?: VideoStatus } = {}): Promise<VideoRecord[]> {
+    return this.store.list(options);
+  }
+
+  /**
+   * Number of videos (optionally of one status), for paging.
+   *
+   * @example
+   * const total = await engine.count();
+   */
+  count(status?: VideoStatus): Promise<number> {
+    return this.store.count(status);
+  }
+
+  /**
+   * One video by id; throws NotFoundError (code `NOT_FOUND`) if there is none.
+   *
+   * @example
+   * const v = await engine.get(id);
+   */
+  get(id: string): Promise<VideoRecord> {
+    return this.store.get(id);
+  }
+
+  /**
+   * Remove a video and all its frames; throws NotFoundError if there is none.
+   *
+   * @example
+   * await engine.remove(id);
+   */
+  remove(id: string): Promise<void> {
+    return this.store.remove(id);
+  }
+
+  /**
+   * Totals: videos, frames, vectors, indexed duration and database size.
+   *
+   * @example
+   * const { videos, frames, bytesPerFrame } = await engine.stats();
+   */
+  async stats(): Promise<EngineStats> {
+    const t = await this.store.totals();
+    const bytes = await this.sql.databaseBytes();
+    return {
+      videos: t.videos,
+      readyVideos: t.ready,
+      frames: t.frames,
+      vectors: t.vectors,
+      totalDurationSec: t.durationSec,
+      databaseBytes: bytes,
+      bytesPerFrame: t.frames ? Math.round(bytes / t.frames) : 0,
+      descriptor: this.descriptor.id,
+      store: this.sql.dialect,
+      location: this.sql.location,
+    };
+  }
+
+  /**
+   * Close the database (and release the embedded directory's lock).
+   *
+   * @example
+   * await engine.close();
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sql.close();
+  }
+}

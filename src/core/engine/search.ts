@@ -1,0 +1,250 @@
+import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
+import type { FrameStore, KnnHit } from '../../db/frame-store.js';
+import type { MediaLimits } from '../media/limits.js';
+import type { SamplingOptions } from '../media/frame-sampler.js';
+import { sampleFrames } from '../media/frame-sampler.js';
+import { probeMedia } from '../media/probe.js';
+import { STORED_VARIANT, queryRegions } from '../frames/region-variants.js';
+import type { QueryRegion } from '../frames/region-variants.js';
+import { describeAll, prepareFrame } from './frame-describer.js';
+import type { PreparedFrame } from './frame-describer.js';
+import type { EvidenceOptions, WeightedHit } from '../search/evidence.js';
+import { weighHits } from '../search/evidence.js';
+import type { AlignOptions, AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
+import { alignMatches } from '../align/temporal-chains.js';
+import { segmentScore, videoScore } from '../search/segment-scoring.js';
+import type { MatchSegment, SearchOptions, SearchResult, VideoMatch } from './types.js';
+import type { QueryInput } from './query-input.js';
+import { withQueryFile } from './query-input.js';
+import { AbortedError } from '../errors/retrace-error.js';
+
+export interface SearchSettings {
+  /** Seconds between sampled query frames (denser than indexing: more chances to meet a stored frame). */
+  queryIntervalSec: number;
+  /** Longer queries are sampled more sparsely to stay under this many frames. */
+  maxQueryFrames: number;
+  /** Neighbours fetched per query region. */
+  k: number;
+  /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */
+  tier2MaxFrames: number;
+  minSegmentScore: number;
+  /** Evidence at which a segment's confidence reaches 0.63. */
+  evidenceScale: number;
+  evidence: EvidenceOptions;
+  align: AlignOptions;
+}
+
+export interface SearchContext {
+  store: FrameStore;
+  descriptor: FrameDescriptor;
+  limits: MediaLimits;
+  sampling: SamplingOptions;
+  settings: SearchSettings;
+}
+
+interface QueryFrame extends PreparedFrame {
+  timestampSec: number;
+}
+
+interface RegionRef {
+  frame: number;
+  region: QueryRegion;
+  /** Stored variant this region is compared with. */
+  against: number;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** Spread `n` picks evenly over `items`. */
+function spread<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return [...items];
+  return Array.from({ length: n }, (_, i) => items[Math.floor(((i + 0.5) * items.length) / n)]);
+}
+
+/**
+ * Search the index for copies of a video or image.
+ * Returns matches best first; an empty list means no copy was found.
+ */
+export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: SearchOptions = {}): Promise<SearchResult> {
+  const t0 = now();
+  const timings = { decode: 0, describe: 0, knn: 0, align: 0, total: 0 };
+  const s = ctx.settings;
+  const evidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };
+  const minSegmentScore = opts.minSegmentScore ?? s.minSegmentScore;
+  const displayPath = opts.displayPath ?? (typeof input === 'string' ? input : Buffer.isBuffer(input) || input instanceof Uint8Array ? '<buffer>' : '<stream>');
+  const report = opts.onProgress ?? (() => undefined);
+
+  return withQueryFile(input, async (path) => {
+    report({ stage: 'probing', fraction: 0 });
+    const info = await probeMedia(path, ctx.limits);
+    const isImage = info.kind === 'image';
+    let interval = s.queryIntervalSec;
+    if (!isImage && info.durationSec / interval > s.maxQueryFrames) interval = info.durationSec / s.maxQueryFrames;
+
+    // Query clips are short and capped in frame count, so their small frames are kept in memory.
+    report({ stage: 'sampling', fraction: 0.05 });
+    let t = now();
+    const frames: QueryFrame[] = [];
+    for await (const f of sampleFrames({
+      path,
+      info,
+      output: ctx.descriptor.input,
+      sampling: { ...ctx.sampling, intervalSec: interval },
+      maxDurationSec: ctx.limits.maxDurationSec,
+      maxFrames: s.maxQueryFrames * 2,
+      signal: opts.signal,
+    })) {
+      frames.push({ ...prepareFrame(f.raster), timestampSec: f.timestampSec });
+      if (info.durationSec > 0) report({ stage: 'sampling', fraction: 0.05 + 0.4 * Math.min(1, f.timestampSec / info.durationSec), mediaTimeSec: f.timestampSec, framesDone: frames.length });
+    }
+    timings.decode = now() - t;
+    const durationSec = isImage ? 0 : info.durationSec > 0 ? info.durationSec : (frames.at(-1)?.timestampSec ?? 0) + interval;
+    const good = frames.map((_, i) => i).filter((i) => frames[i].quality >= evidence.minQuality);
+
+    const align: AlignOptions = {
+      ...s.align,
+      minMatchedFrames: isImage ? 1 : opts.minMatchedFrames ?? s.align.minMatchedFrames,
+      queryIntervalSec: interval,
+      refIntervalSec: ctx.sampling.intervalSec,
+    };
+
+    const weighted: WeightedHit[] = [];
+    const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
+      const regions: RegionRef[] = [];
+      for (const fi of frameIdx) {
+        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier)) {
+          if (tier === 1) {
+            regions.push({ frame: fi, region, against: STORED_VARIANT.whole });
+            regions.push({ frame: fi, region, against: STORED_VARIANT.centre });
+          } else {
+            regions.push({ frame: fi, region, against: region.kind === 'zoom' ? STORED_VARIANT.centre : STORED_VARIANT.whole });
+          }
+        }
+      }
+      let tt = now();
+      // Tier 1 compares each region with both stored variants: describe once, search twice.
+      const unique = [...new Set(regions.map((r) => r.region))];
+      const vecs = await describeAll(ctx.descriptor, unique.map((r) => r.raster));
+      const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
+      timings.describe += now() - tt;
+      tt = now();
+      for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
+        const sel = regions.filter((r) => r.against === variant);
+        if (!sel.length) continue;
+        const hits: KnnHit[] = await ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, s.k);
+        weighted.push(...weighHits(hits, sel.map((r) => r.frame), evidence));
+      }
+      timings.knn += now() - tt;
+      if (opts.signal?.aborted) throw new AbortedError();
+    };
+
+    const matchAll = (): Array<{ videoId: string; segments: MatchSegment[]; score: number }> => {
+      const tt = now();
+      const byVideo = new Map<string, Map<string, MatchPoint>>();
+      for (const h of weighted) {
+        let pts = byVideo.get(h.videoId);
+        if (!pts) byVideo.set(h.videoId, (pts = new Map()));
+        const key = `${h.frame}:${h.frameId}`;
+        const prev = pts.get(key);
+        if (!prev || h.w > prev.w) {
+          pts.set(key, { q: h.frame, tq: isImage ? 0 : frames[h.frame].timestampSec, tr: h.timestampSec, similarity: h.similarity, w: h.w });
+        }
+      }
+      const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
+      for (const [videoId, pts] of byVideo) {
+        const segs = isImage ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align);
+        const scored = segs
+          .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.evidenceScale / 3 : s.evidenceScale), isImage))
+          .filter((m) => m.score >= minSegmentScore);
+        if (scored.length) out.push({ videoId, segments: scored, score: videoScore(scored.map((m) => m.score)) });
+      }
+      timings.align += now() - tt;
+      return out.sort((a, b) => b.score - a.score);
+    };
+
+    report({ stage: 'matching', fraction: 0.5 });
+    await runTier(1, good);
+    let found = matchAll();
+    if (!found.length && good.length) {
+      report({ stage: 'matching', fraction: 0.7 });
+      // Nothing plain matched: try the regions that undo crops and picture-in-picture.
+      await runTier(2, spread(good, s.tier2MaxFrames));
+      found = matchAll();
+    }
+
+    const limit = opts.limit ?? 10;
+    const top = found.slice(0, limit);
+    const records = await ctx.store.getMany(top.map((m) => m.videoId));
+    const matches: VideoMatch[] = top
+      .filter((m) => records.has(m.videoId))
+      .map((m) => {
+        const v = records.get(m.videoId)!;
+        return { videoId: m.videoId, path: v.path, title: v.title, score: round(m.score), segments: m.segments };
+      });
+    timings.total = now() - t0;
+    report({ stage: 'done', fraction: 1 });
+    return {
+      query: { path: displayPath, kind: info.kind, durationSec: round(durationSec), frames: frames.length },
+      matches,
+      timingsMs: {
+        decode: Math.round(timings.decode),
+        describe: Math.round(timings.describe),
+        knn: Math.round(timings.knn),
+        align: Math.round(timings.align),
+        total: Math.round(timings.total),
+      },
+    };
+  });
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function toMatchSegment(seg: AlignedSegment, score: number, isImage: boolean): MatchSegment {
+  const frames = [...seg.points]
+    .sort((a, b) => a.tq - b.tq || a.tr - b.tr)
+    .map((p) => ({ queryTime: round(p.tq), refTime: round(p.tr), similarity: round(p.similarity) }));
+  return {
+    queryStart: isImage ? 0 : round(seg.queryStart),
+    queryEnd: isImage ? 0 : round(seg.queryEnd),
+    refStart: round(seg.refStart),
+    refEnd: round(seg.refEnd),
+    score: round(score),
+    matchedFrames: new Set(seg.points.map((p) => `${p.q}:${p.tr}`)).size,
+    frames,
+  };
+}
+
+/**
+ * An image query has one frame: its "segments" are the stretches of the reference where that
+ * picture appears, found by grouping matched reference times that lie within two sampling
+ * intervals of each other.
+ */
+function imageSegments(points: MatchPoint[], refIntervalSec: number): AlignedSegment[] {
+  const pts = [...points].sort((a, b) => a.tr - b.tr);
+  const out: AlignedSegment[] = [];
+  let cur: MatchPoint[] = [];
+  const close = () => {
+    if (!cur.length) return;
+    out.push({
+      queryStart: 0,
+      queryEnd: 0,
+      refStart: cur[0].tr,
+      refEnd: cur[cur.length - 1].tr,
+      // An image has one frame of evidence however long it stays on screen: the best pair decides.
+      evidence: Math.max(...cur.map((p) => p.w)),
+      points: cur,
+    });
+    cur = [];
+  };
+  for (const p of pts) {
+    if (cur.length && p.tr - cur[cur.length - 1].tr > 2 * refIntervalSec + 1e-6) close();
+    cur.push(p);
+  }
+  close();
+  return out.sort((a, b) => b.evidence - a.evidence);
+}

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { resolveFfmpegPaths } from './ffmpeg-binaries.js';
+import type { MediaLimits } from './limits.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { MediaInfo } from '../engine/types.js';
+import {
+  CorruptMediaError,
+  EmptyFileError,
+  FileNotFoundError,
+  FileTooLargeError,
+  InvalidDimensionsError,
+  MediaTooLongError,
+  NoVideoStreamError,
+  UnsupportedMediaError,
+} from '../errors/retrace-error.js';
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  duration?: string;
+  nb_frames?: string;
+  disposition?: { attached_pic?: number };
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ rotation?: number | string }>;
+}
+interface ProbeOutput {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string; size?: string };
+}
+
+const IMAGE_CODECS = new Set(['mjpeg', 'png', 'webp', 'bmp', 'tiff', 'gif', 'jpegls', 'jpeg2000']);
+const IMAGE_FORMATS = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|tiff_pipe|gif|jpegls_pipe|j2k_pipe)(,|$)/;
+
+function parseRate(r: string | undefined): number | null {
+  if (!r) return null;
+  const [n, d] = r.split('/').map(Number);
+  if (!Number.isFinite(n) || !Number.isFinite(d) || d === 0 || n === 0) return null;
+  const v = n / d;
+  // Containers report 1000/1 or 90000/1 time bases as "frame rates"; not a real rate.
+  return v > 0 && v <= 240 ? v : null;
+}
+
+function parseDuration(...values: Array<string | undefined>): number | null {
+  for (const v of values) {
+    const n = Number(v);
+    if (v !== undefined && v !== 'N/A' && Number.isFinite(n) && n > 0) return n;
+  }
+  return null;
+}
+
+function rotationOf(s: ProbeStream): number {
+  const side = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
+  const raw = side !== undefined ? Number(side) : Number(s.tags?.rotate ?? 0);
+  if (!Number.isFinite(raw)) return 0;
+  return (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
+}
+
+/** Run ffprobe; classify its failure into the error a user can act on. */
+async function runFfprobe(path: string): Promise<ProbeOutput> {
+  const { ffprobe } = resolveFfmpegPaths();
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path];
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => { if (err.length < 8192) err += b.toString(); });
+    p.on('error', (e) => reject(new UnsupportedMediaError(`ffprobe could not run: ${e.message}`, e)));
+    p.on('close', (code) => {
+      const firstLine = err.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+      if (code !== 0) {
+        if (/moov atom not found|truncat|end of file|Invalid NAL|partial file|error reading header/i.test(err)) {
+          reject(new CorruptMediaError(`File is damaged or truncated and cannot be read (${cleanFfmpegMessage(firstLine)})`));
+        } else {
+          reject(new UnsupportedMediaError(`Not a recognised video or image file (${cleanFfmpegMessage(firstLine) || 'ffprobe failed'})`));
+        }
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as ProbeOutput);
+      } catch (e) {
+        reject(new UnsupportedMediaError('ffprobe returned unreadable output', e));
+      }
+    });
+  });
+}
+
+/** Strip ffmpeg's "[mov,mp4 @ 0x55…]" prefixes and file paths so messages read cleanly. */
+export function cleanFfmpegMessage(line: string): string {
+  return line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '').replace(/^\/\S+:\s*/, '').trim();
+}
+
+/**
+ * Probe and validate a media file: file checks first (cheap), then ffprobe, then the limits.
+ * Throws a typed RetraceError for anything that cannot be indexed or searched.
+ *
+ * @example
+ * const info = await probeMedia('clip.mp4');
+ * console.log(info.durationSec, info.width, info.height);
+ */
+export async function probeMedia(path: string, limits: MediaLimits = DEFAULT_LIMITS): Promise<MediaInfo> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new FileNotFoundError(path);
+    size = s.size;
+  } catch (e) {
+    if (e instanceof FileNotFoundError) throw e;
+    throw new FileNotFoundError(path);
+  }
+  if (size === 0) throw new EmptyFileError(path);
+  if (size > limits.maxFileBytes) throw new FileTooLargeError(size, limits.maxFileBytes);
+
+  const probe = await runFfprobe(path);
+  const streams = probe.streams ?? [];
+  const formatName = probe.format?.format_name ?? '';
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video) {
+    if (streams.some((s) => s.codec_type === 'audio')) throw new NoVideoStreamError(path);
+    throw new UnsupportedMediaError(`Not a recognised video or image file: ${path}`);
+  }
+  const codec = video.codec_name ?? 'unknown';
+  const isImage = IMAGE_FORMATS.test(formatName) || (IMAGE_CODECS.has(codec) && (video.nb_frames === '1' || !parseDuration(video.duration, probe.format?.duration)));
+  const rotation = rotationOf(video);
+  const rawW = video.width ?? 0;
+  const rawH = video.height ?? 0;
+  const [width, height] = rotation === 90 || rotation === 270 ? [rawH, rawW] : [rawW, rawH];
+  if (rawW === 0 || rawH === 0) throw new CorruptMediaError(`Video stream has no picture size: ${path}`);
+  if (Math.min(width, height) < limits.minDimension || Math.max(width, height) > limits.maxDimension) {
+    throw new InvalidDimensionsError(width, height, limits.minDimension, limits.maxDimension);
+  }
+
+  const avg = parseRate(video.avg_frame_rate);
+  const real = parseRate(video.r_frame_rate);
+  const fps = avg ?? real;
+  const durationSec = isImage ? 0 : parseDuration(video.duration, probe.format?.duration) ?? 0;
+  if (!isImage && durationSec > limits.maxDurationSec) throw new MediaTooLongError(durationSec, limits.maxDurationSec);
+
+  return {
+    kind: isImage ? 'image' : 'video',
+    durationSec,
+    fps: isImage ? null : fps,
+    width,
+    height,
+    rotation,
+    codec,
+    container: formatName,
+    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    // ffprobe reports r_frame_rate as the lowest common rate; a differing average means VFR.
+    variableFrameRate: avg !== null && real !== null && Math.abs(avg - real) / real > 0.01,
+    sizeBytes: size,
+  };
+}

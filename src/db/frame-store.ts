@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
+import { pgArray } from './sql-client.js';
+import type { VideoRecord, VideoStatus } from '../core/engine/types.js';
+import { DescriptorMismatchError, NotFoundError } from '../core/errors/retrace-error.js';
+
+/** A frame ready to store: its row in `frame_info` and its descriptor vectors by region variant. */
+export interface StoredFrame {
+  frameNumber: number;
+  timestampSec: number;
+  isKeyframe: boolean;
+  quality: number;
+  /** Vectors keyed by region variant (0 = whole picture, 1 = centre region). */
+  vectors: Array<{ variant: number; embedding: Float32Array }>;
+}
+
+/** One nearest-neighbour hit for one query vector. */
+export interface KnnHit {
+  /** Index of the query vector in the batch. */
+  query: number;
+  videoId: string;
+  frameId: number;
+  timestampSec: number;
+  variant: number;
+  quality: number;
+  similarity: number;
+}
+
+export interface NewVideo {
+  contentHash: string;
+  path: string;
+  title: string | null;
+  durationSec: number;
+  fps: number | null;
+  width: number;
+  height: number;
+  codec: string;
+  metadata: Record<string, unknown>;
+}
+
+interface VideoRow {
+  id: string;
+  content_hash: string;
+  path: string;
+  title: string | null;
+  duration_sec: number;
+  fps: number | null;
+  width: number;
+  height: number;
+  codec: string;
+  status: VideoStatus;
+  error: { code: string; message: string } | null;
+  metadata: Record<string, unknown>;
+  frame_count: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+function toRecord(r: VideoRow): VideoRecord {
+  return {
+    id: r.id,
+    contentHash: r.content_hash,
+    path: r.path,
+    title: r.title,
+    durationSec: Number(r.duration_sec),
+    fps: r.fps === null ? null : Number(r.fps),
+    width: r.width,
+    height: r.height,
+    codec: r.codec,
+    status: r.status,
+    error: r.error,
+    metadata: r.metadata ?? {},
+    frameCount: r.frame_count,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+/** Short text form of a vector for SQL; 6 significant digits are far below descriptor noise. */
+export function vectorLiteral(v: Float32Array): string {
+  let s = '[';
+  for (let i = 0; i < v.length; i++) {
+    if (i) s += ',';
+    s += Number.isFinite(v[i]) ? Number(v[i].toPrecision(6)) : 0;
+  }
+  return s + ']';
+}
+
+export interface AnnSettings {
+  /** HNSW graph degree. */
+  m: number;
+  efConstruction: number;
+  /** Candidates examined per query; recall rises with it. */
+  efSearch: number;
+}
+
+export const DEFAULT_ANN: AnnSettings = { m: 16, efConstruction: 64, efSearch: 100 };
+
+/**
+ * All SQL of retrace, written once against the SqlClient seam so that PGlite and a PostgreSQL
+ * server run exactly the same statements.
+ */
+export class FrameStore {
+  private dims = 0;
+
+  constructor(readonly sql: SqlClient, private readonly ann: AnnSettings = DEFAULT_ANN) {}
+
+  /** The vector expression the ANN index is built on; queries must use the identical text to hit the index. */
+  private get vecExpr(): string {
+    return `(embedding::vector(${this.dims}))`;
+  }
+
+  /**
+   * Record (first open) or check (later opens) which descriptor built this index, then make sure
+   * its ANN index exists. The column is dimensionless so one schema serves every descriptor;
+   * the HNSW index is on a cast to this descriptor's dimension.
+   */
+  async bindDescriptor(id: string, dimensions: number): Promise<void> {
+    const r = await this.sql.query<{ value: { id: string; dimensions: number } }>(
+      `SELECT value FROM retrace_settings WHERE key = 'descriptor'`,
+    );
+    const stored = r.rows[0]?.value;
+    if (stored && (stored.id !== id || stored.dimensions !== dimensions)) throw new DescriptorMismatchError(stored.id, id);
+    if (!stored) {
+      await this.sql.query(
+        `INSERT INTO retrace_settings (key, value) VALUES ('descriptor', $1::jsonb) ON CONFLICT (key) DO NOTHING`,
+        [JSON.stringify({ id, dimensions })],
+      );
+    }
+    this.dims = dimensions;
+    // One partial HNSW index per region variant: each query region searches only the variant
+    // it can match, and smaller graphs are faster to build and to scan.
+    for (const variant of [0, 1]) {
+      await this.sql.exec(
+        `CREATE INDEX IF NOT EXISTS frame_vectors_hnsw_v${variant} ON frame_vectors
+           USING hnsw (${this.vecExpr} vector_cosine_ops) WITH (m = ${this.ann.m}, ef_construction = ${this.ann.efConstruction})
+           WHERE variant = ${variant}`,
+      );
+    }
+  }
+
+  async descriptorId(): Promise<string | null> {
+    const r = await this.sql.query<{ value: { id: string } }>(`SELECT value FROM retrace_settings WHERE key = 'descriptor'`);
+    return r.rows[0]?.value.id ?? null;
+  }
+
+  async findByHash(contentHash: string): Promise<VideoRecord | null> {
+    const r = await this.sql.query<VideoRow>(`SELECT * FROM videos WHERE content_hash = $1`, [contentHash]);
+    return r.rows[0] ? toRecord(r.rows[0]) : null;
+  }
+
+  /**
+   * Start an ingest: a new invisible ('indexing') video row. A leftover row of an interrupted
+   * ingest of the same file is removed first, so re-running an ingest always works.
+   */
+  async beginVideo(v: NewVideo): Promise<string> {
+    const id = randomUUID();
+    await this.sql.transaction(async (tx) => {
+      await tx.query(`DELETE FROM videos WHERE content_hash = $1 AND status <> 'ready'`, [v.contentHash]);
+      await tx.query(
+        `INSERT INTO videos (id, content_hash, path, title, duration_sec, fps, width, height, codec, status, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'indexing', $10::jsonb)`,
+        [id, v.contentHash, v.path, v.title, v.durationSec, v.fps, v.width, v.height, v.codec, JSON.stringify(v.metadata)],
+      );
+    });
+    return id;
+  }
+
+  /** Store a batch of frames and their vectors in one transaction. */
+  async addFrames(videoId: string, frames: readonly StoredFrame[]): Promise<void> {
+    if (!frames.length) return;
+    await this.sql.transaction((tx) => this.insertFrames(tx, videoId, frames));
+  }
+
+  private async insertFrames(tx: SqlExecutor, videoId: string, frames: readonly StoredFrame[]): Promise<void> {
+    // Ids are drawn first so frames and vectors can be inserted as two set-based statements
+    // without relying on RETURNING order.
+    const ids = await tx.query<{ id: string }>(
+      `SELECT nextval('frame_info_id_seq')::text AS id FROM generate_series(1, $1::int)`,
+      [frames.length],
+    );
+    const frameIds = ids.rows.map((r) => r.id);
+    await tx.query(
+      `INSERT INTO frame_info (id, video_id, frame_number, timestamp_sec, is_keyframe, quality)
+       SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::float8[], $5::bool[], $6::real[])`,
+      [
+        pgArray(frameIds),
+        pgArray(frames.map(() => videoId)),
+        pgArray(frames.map((f) => f.frameNumber)),
+        pgArray(frames.map((f) => f.timestampSec)),
+        pgArray(frames.map((f) => f.isKeyframe)),
+        pgArray(frames.map((f) => f.quality)),
+      ],
+    );
+    const fid: string[] = [];
+    const variant: number[] = [];
+    const emb: string[] = [];
+    frames.forEach((f, i) => {
+      for (const v of f.vectors) {
+        fid.push(frameIds[i]);
+        variant.push(v.variant);
+        emb.push(vectorLiteral(v.embedding));
+      }
+    });
+    if (fid.length) {
+      await tx.query(
+        `INSERT INTO frame_vectors (frame_id, variant, video_id, embedding)
+         SELECT f, v, $3::uuid, e FROM unnest($1::bigint[], $2::smallint[], $4::vector[]) AS t(f, v, e)`,
+        [pgArray(fid), pgArray(variant), videoId, pgArray(emb)],
+      );
+    }
+  }
+
+  /** Make an ingested video searchable, atomically. */
+  async finishVideo(videoId: string, frameCount: number, durationSec: number): Promise<VideoRecord> {
+    const r = await this.sql.query<VideoRow>(
+      `UPDATE videos SET status = 'ready', frame_count = $2, duration_sec = $3, updated_at = now() WHERE id = $1 RETURNING *`,
+      [videoId, frameCount, durationSec],
+    );
+    if (!r.rows[0]) throw new NotFoundError('Video', videoId);
+    return toRecord(r.rows[0]);
+  }
+
+  /** Drop a failed or interrupted ingest entirely: the index is left as it was before. */
+  async discardVideo(videoId: string): Promise<void> {
+    await this.sql.query(`DELETE FROM videos WHERE id = $1 AND status <> 'ready'`, [videoId]);
+  }
+
+  async get(id: string): Promise<VideoRecord> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('Video', id);
+    const r = await this.sql.query<VideoRow>(`SELECT * FROM videos WHERE id = $1`, [id]);
+    if (!r.rows[0]) throw new NotFoundError('Video', id);
+    return toRecord(r.rows[0]);
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, VideoRecord>> {
+    if (!ids.length) return new Map();
+    const r = await this.sql.query<VideoRow>(`SELECT * FROM videos WHERE id = ANY($1::uuid[])`, [pgArray(ids)]);
+    return new Map(r.rows.map((row) => [row.id, toRecord(row)]));
+  }
+
+  async list(options: { limit?: number; offset?: number; status?: VideoStatus } = {}): Promise<VideoRecord[]> {
+    const r = await this.sql.query<VideoRow>(
+      `SELECT * FROM videos WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at, id LIMIT $1 OFFSET $2`,
+      [options.limit ?? 1000, options.offset ?? 0, options.status ?? null],
+    );
+    return r.rows.map(toRecord);
+  }
+
+  async count(status?: VideoStatus): Promise<number> {
+    const r = await this.sql.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM videos WHERE ($1::text IS NULL OR status = $1)`,
+      [status ?? null],
+    );
+    return Number(r.rows[0].n);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('Video', id);
+    const r = await this.sql.query<{ id: string }>(`DELETE FROM videos WHERE id = $1 RETURNING id`, [id]);
+    if (!r.rows[0]) throw new NotFoundError('Video', id);
+  }
+
+  async totals(): Promise<{ videos: number; ready: number; frames: number; vectors: number; durationSec: number }> {
+    const r = await this.sql.query<{ videos: string; ready: string; frames: string; vectors: string; dur: number | null }>(
+      `SELECT (SELECT count(*) FROM videos)::text AS videos,
+              (SELECT count(*) FROM videos WHERE status = 'ready')::text AS ready,
+              (SELECT count(*) FROM frame_info)::text AS frames,
+              (SELECT count(*) FROM frame_vectors)::text AS vectors,
+              (SELECT sum(duration_sec) FROM videos WHERE status = 'ready') AS dur`,
+    );
+    const row = r.rows[0];
+    return { videos: Number(row.videos), ready: Number(row.ready), frames: Number(row.frames), vectors: Number(row.vectors), durationSec: Number(row.dur ?? 0) };
+  }
+
+  /**
+   * k nearest stored vectors (cosine) of one region variant for every query vector, in ONE
+   * round trip: the batch is unnested and each element drives an HNSW scan of that variant's
+   * partial index through a lateral join. Frames of videos still being ingested are dropped.
+   */
+  async knn(queries: readonly Float32Array[], variant: number, k: number, efSearch = this.ann.efSearch): Promise<KnnHit[]> {
+    if (!queries.length) return [];
+    const D = this.dims;
+    const v = Math.trunc(variant); // a literal, so the planner can use the partial index
+    const rows = await this.sql.transaction(async (tx) => {
+      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.max(efSearch, k))]);
+      const r = await tx.query<{ qi: number; frame_id: string; video_id: string; ts: number; quality: number; dist: number; status: string }>(
+        `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.video_id, fi.timestamp_sec AS ts, fi.quality, h.dist, vd.status
+           FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+           CROSS JOIN LATERAL (
+             SELECT fv.frame_id, fv.video_id, ${this.vecExpr} <=> q.v::vector(${D}) AS dist
+               FROM frame_vectors fv
+              WHERE fv.variant = ${v}
+              ORDER BY ${this.vecExpr} <=> q.v::vector(${D})
+              LIMIT $2
+           ) h
+           JOIN frame_info fi ON fi.id = h.frame_id
+           JOIN videos vd ON vd.id = h.video_id`,
+        [pgArray(queries.map(vectorLiteral)), k],
+      );
+      return r.rows;
+    });
+    return rows
+      .filter((r) => r.status === 'ready')
+      .map((r) => ({
+        query: r.qi - 1,
+        videoId: r.video_id,
+        frameId: Number(r.frame_id),
+        timestampSec: Number(r.ts),
+        variant: v,
+        quality: Number(r.quality),
+        similarity: 1 - Number(r.dist),
+      }));
+  }
+
+  /** Timestamps of all sampled frames of a video (sorted), for alignment bookkeeping. */
+  async frameTimes(videoId: string): Promise<number[]> {
+    const r = await this.sql.query<{ ts: number }>(
+      `SELECT timestamp_sec AS ts FROM frame_info WHERE video_id = $1 ORDER BY timestamp_sec`,
+      [videoId],
+    );
+    return r.rows.map((x) => Number(x.ts));
+  }
+}

@@ -1,0 +1,77 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { resolve } from 'node:path';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
+import { DataDirLock } from './data-dir-lock.js';
+
+function wrap(q: PGlite | Transaction): SqlExecutor {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]) {
+      const r = await q.query<R>(text, params ? [...params] : undefined);
+      return { rows: r.rows };
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  };
+}
+
+/**
+ * Embedded PostgreSQL (PGlite, in WASM) with pgvector, stored in a directory on disk.
+ * Single connection: PGlite serialises queries itself; a transaction holds it exclusively.
+ */
+export class PGliteClient implements SqlClient {
+  readonly dialect = 'pglite' as const;
+  private readonly exec_: SqlExecutor;
+
+  private constructor(private readonly db: PGlite, private readonly lock: DataDirLock | null, readonly location: string) {
+    this.exec_ = wrap(db);
+  }
+
+  /** Open (creating if needed) a data directory, or an in-memory database for `memory://`. */
+  static async open(dir: string): Promise<PGliteClient> {
+    if (dir === 'memory://') {
+      const db = await PGlite.create({ extensions: { vector } });
+      return new PGliteClient(db, null, 'memory://');
+    }
+    const abs = resolve(dir);
+    const lock = DataDirLock.acquire(abs);
+    try {
+      const db = await PGlite.create(abs, { extensions: { vector } });
+      return new PGliteClient(db, lock, abs);
+    } catch (e) {
+      lock.releaseSync();
+      throw e;
+    }
+  }
+
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+    return this.exec_.query<R>(text, params);
+  }
+
+  exec(sql: string) {
+    return this.exec_.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn(wrap(tx)));
+  }
+
+  async databaseBytes(): Promise<number> {
+    const r = await this.query<{ n: string | number | null }>(
+      `SELECT sum(pg_total_relation_size(c.oid))::bigint AS n FROM pg_class c
+       JOIN pg_namespace ns ON ns.oid = c.relnamespace
+       WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'm')`,
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.db.close();
+    } finally {
+      this.lock?.releaseSync();
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * retrace: reverse search for video. Index videos, then give it a clip or a picture and it
+ * tells you which indexed videos contain a copy and exactly where.
+ *
+ * @example
+ * import { Retrace } from 'retrace';
+ * const engine = await Retrace.open();
+ * await engine.index('movie.mp4');
+ * const { matches } = await engine.search('clip.mp4');
+ */
+export { Retrace, DEFAULT_SEARCH } from './core/engine/retrace.js';
+export type { RetraceOptions } from './core/engine/retrace.js';
+export type * from './core/engine/types.js';
+export type { QueryInput } from './core/engine/query-input.js';
+export type { SearchSettings } from './core/engine/search.js';
+
+export * from './core/errors/retrace-error.js';
+
+export type { FrameDescriptor } from './core/descriptors/frame-descriptor.js';
+export { BuiltinDescriptor } from './core/descriptors/builtin-descriptor.js';
+export { OnnxDescriptor } from './core/descriptors/onnx-descriptor.js';
+export type { OnnxDescriptorOptions } from './core/descriptors/onnx-descriptor.js';
+export type { Raster, Rect } from './core/frames/raster.js';
+
+export { probeMedia } from './core/media/probe.js';
+export { DEFAULT_LIMITS } from './core/media/limits.js';
+export type { MediaLimits } from './core/media/limits.js';
+export { DEFAULT_SAMPLING, sampleFrames } from './core/media/frame-sampler.js';
+export type { SamplingOptions, SampledFrame } from './core/media/frame-sampler.js';
+export { resolveFfmpegPaths } from './core/media/ffmpeg-binaries.js';
+
+export { alignMatches, DEFAULT_ALIGN } from './core/align/temporal-chains.js';
+export type { AlignOptions, AlignedSegment, MatchPoint } from './core/align/temporal-chains.js';
+
+export type { SqlClient, SqlExecutor } from './db/sql-client.js';
+export { openDatabase, defaultDatabaseLocation } from './db/open-database.js';
