@@ -1,0 +1,21 @@
+import { EXIT } from '../exit-codes.js';
+
+const BENCH_HELP = `Usage:
+  retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
+  retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
+  retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]`;
+
+/** `retrace bench …`: the benchmark suite lives in bench/; the CLI only dispatches to it. */
+export async function benchCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const log = (line: string) => process.stdout.write(line + '\n');
+  switch (sub) {
+    case 'accuracy': {
+      const { accuracyCli } = await import('../../../bench/accuracy/main.js');
+      return accuracyCli(rest, log);
+    }
+    default:
+      process.stderr.write(`${sub ? `Unknown benchmark: ${sub}\n` : ''}${BENCH_HELP}\n`);
+      return EXIT.usage;
+  }
+}

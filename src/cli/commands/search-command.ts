@@ -1,0 +1,27 @@
+import type { Retrace } from '../../core/engine/retrace.js';
+import { clock, table } from '../format.js';
+import { EXIT } from '../exit-codes.js';
+
+/** `retrace search`: one JSON object with `--json`, else a readable table. */
+export async function searchCommand(engine: Retrace, file: string, options: { json: boolean; limit?: number }): Promise<number> {
+  const r = await engine.search(file, { limit: options.limit });
+  if (options.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return EXIT.ok;
+  }
+  const q = r.query;
+  process.stdout.write(`query: ${q.path} (${q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`);
+  if (!r.matches.length) {
+    process.stdout.write('No copy found.\n');
+    return EXIT.ok;
+  }
+  const rows: string[][] = [];
+  for (const m of r.matches) {
+    m.segments.forEach((s, i) => {
+      const where = q.kind === 'image' ? `picture ↔ ${clock(s.refStart)}–${clock(s.refEnd)}` : `${clock(s.queryStart)}–${clock(s.queryEnd)} ↔ ${clock(s.refStart)}–${clock(s.refEnd)}`;
+      rows.push(i === 0 ? [m.title ?? m.path, m.score.toFixed(2), where, s.score.toFixed(2), String(s.matchedFrames)] : ['', '', where, s.score.toFixed(2), String(s.matchedFrames)]);
+    });
+  }
+  process.stdout.write(table(['video', 'score', 'query ↔ reference', 'segment', 'frames'], rows) + '\n');
+  return EXIT.ok;
+}

@@ -1,0 +1,46 @@
+import type { RetraceErrorCode } from '../core/errors/retrace-error.js';
+import { RetraceError } from '../core/errors/retrace-error.js';
+
+/**
+ * Documented exit codes. 0 success; 1 some inputs failed (index) or an unexpected error;
+ * 2 usage; the rest by error family so scripts can branch without parsing messages.
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  badMedia: 3,
+  tooLarge: 4,
+  notFound: 5,
+  database: 6,
+  environment: 7,
+} as const;
+
+const BY_CODE: Record<RetraceErrorCode, number> = {
+  EMPTY_FILE: EXIT.badMedia,
+  UNSUPPORTED_MEDIA: EXIT.badMedia,
+  NO_VIDEO_STREAM: EXIT.badMedia,
+  CORRUPT_MEDIA: EXIT.badMedia,
+  INVALID_DIMENSIONS: EXIT.badMedia,
+  FILE_TOO_LARGE: EXIT.tooLarge,
+  MEDIA_TOO_LONG: EXIT.tooLarge,
+  TOO_MANY_FRAMES: EXIT.tooLarge,
+  FILE_NOT_FOUND: EXIT.notFound,
+  NOT_FOUND: EXIT.notFound,
+  DB_LOCKED: EXIT.database,
+  DB_ERROR: EXIT.database,
+  DESCRIPTOR_MISMATCH: EXIT.database,
+  FFMPEG_NOT_FOUND: EXIT.environment,
+  DESCRIPTOR_ERROR: EXIT.environment,
+  INVALID_ARGUMENT: EXIT.usage,
+  UPLOAD_ERROR: EXIT.failed,
+  CHUNK_OUT_OF_RANGE: EXIT.failed,
+  CHECKSUM_MISMATCH: EXIT.failed,
+  SIZE_MISMATCH: EXIT.failed,
+  TOO_MANY_UPLOADS: EXIT.failed,
+  ABORTED: EXIT.failed,
+};
+
+export function exitCodeFor(err: unknown): number {
+  return err instanceof RetraceError ? BY_CODE[err.code] ?? EXIT.failed : EXIT.failed;
+}

@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { Retrace } from '../core/engine/retrace.js';
+import { RetraceError } from '../core/errors/retrace-error.js';
+import { defaultDatabaseLocation } from '../db/open-database.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { indexCommand } from './commands/index-command.js';
+import { searchCommand } from './commands/search-command.js';
+import { listCommand, removeCommand, statsCommand } from './commands/library-commands.js';
+import { benchCommand } from './commands/bench-command.js';
+import { serveCommand } from './commands/serve-command.js';
+
+const HELP = `retrace — find where a video clip or picture came from
+
+Usage:
+  retrace index <files or folders...> [--db PATH|URL] [--json]
+  retrace search <file> [--db PATH|URL] [--json] [--limit N]
+  retrace list [--db PATH|URL] [--json]
+  retrace remove <id...> [--db PATH|URL]
+  retrace stats [--db PATH|URL] [--json]
+  retrace serve [--port N] [--host H] [--db PATH|URL]
+  retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
+  retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
+  retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
+
+--db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
+a postgres:// URL selects a PostgreSQL server with pgvector.
+
+Exit codes: 0 ok, 1 failed (some inputs failed), 2 usage, 3 bad media, 4 over a limit,
+5 not found, 6 database (locked, mismatch, unreachable), 7 environment (ffmpeg, model).`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(version() + '\n');
+    return EXIT.ok;
+  }
+  if (command === 'bench') return benchCommand(rest);
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      options: {
+        db: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  const db = values.db ?? defaultDatabaseLocation();
+  const need = (n: number, what: string): boolean => {
+    if (positionals.length >= n) return true;
+    process.stderr.write(`retrace ${command}: missing ${what}\n\n${HELP}\n`);
+    return false;
+  };
+  const limit = values.limit !== undefined ? Number(values.limit) : undefined;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    process.stderr.write('--limit must be a positive whole number\n');
+    return EXIT.usage;
+  }
+  if (!['index', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
+    process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  if (command === 'index' && !need(1, 'files or folders to index')) return EXIT.usage;
+  if (command === 'search' && !need(1, 'the file to search for')) return EXIT.usage;
+  if (command === 'remove' && !need(1, 'the video id to remove')) return EXIT.usage;
+
+  let engine: Retrace | undefined;
+  try {
+    engine = await Retrace.open({ db });
+    switch (command) {
+      case 'index':
+        return await indexCommand(engine, positionals, values.json ?? false);
+      case 'search':
+        return await searchCommand(engine, positionals[0], { json: values.json ?? false, limit });
+      case 'list':
+        return await listCommand(engine, values.json ?? false);
+      case 'remove':
+        return await removeCommand(engine, positionals);
+      case 'stats':
+        return await statsCommand(engine, values.json ?? false);
+      case 'serve': {
+        const e = engine;
+        engine = undefined; // the server owns it now and closes it on shutdown
+        return await serveCommand(e, { port: values.port ? Number(values.port) : undefined, host: values.host });
+      }
+    }
+    return EXIT.usage;
+  } catch (e) {
+    reportError(e, values.json ?? false);
+    return exitCodeFor(e);
+  } finally {
+    await engine?.close().catch(() => undefined);
+  }
+}
+
+function reportError(e: unknown, json: boolean): void {
+  const err = e instanceof RetraceError ? e.toJSON() : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+  if (json) process.stdout.write(JSON.stringify({ error: err }) + '\n');
+  process.stderr.write(`retrace: [${err.code}] ${err.message}\n`);
+  if (!(e instanceof RetraceError) && process.env.RETRACE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+}
