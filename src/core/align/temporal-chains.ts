@@ -35,6 +35,11 @@ export interface AlignOptions {
   jitterSec: number;
   /** Penalty per second of query time skipped without a match, so chains don't bridge unrelated stretches. */
   gapPenaltyPerSec: number;
+  /**
+   * Penalty per second a step departs from real-time playback. Small: a 1.5× copy loses little,
+   * but on a static shot, where every rate fits equally well, real time wins.
+   */
+  rateDeviationPenaltyPerSec: number;
   /** Fewest distinct query frames in a segment. */
   minMatchedFrames: number;
   /** At most this many segments per reference video. */
@@ -52,6 +57,7 @@ export const DEFAULT_ALIGN: AlignOptions = {
   maxRate: 2.5,
   jitterSec: 1.1,
   gapPenaltyPerSec: 0.05,
+  rateDeviationPenaltyPerSec: 0.03,
   minMatchedFrames: 3,
   maxSegments: 8,
   maxQueryOverlap: 0.5,
@@ -69,11 +75,22 @@ export interface AlignedSegment {
   points: MatchPoint[];
 }
 
-function chainable(a: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
+function stepOk(a: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
   const dq = b.tq - a.tq;
   const dr = b.tr - a.tr;
   if (dq <= 0 || b.q === a.q) return false;
   if (dr < -o.jitterSec * 0.5 || dr > o.maxGapSec + o.jitterSec) return false;
+  return dr >= o.minRate * dq - o.jitterSec && dr <= o.maxRate * dq + o.jitterSec;
+}
+
+/**
+ * The rate is also checked from the chain's first point, with the jitter allowed once: checked
+ * per step only, a chain on a static shot could creep along at rate 0 (each step within jitter)
+ * and end up spanning seconds of query against one reference instant.
+ */
+function spanOk(start: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
+  const dq = b.tq - start.tq;
+  const dr = b.tr - start.tr;
   return dr >= o.minRate * dq - o.jitterSec && dr <= o.maxRate * dq + o.jitterSec;
 }
 
@@ -82,19 +99,23 @@ function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
   const n = pts.length;
   const score = new Float64Array(n);
   const prev = new Int32Array(n).fill(-1);
+  const start = new Int32Array(n);
   let best = -1;
   for (let j = 0; j < n; j++) {
     const pj = pts[j];
     score[j] = pj.w;
+    start[j] = j;
     for (let i = j - 1; i >= 0; i--) {
       const pi = pts[i];
       if (pj.tq - pi.tq > o.maxGapSec) break;
-      if (!chainable(pi, pj, o)) continue;
+      if (!stepOk(pi, pj, o) || !spanOk(pts[start[i]], pj, o)) continue;
       const skipped = Math.max(0, pj.tq - pi.tq - o.queryIntervalSec * 1.5);
-      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped;
+      const deviation = Math.abs(pj.tr - pi.tr - (pj.tq - pi.tq));
+      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped - o.rateDeviationPenaltyPerSec * deviation;
       if (s > score[j]) {
         score[j] = s;
         prev[j] = i;
+        start[j] = start[i];
       }
     }
     if (best < 0 || score[j] > score[best]) best = j;

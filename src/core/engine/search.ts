@@ -241,7 +241,11 @@ function imageSegments(points: MatchPoint[], refIntervalSec: number): AlignedSeg
     });
     cur = [];
   };
+  // Only reference frames nearly as close as the best one bracket where the picture appears;
+  // on a slowly changing shot the weaker neighbours would stretch the bracket to the whole shot.
+  const bestW = Math.max(...pts.map((p) => p.w));
   for (const p of pts) {
+    if (p.w < 0.8 * bestW) continue;
     if (cur.length && p.tr - cur[cur.length - 1].tr > 2 * refIntervalSec + 1e-6) close();
     cur.push(p);
   }

@@ -12,7 +12,7 @@ export interface EvidenceOptions {
 }
 
 export const DEFAULT_EVIDENCE: EvidenceOptions = {
-  minFrameSimilarity: 0.8,
+  minFrameSimilarity: 0.75,
   backgroundMargin: 0.06,
   backgroundRank: 4,
   minQuality: 0.2,

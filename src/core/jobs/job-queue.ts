@@ -1,0 +1,382 @@
+import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
+import { AbortedError, RetraceError } from '../errors/retrace-error.js';
+import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
+
+/**
+ * Runs index and search jobs in the background with bounded concurrency.
+ *
+ * - Jobs are rows in the `jobs` table (JobStore); the queue keeps only live state in memory.
+ * - Progress fans out to subscribers (Server-Sent Events) at most every `notifyIntervalMs`
+ *   and on every stage change; it is written to the database at most every `persistIntervalMs`.
+ * - `start()` recovers after a restart: jobs that were running when the process died are
+ *   marked failed with a reason; queued jobs run. `close()` puts running jobs back in the
+ *   queue so a graceful restart resumes them.
+ */
+
+/** The part of the engine jobs need. */
+export interface JobEngine {
+  index(path: string, options?: IndexOptions): Promise<IndexResult>;
+  search(input: string, options?: SearchOptions): Promise<SearchResult>;
+}
+
+export interface JobContext {
+  onProgress: (p: Progress) => void;
+  signal: AbortSignal;
+}
+
+/** Does the work of one job and returns its result (stored as jsonb). */
+export type JobRunner = (job: JobRecord, ctx: JobContext) => Promise<unknown>;
+
+/** A job as it is right now: the stored record plus live details while running. */
+export interface JobSnapshot extends JobRecord {
+  mediaTimeSec?: number;
+  framesDone?: number;
+}
+
+export type JobListener = (job: JobSnapshot) => void;
+
+export interface JobQueueOptions {
+  store: JobStore;
+  /** Used by the default runner. */
+  engine?: JobEngine;
+  /** Replaces the default runner (engine.index / engine.search). */
+  runner?: JobRunner;
+  /** Jobs run at once (default 1). */
+  concurrency?: number;
+  persistIntervalMs?: number;
+  notifyIntervalMs?: number;
+  /** Called once a job is done or failed (after it is stored), e.g. to delete its input file. */
+  onSettled?: (job: JobRecord) => void | Promise<void>;
+  /** Called with how long a job spent in a stage (metrics). */
+  onStageTiming?: (kind: JobKind, stage: Stage, ms: number) => void;
+  /** Called when a job finishes, with its outcome and total run time (metrics). */
+  onFinished?: (kind: JobKind, outcome: 'done' | 'failed', ms: number) => void;
+  /** Where to report errors that have nowhere else to go (default console.error). */
+  log?: (message: string, err?: unknown) => void;
+}
+
+interface Live {
+  job: JobSnapshot;
+  controller: AbortController;
+  claimedAt: number;
+  stageStartedAt: number;
+  lastPersist: number;
+  lastNotify: number;
+  notifyTimer: NodeJS.Timeout | null;
+  persisting: Promise<void>;
+  /** Set by close(): the abort is a shutdown, not a failure. */
+  shutdown: boolean;
+  /** Set by cancel(). */
+  cancelled: boolean;
+}
+
+/** Default runner: index or search the job's file with the engine. */
+export function engineRunner(engine: JobEngine): JobRunner {
+  return async (job, { onProgress, signal }) => {
+    const input = job.input;
+    if (job.kind === 'index') {
+      return engine.index(input.path, {
+        title: input.title,
+        metadata: input.metadata,
+        onProgress,
+        signal,
+      });
+    }
+    return engine.search(input.path, {
+      limit: input.limit,
+      displayPath: input.fileName ?? input.path,
+      onProgress,
+      signal,
+    });
+  };
+}
+
+export function toJobError(err: unknown): JobError {
+  if (err instanceof RetraceError) return err.toJSON();
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message: message || 'Unexpected error' };
+}
+
+export class JobQueue {
+  readonly store: JobStore;
+  readonly concurrency: number;
+  private readonly runner: JobRunner;
+  private readonly opts: JobQueueOptions;
+  private readonly pending: string[] = [];
+  private readonly live = new Map<string, Live>();
+  private readonly listeners = new Map<string, Set<JobListener>>();
+  private started = false;
+  private closed = false;
+  private pumping = false;
+  private readonly log: (message: string, err?: unknown) => void;
+
+  constructor(opts: JobQueueOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.concurrency = Math.max(1, Math.trunc(opts.concurrency ?? 1));
+    if (opts.runner) this.runner = opts.runner;
+    else if (opts.engine) this.runner = engineRunner(opts.engine);
+    else throw new TypeError('JobQueue needs an engine or a runner');
+    this.log = opts.log ?? ((m, e) => console.error(`[retrace jobs] ${m}`, e ?? ''));
+  }
+
+  /**
+   * Recover and begin running. Unfinished jobs past `queued` were interrupted by a crash:
+   * they are marked failed with a reason. Queued jobs are picked up in creation order.
+   */
+  async start(): Promise<{ resumed: string[]; failed: string[] }> {
+    if (this.started) return { resumed: [], failed: [] };
+    this.started = true;
+    const failed = await this.store.failInterrupted();
+    for (const job of failed) {
+      this.emit(job);
+      await this.settled(job);
+    }
+    const queued = await this.store.listQueued();
+    for (const job of queued) if (!this.pending.includes(job.id)) this.pending.push(job.id);
+    this.pump();
+    return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
+  }
+
+  /** Store a new job and schedule it. */
+  async submit(kind: JobKind, input: JobInput): Promise<JobRecord> {
+    if (this.closed) throw new RetraceError('ABORTED', 'The job queue is shutting down; try again shortly');
+    const job = await this.store.create(kind, input);
+    this.pending.push(job.id);
+    if (this.started) this.pump();
+    return job;
+  }
+
+  /** Current state, with live progress if the job is running here. */
+  async get(id: string): Promise<JobSnapshot> {
+    const live = this.live.get(id);
+    if (live) return { ...live.job };
+    return this.store.get(id);
+  }
+
+  async find(id: string): Promise<JobSnapshot | null> {
+    const live = this.live.get(id);
+    if (live) return { ...live.job };
+    return this.store.find(id);
+  }
+
+  /** Position in this process's queue (0 = next), or -1. */
+  position(id: string): number {
+    return this.pending.indexOf(id);
+  }
+
+  counts(): { running: number; queued: number } {
+    return { running: this.live.size, queued: this.pending.length };
+  }
+
+  /** Listen to a job's updates; returns the unsubscribe function. */
+  subscribe(id: string, listener: JobListener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) { set = new Set(); this.listeners.set(id, set); }
+    set.add(listener);
+    return () => {
+      const s = this.listeners.get(id);
+      if (!s) return;
+      s.delete(listener);
+      if (s.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Cancel a queued or running job (it ends failed with code ABORTED). Finished jobs are returned as they are. */
+  async cancel(id: string): Promise<JobRecord> {
+    const live = this.live.get(id);
+    if (live) {
+      live.cancelled = true;
+      live.controller.abort(new AbortedError());
+      return { ...live.job };
+    }
+    const job = await this.store.get(id);
+    if (job.finishedAt) return job;
+    const i = this.pending.indexOf(id);
+    if (i >= 0) this.pending.splice(i, 1);
+    const failed = await this.store.markFailed(id, { code: 'ABORTED', message: 'Cancelled before it started' });
+    if (failed) {
+      this.emit(failed);
+      await this.settled(failed);
+      return failed;
+    }
+    return this.store.get(id);
+  }
+
+  /**
+   * Stop taking jobs. Running jobs are aborted and put back in the queue so the next start
+   * resumes them; waits up to `timeoutMs` for them to stop.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.length = 0;
+    const running = [...this.live.values()];
+    for (const l of running) {
+      l.shutdown = true;
+      l.controller.abort(new AbortedError());
+    }
+    const waits = running.map((l) => new Promise<void>((resolve) => {
+      const check = () => (this.live.has(l.job.id) ? setTimeout(check, 20) : resolve());
+      check();
+    }));
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.listeners.clear();
+  }
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (!this.closed && this.live.size < this.concurrency && this.pending.length > 0) {
+          const id = this.pending.shift()!;
+          let job: JobRecord | null = null;
+          try {
+            job = await this.store.claim(id, RUNNING_STAGES[0]);
+          } catch (err) {
+            this.log(`could not claim job ${id}`, err);
+          }
+          if (!job) continue; // cancelled, or taken by another process sharing the database
+          this.run(job);
+        }
+      } finally {
+        this.pumping = false;
+      }
+      // Something may have been submitted while the loop was awaiting the database.
+      if (!this.closed && this.live.size < this.concurrency && this.pending.length > 0) this.pump();
+    })();
+  }
+
+  private run(claimed: JobRecord): void {
+    const now = Date.now();
+    const timings: Record<string, number> = { queued: Math.max(0, now - Date.parse(claimed.createdAt)) };
+    const live: Live = {
+      job: { ...claimed, timings, progress: 0 },
+      controller: new AbortController(),
+      claimedAt: now,
+      stageStartedAt: now,
+      lastPersist: 0,
+      lastNotify: 0,
+      notifyTimer: null,
+      persisting: Promise.resolve(),
+      shutdown: false,
+      cancelled: false,
+    };
+    this.live.set(claimed.id, live);
+    this.emit(live.job);
+
+    const onProgress = (p: Progress) => {
+      if (live.controller.signal.aborted || !this.live.has(claimed.id)) return;
+      const stageChanged = RUNNING_STAGES.includes(p.stage) && p.stage !== live.job.stage;
+      if (stageChanged) this.closeStage(live, p.stage);
+      const fraction = Number.isFinite(p.fraction) ? Math.min(1, Math.max(0, p.fraction)) : live.job.progress;
+      live.job.progress = Math.max(live.job.progress, fraction);
+      if (p.mediaTimeSec !== undefined) live.job.mediaTimeSec = p.mediaTimeSec;
+      if (p.framesDone !== undefined) live.job.framesDone = p.framesDone;
+      live.job.updatedAt = new Date().toISOString();
+      const t = Date.now();
+      if (stageChanged || t - live.lastPersist >= (this.opts.persistIntervalMs ?? 1000)) {
+        live.lastPersist = t;
+        const { stage, progress } = live.job;
+        const snapshotTimings = { ...live.job.timings };
+        live.persisting = live.persisting
+          .then(() => this.store.updateProgress(claimed.id, stage, progress, snapshotTimings))
+          .catch((err) => this.log(`could not store progress of job ${claimed.id}`, err));
+      }
+      this.notifySoon(live, stageChanged);
+    };
+
+    void (async () => {
+      let stored: JobRecord | null = null;
+      try {
+        const result = await this.runner(live.job, { onProgress, signal: live.controller.signal });
+        this.finishTimings(live);
+        await live.persisting;
+        stored = await this.store.markDone(claimed.id, result, live.job.timings);
+        this.opts.onFinished?.(claimed.kind, 'done', live.job.timings.total ?? 0);
+      } catch (err) {
+        this.finishTimings(live);
+        await live.persisting;
+        if (live.shutdown) {
+          try { await this.store.requeue(claimed.id); } catch (e) { this.log(`could not requeue job ${claimed.id}`, e); }
+        } else {
+          const error = live.cancelled ? { code: 'ABORTED', message: 'Cancelled while running' } : toJobError(err);
+          try {
+            stored = await this.store.markFailed(claimed.id, error, live.job.timings);
+          } catch (e) {
+            this.log(`could not store failure of job ${claimed.id}`, e);
+          }
+          this.opts.onFinished?.(claimed.kind, 'failed', live.job.timings.total ?? 0);
+        }
+      } finally {
+        if (live.notifyTimer) clearTimeout(live.notifyTimer);
+        this.live.delete(claimed.id);
+        if (stored) {
+          this.emit(stored);
+          await this.settled(stored);
+        }
+        this.pump();
+      }
+    })();
+  }
+
+  /** Account the time spent in the current stage and enter `next`. */
+  private closeStage(live: Live, next: Stage): void {
+    const t = Date.now();
+    const prev = live.job.stage;
+    const ms = t - live.stageStartedAt;
+    live.job.timings = { ...live.job.timings, [prev]: (live.job.timings[prev] ?? 0) + ms };
+    this.opts.onStageTiming?.(live.job.kind, prev, ms);
+    live.job.stage = next;
+    live.stageStartedAt = t;
+  }
+
+  private finishTimings(live: Live): void {
+    const t = Date.now();
+    const prev = live.job.stage;
+    if (RUNNING_STAGES.includes(prev)) {
+      const ms = t - live.stageStartedAt;
+      live.job.timings = { ...live.job.timings, [prev]: (live.job.timings[prev] ?? 0) + ms };
+      this.opts.onStageTiming?.(live.job.kind, prev, ms);
+      live.stageStartedAt = t;
+    }
+    live.job.timings.total = t - live.claimedAt;
+  }
+
+  private notifySoon(live: Live, immediate: boolean): void {
+    const interval = this.opts.notifyIntervalMs ?? 150;
+    const t = Date.now();
+    if (immediate || t - live.lastNotify >= interval) {
+      if (live.notifyTimer) { clearTimeout(live.notifyTimer); live.notifyTimer = null; }
+      live.lastNotify = t;
+      this.emit({ ...live.job });
+      return;
+    }
+    if (!live.notifyTimer) {
+      live.notifyTimer = setTimeout(() => {
+        live.notifyTimer = null;
+        if (!this.live.has(live.job.id)) return;
+        live.lastNotify = Date.now();
+        this.emit({ ...live.job });
+      }, interval - (t - live.lastNotify));
+    }
+  }
+
+  private emit(job: JobSnapshot): void {
+    const set = this.listeners.get(job.id);
+    if (!set) return;
+    for (const l of [...set]) {
+      try { l(job); } catch (err) { this.log(`job listener failed for ${job.id}`, err); }
+    }
+  }
+
+  private async settled(job: JobRecord): Promise<void> {
+    if (!this.opts.onSettled) return;
+    try {
+      await this.opts.onSettled(job);
+    } catch (err) {
+      this.log(`onSettled failed for job ${job.id}`, err);
+    }
+  }
+}

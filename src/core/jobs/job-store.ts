@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import type { Stage } from '../engine/types.js';
+import type { SqlExecutor } from '../../db/sql-client.js';
+import { NotFoundError } from '../errors/retrace-error.js';
+
+/**
+ * Persistence of background jobs in the `jobs` table (schema v1), over the SQL seam so it runs
+ * unchanged on PGlite and PostgreSQL. A job row is the source of truth for everything but live
+ * progress between throttled writes (see JobQueue).
+ */
+
+export type JobKind = 'index' | 'search';
+
+/** What a job works on. Stored as jsonb; only `path` is required. */
+export interface JobInput {
+  /** File to index or search with (server-side path). */
+  path: string;
+  /** Name the file had on the client; shown instead of `path`. */
+  fileName?: string;
+  /** Index jobs: title and metadata recorded with the video. */
+  title?: string;
+  metadata?: Record<string, unknown>;
+  /** Search jobs: most videos to return. */
+  limit?: number;
+  /** The job owns `path`: whoever runs it may delete it once it is no longer needed. */
+  ownsFile?: boolean;
+  /** Free-form extra fields callers want kept with the job. */
+  [key: string]: unknown;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  stage: Stage;
+  /** 0–1. */
+  progress: number;
+  input: JobInput;
+  result: unknown;
+  error: JobError | null;
+  /** Milliseconds: `queued`, each stage name, `total`. */
+  timings: Record<string, number>;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** Stages during which a job is being worked on. */
+export const RUNNING_STAGES: readonly Stage[] = ['probing', 'sampling', 'describing', 'storing', 'matching'];
+export const TERMINAL_STAGES: readonly Stage[] = ['done', 'failed'];
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+interface JobRow {
+  id: string;
+  kind: string;
+  stage: string;
+  progress: number | string;
+  input: unknown;
+  result: unknown;
+  error: unknown;
+  timings: unknown;
+  created_at: Date | string;
+  updated_at: Date | string;
+  finished_at: Date | string | null;
+}
+
+const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at';
+
+function iso(v: Date | string | null): string | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
+}
+
+function json<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+function fromRow(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    kind: r.kind as JobKind,
+    stage: r.stage as Stage,
+    progress: Number(r.progress),
+    input: json<JobInput>(r.input),
+    result: r.result === null || r.result === undefined ? null : json<unknown>(r.result),
+    error: r.error === null || r.error === undefined ? null : json<JobError>(r.error),
+    timings: json<Record<string, number>>(r.timings) ?? {},
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+export class JobStore {
+  constructor(private readonly sql: SqlExecutor) {}
+
+  async create(kind: JobKind, input: JobInput, id: string = randomUUID()): Promise<JobRecord> {
+    const { rows } = await this.sql.query<JobRow>(
+      `INSERT INTO jobs (id, kind, stage, progress, input) VALUES ($1, $2, 'queued', 0, $3::jsonb) RETURNING ${COLUMNS}`,
+      [id, kind, JSON.stringify(input)],
+    );
+    return fromRow(rows[0]);
+  }
+
+  /** The job, or `null` (also for strings that are not UUIDs, which the column could not hold). */
+  async find(id: string): Promise<JobRecord | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** The job; NotFoundError if there is none. */
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.find(id);
+    if (!job) throw new NotFoundError('Job', id);
+    return job;
+  }
+
+  /** Newest first. */
+  async list(opts: { limit?: number; offset?: number; kind?: JobKind } = {}): Promise<JobRecord[]> {
+    const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 1000);
+    const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
+    const params: unknown[] = [limit, offset];
+    let where = '';
+    if (opts.kind) { where = 'WHERE kind = $3'; params.push(opts.kind); }
+    const { rows } = await this.sql.query<JobRow>(
+      `SELECT ${COLUMNS} FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
+    return rows.map(fromRow);
+  }
+
+  /** Unfinished jobs waiting to run, oldest first. */
+  async listQueued(): Promise<JobRecord[]> {
+    const { rows } = await this.sql.query<JobRow>(
+      `SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
+    return rows.map(fromRow);
+  }
+
+  async countUnfinished(): Promise<{ queued: number; running: number }> {
+    const { rows } = await this.sql.query<{ stage: string; n: number | string }>(
+      `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`);
+    let queued = 0;
+    let running = 0;
+    for (const r of rows) {
+      if (r.stage === 'queued') queued += Number(r.n); else running += Number(r.n);
+    }
+    return { queued, running };
+  }
+
+  /**
+   * Move a queued job to its first running stage. Returns the job, or `null` if it is no longer
+   * queued (another worker or process took it, or it was cancelled): the claim is atomic.
+   */
+  async claim(id: string, stage: Stage = 'probing'): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET stage = $2, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, stage],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** Record progress of an unfinished job. */
+  async updateProgress(id: string, stage: Stage, progress: number, timings: Record<string, number>): Promise<void> {
+    await this.sql.query(
+      `UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
+      [id, stage, progress, JSON.stringify(timings)],
+    );
+  }
+
+  async markDone(id: string, result: unknown, timings: Record<string, number>): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET stage = 'done', progress = 1, result = $2::jsonb, error = NULL, timings = $3::jsonb, updated_at = now(), finished_at = now()
+       WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, JSON.stringify(result ?? null), JSON.stringify(timings)],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async markFailed(id: string, error: JobError, timings?: Record<string, number>): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET stage = 'failed', error = $2::jsonb, timings = COALESCE($3::jsonb, timings), updated_at = now(), finished_at = now()
+       WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, JSON.stringify({ code: error.code, message: error.message }), timings ? JSON.stringify(timings) : null],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** Put a running job back in the queue (graceful shutdown): it starts over on the next run. */
+  async requeue(id: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
+      [id],
+    );
+  }
+
+  /**
+   * After a crash: every unfinished job that was past `queued` was interrupted mid-work. Mark it
+   * failed with a reason naming the stage it was in, and return the jobs so marked.
+   */
+  async failInterrupted(message = 'The server stopped while this job was running; submit it again'): Promise<JobRecord[]> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', $1::text || ' (it was ' || stage || ')'),
+              stage = 'failed', updated_at = now(), finished_at = now()
+       WHERE finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
+      [message],
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Delete finished jobs older than `before`; returns how many. */
+  async deleteFinishedBefore(before: Date): Promise<number> {
+    const { rows } = await this.sql.query<{ id: string }>(
+      `DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 RETURNING id`, [before.toISOString()]);
+    return rows.length;
+  }
+}
