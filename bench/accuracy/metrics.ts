@@ -1,0 +1,249 @@
+/**
+ * Pure metric functions of the accuracy benchmark.
+ *
+ * Segment precision/recall follow VCSL (He et al., CVPR 2022, `vcsl/metric.py`):
+ * a copied segment is a box [queryStart, queryEnd] × [refStart, refEnd]. For one
+ * (query, reference) pair with predicted boxes P and ground-truth boxes G, every
+ * P×G pair that overlaps on both axes contributes its intersection box; the
+ * x-projections (query axis) and y-projections (reference axis) of those
+ * intersection boxes are unioned:
+ *   precision = |∪ inter_q| / |∪ P_q| · |∪ inter_r| / |∪ P_r|
+ *   recall    = |∪ inter_q| / |∪ G_q| · |∪ inter_r| / |∪ G_r|
+ * With predictions but no ground truth: P = 0, R = 1; ground truth but no
+ * prediction: P = 1, R = 0 (VCSL's conventions); F is their harmonic mean.
+ */
+
+export interface Segment2D {
+  queryStart: number;
+  queryEnd: number;
+  refStart: number;
+  refEnd: number;
+}
+
+export interface Interval {
+  start: number;
+  end: number;
+}
+
+/** Total length covered by a set of intervals (overlaps counted once; empty/reversed intervals ignored). */
+export function unionLength(intervals: readonly Interval[]): number {
+  const iv = intervals.filter((i) => i.end > i.start).sort((a, b) => a.start - b.start);
+  let total = 0;
+  let curS = -Infinity;
+  let curE = -Infinity;
+  for (const { start, end } of iv) {
+    if (start > curE) {
+      if (curE > curS) total += curE - curS;
+      curS = start;
+      curE = end;
+    } else if (end > curE) {
+      curE = end;
+    }
+  }
+  if (curE > curS) total += curE - curS;
+  return total;
+}
+
+export function fScore(precision: number, recall: number): number {
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
+export interface SegmentScores {
+  precision: number;
+  recall: number;
+  f: number;
+}
+
+/** VCSL segment precision / recall / F for one (query, reference) pair. */
+export function segmentPrecisionRecall(pred: readonly Segment2D[], gt: readonly Segment2D[]): SegmentScores {
+  const valid = (s: Segment2D): boolean => s.queryEnd > s.queryStart && s.refEnd > s.refStart;
+  const P = pred.filter(valid);
+  const G = gt.filter(valid);
+  if (P.length === 0 && G.length === 0) return { precision: 1, recall: 1, f: 1 };
+  if (P.length === 0) return { precision: 1, recall: 0, f: 0 };
+  if (G.length === 0) return { precision: 0, recall: 1, f: 0 };
+  const interQ: Interval[] = [];
+  const interR: Interval[] = [];
+  for (const p of P) {
+    for (const g of G) {
+      const qs = Math.max(p.queryStart, g.queryStart);
+      const qe = Math.min(p.queryEnd, g.queryEnd);
+      const rs = Math.max(p.refStart, g.refStart);
+      const re = Math.min(p.refEnd, g.refEnd);
+      if (qe > qs && re > rs) {
+        interQ.push({ start: qs, end: qe });
+        interR.push({ start: rs, end: re });
+      }
+    }
+  }
+  const iq = unionLength(interQ);
+  const ir = unionLength(interR);
+  const pq = unionLength(P.map((s) => ({ start: s.queryStart, end: s.queryEnd })));
+  const pr = unionLength(P.map((s) => ({ start: s.refStart, end: s.refEnd })));
+  const gq = unionLength(G.map((s) => ({ start: s.queryStart, end: s.queryEnd })));
+  const gr = unionLength(G.map((s) => ({ start: s.refStart, end: s.refEnd })));
+  const precision = (iq / pq) * (ir / pr);
+  const recall = (iq / gq) * (ir / gr);
+  return { precision, recall, f: fScore(precision, recall) };
+}
+
+// ---------------------------------------------------------------------------
+// Per-query evaluation
+
+/** The part of an engine match the metrics need. */
+export interface PredictedMatch {
+  /** Reference clip the matched video corresponds to (resolved by the caller), or null if unknown. */
+  source: string | null;
+  score: number;
+  segments: Segment2D[];
+}
+
+export interface QueryTruth {
+  kind: 'video' | 'image';
+  positive: boolean;
+  /** Reference clip the query copies (null for negatives). */
+  source: string | null;
+  /** Video positives: ground-truth boxes against `source`. */
+  truth: Segment2D[];
+  /** Image positives: timestamp of the frame in `source`. */
+  imageTime?: number;
+}
+
+export interface QueryOutcome {
+  /** Top-1 match is the right source (positives only). */
+  top1Correct: boolean;
+  /** The right source appears anywhere in the list (positives only). */
+  found: boolean;
+  /** Rank (1-based) of the right source, or null. */
+  rank: number | null;
+  /** Any match returned (for negatives this is a false positive). */
+  anyMatch: boolean;
+  /** Positives: matches for other sources returned alongside. */
+  extraMatches: number;
+  /** Video positives: VCSL scores against the right source's predicted segments. */
+  segment: SegmentScores | null;
+  /** Image positives whose top-1 is right: timestamp error in seconds. */
+  timestampError: number | null;
+}
+
+/** Distance from a reference bracket to the true time: 0 inside it, else |midpoint − time|. */
+export function timestampError(bracket: { refStart: number; refEnd: number }, time: number): number {
+  const lo = Math.min(bracket.refStart, bracket.refEnd);
+  const hi = Math.max(bracket.refStart, bracket.refEnd);
+  if (time >= lo && time <= hi) return 0;
+  return Math.abs((lo + hi) / 2 - time);
+}
+
+export function evaluateQuery(q: QueryTruth, matches: readonly PredictedMatch[]): QueryOutcome {
+  const anyMatch = matches.length > 0;
+  if (!q.positive || q.source === null) {
+    return { top1Correct: false, found: false, rank: null, anyMatch, extraMatches: matches.length, segment: null, timestampError: null };
+  }
+  const idx = matches.findIndex((m) => m.source === q.source);
+  const rank = idx >= 0 ? idx + 1 : null;
+  const top1Correct = idx === 0;
+  const extraMatches = matches.filter((m) => m.source !== q.source).length;
+  let segment: SegmentScores | null = null;
+  let tsErr: number | null = null;
+  if (q.kind === 'video') {
+    const pred = idx >= 0 ? (matches[idx] as PredictedMatch).segments : [];
+    segment = segmentPrecisionRecall(pred, q.truth);
+  } else if (top1Correct && q.imageTime !== undefined) {
+    const best = (matches[0] as PredictedMatch).segments[0];
+    tsErr = best ? timestampError(best, q.imageTime) : null;
+  }
+  return { top1Correct, found: idx >= 0, rank, anyMatch, extraMatches, segment, timestampError: tsErr };
+}
+
+// ---------------------------------------------------------------------------
+// Aggregation
+
+/** Linear-interpolated percentile (p in 0–100) of a list; NaN for an empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const v = [...values].sort((a, b) => a - b);
+  const pos = (Math.min(100, Math.max(0, p)) / 100) * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (v[lo] as number) + ((v[hi] as number) - (v[lo] as number)) * (pos - lo);
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Fraction of negative outcomes with any match. */
+export function falsePositiveRate(negatives: readonly Pick<QueryOutcome, 'anyMatch'>[]): number {
+  return negatives.length === 0 ? NaN : negatives.filter((o) => o.anyMatch).length / negatives.length;
+}
+
+/** Fraction of positive outcomes whose top-1 is the right source. */
+export function recallAt1(positives: readonly Pick<QueryOutcome, 'top1Correct'>[]): number {
+  return positives.length === 0 ? NaN : positives.filter((o) => o.top1Correct).length / positives.length;
+}
+
+export interface EvaluatedQuery {
+  kind: 'video' | 'image';
+  positive: boolean;
+  outcome: QueryOutcome;
+  latencyMs: number;
+  /** The search threw (counted as "no match"). */
+  error: boolean;
+}
+
+export interface GroupMetrics {
+  queries: number;
+  positives: number;
+  negatives: number;
+  errors: number;
+  /** Video positives: top-1 is the right source. */
+  recallAt1: number;
+  /** Video positives: right source anywhere in the list. */
+  recallAny: number;
+  /** VCSL segment measures, averaged over video positives (misses count as P=1, R=0, F=0). */
+  segmentPrecision: number;
+  segmentRecall: number;
+  segmentF: number;
+  /** Negatives (video and image) with any match. */
+  falsePositiveRate: number;
+  /** Positives that also listed some other (wrong) video. */
+  extraMatchRate: number;
+  /** Image positives: top-1 is the right source. */
+  imageRecallAt1: number;
+  /** Image positives with a right top-1: timestamp error (s). */
+  timestampErrorMean: number;
+  timestampErrorMedian: number;
+  /** Share of image positives with a right top-1 and timestamp error ≤ 1 s. */
+  timestampWithin1s: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+}
+
+export function aggregate(items: readonly EvaluatedQuery[]): GroupMetrics {
+  const vidPos = items.filter((i) => i.positive && i.kind === 'video');
+  const imgPos = items.filter((i) => i.positive && i.kind === 'image');
+  const pos = items.filter((i) => i.positive);
+  const neg = items.filter((i) => !i.positive);
+  const seg = vidPos.map((i) => i.outcome.segment ?? { precision: 1, recall: 0, f: 0 });
+  const ts = imgPos.map((i) => i.outcome.timestampError).filter((x): x is number => x !== null);
+  const lat = items.map((i) => i.latencyMs);
+  return {
+    queries: items.length,
+    positives: pos.length,
+    negatives: neg.length,
+    errors: items.filter((i) => i.error).length,
+    recallAt1: recallAt1(vidPos.map((i) => i.outcome)),
+    recallAny: vidPos.length === 0 ? NaN : vidPos.filter((i) => i.outcome.found).length / vidPos.length,
+    segmentPrecision: mean(seg.map((s) => s.precision)),
+    segmentRecall: mean(seg.map((s) => s.recall)),
+    segmentF: mean(seg.map((s) => s.f)),
+    falsePositiveRate: falsePositiveRate(neg.map((i) => i.outcome)),
+    extraMatchRate: pos.length === 0 ? NaN : pos.filter((i) => i.outcome.extraMatches > 0).length / pos.length,
+    imageRecallAt1: recallAt1(imgPos.map((i) => i.outcome)),
+    timestampErrorMean: mean(ts),
+    timestampErrorMedian: percentile(ts, 50),
+    timestampWithin1s: imgPos.length === 0 ? NaN : ts.filter((e) => e <= 1).length / imgPos.length,
+    latencyP50Ms: percentile(lat, 50),
+    latencyP95Ms: percentile(lat, 95),
+  };
+}

@@ -1,0 +1,488 @@
+/**
+ * Builds the accuracy benchmark's query set from a folder of real videos:
+ * a seeded split into reference clips (indexed) and a never-indexed pool,
+ * then N queries per edit family made with ffmpeg into a cache directory,
+ * with ground truth recorded in `queries.json`.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+
+import {
+  ALL_FAMILIES,
+  buildImageArgs,
+  buildVideoJob,
+  drawImageEdit,
+  drawSegment,
+  drawVideoEdit,
+  EASY_FAMILIES,
+  familyDifficulty,
+  familyKind,
+  findFontFile,
+  HARD_FAMILIES,
+  type ClipInfo,
+  type Difficulty,
+  type ImageFamily,
+  type ImageQuerySpec,
+  type Interval2D,
+  type QueryFamily,
+  type VideoEditFamily,
+  type VideoQuerySpec,
+} from './edit-families.js';
+import { createRng, round } from './seeded-random.js';
+
+/** Bump when generation changes in a way that makes cached query files stale. */
+export const GENERATOR_VERSION = 1;
+
+const VIDEO_EXTS = new Set(['.mp4', '.mov', '.m4v', '.mkv', '.webm', '.avi', '.wmv', '.flv', '.mpg', '.mpeg', '.ts', '.3gp', '.ogv']);
+
+export interface QueryRecord {
+  id: string;
+  family: QueryFamily;
+  difficulty: Difficulty;
+  kind: 'video' | 'image';
+  /** True when the query contains a copy of an indexed (reference) clip. */
+  positive: boolean;
+  /** Absolute path of the query file. */
+  file: string;
+  /** Reference clip (file name in the corpus) the query copies, or null for negatives. */
+  source: string | null;
+  /** Clip the query's main content was taken from (a pool clip for negatives). */
+  origin: string;
+  /** Video positives: copied intervals, query ↔ source, in seconds. */
+  truth: Interval2D[];
+  /** Image queries: timestamp of the frame in `origin`. */
+  imageTime?: number;
+  /** Measured duration of the query file (0 for images). */
+  durationSec: number;
+  /** The drawn parameters. */
+  spec: VideoQuerySpec | ImageQuerySpec;
+  /** Generation time in ms (0 when taken from the cache). */
+  genMs: number;
+  cached: boolean;
+}
+
+export interface QuerySetOptions {
+  corpus: string;
+  seed?: number;
+  /** Queries per positive family (default 4). */
+  perFamily?: number;
+  /** Negative families get perFamily × this many queries (default 2). */
+  negativeMultiplier?: number;
+  /** Only these families (default all). */
+  families?: readonly QueryFamily[];
+  /** Default `.bench-cache/accuracy/<seed>/` under the current directory. */
+  cacheDir?: string;
+  /** Parallel ffmpeg processes (default 2). */
+  concurrency?: number;
+  /** Fraction of clips indexed as references (default 0.7). */
+  referenceFraction?: number;
+  /** Copy segment length bounds in seconds (default 6–20). */
+  segmentSec?: [number, number];
+  log?: (line: string) => void;
+}
+
+export interface QuerySet {
+  version: number;
+  seed: number;
+  corpus: string;
+  cacheDir: string;
+  fontFile: string | null;
+  params: { perFamily: number; negativeMultiplier: number; referenceFraction: number; segmentSec: [number, number] };
+  reference: ClipInfo[];
+  pool: ClipInfo[];
+  queries: QueryRecord[];
+  generateMs: number;
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: readonly string[], timeoutMs = 600_000): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0) resolvePromise({ stdout, stderr });
+      else reject(new Error(`${cmd} exited with ${code ?? signal}: ${stderr.trim().slice(-2000)}\nargs: ${args.join(' ')}`));
+    });
+  });
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; results keep input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+// ---------------------------------------------------------------------------
+// Probing
+
+function parseRate(r: string | undefined): number | null {
+  if (!r) return null;
+  const [a, b] = r.split('/').map(Number);
+  if (!a || !Number.isFinite(a)) return null;
+  const v = b ? a / b : a;
+  return Number.isFinite(v) && v > 0 ? v : null;
+}
+
+interface ProbeJson {
+  streams?: Array<{
+    width?: number;
+    height?: number;
+    sample_aspect_ratio?: string;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    duration?: string;
+    tags?: Record<string, string>;
+    side_data_list?: Array<{ rotation?: number }>;
+  }>;
+  format?: { duration?: string };
+}
+
+/** Duration, display size and a sane frame rate of a video file. */
+export async function probeClip(path: string): Promise<ClipInfo> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0',
+    '-show_entries', 'stream=width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
+    '-of', 'json', path,
+  ]);
+  const j = JSON.parse(stdout) as ProbeJson;
+  const s = j.streams?.[0];
+  if (!s?.width || !s.height) throw new Error(`no video stream in ${path}`);
+  let w = s.width;
+  let h = s.height;
+  const sar = parseRate(s.sample_aspect_ratio?.replace(':', '/'));
+  if (sar && Math.abs(sar - 1) > 0.01) w = Math.round(w * sar);
+  const rot = Math.abs(Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? s.tags?.rotate ?? 0)) % 180;
+  if (rot === 90) [w, h] = [h, w];
+  const avg = parseRate(s.avg_frame_rate);
+  const nominal = parseRate(s.r_frame_rate);
+  const fps = avg && avg <= 61 ? avg : nominal && nominal <= 61 ? nominal : 25;
+  // The video stream's own duration: the container's can be longer (subtitle or audio tracks).
+  let duration = Number(s.duration);
+  if (!Number.isFinite(duration) || duration <= 0) duration = Number(j.format?.duration);
+  if (!Number.isFinite(duration) || duration <= 0) duration = await measureDuration(path);
+  const st = await stat(path);
+  return { file: basename(path), path, durationSec: round(duration), width: w, height: h, fps: round(fps, 4), sizeBytes: st.size };
+}
+
+/** Duration from packet timestamps, for files whose header has none. */
+async function measureDuration(path: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path]);
+  let min = Infinity;
+  let max = 0;
+  for (const line of stdout.split('\n')) {
+    const [pts, dur] = line.split(',').map(Number);
+    if (pts === undefined || !Number.isFinite(pts)) continue;
+    min = Math.min(min, pts);
+    max = Math.max(max, pts + (dur !== undefined && Number.isFinite(dur) ? dur : 0));
+  }
+  if (!Number.isFinite(min)) throw new Error(`cannot measure duration of ${path}`);
+  return max - min;
+}
+
+/** Probe every video in a folder (sorted by name), reusing `cacheFile` when sizes and mtimes match. */
+export async function probeCorpus(corpus: string, cacheFile?: string): Promise<ClipInfo[]> {
+  const dir = resolve(corpus);
+  const names = (await readdir(dir)).filter((n) => VIDEO_EXTS.has(extname(n).toLowerCase())).sort();
+  if (names.length === 0) throw new Error(`no videos in ${dir}`);
+  type Cached = ClipInfo & { mtimeMs: number };
+  let cache: Record<string, Cached> = {};
+  if (cacheFile && existsSync(cacheFile)) {
+    try {
+      cache = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, Cached>;
+    } catch {
+      cache = {};
+    }
+  }
+  const out: Cached[] = await mapLimit(names, 4, async (n) => {
+    const path = join(dir, n);
+    const st = await stat(path);
+    const c = cache[path];
+    if (c && c.sizeBytes === st.size && c.mtimeMs === st.mtimeMs) return c;
+    return { ...(await probeClip(path)), mtimeMs: st.mtimeMs };
+  });
+  if (cacheFile) {
+    await writeFile(cacheFile, JSON.stringify(Object.fromEntries(out.map((c) => [c.path, c])), null, 1));
+  }
+  return out.map(({ mtimeMs: _m, ...c }) => c);
+}
+
+async function probeDuration(path: string): Promise<number> {
+  try {
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
+    const d = Number(stdout.trim());
+    if (Number.isFinite(d) && d > 0) return d;
+  } catch {
+    /* fall through */
+  }
+  return measureDuration(path);
+}
+
+// ---------------------------------------------------------------------------
+// Planning
+
+interface PlannedQuery {
+  id: string;
+  family: QueryFamily;
+  positive: boolean;
+  origin: ClipInfo;
+  video?: VideoQuerySpec;
+  image?: ImageQuerySpec;
+}
+
+/** Split clips into reference (indexed) and pool (never indexed) by the seeded generator. */
+export function splitCorpus(clips: readonly ClipInfo[], seed: number, referenceFraction = 0.7): { reference: ClipInfo[]; pool: ClipInfo[] } {
+  const shuffled = createRng(seed).fork('split').shuffle(clips);
+  const nRef = Math.min(clips.length - 2, Math.max(1, Math.round(clips.length * referenceFraction)));
+  const byName = (a: ClipInfo, b: ClipInfo): number => a.file.localeCompare(b.file);
+  return { reference: shuffled.slice(0, nRef).sort(byName), pool: shuffled.slice(nRef).sort(byName) };
+}
+
+/** Deterministic plan of every query (no ffmpeg); each (family, index) has its own forked generator. */
+export function planQueries(
+  reference: readonly ClipInfo[],
+  pool: readonly ClipInfo[],
+  seed: number,
+  opts: { perFamily: number; negativeMultiplier: number; families: readonly QueryFamily[]; fontFile: string | null; segmentSec: [number, number] },
+): PlannedQuery[] {
+  const root = createRng(seed);
+  const planned: PlannedQuery[] = [];
+  const allEdits: VideoEditFamily[] = [...EASY_FAMILIES, ...HARD_FAMILIES];
+  for (const family of opts.families) {
+    const difficulty = familyDifficulty(family);
+    const positive = difficulty !== 'negative';
+    const n = positive ? opts.perFamily : opts.perFamily * opts.negativeMultiplier;
+    const clips = root.fork(`clips:${family}`).shuffle(positive ? reference : pool);
+    for (let i = 0; i < n; i++) {
+      const rng = root.fork(`query:${family}:${i}`);
+      const origin = clips[i % clips.length] as ClipInfo;
+      const id = `${family}-${String(i).padStart(2, '0')}`;
+      if (familyKind(family) === 'image') {
+        planned.push({ id, family, positive, origin, image: drawImageEdit(family as ImageFamily, rng, origin) });
+        continue;
+      }
+      const copy = drawSegment(rng.fork('segment'), origin, opts.segmentSec[0], opts.segmentSec[1]);
+      const editFamily: VideoEditFamily | null =
+        family === 'neg-plain' ? null : family === 'neg-edited' ? rng.fork('family').pick(allEdits) : (family as VideoEditFamily);
+      const ctx = { copyClip: origin, pool, fontFile: opts.fontFile, copyDuration: copy.duration };
+      const video: VideoQuerySpec = editFamily
+        ? drawVideoEdit(editFamily, rng.fork('edit'), ctx, copy)
+        : { copy, steps: [], compose: null, encode: { codec: 'libx264', crf: 23, container: 'mp4' }, parts: [] };
+      planned.push({ id, family, positive, origin, video });
+    }
+  }
+  return planned;
+}
+
+function specHash(p: PlannedQuery, clips: ReadonlyMap<string, ClipInfo>): string {
+  const used = new Set<string>([p.origin.file]);
+  const c = p.video?.compose;
+  if (c?.op === 'pip') used.add(c.background.clip);
+  if (c?.op === 'insert') {
+    used.add(c.before.clip);
+    used.add(c.after.clip);
+  }
+  const fingerprint = [...used].sort().map((n) => {
+    const ci = clips.get(n);
+    return [n, ci?.sizeBytes, ci?.durationSec];
+  });
+  return createHash('sha1')
+    .update(JSON.stringify({ v: GENERATOR_VERSION, spec: p.video ?? p.image, fingerprint }))
+    .digest('hex')
+    .slice(0, 10);
+}
+
+// ---------------------------------------------------------------------------
+// Generation
+
+type SharpFactory = (input: string) => {
+  jpeg(o: { quality: number }): { toFile(p: string): Promise<unknown> };
+  webp(o: { quality: number }): { toFile(p: string): Promise<unknown> };
+};
+
+let sharpPromise: Promise<SharpFactory | null> | null = null;
+function loadSharp(): Promise<SharpFactory | null> {
+  sharpPromise ??= import('sharp')
+    .then((m) => (m as unknown as { default: SharpFactory }).default)
+    .catch(() => null);
+  return sharpPromise;
+}
+
+async function encodeStill(png: string, out: string, format: 'jpeg' | 'webp', quality: number): Promise<void> {
+  const sharp = await loadSharp();
+  if (sharp) {
+    const img = sharp(png);
+    await (format === 'jpeg' ? img.jpeg({ quality }) : img.webp({ quality })).toFile(out);
+    return;
+  }
+  // Fallback: ffmpeg's mjpeg qscale (2 best … 31 worst), roughly mapped from a 0–100 quality.
+  const args =
+    format === 'jpeg'
+      ? ['-c:v', 'mjpeg', '-q:v', String(Math.round(2 + ((100 - quality) / 100) * 29)), '-f', 'image2']
+      : ['-c:v', 'libwebp', '-quality', String(quality), '-f', 'webp'];
+  await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', png, ...args, out]);
+}
+
+function clampTruth(truth: Interval2D[], duration: number): Interval2D[] {
+  return truth
+    .map((t) => {
+      const qEnd = Math.min(t.queryEnd, duration);
+      // Shrink the reference side in proportion when the query came out shorter.
+      const scale = t.queryEnd > t.queryStart ? (qEnd - t.queryStart) / (t.queryEnd - t.queryStart) : 1;
+      return {
+        queryStart: round(t.queryStart),
+        queryEnd: round(qEnd),
+        refStart: round(t.refStart),
+        refEnd: round(t.refStart + (t.refEnd - t.refStart) * Math.max(0, scale)),
+      };
+    })
+    .filter((t) => t.queryEnd > t.queryStart);
+}
+
+/** Build (or reuse from the cache) the whole query set. */
+export async function buildQuerySet(opts: QuerySetOptions): Promise<QuerySet> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  const seed = opts.seed ?? 1;
+  const perFamily = opts.perFamily ?? 4;
+  const negativeMultiplier = opts.negativeMultiplier ?? 2;
+  const referenceFraction = opts.referenceFraction ?? 0.7;
+  const segmentSec = opts.segmentSec ?? [6, 20];
+  const families = opts.families ?? ALL_FAMILIES;
+  const corpus = resolve(opts.corpus);
+  const cacheDir = resolve(opts.cacheDir ?? join('.bench-cache', 'accuracy', String(seed)));
+  await mkdir(cacheDir, { recursive: true });
+
+  const clips = await probeCorpus(corpus, join(cacheDir, 'clips.json'));
+  const byName = new Map(clips.map((c) => [c.file, c]));
+  const { reference, pool } = splitCorpus(clips, seed, referenceFraction);
+  const fontFile = findFontFile();
+  log(`corpus: ${clips.length} clips → ${reference.length} reference, ${pool.length} pool (seed ${seed})${fontFile ? '' : '; no font found, captions replaced by boxes'}`);
+
+  const plans = planQueries(reference, pool, seed, { perFamily, negativeMultiplier, families, fontFile, segmentSec });
+  // Durations measured on an earlier run, for cached files (saves an ffprobe each).
+  const knownDurations = new Map<string, number>();
+  const manifest = join(cacheDir, 'queries.json');
+  if (existsSync(manifest)) {
+    try {
+      const prev = JSON.parse(await readFile(manifest, 'utf8')) as Partial<QuerySet>;
+      for (const q of prev.queries ?? []) if (q.durationSec > 0) knownDurations.set(q.file, q.durationSec);
+    } catch {
+      /* ignore a corrupt manifest */
+    }
+  }
+  let done = 0;
+  let fresh = 0;
+  const queries = await mapLimit(plans, opts.concurrency ?? 2, async (p): Promise<QueryRecord> => {
+    const hash = specHash(p, byName);
+    const started = Date.now();
+    const difficulty = familyDifficulty(p.family);
+    const kind = familyKind(p.family);
+    let file: string;
+    let truth: Interval2D[] = [];
+    let durationSec = 0;
+    let cached = true;
+    if (p.video) {
+      const ext = p.video.encode.container;
+      file = join(cacheDir, `${p.id}-${hash}.${ext}`);
+      const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
+      const job = buildVideoJob(p.video, byName, tmp);
+      if (!existsSync(file)) {
+        cached = false;
+        try {
+          await run('ffmpeg', job.args);
+          await rename(tmp, file);
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e;
+        }
+      }
+      durationSec = (cached && knownDurations.get(file)) || round(await probeDuration(file));
+      truth = p.positive ? clampTruth(job.truth, durationSec) : [];
+    } else {
+      const spec = p.image as ImageQuerySpec;
+      const ext = spec.format === 'jpeg' ? 'jpg' : spec.format;
+      file = join(cacheDir, `${p.id}-${hash}.${ext}`);
+      if (!existsSync(file)) {
+        cached = false;
+        const png = join(cacheDir, `${p.id}-${hash}.tmp.png`);
+        try {
+          await run('ffmpeg', buildImageArgs(spec, p.origin, png));
+          if (!existsSync(png)) throw new Error(`ffmpeg produced no frame at ${spec.time}s of ${p.origin.file}`);
+          if (spec.format === 'png') await rename(png, file);
+          else {
+            const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
+            await encodeStill(png, tmp, spec.format, spec.quality ?? 85);
+            await rename(tmp, file);
+          }
+        } finally {
+          await rm(png, { force: true });
+        }
+      }
+    }
+    if (!cached) fresh++;
+    done++;
+    const genMs = cached ? 0 : Date.now() - started;
+    if (!cached) log(`  [gen ${done}/${plans.length}] ${p.id} ${((genMs) / 1000).toFixed(1)}s`);
+    return {
+      id: p.id,
+      family: p.family,
+      difficulty,
+      kind,
+      positive: p.positive,
+      file,
+      source: p.positive ? p.origin.file : null,
+      origin: p.origin.file,
+      truth,
+      ...(p.image ? { imageTime: p.image.time } : {}),
+      durationSec,
+      spec: (p.video ?? p.image) as VideoQuerySpec | ImageQuerySpec,
+      genMs,
+      cached,
+    };
+  });
+  const generateMs = Date.now() - t0;
+  log(`queries: ${queries.length} (${fresh} generated, ${queries.length - fresh} from cache) in ${(generateMs / 1000).toFixed(1)}s → ${cacheDir}`);
+  const set: QuerySet = {
+    version: GENERATOR_VERSION,
+    seed,
+    corpus,
+    cacheDir,
+    fontFile,
+    params: { perFamily, negativeMultiplier, referenceFraction, segmentSec },
+    reference,
+    pool,
+    queries,
+    generateMs,
+  };
+  await writeFile(manifest, JSON.stringify(set, null, 1));
+  return set;
+}

@@ -1,0 +1,167 @@
+/**
+ * End-to-end check of the accuracy benchmark's plumbing on tiny synthetic clips:
+ * every family generates a playable query with ffmpeg, ground truth is
+ * consistent with the files, the cache is reused, and the runner scores an
+ * oracle engine perfectly and a blind engine at zero (no real engine needed).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ALL_FAMILIES } from '../../bench/accuracy/edit-families.js';
+import { buildQuerySet, type QueryRecord, type QuerySet } from '../../bench/accuracy/query-set.js';
+import { runAccuracyBenchmark, type BenchEngine } from '../../bench/accuracy/run-accuracy.js';
+import type { IndexResult, SearchResult, VideoRecord } from '../../src/core/engine/types.js';
+
+let dir: string;
+let corpus: string;
+let cacheDir: string;
+let set: QuerySet;
+
+const SOURCES = [
+  'testsrc2=size=160x120:rate=15',
+  'mandelbrot=size=160x120:rate=15',
+  'life=size=160x120:rate=15:mold=10:ratio=0.2:death_color=#202040:life_color=#e0c080',
+  'smptebars=size=160x120:rate=15,hue=H=t',
+  'cellauto=size=160x120:rate=15:rule=110',
+  'rgbtestsrc=size=160x120:rate=15,rotate=a=t/2',
+];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'retrace-bench-test-'));
+  corpus = join(dir, 'corpus');
+  cacheDir = join(dir, 'cache');
+  execFileSync('mkdir', ['-p', corpus]);
+  SOURCES.forEach((src, i) => {
+    const dur = 5 + i;
+    execFileSync('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(dur),
+      '-c:v', 'libx264', '-preset', 'ultrafast', join(corpus, `clip${i}.mp4`),
+    ]);
+  });
+  set = await buildQuerySet({ corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, cacheDir, segmentSec: [2, 4] });
+}, 300_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('query set generation', () => {
+  it('makes one query per family with consistent ground truth', () => {
+    expect(set.reference.length + set.pool.length).toBe(SOURCES.length);
+    expect(set.pool.length).toBeGreaterThanOrEqual(2);
+    expect(set.queries.map((q) => q.family).sort()).toEqual([...ALL_FAMILIES].sort());
+    const refs = new Set(set.reference.map((c) => c.file));
+    for (const q of set.queries) {
+      expect(existsSync(q.file)).toBe(true);
+      if (q.positive) expect(refs.has(q.source ?? '')).toBe(true);
+      else expect(refs.has(q.origin)).toBe(false);
+      if (q.kind === 'video') {
+        expect(q.durationSec).toBeGreaterThan(0.5);
+        if (q.positive) {
+          expect(q.truth).toHaveLength(1);
+          const t = q.truth[0]!;
+          expect(t.queryEnd).toBeLessThanOrEqual(q.durationSec + 0.01);
+          expect(t.queryStart).toBeGreaterThanOrEqual(0);
+          const clip = set.reference.find((c) => c.file === q.source)!;
+          expect(t.refEnd).toBeLessThanOrEqual(clip.durationSec + 0.01);
+          // Speed changes scale the query interval relative to the reference one.
+          const sp = 'steps' in q.spec ? q.spec.steps.find((s) => s.op === 'speed') : undefined;
+          const factor = sp && sp.op === 'speed' ? sp.factor : 1;
+          expect((t.refEnd - t.refStart) / (t.queryEnd - t.queryStart)).toBeCloseTo(factor, 1);
+        } else {
+          expect(q.truth).toHaveLength(0);
+        }
+      } else {
+        expect(q.imageTime).toBeGreaterThanOrEqual(0);
+      }
+    }
+    const codec = set.queries.find((q) => q.family === 'codec')!;
+    expect(codec.file).toMatch(/\.(webm|avi)$/);
+    const insert = set.queries.find((q) => q.family === 'insert')!;
+    expect(insert.truth[0]!.queryStart).toBeGreaterThanOrEqual(2.9);
+    expect(insert.durationSec).toBeGreaterThan(insert.truth[0]!.queryEnd + 2.9);
+  });
+
+  it('reuses cached files for the same seed and parameters', async () => {
+    const again = await buildQuerySet({ corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, cacheDir, segmentSec: [2, 4], families: ['crop', 'image-jpeg'] });
+    expect(again.queries).toHaveLength(2);
+    expect(again.queries.every((q) => q.cached)).toBe(true);
+    expect(again.queries.map((q) => q.file)).toEqual(set.queries.filter((q) => q.family === 'crop' || q.family === 'image-jpeg').map((q) => q.file));
+  });
+});
+
+function fakeRecord(id: string, path: string): VideoRecord {
+  return {
+    id, contentHash: id, path, title: basename(path), durationSec: 0, fps: 15, width: 160, height: 120, codec: 'h264',
+    status: 'ready', error: null, metadata: {}, frameCount: 0, createdAt: '', updatedAt: '',
+  };
+}
+
+/** An engine that answers from the ground truth (oracle) or never matches (blind). */
+function fakeEngine(mode: 'oracle' | 'blind'): BenchEngine {
+  const byFile = new Map<string, QueryRecord>(set.queries.map((q) => [q.file, q]));
+  const ids = new Map<string, string>();
+  return {
+    async index(path): Promise<IndexResult> {
+      const id = `vid-${ids.size}`;
+      ids.set(basename(path), id);
+      return { videoId: id, status: 'indexed', durationSec: 1, frames: 1, video: fakeRecord(id, path), timingsMs: {} };
+    },
+    async search(path): Promise<SearchResult> {
+      const q = byFile.get(path);
+      const result: SearchResult = {
+        query: { path, kind: q?.kind ?? 'video', durationSec: q?.durationSec ?? 0, frames: 1 },
+        matches: [],
+        timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, total: 0 },
+      };
+      if (mode === 'oracle' && q?.positive && q.source) {
+        const segments =
+          q.kind === 'image'
+            ? [{ queryStart: 0, queryEnd: 0, refStart: q.imageTime! - 0.1, refEnd: q.imageTime! + 0.1, score: 1, matchedFrames: 1, frames: [] }]
+            : q.truth.map((t) => ({ ...t, score: 1, matchedFrames: 5, frames: [] }));
+        result.matches.push({ videoId: ids.get(q.source)!, path: `/somewhere/${q.source}`, title: q.source, score: 1, segments });
+      }
+      return result;
+    },
+    async close() {},
+  };
+}
+
+describe('runAccuracyBenchmark', () => {
+  it('scores an oracle engine perfectly', async () => {
+    const lines: string[] = [];
+    const report = await runAccuracyBenchmark({
+      corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], cacheDir, db: join(dir, 'db'),
+      log: (l) => lines.push(l), openEngine: async () => fakeEngine('oracle'),
+      json: join(dir, 'report.json'),
+    });
+    expect(report.summary.easy.recallAt1).toBe(1);
+    expect(report.summary.hard.recallAt1).toBe(1);
+    expect(report.summary.all.segmentF).toBeCloseTo(1);
+    expect(report.summary.negative.falsePositiveRate).toBe(0);
+    expect(report.summary.image.imageRecallAt1).toBe(1);
+    expect(report.summary.image.timestampErrorMedian).toBe(0);
+    expect(report.targets.every((t) => t.pass)).toBe(true);
+    expect(report.queries).toHaveLength(set.queries.length);
+    expect(existsSync(join(dir, 'report.json'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('family'))).toBe(true);
+    expect(lines.some((l) => l.includes('[search'))).toBe(true);
+  });
+
+  it('scores a blind engine at zero recall and zero false positives', async () => {
+    const report = await runAccuracyBenchmark({
+      corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], cacheDir, db: join(dir, 'db'),
+      log: () => {}, openEngine: async () => fakeEngine('blind'), families: ['flip', 'neg-plain', 'image-frame'],
+    });
+    expect(report.queries).toHaveLength(3);
+    expect(report.summary.hard.recallAt1).toBe(0);
+    expect(report.summary.hard.segmentF).toBe(0);
+    expect(report.summary.negative.falsePositiveRate).toBe(0);
+    expect(report.summary.image.imageRecallAt1).toBe(0);
+  });
+});
