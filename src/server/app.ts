@@ -1,0 +1,265 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import { JobQueue } from '../core/jobs/job-queue.js';
+import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
+import type { IndexResult } from '../core/engine/types.js';
+import { HttpError, errorHandler } from './errors.js';
+import { Limiter, type ServerContext } from './context.js';
+import { createServerMetrics } from './metrics.js';
+import { jobsRouter } from './routes-jobs.js';
+import { uploadsRouter } from './routes-uploads.js';
+import { isInside, videosRouter } from './routes-videos.js';
+import { UploadStore } from './upload-store.js';
+import type { ServerEngine, ServerOptions } from './types.js';
+
+const MiB = 1024 * 1024;
+
+/** The Express app plus its lifecycle. Mount it anywhere (`parent.use('/retrace', app)`); the page uses relative URLs. */
+export type RetraceServerApp = Express & {
+  /** Resolves once directories exist, uploads are reloaded and interrupted jobs are recovered. */
+  readonly ready: Promise<void>;
+  readonly jobs: JobQueue;
+  readonly uploads: UploadStore;
+  readonly dataDir: string;
+  /** Stop background work: end event streams, put running jobs back in the queue. Does not close the engine. */
+  shutdown(): Promise<void>;
+};
+
+/** The folder holding index.html, app.js and style.css, from `src/` (tests) or `dist/src/` (built). */
+export function resolvePublicDir(override?: string): string | null {
+  const candidates = [
+    override,
+    fileURLToPath(new URL('./public/', import.meta.url)),
+    // Built with tsc (dist/src/server/): the assets stay in the source tree unless the build copies them.
+    fileURLToPath(new URL('../../../src/server/public/', import.meta.url)),
+  ].filter((c): c is string => !!c);
+  for (const c of candidates) if (existsSync(join(c, 'index.html'))) return c;
+  return null;
+}
+
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'retrace' && pkg.version) return pkg.version;
+    } catch { /* try the next */ }
+  }
+  return '0.0.0';
+}
+
+const CSP = [
+  "default-src 'self'", "img-src 'self' data: blob:", "media-src 'self' blob:", "style-src 'self'", "script-src 'self'",
+  "connect-src 'self'", "object-src 'none'", "frame-ancestors 'self'", "base-uri 'none'", "form-action 'self'",
+].join('; ');
+
+/**
+ * Build the HTTP API and web page over an open engine. The engine stays the caller's: close
+ * it after `app.shutdown()`.
+ */
+export function createServer(engine: ServerEngine, options: ServerOptions = {}): RetraceServerApp {
+  const log = options.log ?? ((m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
+  const root = resolve(options.dataDir ?? join('.retrace', 'server'));
+  const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
+  const chunkBytes = options.chunkBytes ?? 8 * MiB;
+  const settings = {
+    maxFileBytes: options.maxFileBytes ?? 4 * 1024 * MiB,
+    chunkBytes,
+    maxChunkBytes: Math.max(options.maxChunkBytes ?? 2 * chunkBytes, chunkBytes),
+    queryTtlMs: options.queryTtlMs ?? 60 * 60 * 1000,
+    searchLimit: options.searchLimit ?? 10,
+  };
+  const metrics = createServerMetrics();
+  const uploads = new UploadStore(dirs.uploads, {
+    maxFileBytes: settings.maxFileBytes,
+    chunkBytes: settings.chunkBytes,
+    maxChunkBytes: settings.maxChunkBytes,
+    maxConcurrentUploads: options.maxConcurrentUploads ?? 8,
+    ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
+  });
+  const store = new JobStore(engine.sql);
+
+  const onSettled = async (job: JobRecord) => {
+    const path = job.input.path;
+    if (!job.input.ownsFile || !path) return;
+    if (job.stage === 'failed') {
+      // Nothing to look at later; a failed upload leaves nothing behind.
+      await rm(path, { force: true });
+      if (typeof job.input.uploadId === 'string') await uploads.remove(job.input.uploadId).catch(() => {});
+    } else if (job.kind === 'search') {
+      // Query files are kept `queryTtlMs` from now for query thumbnails, then swept.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => {});
+    } else {
+      const result = job.result as IndexResult | null;
+      // A duplicate keeps the file indexed first; this copy is not needed.
+      if (result?.video?.path && resolve(result.video.path) !== resolve(path)) await rm(path, { force: true });
+    }
+  };
+
+  const jobs = new JobQueue({
+    store,
+    engine,
+    concurrency: options.jobConcurrency ?? 1,
+    onSettled,
+    log,
+    onStageTiming: (kind, stage, ms) => metrics.jobStage.observe({ kind, stage }, ms / 1000),
+    onFinished: (kind, outcome, ms) => metrics.jobDuration.observe({ kind, outcome }, ms / 1000),
+  });
+
+  const ctx: ServerContext = {
+    engine, uploads, jobs, metrics, dirs, settings, log,
+    thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
+    streams: new Set(),
+    startedAt: Date.now(),
+  };
+
+  metrics.registry.gauge('retrace_jobs', 'Jobs in this process by state', () => {
+    const c = jobs.counts();
+    return [{ labels: { state: 'running' }, value: c.running }, { labels: { state: 'queued' }, value: c.queued }];
+  });
+  metrics.registry.gauge('retrace_uploads_active', 'Uploads receiving bytes', () => uploads.activeCount());
+  metrics.registry.gauge('retrace_sse_streams', 'Open Server-Sent Event streams', () => ctx.streams.size);
+  metrics.registry.gauge('process_resident_memory_bytes', 'Resident memory', () => process.memoryUsage().rss);
+  metrics.registry.gauge('retrace_uptime_seconds', 'Seconds since the server started', () => (Date.now() - ctx.startedAt) / 1000);
+
+  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweepQueries = async () => {
+    let names: string[];
+    try { names = await readdir(dirs.queries); } catch { return; }
+    const cutoff = Date.now() - settings.queryTtlMs;
+    let inUse: Set<string> | null = null;
+    for (const name of names) {
+      const p = join(dirs.queries, name);
+      try {
+        if ((await stat(p)).mtimeMs > cutoff) continue;
+        if (!inUse) {
+          const { rows } = await engine.sql.query<{ path: string | null }>(`SELECT input->>'path' AS path FROM jobs WHERE finished_at IS NULL`);
+          inUse = new Set(rows.map((r) => r.path ?? ''));
+        }
+        if (!inUse.has(p)) await rm(p, { force: true });
+      } catch (err) {
+        log(`could not sweep ${p}`, err);
+      }
+    }
+  };
+  const sweep = async () => {
+    try {
+      await uploads.sweep();
+      await sweepQueries();
+    } catch (err) {
+      log('sweep failed', err);
+    }
+  };
+
+  const ready = (async () => {
+    await mkdir(dirs.media, { recursive: true });
+    await mkdir(dirs.queries, { recursive: true });
+    await uploads.init();
+    await jobs.start();
+    sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
+    sweepTimer.unref();
+  })();
+  // Route handlers await `ready`; keep an early failure from being an unhandled rejection.
+  ready.catch((err) => log('startup failed', err));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+
+  // Request latency by route pattern (never raw URLs: ids would explode the label set).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const matched = res.locals.routeBase !== undefined && req.route?.path;
+      const route = matched ? `${res.locals.routeBase}${req.route.path}` : res.statusCode === 404 ? 'unmatched' : 'static';
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+    });
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  const api = Router();
+  api.use(async (req, res, next) => {
+    // Express resets baseUrl once the router is left; keep it for the metrics label.
+    res.locals.routeBase = req.baseUrl;
+    await ready;
+    next();
+  });
+  api.use(express.json({ limit: '16kb' }));
+
+  api.get('/health', async (_req, res) => {
+    let db = 'ok';
+    try { await engine.sql.query('SELECT 1'); } catch { db = 'unreachable'; }
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(db === 'ok' ? 200 : 503).json({
+      status: db === 'ok' ? 'ok' : 'degraded',
+      version: packageVersion(),
+      uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
+      db: { status: db, store: engine.sql.dialect, location: engine.sql.location },
+      jobs: jobs.counts(),
+      uploads: { active: uploads.activeCount() },
+    });
+  });
+
+  api.get('/stats', async (_req, res) => {
+    const [engineStats, unfinished] = await Promise.all([engine.stats(), store.countUnfinished()]);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      engine: engineStats,
+      jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
+      uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
+      limits: { maxFileBytes: settings.maxFileBytes, chunkBytes: settings.chunkBytes, maxChunkBytes: settings.maxChunkBytes, maxConcurrentUploads: uploads.limits.maxConcurrentUploads },
+      uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
+    });
+  });
+
+  api.use(uploadsRouter(ctx));
+  api.use(jobsRouter(ctx));
+  api.use(videosRouter(ctx));
+  api.use((req) => {
+    throw new HttpError(404, 'NOT_FOUND', `No API route ${req.method} ${req.baseUrl}${req.path}`);
+  });
+  app.use('/api', api);
+
+  app.get('/metrics', (req, res) => {
+    res.locals.routeBase = req.baseUrl;
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(metrics.registry.render());
+  });
+
+  if (options.serveWebPage !== false) {
+    const publicDir = resolvePublicDir(options.publicDir);
+    if (publicDir) {
+      app.use((_req, res, next) => { res.setHeader('Content-Security-Policy', CSP); next(); });
+      app.use(express.static(publicDir, { index: 'index.html', maxAge: 0, etag: true, dotfiles: 'ignore', redirect: false }));
+    } else {
+      log('web page assets not found; serving the API only');
+    }
+  }
+
+  app.use((req: Request) => {
+    throw new HttpError(404, 'NOT_FOUND', `Nothing at ${req.method} ${req.originalUrl}`);
+  });
+  app.use(errorHandler(log));
+
+  let closing: Promise<void> | null = null;
+  const shutdown = () => {
+    closing ??= (async () => {
+      clearInterval(sweepTimer);
+      for (const s of [...ctx.streams]) s.end();
+      await ready.catch(() => {});
+      await jobs.close();
+    })();
+    return closing;
+  };
+
+  return Object.assign(app, { ready, jobs, uploads, dataDir: root, shutdown }) as RetraceServerApp;
+}
+
+export { isInside };

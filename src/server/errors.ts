@@ -1,0 +1,106 @@
+import type { ErrorRequestHandler, Request } from 'express';
+import multer from 'multer';
+import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
+
+/**
+ * The one place that turns errors into HTTP responses. Every error body is
+ * `{"error": {"code": "...", "message": "..."}}`.
+ */
+
+/** HTTP status per library error code. `Record` makes a new code a compile error until it has a row here. */
+export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
+  EMPTY_FILE: 400,
+  FILE_NOT_FOUND: 404,
+  FILE_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA: 415,
+  NO_VIDEO_STREAM: 422,
+  CORRUPT_MEDIA: 422,
+  MEDIA_TOO_LONG: 422,
+  TOO_MANY_FRAMES: 422,
+  INVALID_DIMENSIONS: 422,
+  FFMPEG_NOT_FOUND: 500,
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  DB_LOCKED: 503,
+  DB_ERROR: 500,
+  DESCRIPTOR_MISMATCH: 500,
+  DESCRIPTOR_ERROR: 500,
+  UPLOAD_ERROR: 400,
+  // tus answers an offset it cannot accept with 409; a chunk outside the declared size is a range error.
+  CHUNK_OUT_OF_RANGE: 416,
+  // tus checksum extension.
+  CHECKSUM_MISMATCH: 460,
+  SIZE_MISMATCH: 409,
+  TOO_MANY_UPLOADS: 429,
+  ABORTED: 503,
+};
+
+/** An error that only makes sense over HTTP (route not found, job not finished yet, …). */
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers?: Record<string, string>) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Status and body for any thrown value. Unknown errors become a 500 that does not leak internals. */
+export function describeError(err: unknown): { status: number; body: ErrorBody; headers?: Record<string, string>; internal: boolean } {
+  if (err instanceof RetraceError) {
+    const status = HTTP_STATUS[err.code] ?? 500;
+    return { status, body: { error: err.toJSON() }, internal: status >= 500 };
+  }
+  if (err instanceof HttpError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers, internal: err.status >= 500 };
+  }
+  if (err instanceof multer.MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE') {
+      return { status: 413, body: { error: { code: 'FILE_TOO_LARGE', message: 'Chunk is larger than the per-chunk limit; send smaller chunks (see chunkSize in the upload)' } }, internal: false };
+    }
+    const messages: Record<string, string> = {
+      LIMIT_UNEXPECTED_FILE: `Unexpected file field "${err.field ?? ''}"; send the chunk as a single file field named "chunk"`,
+      LIMIT_FILE_COUNT: 'Send one chunk per request',
+      LIMIT_PART_COUNT: 'Too many parts in the multipart body',
+      LIMIT_FIELD_COUNT: 'Too many fields in the multipart body',
+      LIMIT_FIELD_KEY: 'A field name is too long',
+      LIMIT_FIELD_VALUE: `Field "${err.field ?? ''}" is too long`,
+    };
+    return { status: 400, body: { error: { code: 'UPLOAD_ERROR', message: messages[err.code] ?? `Bad multipart body: ${err.message}` } }, internal: false };
+  }
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string; expose?: boolean } | null;
+  // body-parser and busboy errors carry a 4xx status.
+  const status = e && (e.status ?? e.statusCode);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    let code = 'INVALID_ARGUMENT';
+    let message = e?.message ?? 'Bad request';
+    if (e?.type === 'entity.parse.failed') message = 'Request body is not valid JSON';
+    else if (e?.type === 'entity.too.large') { code = 'FILE_TOO_LARGE'; message = 'Request body is too large'; }
+    else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') message = 'Unsupported request body encoding';
+    return { status, body: { error: { code, message } }, internal: false };
+  }
+  if (e && typeof e.message === 'string' && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(e.message)) {
+    return { status: 400, body: { error: { code: 'UPLOAD_ERROR', message: `Truncated or malformed multipart body: ${e.message}` } }, internal: false };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal server error' } }, internal: true };
+}
+
+export function errorHandler(log: (message: string, err?: unknown) => void): ErrorRequestHandler {
+  return (err, req: Request, res, next) => {
+    const { status, body, headers, internal } = describeError(err);
+    if (internal) log(`${req.method} ${req.originalUrl} failed`, err);
+    if (res.headersSent) {
+      // A stream (SSE, video) broke mid-way: all we can do is end it.
+      res.end();
+      return;
+    }
+    if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (status === 429 || status === 503) res.setHeader('Retry-After', res.getHeader('Retry-After') ?? '5');
+    // Read and discard a body we refuse, so the client sees the answer instead of a reset connection.
+    if (!req.complete) req.resume();
+    res.status(status).json(body);
+    void next;
+  };
+}

@@ -1,0 +1,759 @@
+// retrace web page: plain ES module, no framework. All URLs are relative so the app can be
+// mounted under any prefix.
+
+const $ = (id) => document.getElementById(id);
+const UPLOAD_KEY = 'retrace.upload.v1';
+const LAST_JOB_KEY = 'retrace.lastJob.v1';
+const PARALLEL_CHUNKS = 3;
+const MAX_TRIES = 8;
+const LIB_PAGE = 20;
+
+const state = {
+  busy: false,
+  cancelled: false,
+  uploadId: null,
+  jobId: null,
+  events: null,
+  xhrs: new Set(),
+  libOffset: 0,
+  pendingResumeFile: null,
+};
+
+// ---------- small helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k === 'style') Object.assign(node.style, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
+
+function fmtTime(sec, decimals = 1) {
+  if (!Number.isFinite(sec)) return '–';
+  const s = Math.max(0, sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s - h * 3600 - m * 60;
+  const ss = decimals > 0 ? rest.toFixed(decimals).padStart(3 + decimals, '0') : String(Math.floor(rest)).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+function pct(x) {
+  return `${Math.round(Math.max(0, Math.min(1, x)) * 100)}%`;
+}
+
+class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(path, { method = 'GET', body } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new ApiError('Cannot reach the server. Check the connection and try again.', 0, 'NETWORK');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try { data = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
+  return data;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function announce(text) {
+  $('live').textContent = text;
+}
+
+// ---------- persisted upload (survives reload)
+
+function loadSaved() {
+  try { return JSON.parse(localStorage.getItem(UPLOAD_KEY) ?? 'null'); } catch { return null; }
+}
+function save(s) {
+  try { localStorage.setItem(UPLOAD_KEY, JSON.stringify(s)); } catch { /* private mode */ }
+}
+function clearSaved() {
+  try { localStorage.removeItem(UPLOAD_KEY); } catch { /* ignore */ }
+}
+function sameFile(saved, file) {
+  return saved && saved.name === file.name && saved.size === file.size && saved.lastModified === file.lastModified;
+}
+
+// ---------- views
+
+function currentMode() {
+  return document.querySelector('input[name="mode"]:checked')?.value === 'index' ? 'index' : 'search';
+}
+
+function showView() {
+  const lib = location.hash === '#library';
+  $('view-search').hidden = lib;
+  $('view-library').hidden = !lib;
+  if (lib) {
+    $('nav-search').removeAttribute('aria-current');
+    $('nav-library').setAttribute('aria-current', 'page');
+    void loadLibrary();
+  } else {
+    $('nav-library').removeAttribute('aria-current');
+    $('nav-search').setAttribute('aria-current', 'page');
+  }
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  $('drop').classList.toggle('disabled', busy);
+  $('pick').disabled = busy;
+  for (const r of document.querySelectorAll('input[name="mode"]')) r.disabled = busy;
+  $('title-input').disabled = busy;
+}
+
+function showError(message, code) {
+  const box = $('error');
+  box.replaceChildren(el('strong', { text: 'Something went wrong. ' }), document.createTextNode(message), code ? el('span', { class: 'code', text: ` (${code})` }) : null);
+  box.hidden = false;
+}
+function hideError() {
+  $('error').hidden = true;
+}
+
+function setBar(id, fraction, indeterminate = false) {
+  const bar = $(id);
+  const f = Math.max(0, Math.min(1, fraction));
+  bar.firstElementChild.style.width = `${(f * 100).toFixed(1)}%`;
+  bar.classList.toggle('indeterminate', indeterminate);
+  bar.setAttribute('aria-valuenow', String(Math.round(f * 100)));
+}
+
+function showProgress(name, size, purpose) {
+  $('progress').hidden = false;
+  $('progress-name').textContent = name;
+  $('progress-meta').textContent = `${fmtBytes(size)} · ${purpose === 'index' ? 'adding to library' : 'searching'}`;
+  $('cancel').hidden = false;
+  $('cancel').textContent = 'Cancel';
+  setBar('up-bar', 0);
+  setBar('job-bar', 0);
+  $('up-text').textContent = 'Starting…';
+  $('job-text').textContent = 'Waiting for the upload';
+  $('step-job').classList.add('pending');
+  $('step-upload').classList.remove('pending');
+}
+
+const STAGE_TEXT = {
+  queued: 'Waiting in the queue',
+  probing: 'Reading the file',
+  sampling: 'Decoding frames',
+  describing: 'Describing frames',
+  storing: 'Saving to the library',
+  matching: 'Searching the library',
+  done: 'Done',
+  failed: 'Failed',
+};
+
+function renderJobProgress(job) {
+  $('step-job').classList.remove('pending');
+  let text = STAGE_TEXT[job.stage] ?? job.stage;
+  if (job.stage === 'queued' && job.queuePosition > 0) text += ` (${job.queuePosition} ahead)`;
+  if (job.stage === 'sampling' && job.mediaTimeSec != null) text += ` · ${fmtTime(job.mediaTimeSec, 0)}`;
+  if (job.framesDone != null && job.stage !== 'queued') text += ` · ${job.framesDone} frames`;
+  if (job.stage !== 'queued' && job.stage !== 'failed') text += ` · ${pct(job.progress)}`;
+  $('job-text').textContent = text;
+  setBar('job-bar', job.stage === 'done' ? 1 : job.progress, job.stage === 'queued');
+}
+
+// ---------- upload
+
+function chunkRanges(missing, chunkSize) {
+  const out = [];
+  for (const [a, b] of missing) for (let o = a; o < b; o += chunkSize) out.push([o, Math.min(b, o + chunkSize)]);
+  return out;
+}
+
+function sendChunk(uploadId, file, start, end, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    state.xhrs.add(xhr);
+    xhr.open('POST', `api/uploads/${encodeURIComponent(uploadId)}/chunks?offset=${start}`);
+    xhr.responseType = 'json';
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.min(1, e.loaded / e.total) * (end - start)); };
+    xhr.onload = () => {
+      state.xhrs.delete(xhr);
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
+      const body = xhr.response;
+      reject(new ApiError(body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`, xhr.status, body?.error?.code ?? 'HTTP'));
+    };
+    xhr.onerror = () => { state.xhrs.delete(xhr); reject(new ApiError('Network error', 0, 'NETWORK')); };
+    xhr.onabort = () => { state.xhrs.delete(xhr); reject(new ApiError('Cancelled', 0, 'CANCELLED')); };
+    const form = new FormData();
+    form.append('offset', String(start));
+    form.append('chunk', file.slice(start, end), 'chunk');
+    xhr.send(form);
+  });
+}
+
+function retryable(err) {
+  return err.status === 0 && err.code === 'NETWORK' || err.status === 408 || err.status === 429 || err.status >= 500;
+}
+
+async function waitOnline() {
+  if (navigator.onLine !== false) return;
+  $('up-text').textContent = 'Offline: waiting for the connection…';
+  await new Promise((r) => window.addEventListener('online', r, { once: true }));
+}
+
+async function withRetries(fn, what) {
+  for (let attempt = 1; ; attempt++) {
+    if (state.cancelled) throw new ApiError('Cancelled', 0, 'CANCELLED');
+    try {
+      return await fn();
+    } catch (err) {
+      if (state.cancelled || err.code === 'CANCELLED') throw new ApiError('Cancelled', 0, 'CANCELLED');
+      if (!retryable(err) || attempt >= MAX_TRIES) throw err;
+      const delay = Math.min(15000, 500 * 2 ** (attempt - 1));
+      $('up-text').textContent = `${what} failed (${err.message}); retrying in ${Math.round(delay / 1000)} s…`;
+      await sleep(delay);
+      await waitOnline();
+    }
+  }
+}
+
+async function sendMissing(file, up) {
+  const ranges = chunkRanges(up.missing, up.chunkSize);
+  let confirmed = up.receivedBytes;
+  const partial = new Map();
+  const report = () => {
+    let inFlight = 0;
+    for (const v of partial.values()) inFlight += v;
+    const done = Math.min(file.size, confirmed + inFlight);
+    setBar('up-bar', done / file.size);
+    $('up-text').textContent = `${fmtBytes(done)} of ${fmtBytes(file.size)} · ${pct(done / file.size)}`;
+  };
+  report();
+  let next = 0;
+  const worker = async () => {
+    while (next < ranges.length && !state.cancelled) {
+      const [a, b] = ranges[next++];
+      const res = await withRetries(() => sendChunk(up.id, file, a, b, (n) => { partial.set(a, n); report(); }), 'Upload');
+      partial.delete(a);
+      confirmed = Math.max(confirmed, res.receivedBytes);
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, ranges.length) }, worker));
+  if (state.cancelled) throw new ApiError('Cancelled', 0, 'CANCELLED');
+}
+
+async function uploadAndComplete(file, up) {
+  for (let round = 0; round < 3; round++) {
+    await sendMissing(file, up);
+    $('up-text').textContent = 'Checking the file…';
+    try {
+      return await withRetries(() => api(`api/uploads/${up.id}/complete`, { method: 'POST', body: {} }), 'Finishing the upload');
+    } catch (err) {
+      // Bytes went missing (server restarted mid-chunk, …): ask what is stored and send the rest.
+      if (err.code !== 'SIZE_MISMATCH' || err.status !== 409) throw err;
+      up = await api(`api/uploads/${up.id}`);
+    }
+  }
+  throw new ApiError('The upload could not be completed; try again', 0, 'UPLOAD_ERROR');
+}
+
+async function startUpload(file) {
+  if (state.busy) return;
+  hideError();
+  $('resume').hidden = true;
+  clearResults();
+  state.cancelled = false;
+  setBusy(true);
+  const purpose = currentMode();
+  const title = $('title-input').value.trim();
+  try {
+    const saved = loadSaved();
+    let up = null;
+    if (saved && !saved.jobId && sameFile(saved, file) && saved.purpose === purpose) {
+      up = await api(`api/uploads/${saved.uploadId}`).catch(() => null);
+    }
+    if (!up) {
+      up = await api('api/uploads', {
+        method: 'POST',
+        body: { fileName: file.name, size: file.size, purpose, mimeType: file.type || undefined, title: purpose === 'index' && title ? title : undefined },
+      });
+    }
+    state.uploadId = up.id;
+    const record = { uploadId: up.id, name: file.name, size: file.size, lastModified: file.lastModified, purpose, jobId: up.jobId ?? null };
+    save(record);
+    showProgress(file.name, file.size, purpose);
+    let jobId = up.jobId;
+    if (!jobId) {
+      const done = await uploadAndComplete(file, up);
+      jobId = done.job.id;
+    }
+    record.jobId = jobId;
+    save(record);
+    await followJob(jobId, record);
+  } catch (err) {
+    if (err.code === 'CANCELLED') return;
+    if (err.code !== 'NETWORK') clearSaved();
+    failProgress();
+    showError(err.message, err.code !== 'NETWORK' ? err.code : undefined);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function failProgress() {
+  $('cancel').hidden = true;
+  $('progress').classList.add('failed');
+}
+
+async function cancelWork() {
+  state.cancelled = true;
+  for (const x of [...state.xhrs]) x.abort();
+  const saved = loadSaved();
+  if (state.events) { state.events.close(); state.events = null; }
+  try {
+    if (saved?.jobId) await api(`api/jobs/${saved.jobId}`, { method: 'DELETE' });
+    else if (saved?.uploadId) await api(`api/uploads/${saved.uploadId}`, { method: 'DELETE' });
+  } catch { /* already gone */ }
+  clearSaved();
+  $('progress').hidden = true;
+  setBusy(false);
+  announce('Cancelled');
+  state.resolveJob?.();
+}
+
+// ---------- job progress (Server-Sent Events)
+
+function followJob(jobId, record) {
+  state.jobId = jobId;
+  $('progress').hidden = false;
+  $('progress').classList.remove('failed');
+  if (record) {
+    $('progress-name').textContent = record.name;
+    $('progress-meta').textContent = `${fmtBytes(record.size)} · ${record.purpose === 'index' ? 'adding to library' : 'searching'}`;
+  }
+  setBar('up-bar', 1);
+  $('up-text').textContent = 'Uploaded';
+  $('step-job').classList.remove('pending');
+  $('job-text').textContent = 'Waiting for the server…';
+  announce('Upload complete, processing');
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
+      if (state.events) { state.events.close(); state.events = null; }
+      await showJobResult(jobId);
+      resolve();
+    };
+    state.resolveJob = () => { finished = true; resolve(); };
+    const es = new EventSource(`api/jobs/${encodeURIComponent(jobId)}/events`);
+    state.events = es;
+    es.addEventListener('job', (ev) => {
+      const job = JSON.parse(ev.data);
+      renderJobProgress(job);
+      if (job.stage === 'done' || job.stage === 'failed') void finish();
+    });
+    es.onerror = async () => {
+      // EventSource reconnects by itself; check the job still exists so we never spin forever.
+      try {
+        const job = await api(`api/jobs/${encodeURIComponent(jobId)}`);
+        if (job.stage === 'done' || job.stage === 'failed') void finish();
+      } catch (err) {
+        if (err.status === 404) {
+          finished = true;
+          es.close();
+          state.events = null;
+          clearSaved();
+          failProgress();
+          showError('This job no longer exists on the server.', 'NOT_FOUND');
+          resolve();
+        }
+      }
+    };
+  });
+}
+
+async function showJobResult(jobId) {
+  let job;
+  try {
+    job = await api(`api/jobs/${encodeURIComponent(jobId)}`);
+  } catch (err) {
+    showError(err.message, err.code);
+    return;
+  }
+  clearSaved();
+  $('cancel').hidden = true;
+  if (job.stage === 'failed') {
+    failProgress();
+    renderJobProgress(job);
+    showError(job.error?.message ?? 'The job failed', job.error?.code);
+    return;
+  }
+  renderJobProgress(job);
+  try { localStorage.setItem(LAST_JOB_KEY, jobId); } catch { /* ignore */ }
+  if (job.kind === 'search') await renderSearch(job);
+  else renderIndexed(job);
+  void refreshLibraryCount();
+}
+
+// ---------- results
+
+function clearResults() {
+  const r = $('results');
+  r.replaceChildren();
+  r.hidden = true;
+  $('progress').classList.remove('failed');
+}
+
+function renderIndexed(job) {
+  const r = job.result;
+  const v = r.video;
+  const dup = r.status === 'duplicate';
+  const results = $('results');
+  results.replaceChildren(
+    el('div', { class: 'panel done-card', id: 'index-result' },
+      el('h2', { text: dup ? 'Already in the library' : 'Added to the library' }),
+      el('p', {},
+        el('strong', { text: v.title ?? job.fileName ?? 'Untitled' }),
+        ` · ${fmtTime(r.durationSec ?? v.durationSec, 0)} · ${r.frames ?? v.frameCount} frames`,
+        dup ? ' · the same file was indexed before' : ''),
+      el('p', {}, el('a', { href: '#library', class: 'btn' }, 'Open the library'))),
+  );
+  results.hidden = false;
+  announce(dup ? 'Already in the library' : 'Added to the library');
+}
+
+function scoreClass(s) {
+  return s >= 0.8 ? 'high' : s >= 0.5 ? 'mid' : 'low';
+}
+
+async function renderSearch(job) {
+  const r = job.result;
+  const results = $('results');
+  results.replaceChildren();
+  const q = r.query;
+  const what = q.kind === 'image' ? 'picture' : 'clip';
+  const qInfo = q.kind === 'image' ? 'picture' : `${fmtTime(q.durationSec)} clip, ${q.frames} frames sampled`;
+  const queryLine = `${job.fileName ?? q.path} · ${qInfo} · searched in ${(r.timingsMs.total / 1000).toFixed(2)} s`;
+
+  if (r.matches.length === 0) {
+    let total = null;
+    try { total = (await api('api/videos?limit=1')).total; } catch { /* ignore */ }
+    results.append(el('div', { class: 'empty no-match', id: 'no-match' },
+      el('h2', { class: 'big', text: 'No copy found' }),
+      el('p', { text: total === null ? `No indexed video contains this ${what}.` : `None of the ${total} video${total === 1 ? '' : 's'} in the library contains this ${what}.` }),
+      el('p', { class: 'muted query-line', text: queryLine }),
+      el('p', { class: 'muted', text: 'Very short or mostly black clips may be too plain to match; a longer excerpt helps.' })));
+    results.hidden = false;
+    announce('No copy found');
+    results.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+    return;
+  }
+  results.append(el('div', { class: 'result-head' },
+    el('h2', { text: `Found in ${r.matches.length} video${r.matches.length === 1 ? '' : 's'}` }),
+    el('p', { class: 'muted', text: queryLine })));
+
+  const videos = await Promise.all(r.matches.map((m) => api(`api/videos/${m.videoId}`).catch(() => null)));
+  const player = el('video', { id: 'player', controls: true, preload: 'metadata', playsinline: true });
+  const playerCaption = el('figcaption', { class: 'muted' });
+  const playerBox = el('figure', { class: 'player' }, player, playerCaption);
+
+  // One player, shown inside the card of the match being played.
+  const play = (m, seg, autoplay) => {
+    const card = results.querySelector(`.match[data-video-id="${m.videoId}"]`);
+    const slot = card?.querySelector('.player-slot');
+    if (slot && playerBox.parentElement !== slot) slot.append(playerBox);
+    const src = `api/videos/${m.videoId}/stream`;
+    const start = seg.refStart;
+    playerCaption.textContent = `${m.title ?? 'Untitled'} · from ${fmtTime(start)} (matched ${fmtTime(seg.refStart)}–${fmtTime(seg.refEnd)})`;
+    const seek = () => { player.currentTime = start; if (autoplay) void player.play().catch(() => {}); };
+    player.dataset.videoId = m.videoId;
+    player.dataset.start = String(start);
+    if (player.getAttribute('src') !== src) {
+      player.setAttribute('src', src);
+      player.addEventListener('loadedmetadata', seek, { once: true });
+      player.load();
+    } else seek();
+    if (autoplay) playerBox.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+  };
+
+  const list = el('div', { class: 'matches' });
+  r.matches.forEach((m, i) => list.append(renderMatch(m, i, videos[i], job, play)));
+  results.append(list);
+  results.hidden = false;
+  play(r.matches[0], r.matches[0].segments[0], false);
+  announce(`Found in ${r.matches.length} videos`);
+  results.scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+function renderMatch(m, index, video, job, play) {
+  const node = $('tpl-match').content.firstElementChild.cloneNode(true);
+  node.dataset.videoId = m.videoId;
+  const title = m.title ?? video?.title ?? m.path.split('/').pop();
+  node.querySelector('.match-title').textContent = `${index + 1}. ${title}`;
+  const score = node.querySelector('.score');
+  score.textContent = pct(m.score);
+  score.classList.add(scoreClass(m.score));
+  score.title = 'Confidence that this is a copy';
+  const frames = m.segments.reduce((n, s) => n + s.frames.length, 0);
+  const duration = video?.durationSec > 0 ? video.durationSec : Math.max(...m.segments.map((s) => s.refEnd)) * 1.05;
+  node.querySelector('.match-sub').textContent =
+    `${m.segments.length} matched segment${m.segments.length === 1 ? '' : 's'} · ${frames} matched frames · video length ${fmtTime(duration, 0)}`;
+
+  // Timeline of the reference video: segments as bands, a marker per matched frame.
+  const timeline = node.querySelector('.timeline');
+  timeline.setAttribute('aria-label', `Timeline of ${title}: ${m.segments.map((s) => `${fmtTime(s.refStart)} to ${fmtTime(s.refEnd)}`).join(', ')}`);
+  timeline.dataset.duration = String(duration);
+  const track = node.querySelector('.track');
+  const at = (t) => `${Math.max(0, Math.min(100, (t / duration) * 100)).toFixed(3)}%`;
+  for (const s of m.segments) {
+    const width = Math.max(((s.refEnd - s.refStart) / duration) * 100, 0.8);
+    track.append(el('button', {
+      type: 'button', class: `seg ${scoreClass(s.score)}`, style: { left: at(s.refStart), width: `${width.toFixed(3)}%` },
+      title: `Play from ${fmtTime(s.refStart)}`, 'aria-label': `Play matched segment ${fmtTime(s.refStart)} to ${fmtTime(s.refEnd)}`,
+      dataset: { start: String(s.refStart), end: String(s.refEnd) },
+      onclick: () => play(m, s, true),
+    }));
+  }
+  for (const s of m.segments) {
+    for (const f of s.frames) {
+      track.append(el('span', {
+        class: 'marker', style: { left: at(f.refTime) }, dataset: { time: String(f.refTime), queryTime: String(f.queryTime) },
+        title: `Your ${fmtTime(f.queryTime)} ↔ reference ${fmtTime(f.refTime)} (similarity ${f.similarity.toFixed(2)})`,
+      }));
+    }
+  }
+  node.querySelector('.axis-end').textContent = fmtTime(duration, 0);
+
+  const ul = node.querySelector('.segments');
+  for (const s of m.segments) {
+    ul.append(el('li', {},
+      el('button', { type: 'button', class: 'btn small', onclick: () => play(m, s, true), 'aria-label': `Play ${title} from ${fmtTime(s.refStart)}` }, `▶ ${fmtTime(s.refStart)}`),
+      el('span', {},
+        el('span', { class: 'seg-range', text: `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
+        el('span', { class: 'muted', text: job.result.query.kind === 'image' ? ' in the video' : ` ↔ your ${fmtTime(s.queryStart)}–${fmtTime(s.queryEnd)}` }),
+        el('span', { class: 'muted', text: ` · ${s.matchedFrames} frames · ${pct(s.score)}` }))));
+  }
+
+  // Query and reference frames side by side, for the best matches.
+  if (index < 3) {
+    const seg = m.segments[0];
+    const best = seg.frames.reduce((a, b) => (b.similarity > a.similarity ? b : a), seg.frames[0]);
+    if (best) {
+      const pair = node.querySelector('.pair');
+      pair.hidden = false;
+      node.querySelector('.pair-title').hidden = false;
+      const qImg = pair.querySelector('.frame-q img');
+      const rImg = pair.querySelector('.frame-r img');
+      qImg.alt = `Your ${job.result.query.kind === 'image' ? 'picture' : `clip at ${fmtTime(best.queryTime)}`}`;
+      rImg.alt = `${title} at ${fmtTime(best.refTime)}`;
+      pair.querySelector('.frame-q figcaption').textContent = job.result.query.kind === 'image' ? 'Your picture' : `Your clip · ${fmtTime(best.queryTime)}`;
+      pair.querySelector('.frame-r figcaption').textContent = `Reference · ${fmtTime(best.refTime)} · similarity ${best.similarity.toFixed(2)}`;
+      qImg.addEventListener('error', () => {
+        qImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Query frame no longer available' }));
+      }, { once: true });
+      rImg.addEventListener('error', () => {
+        rImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Reference frame unavailable' }));
+      }, { once: true });
+      qImg.src = `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`;
+      rImg.src = `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`;
+    }
+  }
+  return node;
+}
+
+// ---------- library
+
+async function refreshLibraryCount() {
+  try {
+    const { total } = await api('api/videos?limit=1');
+    $('library-count').textContent = String(total);
+  } catch { /* ignore */ }
+}
+
+async function loadLibrary() {
+  let data;
+  try {
+    data = await api(`api/videos?limit=${LIB_PAGE}&offset=${state.libOffset}`);
+  } catch (err) {
+    $('library-summary').textContent = `Could not load the library: ${err.message}`;
+    return;
+  }
+  if (data.items.length === 0 && state.libOffset > 0) {
+    state.libOffset = Math.max(0, state.libOffset - LIB_PAGE);
+    return loadLibrary();
+  }
+  $('library-count').textContent = String(data.total);
+  const total = data.items.reduce((n, v) => n + (v.durationSec || 0), 0);
+  $('library-summary').textContent = data.total
+    ? `${data.total} video${data.total === 1 ? '' : 's'}${data.total <= LIB_PAGE ? ` · ${fmtTime(total, 0)} in total` : ''}`
+    : '';
+  $('library-empty').hidden = data.total > 0;
+  $('library-table').hidden = data.total === 0;
+  const rows = data.items.map((v) => {
+    const name = v.title ?? v.metadata?.originalName ?? v.path.split('/').pop();
+    const thumbT = Math.min(1, (v.durationSec || 0) / 2);
+    const status = el('span', { class: `badge ${v.status}`, text: v.status, title: v.error ? `${v.error.code}: ${v.error.message}` : null });
+    return el('tr', { dataset: { videoId: v.id } },
+      el('td', { class: 'thumb-cell' },
+        v.status === 'ready'
+          ? el('a', { href: `api/videos/${v.id}/stream`, target: '_blank', rel: 'noopener', 'aria-label': `Play ${name}` },
+            el('img', { src: `api/videos/${v.id}/thumbnail?t=${thumbT}&w=160`, alt: '', loading: 'lazy', width: 96, height: 54 }))
+          : null),
+      el('td', { class: 'title-cell' }, el('span', { class: 'v-title', text: name }),
+        v.metadata?.originalName && v.metadata.originalName !== name ? el('small', { class: 'muted', text: v.metadata.originalName }) : null),
+      el('td', { class: 'num', 'data-label': 'Duration', text: fmtTime(v.durationSec, 0) }),
+      el('td', { class: 'num', 'data-label': 'Frames', text: String(v.frameCount) }),
+      el('td', { 'data-label': 'Status' }, status),
+      el('td', { 'data-label': 'Added', text: new Date(v.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) }),
+      el('td', { class: 'actions-cell' },
+        el('button', { type: 'button', class: 'btn danger small', 'aria-label': `Delete ${name}`, onclick: () => deleteVideo(v, name) }, 'Delete')));
+  });
+  $('library-rows').replaceChildren(...rows);
+  const pages = Math.ceil(data.total / LIB_PAGE);
+  $('library-pager').hidden = pages <= 1;
+  $('page-info').textContent = `Page ${Math.floor(state.libOffset / LIB_PAGE) + 1} of ${pages}`;
+  $('page-prev').disabled = state.libOffset === 0;
+  $('page-next').disabled = state.libOffset + LIB_PAGE >= data.total;
+}
+
+async function deleteVideo(v, name) {
+  if (!confirm(`Delete “${name}” from the library? Searches will no longer find it.`)) return;
+  try {
+    await api(`api/videos/${v.id}`, { method: 'DELETE' });
+    announce(`Deleted ${name}`);
+  } catch (err) {
+    alert(`Could not delete: ${err.message}`);
+  }
+  await loadLibrary();
+}
+
+// ---------- wiring
+
+function pickFile() {
+  if (!state.busy) $('file').click();
+}
+
+function handleFiles(files) {
+  const file = files?.[0];
+  if (!file) return;
+  if (location.hash === '#library') location.hash = '#search';
+  void startUpload(file);
+}
+
+function init() {
+  $('pick').addEventListener('click', pickFile);
+  $('file').addEventListener('change', (e) => {
+    handleFiles(e.target.files);
+    e.target.value = '';
+  });
+  for (const r of document.querySelectorAll('input[name="mode"]')) {
+    r.addEventListener('change', () => { $('title-field').hidden = currentMode() !== 'index'; });
+  }
+  $('title-field').hidden = currentMode() !== 'index';
+
+  const drop = $('drop');
+  let depth = 0;
+  window.addEventListener('dragenter', (e) => { e.preventDefault(); depth++; document.body.classList.add('dragging'); });
+  window.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (depth === 0) document.body.classList.remove('dragging'); });
+  window.addEventListener('dragover', (e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = state.busy ? 'none' : 'copy'; });
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    depth = 0;
+    document.body.classList.remove('dragging');
+    if (!state.busy) handleFiles(e.dataTransfer?.files);
+  });
+  drop.addEventListener('click', (e) => { if (e.target === drop || e.target.closest('.drop-title, .drop-icon')) pickFile(); });
+
+  $('cancel').addEventListener('click', () => void cancelWork());
+  $('resume-pick').addEventListener('click', pickFile);
+  $('resume-discard').addEventListener('click', async () => {
+    const saved = loadSaved();
+    if (saved?.uploadId) await api(`api/uploads/${saved.uploadId}`, { method: 'DELETE' }).catch(() => {});
+    clearSaved();
+    $('resume').hidden = true;
+  });
+  $('page-prev').addEventListener('click', () => { state.libOffset = Math.max(0, state.libOffset - LIB_PAGE); void loadLibrary(); });
+  $('page-next').addEventListener('click', () => { state.libOffset += LIB_PAGE; void loadLibrary(); });
+  window.addEventListener('hashchange', () => {
+    showView();
+    const heading = location.hash === '#library' ? $('library-heading') : $('search-heading');
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  });
+  showView();
+  void refreshLibraryCount();
+  void restore();
+}
+
+/** After a reload: pick up an unfinished upload or a running job, or show the last result. */
+async function restore() {
+  const saved = loadSaved();
+  if (saved?.jobId) {
+    setBusy(true);
+    try { await followJob(saved.jobId, saved); } finally { setBusy(false); }
+    return;
+  }
+  if (saved?.uploadId) {
+    let up;
+    try {
+      up = await api(`api/uploads/${saved.uploadId}`);
+    } catch {
+      clearSaved();
+      return;
+    }
+    if (up.jobId) {
+      save({ ...saved, jobId: up.jobId });
+      setBusy(true);
+      try { await followJob(up.jobId, saved); } finally { setBusy(false); }
+      return;
+    }
+    const radio = document.querySelector(`input[name="mode"][value="${saved.purpose}"]`);
+    if (radio) { radio.checked = true; $('title-field').hidden = saved.purpose !== 'index'; }
+    $('resume-text').textContent = `The upload of “${saved.name}” (${fmtBytes(saved.size)}) stopped at ${pct(up.receivedBytes / up.size)}. Choose the same file again to send the rest.`;
+    $('resume').hidden = false;
+    return;
+  }
+  let last = null;
+  try { last = localStorage.getItem(LAST_JOB_KEY); } catch { /* ignore */ }
+  if (last) {
+    try {
+      const job = await api(`api/jobs/${encodeURIComponent(last)}`);
+      if (job.stage === 'done') {
+        if (job.kind === 'search') await renderSearch(job);
+        else renderIndexed(job);
+      }
+    } catch {
+      try { localStorage.removeItem(LAST_JOB_KEY); } catch { /* ignore */ }
+    }
+  }
+}
+
+init();

@@ -1,0 +1,140 @@
+import { stat } from 'node:fs/promises';
+import { Router } from 'express';
+import { NotFoundError, RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
+import { isUuid } from '../core/jobs/job-store.js';
+import type { JobSnapshot } from '../core/jobs/job-queue.js';
+import { extractFrameJpeg } from '../core/media/thumbnail.js';
+import { HTTP_STATUS, HttpError } from './errors.js';
+import { intParam, jobView, numParam, type ServerContext } from './context.js';
+
+const TERMINAL = new Set(['done', 'failed']);
+
+export function jobsRouter(ctx: ServerContext): Router {
+  const { jobs } = ctx;
+  const router = Router();
+
+  const load = async (id: string): Promise<JobSnapshot> => {
+    if (!isUuid(id)) throw new NotFoundError('Job', id);
+    return jobs.get(id);
+  };
+
+  router.get('/jobs', async (req, res) => {
+    const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
+    const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
+    const kind = req.query.kind;
+    if (kind !== undefined && kind !== 'index' && kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'kind must be "index" or "search"');
+    const list = await jobs.store.list({ limit, offset, kind: kind as 'index' | 'search' | undefined });
+    const items = await Promise.all(list.map(async (j) => jobView(req, ctx, (await jobs.find(j.id)) ?? j, false)));
+    res.json({ items, limit, offset, ...jobs.counts() });
+  });
+
+  router.get('/jobs/:id', async (req, res) => {
+    const job = await load(req.params.id);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(jobView(req, ctx, job, true));
+  });
+
+  /** The result alone: for a search, exactly what `retrace search --json` prints. */
+  router.get('/jobs/:id/result', async (req, res) => {
+    const job = await load(req.params.id);
+    if (job.stage === 'done') {
+      res.json(job.result);
+      return;
+    }
+    if (job.stage === 'failed') {
+      const err = job.error ?? { code: 'INTERNAL', message: 'Job failed' };
+      if (err.code in HTTP_STATUS) throw new RetraceError(err.code as RetraceErrorCode, err.message);
+      throw new HttpError(500, err.code, err.message);
+    }
+    throw new HttpError(409, 'JOB_NOT_FINISHED', `Job ${job.id} is not finished yet (stage ${job.stage}, ${Math.round(job.progress * 100)}%)`, { 'Retry-After': '1' });
+  });
+
+  router.delete('/jobs/:id', async (req, res) => {
+    await load(req.params.id);
+    const job = await jobs.cancel(req.params.id);
+    res.json(jobView(req, ctx, await jobs.find(job.id) ?? job, false));
+  });
+
+  /** Live progress as Server-Sent Events: one `job` event per update; the stream ends when the job does. */
+  router.get('/jobs/:id/events', async (req, res) => {
+    if (!isUuid(req.params.id)) throw new NotFoundError('Job', req.params.id);
+    const id = req.params.id;
+    const pending: JobSnapshot[] = [];
+    let ready = false;
+    let ended = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const handle = { end: () => finish() };
+    const send = (j: JobSnapshot) => {
+      if (ended) return;
+      res.write(`id: ${Date.parse(j.updatedAt) || Date.now()}\nevent: job\ndata: ${JSON.stringify(jobView(req, ctx, j, false))}\n\n`);
+      if (TERMINAL.has(j.stage)) finish();
+    };
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      clearInterval(heartbeat);
+      ctx.streams.delete(handle);
+      res.end();
+    };
+    // Subscribe before reading the state so no update falls between the two.
+    const unsubscribe = jobs.subscribe(id, (j) => (ready ? send(j) : pending.push(j)));
+    let job: JobSnapshot;
+    try {
+      job = await jobs.get(id);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+    ctx.streams.add(handle);
+    req.on('close', finish);
+    heartbeat = setInterval(() => { if (!ended) res.write(': keep-alive\n\n'); }, 15_000);
+    heartbeat.unref();
+    ready = true;
+    send(job);
+    // The job may have ended while its state was being read.
+    const end = pending.find((j) => TERMINAL.has(j.stage));
+    if (end) send(end);
+  });
+
+  /** A frame of a search job's query file (kept for a while after the job ends). */
+  router.get('/jobs/:id/thumbnail', async (req, res) => {
+    const job = await load(req.params.id);
+    if (job.kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'Only search jobs have query thumbnails');
+    const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
+    const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
+    try {
+      await stat(job.input.path);
+    } catch {
+      throw new NotFoundError('Query file of job (it expired)', job.id);
+    }
+    const jpeg = await thumbnail(ctx, job.input.path, t, w);
+    res.setHeader('Content-Type', 'image/jpeg');
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.end(jpeg);
+  });
+
+  return router;
+}
+
+/** One frame as JPEG, at most `ctx.thumbnails` decodes at once; near the end, steps back until a frame exists. */
+export async function thumbnail(ctx: ServerContext, path: string, t: number, w: number): Promise<Buffer> {
+  if (ctx.thumbnails.busy) throw new HttpError(503, 'BUSY', 'Too many thumbnails being made; try again shortly', { 'Retry-After': '1' });
+  return ctx.thumbnails.run(async () => {
+    try {
+      return await extractFrameJpeg(path, t, w);
+    } catch (err) {
+      if (err instanceof RetraceError && err.code === 'CORRUPT_MEDIA' && t > 0) {
+        return extractFrameJpeg(path, Math.max(0, t - 1), w);
+      }
+      throw err;
+    }
+  });
+}

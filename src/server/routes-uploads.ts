@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Router, type Request, type Response } from 'express';
+import multer from 'multer';
+import { FileTooLargeError, InvalidArgumentError, RetraceError } from '../core/errors/retrace-error.js';
+import { describeError } from './errors.js';
+import { intParam, jobView, type ServerContext } from './context.js';
+import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
+
+/** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
+const MULTIPART_SLACK = 64 * 1024;
+
+function uploadView(req: Request, s: UploadState) {
+  const first = s.received[0];
+  const contiguous = first && first[0] === 0 ? first[1] : 0;
+  return {
+    id: s.id,
+    fileName: s.fileName,
+    size: s.size,
+    purpose: s.purpose,
+    status: s.status,
+    chunkSize: s.chunkSize,
+    maxChunkBytes: s.maxChunkBytes,
+    received: s.received,
+    receivedBytes: receivedBytes(s.received),
+    /** Bytes stored from the start without a gap (tus `Upload-Offset`). */
+    offset: contiguous,
+    missing: missingRanges(s.received, s.size),
+    jobId: s.jobId,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    expiresAt: s.expiresAt,
+    links: {
+      self: `${req.baseUrl}/uploads/${s.id}`,
+      chunks: `${req.baseUrl}/uploads/${s.id}/chunks`,
+      complete: `${req.baseUrl}/uploads/${s.id}/complete`,
+      ...(s.jobId ? { job: `${req.baseUrl}/jobs/${s.jobId}` } : {}),
+    },
+  };
+}
+
+function parseOffset(v: unknown): number {
+  if (Array.isArray(v)) throw new InvalidArgumentError('Give offset once');
+  if (v === undefined || v === null || v === '') throw new InvalidArgumentError('Missing chunk offset: send it as the "offset" field or ?offset= (bytes from the start of the file)');
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`Chunk offset must be a non-negative integer (bytes from the start of the file), got ${JSON.stringify(String(v)).slice(0, 40)}`);
+  return n;
+}
+
+export function uploadsRouter(ctx: ServerContext): Router {
+  const { uploads, jobs, metrics } = ctx;
+  const router = Router();
+
+  const chunkParser = multer({
+    storage: multer.diskStorage({
+      destination: (_req, _file, cb) => cb(null, uploads.chunkDir),
+      // Never the client's name.
+      filename: (_req, _file, cb) => cb(null, `${randomUUID()}.chunk`),
+    }),
+    limits: {
+      fileSize: ctx.settings.maxChunkBytes,
+      files: 1,
+      fields: 4,
+      parts: 5,
+      fieldSize: 256,
+      fieldNameSize: 32,
+      headerPairs: 20,
+    },
+    // Synchronous filter: one file field named "chunk".
+    fileFilter: (_req, file, cb) => {
+      if (file.fieldname === 'chunk') cb(null, true);
+      else cb(new multer.MulterError('LIMIT_UNEXPECTED_FILE', file.fieldname));
+    },
+  }).single('chunk');
+
+  const reject = (code: string) => metrics.uploadsRejected.inc({ code });
+
+  router.post('/uploads', async (req, res) => {
+    try {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const state = await uploads.create(body);
+      res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);
+      res.json(uploadView(req, state));
+    } catch (err) {
+      reject(describeError(err).body.error.code);
+      throw err;
+    }
+  });
+
+  router.get('/uploads/:id', (req, res) => {
+    const state = uploads.get(req.params.id);
+    const view = uploadView(req, state);
+    res.setHeader('Upload-Offset', String(view.offset));
+    res.setHeader('Upload-Length', String(state.size));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(view);
+  });
+
+  router.head('/uploads/:id', (req, res) => {
+    const state = uploads.get(req.params.id);
+    res.setHeader('Upload-Offset', String(uploadView(req, state).offset));
+    res.setHeader('Upload-Length', String(state.size));
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(204).end();
+  });
+
+  router.delete('/uploads/:id', async (req, res) => {
+    await uploads.remove(req.params.id);
+    res.status(204).end();
+  });
+
+  router.post(
+    '/uploads/:id/chunks',
+    // Refuse before reading the body when we already can.
+    (req, _res, next) => {
+      try {
+        const q = req.query.offset;
+        uploads.assertReceiving(req.params.id, q === undefined ? undefined : parseOffset(q));
+        const declared = Number(req.headers['content-length']);
+        if (Number.isFinite(declared) && declared > ctx.settings.maxChunkBytes + MULTIPART_SLACK) {
+          throw new FileTooLargeError(declared, ctx.settings.maxChunkBytes);
+        }
+        if (!req.is('multipart/form-data')) {
+          throw new InvalidArgumentError('Send chunks as multipart/form-data with a file field named "chunk" and an "offset" field');
+        }
+        next();
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        next(err);
+      }
+    },
+    chunkParser,
+    async (req: Request<{ id: string }>, res: Response) => {
+      const file = req.file;
+      try {
+        if (!file) throw new InvalidArgumentError('No chunk in the request: send the bytes as a multipart file field named "chunk"');
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        const offset = parseOffset(body.offset ?? req.query.offset);
+        const sha = body.sha256 ?? req.get('x-chunk-sha256');
+        if (sha !== undefined && (typeof sha !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha))) {
+          throw new InvalidArgumentError('Chunk sha256 must be 64 hexadecimal characters');
+        }
+        const state = await uploads.writeChunk(req.params.id, offset, file.path, file.size, sha as string | undefined);
+        metrics.uploadBytes.inc({}, file.size);
+        const view = uploadView(req, state);
+        res.setHeader('Upload-Offset', String(view.offset));
+        res.json(view);
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        throw err;
+      } finally {
+        if (file) await rm(file.path, { force: true });
+      }
+    },
+  );
+
+  router.post('/uploads/:id/complete', async (req, res) => {
+    const id = req.params.id;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const before = uploads.get(id);
+    if (before.status === 'completed' && before.jobId) {
+      // Completing twice (say the first answer was lost) returns the same job.
+      const job = await jobs.get(before.jobId);
+      res.json({ upload: uploadView(req, before), job: jobView(req, ctx, job, false) });
+      return;
+    }
+    if (body.sha256 !== undefined && typeof body.sha256 !== 'string') throw new InvalidArgumentError('sha256 must be a string');
+    const limit = intParam(body.limit, 'limit', { min: 1, max: 100, fallback: ctx.settings.searchLimit });
+    let done;
+    try {
+      done = await uploads.complete(id, (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`), body.sha256 as string | undefined);
+    } catch (err) {
+      reject(describeError(err).body.error.code);
+      throw err;
+    }
+    const { state, path, sniff } = done;
+    let job;
+    try {
+      // Corrupt, truncated or audio-only files are refused now, not as a failed job later.
+      if (ctx.engine.probe) await ctx.engine.probe(path);
+      job = await jobs.submit(state.purpose, {
+        path,
+        fileName: state.fileName,
+        uploadId: state.id,
+        ownsFile: true,
+        ...(state.purpose === 'index'
+          ? {
+              title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
+              metadata: { originalName: state.fileName, uploadedAt: new Date().toISOString(), format: sniff.label, ...(state.mimeType ? { mimeType: state.mimeType } : {}) },
+            }
+          : { limit, mediaKind: sniff.kind }),
+      });
+    } catch (err) {
+      reject(describeError(err).body.error.code);
+      await rm(path, { force: true });
+      await uploads.remove(id).catch(() => {});
+      throw err;
+    }
+    const after = await uploads.markCompleted(id, job.id);
+    metrics.uploadsCompleted.inc({ purpose: state.purpose });
+    res.status(201).setHeader('Location', `${req.baseUrl}/jobs/${job.id}`);
+    res.json({ upload: uploadView(req, after), job: jobView(req, ctx, job, false) });
+  });
+
+  return router;
+}

@@ -1,0 +1,79 @@
+import { rm, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { Router, type Request } from 'express';
+import type { VideoRecord } from '../core/engine/types.js';
+import { FileNotFoundError, NotFoundError } from '../core/errors/retrace-error.js';
+import { isUuid } from '../core/jobs/job-store.js';
+import { intParam, numParam, type ServerContext } from './context.js';
+import { thumbnail } from './routes-jobs.js';
+
+/** Whether `path` lies inside `dir` (files the server stored itself and may delete). */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function videoView(req: Request, v: VideoRecord) {
+  const base = `${req.baseUrl}/videos/${v.id}`;
+  return { ...v, links: { self: base, stream: `${base}/stream`, thumbnail: `${base}/thumbnail` } };
+}
+
+export function videosRouter(ctx: ServerContext): Router {
+  const { engine } = ctx;
+  const router = Router();
+
+  const load = async (id: string): Promise<VideoRecord> => {
+    if (!isUuid(id)) throw new NotFoundError('Video', id);
+    return engine.get(id);
+  };
+
+  router.get('/videos', async (req, res) => {
+    const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
+    const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
+    const [items, total] = await Promise.all([engine.list({ limit, offset }), engine.count()]);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ items: items.map((v) => videoView(req, v)), total, limit, offset });
+  });
+
+  router.get('/videos/:id', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(videoView(req, await load(req.params.id)));
+  });
+
+  router.delete('/videos/:id', async (req, res) => {
+    const video = await load(req.params.id);
+    await engine.remove(video.id);
+    // Delete the file only if the server stored it (uploaded through the API).
+    if (isInside(ctx.dirs.media, video.path)) await rm(video.path, { force: true });
+    res.status(204).end();
+  });
+
+  /** The video file with HTTP Range support (seeking in a <video> element). */
+  router.get('/videos/:id/stream', async (req, res, next) => {
+    const video = await load(req.params.id);
+    const path = resolve(video.path);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw new Error('not a file');
+    } catch {
+      throw new FileNotFoundError(video.path);
+    }
+    res.sendFile(path, { dotfiles: 'allow', acceptRanges: true, lastModified: true, maxAge: 0, headers: { 'Cache-Control': 'private, no-cache' } }, (err) => {
+      if (err && !res.headersSent) next(err);
+    });
+  });
+
+  /** One frame of the video as JPEG: `?t=` seconds (default 0), `?w=` width in pixels (default 320). */
+  router.get('/videos/:id/thumbnail', async (req, res) => {
+    const video = await load(req.params.id);
+    const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
+    const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
+    const end = video.durationSec > 0 ? Math.max(0, video.durationSec - 0.05) : 0;
+    const jpeg = await thumbnail(ctx, resolve(video.path), Math.min(t, end), w);
+    res.setHeader('Content-Type', 'image/jpeg');
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.end(jpeg);
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
+import type { SqlClient } from '../db/sql-client.js';
+
+/** What the server needs from the engine (`Retrace` satisfies it). */
+export interface ServerEngine {
+  index(path: string, options?: IndexOptions): Promise<IndexResult>;
+  search(input: string, options?: SearchOptions): Promise<SearchResult>;
+  list(options?: { limit?: number; offset?: number }): Promise<VideoRecord[]>;
+  count(): Promise<number>;
+  /** NotFoundError if unknown. */
+  get(id: string): Promise<VideoRecord>;
+  remove(id: string): Promise<void>;
+  stats(): Promise<EngineStats>;
+  /**
+   * Probe and validate a file without indexing it. When present, the server probes every
+   * completed upload, so a corrupt, truncated or audio-only file is refused with a 4xx at once
+   * instead of as a failed job.
+   */
+  probe?(path: string): Promise<MediaInfo>;
+  readonly sql: SqlClient;
+}
+
+export interface ServerOptions {
+  /**
+   * Where uploads, indexed media and query files live (default `.retrace/server` under the
+   * working directory). Keep it stable across restarts: queued jobs point into it.
+   */
+  dataDir?: string;
+  /** Largest file accepted (default 4 GiB). */
+  maxFileBytes?: number;
+  /** Chunk size suggested to clients (default 8 MiB). */
+  chunkBytes?: number;
+  /** Largest chunk accepted (default 2 × chunkBytes). */
+  maxChunkBytes?: number;
+  /** Uploads receiving bytes at once (default 8). */
+  maxConcurrentUploads?: number;
+  /** An unfinished upload is deleted this long after its last chunk (default 24 h). */
+  uploadTtlMs?: number;
+  /** A search query file is kept this long after its job ends, for query thumbnails (default 1 h). */
+  queryTtlMs?: number;
+  /** Jobs run at once (default 1). */
+  jobConcurrency?: number;
+  /** How often expired uploads and query files are swept (default 60 s). */
+  sweepIntervalMs?: number;
+  /** Videos a search returns (default 10). */
+  searchLimit?: number;
+  /** Thumbnails decoded at once (default 2). */
+  thumbnailConcurrency?: number;
+  /** Directory of the web page (default: the `public` folder shipped next to the server). */
+  publicDir?: string;
+  /** Serve the web page at `/` (default true). */
+  serveWebPage?: boolean;
+  /** Error log (default console.error). */
+  log?: (message: string, err?: unknown) => void;
+}

@@ -1,0 +1,412 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EmptyFileError, FileTooLargeError, InvalidArgumentError, NotFoundError, RetraceError, UnsupportedMediaError, formatBytes } from '../core/errors/retrace-error.js';
+import { isUuid } from '../core/jobs/job-store.js';
+import { HttpError } from './errors.js';
+import { looksLikeMedia, sniffFile, type SniffResult } from './sniff.js';
+
+/**
+ * Resumable uploads on disk, in the spirit of tus: an upload is created with its total size,
+ * bytes arrive as chunks at any offset, in any order, possibly in parallel or twice; the
+ * server records which byte ranges it holds, so a client can ask and send only what is
+ * missing. Each upload is `<id>.part` (bytes, written in place at their offsets) and
+ * `<id>.json` (state), so uploads survive a server restart. Unfinished uploads expire.
+ */
+
+export type UploadPurpose = 'search' | 'index';
+export type UploadStatus = 'receiving' | 'completed';
+
+export interface UploadState {
+  id: string;
+  fileName: string;
+  size: number;
+  purpose: UploadPurpose;
+  mimeType: string | null;
+  sha256: string | null;
+  title: string | null;
+  /** Chunk size the client should use (any size up to `maxChunkBytes` is accepted). */
+  chunkSize: number;
+  maxChunkBytes: number;
+  /** Stored byte ranges, sorted and merged, as half-open [start, end). */
+  received: Array<[number, number]>;
+  status: UploadStatus;
+  jobId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+}
+
+export interface UploadLimits {
+  maxFileBytes: number;
+  chunkBytes: number;
+  maxChunkBytes: number;
+  maxConcurrentUploads: number;
+  ttlMs: number;
+}
+
+export interface CreateUploadInput {
+  fileName?: unknown;
+  size?: unknown;
+  purpose?: unknown;
+  sha256?: unknown;
+  mimeType?: unknown;
+  title?: unknown;
+}
+
+export function receivedBytes(ranges: ReadonlyArray<[number, number]>): number {
+  return ranges.reduce((n, [a, b]) => n + (b - a), 0);
+}
+
+/** Insert [start, end) into sorted, merged ranges (touching ranges merge). */
+export function addRange(ranges: ReadonlyArray<[number, number]>, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let s = start;
+  let e = end;
+  let placed = false;
+  for (const [a, b] of ranges) {
+    if (b < s) out.push([a, b]);
+    else if (a > e) {
+      if (!placed) { out.push([s, e]); placed = true; }
+      out.push([a, b]);
+    } else { s = Math.min(s, a); e = Math.max(e, b); }
+  }
+  if (!placed) out.push([s, e]);
+  return out;
+}
+
+/** Gaps of [0, size) not covered by `ranges`. */
+export function missingRanges(ranges: ReadonlyArray<[number, number]>, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let pos = 0;
+  for (const [a, b] of ranges) {
+    if (a > pos) out.push([pos, a]);
+    pos = Math.max(pos, b);
+  }
+  if (pos < size) out.push([pos, size]);
+  return out;
+}
+
+interface Entry {
+  state: UploadState;
+  /** Chunk writes in progress. */
+  writing: number;
+  completing: boolean;
+  /** Serialises writes of the state file. */
+  saving: Promise<void>;
+  deleted: boolean;
+}
+
+export interface CompletedUpload {
+  state: UploadState;
+  /** The stored file, moved out of the upload area. */
+  path: string;
+  sniff: SniffResult;
+}
+
+export class UploadStore {
+  private readonly entries = new Map<string, Entry>();
+  readonly dir: string;
+  /** Where multer writes incoming chunks before they are copied into place. */
+  readonly chunkDir: string;
+
+  constructor(dir: string, readonly limits: UploadLimits) {
+    this.dir = dir;
+    this.chunkDir = join(dir, 'incoming');
+  }
+
+  /** Create the directories, reload uploads from disk, drop stray chunk files. */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await rm(this.chunkDir, { recursive: true, force: true });
+    await mkdir(this.chunkDir, { recursive: true });
+    for (const name of await readdir(this.dir)) {
+      const m = /^([0-9a-f-]{36})\.json$/.exec(name);
+      if (!m) {
+        // A .part without state cannot be resumed.
+        const p = /^([0-9a-f-]{36})\.part$/.exec(name);
+        if (p) {
+          try { await stat(join(this.dir, `${p[1]}.json`)); } catch { await rm(join(this.dir, name), { force: true }); }
+        }
+        continue;
+      }
+      try {
+        const state = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as UploadState;
+        if (state.id !== m[1]) throw new Error('id mismatch');
+        this.entries.set(state.id, { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false });
+      } catch {
+        await rm(join(this.dir, name), { force: true });
+        await rm(join(this.dir, `${m[1]}.part`), { force: true });
+      }
+    }
+  }
+
+  partPath(id: string): string {
+    return join(this.dir, `${id}.part`);
+  }
+  private statePath(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  /** Uploads still receiving bytes. */
+  activeCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.state.status === 'receiving') n++;
+    return n;
+  }
+
+  completedCount(): number {
+    return this.entries.size - this.activeCount();
+  }
+
+  async create(input: CreateUploadInput): Promise<UploadState> {
+    const { fileName, size, purpose, sha256, mimeType, title } = input;
+    if (typeof fileName !== 'string' || fileName.trim() === '' || fileName.length > 255 || /[\u0000-\u001f]/.test(fileName)) {
+      throw new InvalidArgumentError('fileName must be a non-empty string of at most 255 characters');
+    }
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw new InvalidArgumentError('size must be the file size in bytes (a non-negative integer)');
+    }
+    if (size === 0) throw new EmptyFileError(fileName);
+    if (size > this.limits.maxFileBytes) throw new FileTooLargeError(size, this.limits.maxFileBytes);
+    if (purpose !== 'search' && purpose !== 'index') throw new InvalidArgumentError('purpose must be "search" or "index"');
+    if (sha256 !== undefined && sha256 !== null && (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256))) {
+      throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
+    }
+    if (mimeType !== undefined && mimeType !== null && (typeof mimeType !== 'string' || mimeType.length > 255)) {
+      throw new InvalidArgumentError('mimeType must be a string');
+    }
+    if (title !== undefined && title !== null && (typeof title !== 'string' || title.length > 500)) {
+      throw new InvalidArgumentError('title must be a string of at most 500 characters');
+    }
+    if (!looksLikeMedia(fileName, typeof mimeType === 'string' ? mimeType : undefined)) {
+      throw new UnsupportedMediaError(`"${fileName}" is not a video or image file; upload a video (mp4, webm, mov, mkv, avi, …) or an image (jpg, png, webp, …)`);
+    }
+    if (this.activeCount() >= this.limits.maxConcurrentUploads) {
+      throw new RetraceError('TOO_MANY_UPLOADS', `Too many uploads in progress (limit ${this.limits.maxConcurrentUploads}); finish or cancel one, or wait for unfinished ones to expire`);
+    }
+    const now = Date.now();
+    const state: UploadState = {
+      id: randomUUID(),
+      fileName: fileName.trim(),
+      size,
+      purpose,
+      mimeType: typeof mimeType === 'string' ? mimeType : null,
+      sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null,
+      title: typeof title === 'string' && title.trim() ? title.trim() : null,
+      chunkSize: Math.min(this.limits.chunkBytes, this.limits.maxChunkBytes),
+      maxChunkBytes: this.limits.maxChunkBytes,
+      received: [],
+      status: 'receiving',
+      jobId: null,
+      createdAt: new Date(now).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.limits.ttlMs).toISOString(),
+    };
+    await writeFile(this.partPath(state.id), Buffer.alloc(0));
+    const entry: Entry = { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false };
+    this.entries.set(state.id, entry);
+    try {
+      await this.save(entry);
+    } catch (err) {
+      await this.discard(state.id);
+      throw err;
+    }
+    return { ...state };
+  }
+
+  get(id: string): UploadState {
+    return { ...this.entry(id).state };
+  }
+
+  private entry(id: string): Entry {
+    const e = isUuid(id) ? this.entries.get(id) : undefined;
+    if (!e || e.deleted) throw new NotFoundError('Upload', id);
+    return e;
+  }
+
+  /** Throws unless the upload can take a chunk; call before reading the request body. */
+  assertReceiving(id: string, offset?: number): void {
+    const e = this.entry(id);
+    if (e.state.status !== 'receiving') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete`);
+    if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is being completed; it takes no more chunks`);
+    if (offset !== undefined && offset >= e.state.size) {
+      throw new RetraceError('CHUNK_OUT_OF_RANGE', `Chunk offset ${offset} is at or past the end of the ${e.state.size}-byte file`);
+    }
+  }
+
+  /**
+   * Copy a chunk (a file multer stored) into the upload at `offset`. Overlapping or repeated
+   * chunks simply overwrite the same bytes. The caller deletes `chunkPath` afterwards.
+   */
+  async writeChunk(id: string, offset: number, chunkPath: string, length: number, sha256?: string): Promise<UploadState> {
+    const e = this.entry(id);
+    this.assertReceiving(id);
+    const { size } = e.state;
+    if (length === 0) throw new InvalidArgumentError('Chunk is empty');
+    if (length > this.limits.maxChunkBytes) throw new FileTooLargeError(length, this.limits.maxChunkBytes);
+    if (offset + length > size) {
+      throw new RetraceError('CHUNK_OUT_OF_RANGE', `Chunk [${offset}, ${offset + length}) runs past the end of the ${size}-byte file`);
+    }
+    e.writing++;
+    try {
+      if (sha256) {
+        const actual = await hashFile(chunkPath);
+        if (actual !== sha256.toLowerCase()) {
+          throw new RetraceError('CHECKSUM_MISMATCH', `Chunk at offset ${offset} has SHA-256 ${actual}, expected ${sha256.toLowerCase()}; send it again`);
+        }
+      }
+      await copyInto(chunkPath, this.partPath(id), offset, length);
+      if (e.deleted) throw new NotFoundError('Upload', id);
+      const now = Date.now();
+      e.state.received = addRange(e.state.received, offset, offset + length);
+      e.state.updatedAt = new Date(now).toISOString();
+      e.state.expiresAt = new Date(now + this.limits.ttlMs).toISOString();
+      await this.save(e);
+      return { ...e.state };
+    } finally {
+      e.writing--;
+    }
+  }
+
+  /**
+   * Check and finish an upload: every byte present, the size on disk right, the SHA-256 right
+   * (if one was given, now or at creation), the content a video or image. On success the file
+   * is moved to `dest(sniff)` and the upload is marked completed. A checksum mismatch or
+   * a non-media file deletes the upload; missing bytes leave it resumable.
+   */
+  async complete(id: string, dest: (sniff: SniffResult) => string, sha256?: string): Promise<CompletedUpload> {
+    const e = this.entry(id);
+    if (e.state.status === 'completed') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete (job ${e.state.jobId})`);
+    if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already being completed`);
+    if (e.writing > 0) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} chunk(s) being written; complete it once they are acknowledged`);
+    if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
+    e.completing = true;
+    try {
+      const { size } = e.state;
+      const missing = missingRanges(e.state.received, size);
+      if (missing.length > 0) {
+        const have = receivedBytes(e.state.received);
+        const shown = missing.slice(0, 5).map(([a, b]) => `${a}-${b - 1}`).join(', ');
+        throw new RetraceError('SIZE_MISMATCH',
+          `Upload is incomplete: ${formatBytes(have)} of ${formatBytes(size)} received; missing bytes ${shown}${missing.length > 5 ? ', …' : ''}. Send the missing ranges, then complete again`,
+          { details: { missing } });
+      }
+      const onDisk = (await stat(this.partPath(id))).size;
+      if (onDisk !== size) {
+        await this.discard(id);
+        throw new RetraceError('SIZE_MISMATCH', `Stored file has ${onDisk} bytes but the upload declared ${size}; the upload was discarded, start again`);
+      }
+      const expected = (sha256 ?? e.state.sha256 ?? undefined)?.toLowerCase();
+      if (expected) {
+        const actual = await hashFile(this.partPath(id));
+        if (actual !== expected) {
+          await this.discard(id);
+          throw new RetraceError('CHECKSUM_MISMATCH', `File SHA-256 is ${actual} but ${expected} was expected; the upload was discarded, start again`);
+        }
+      }
+      const sniff = await sniffFile(this.partPath(id));
+      if (!sniff) {
+        await this.discard(id);
+        throw new UnsupportedMediaError(`"${e.state.fileName}" is not a recognised video or image format (the upload was discarded)`);
+      }
+      const target = dest(sniff);
+      await rename(this.partPath(id), target);
+      return { state: { ...e.state }, path: target, sniff };
+    } finally {
+      e.completing = false;
+    }
+  }
+
+  /** Record the job created from a completed upload. */
+  async markCompleted(id: string, jobId: string): Promise<UploadState> {
+    const e = this.entry(id);
+    const now = Date.now();
+    e.state.status = 'completed';
+    e.state.jobId = jobId;
+    e.state.updatedAt = new Date(now).toISOString();
+    e.state.expiresAt = new Date(now + this.limits.ttlMs).toISOString();
+    await this.save(e);
+    return { ...e.state };
+  }
+
+  /** Delete an upload and its bytes (tus termination). */
+  async remove(id: string): Promise<void> {
+    this.entry(id);
+    await this.discard(id);
+  }
+
+  private async discard(id: string): Promise<void> {
+    const e = this.entries.get(id);
+    if (e) {
+      e.deleted = true;
+      this.entries.delete(id);
+      await e.saving.catch(() => {});
+    }
+    await rm(this.partPath(id), { force: true });
+    await rm(this.statePath(id), { force: true });
+  }
+
+  /** Delete uploads whose expiry has passed; returns their ids. */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const gone: string[] = [];
+    for (const [id, e] of [...this.entries]) {
+      if (e.writing > 0 || e.completing) continue;
+      if (Date.parse(e.state.expiresAt) <= now) {
+        gone.push(id);
+        await this.discard(id);
+      }
+    }
+    return gone;
+  }
+
+  private save(e: Entry): Promise<void> {
+    const snapshot = JSON.stringify(e.state);
+    const id = e.state.id;
+    const next = e.saving.catch(() => {}).then(async () => {
+      if (e.deleted) return;
+      const tmp = `${this.statePath(id)}.${randomUUID().slice(0, 8)}.tmp`;
+      await writeFile(tmp, snapshot);
+      if (e.deleted) { await rm(tmp, { force: true }); return; }
+      await rename(tmp, this.statePath(id));
+    });
+    e.saving = next;
+    return next;
+  }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Copy `length` bytes of `src` into `dest` at `offset` (positioned writes; parallel chunks do not interfere). */
+async function copyInto(src: string, dest: string, offset: number, length: number): Promise<void> {
+  const input = await open(src, 'r');
+  let output;
+  try {
+    try {
+      output = await open(dest, 'r+');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'NOT_FOUND', 'Upload was deleted while a chunk was arriving');
+      throw err;
+    }
+    const buf = Buffer.allocUnsafe(Math.min(length, 1 << 20));
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await input.read(buf, 0, Math.min(buf.length, length - done), done);
+      if (bytesRead === 0) throw new RetraceError('UPLOAD_ERROR', 'Chunk file ended early');
+      let w = 0;
+      while (w < bytesRead) {
+        const { bytesWritten } = await output.write(buf, w, bytesRead - w, offset + done + w);
+        w += bytesWritten;
+      }
+      done += bytesRead;
+    }
+  } finally {
+    await input.close();
+    await output?.close();
+  }
+}

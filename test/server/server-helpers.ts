@@ -1,0 +1,213 @@
+/**
+ * Helpers for the server tests: an engine on the test database, a server on 127.0.0.1:0,
+ * chunked uploads over HTTP, a Server-Sent Events reader and a disk listing to prove that
+ * rejected requests leave nothing behind.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join, relative } from 'node:path';
+import { Retrace } from '../../src/core/engine/retrace.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+export interface TestEngine {
+  engine: Retrace;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** A fresh engine on the test database (PGlite in a temp dir, or RETRACE_TEST_DB=pg). */
+export async function openTestEngine(): Promise<TestEngine> {
+  const db = await createTestDatabase();
+  const engine = await Retrace.open({ db: db.location });
+  return {
+    engine,
+    db,
+    async close() {
+      await engine.close();
+      await db.dispose();
+    },
+  };
+}
+
+export async function startTestServer(engine: Retrace, dataDir: string, options: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ engine, port: 0, host: '127.0.0.1', dataDir, log: () => {}, ...options });
+}
+
+export interface Json {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function json(base: string, path: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Json> {
+  const headers: Record<string, string> = { ...init.headers };
+  let body: string | undefined;
+  if (init.rawBody !== undefined) body = init.rawBody;
+  else if (init.body !== undefined) body = JSON.stringify(init.body);
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, base), { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+export async function createUpload(base: string, fileName: string, size: number, purpose: 'search' | 'index', extra: Record<string, unknown> = {}): Promise<Json> {
+  return json(base, '/api/uploads', { body: { fileName, size, purpose, ...extra } });
+}
+
+/** Send bytes as one chunk (multipart: offset field, then the file field `chunk`). */
+export async function sendChunk(base: string, uploadId: string, offset: number, bytes: Buffer, opts: { field?: string; offsetIn?: 'body' | 'query'; sha256?: string } = {}): Promise<Json> {
+  const form = new FormData();
+  if ((opts.offsetIn ?? 'body') === 'body') form.set('offset', String(offset));
+  if (opts.sha256) form.set('sha256', opts.sha256);
+  form.set(opts.field ?? 'chunk', new Blob([new Uint8Array(bytes)]), 'blob');
+  const q = opts.offsetIn === 'query' ? `?offset=${offset}` : '';
+  const res = await fetch(new URL(`/api/uploads/${uploadId}/chunks${q}`, base), { method: 'POST', body: form });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try { parsed = JSON.parse(text); } catch { parsed = text; }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Chunk offsets covering `size`. */
+export function chunkOffsets(size: number, chunkSize: number): number[] {
+  const out: number[] = [];
+  for (let o = 0; o < size; o += chunkSize) out.push(o);
+  return out;
+}
+
+/** Upload a whole file in chunks (in order unless `order` reorders the offsets) and complete it; returns the completion body. */
+export async function uploadFile(base: string, path: string, purpose: 'search' | 'index', opts: { chunkSize?: number; order?: (offsets: number[]) => number[]; withSha?: boolean; fileName?: string; parallel?: number } = {}): Promise<{ uploadId: string; jobId: string; complete: Json }> {
+  const bytes = await readFile(path);
+  const created = await createUpload(base, opts.fileName ?? path.split('/').pop()!, bytes.length, purpose, opts.withSha ? { sha256: sha256(bytes) } : {});
+  if (created.status !== 201) throw new Error(`create upload: ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id as string;
+  const chunk = opts.chunkSize ?? created.body.chunkSize;
+  const offsets = (opts.order ?? ((o) => o))(chunkOffsets(bytes.length, chunk));
+  const parallel = opts.parallel ?? 1;
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < offsets.length) {
+      const off = offsets[next++];
+      const r = await sendChunk(base, id, off, bytes.subarray(off, off + chunk));
+      if (r.status !== 200) throw new Error(`chunk ${off}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  }));
+  const complete = await json(base, `/api/uploads/${id}/complete`, { body: {} });
+  if (complete.status !== 201) throw new Error(`complete: ${complete.status} ${JSON.stringify(complete.body)}`);
+  return { uploadId: id, jobId: complete.body.job.id, complete };
+}
+
+/** Poll a job until it is done or failed. */
+export async function waitForJob(base: string, jobId: string, timeoutMs = 120_000): Promise<any> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await json(base, `/api/jobs/${jobId}`);
+    if (r.status !== 200) throw new Error(`job ${jobId}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.body.stage === 'done' || r.body.stage === 'failed') return r.body;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`job ${jobId} still ${r.body.stage} after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/** Read a Server-Sent Events stream to its end; returns the parsed `job` events. */
+export async function readJobEvents(base: string, jobId: string, timeoutMs = 120_000): Promise<{ status: number; contentType: string | null; events: any[] }> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const res = await fetch(new URL(`/api/jobs/${jobId}/events`, base), { signal: ac.signal });
+    const events: any[] = [];
+    if (!res.ok || !res.body) return { status: res.status, contentType: res.headers.get('content-type'), events };
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const lines = block.split('\n');
+        const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+        const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (event === 'job' && data) events.push(JSON.parse(data));
+      }
+    }
+    return { status: res.status, contentType: res.headers.get('content-type'), events };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every file under `dir`, relative, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries;
+    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p); else out.push(relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Wait until `dir` holds no files (cleanup after an aborted request is asynchronous). */
+export async function waitUntilEmpty(dir: string, timeoutMs = 5000): Promise<string[]> {
+  const t0 = Date.now();
+  for (;;) {
+    const files = await listFiles(dir);
+    if (files.length === 0 || Date.now() - t0 > timeoutMs) return files;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Send a multipart chunk request but stop after `sendBytes` bytes of the body and drop the
+ * connection, as a flaky network does.
+ */
+export function sendTruncatedChunk(base: string, uploadId: string, offset: number, bytes: Buffer, sendBytes: number): Promise<void> {
+  const boundary = '----retraceTestBoundary' + Math.random().toString(16).slice(2);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="offset"\r\n\r\n${offset}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const body = Buffer.concat([head, bytes, tail]);
+  const url = new URL(`/api/uploads/${uploadId}/chunks`, base);
+  return new Promise((resolve) => {
+    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) } });
+    req.on('error', () => resolve());
+    req.on('response', (res) => { res.resume(); res.on('end', resolve); });
+    req.write(body.subarray(0, Math.min(sendBytes, body.length)), () => {
+      // Give the server a moment to start writing the chunk to disk, then cut the line.
+      setTimeout(() => { req.destroy(); setTimeout(resolve, 300); }, 150);
+    });
+  });
+}
+
+/** Send a complete multipart body by hand (for malformed bodies fetch would not produce). */
+export function rawPost(base: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: any }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try { parsed = JSON.parse(text); } catch { /* keep text */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
