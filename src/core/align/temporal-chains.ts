@@ -70,7 +70,11 @@ export interface AlignedSegment {
   queryEnd: number;
   refStart: number;
   refEnd: number;
-  /** Sum of evidence weights along the chain. */
+  /**
+   * Sum over the distinct reference frames of the chain of their best weight. Counting
+   * reference frames, not query frames, stops a near-static query from piling up evidence
+   * by matching many of its frames to the same few reference frames.
+   */
   evidence: number;
   points: MatchPoint[];
 }
@@ -125,6 +129,14 @@ function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
   return chain.reverse();
 }
 
+function evidenceOf(chain: readonly MatchPoint[]): number {
+  const best = new Map<number, number>();
+  for (const p of chain) best.set(p.tr, Math.max(best.get(p.tr) ?? 0, p.w));
+  let e = 0;
+  for (const w of best.values()) e += w;
+  return e;
+}
+
 function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
@@ -161,7 +173,7 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
       queryEnd: qe + o.queryIntervalSec,
       refStart: rs,
       refEnd: re + Math.max(o.refIntervalSec * 0.5, o.queryIntervalSec * Math.min(Math.max(rate, o.minRate), o.maxRate)),
-      evidence: chain.reduce((s, p) => s + p.w, 0),
+      evidence: evidenceOf(chain),
       points: chain,
     };
     const len = seg.queryEnd - seg.queryStart;

@@ -21,6 +21,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   queryIntervalSec: 0.5,
   maxQueryFrames: 600,
   k: 16,
+  imageK: 128,
   tier2MaxFrames: 12,
   minSegmentScore: 0.5,
   evidenceScale: 1.5,

@@ -25,6 +25,8 @@ export interface SearchSettings {
   maxQueryFrames: number;
   /** Neighbours fetched per query region. */
   k: number;
+  /** Neighbours per region for image queries: one frame is cheap to search widely, and a wide list gives a reliable background. */
+  imageK: number;
   /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */
   tier2MaxFrames: number;
   minSegmentScore: number;
@@ -133,7 +135,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
         const sel = regions.filter((r) => r.against === variant);
         if (!sel.length) continue;
-        const hits: KnnHit[] = await ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, s.k);
+        const hits: KnnHit[] = await ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, isImage ? s.imageK : s.k);
         weighted.push(...weighHits(hits, sel.map((r) => r.frame), evidence));
       }
       timings.knn += now() - tt;

@@ -53,8 +53,12 @@ export function detectContentRect(r: Raster, options: BorderOptions = DEFAULT_BO
   const bottom = scan(l, true, l.height - 1, -1, maxY, options);
   const left = scan(l, false, 0, 1, maxX, options);
   const right = scan(l, false, l.width - 1, -1, maxX, options);
+  const full = { x: 0, y: 0, width: l.width, height: l.height };
+  // Bars as deep as allowed on two opposite sides: no picture edge was found, the frame is
+  // (nearly) uniform. Without this a black frame came out as its centre fifth.
+  if ((top >= maxY && bottom >= maxY) || (left >= maxX && right >= maxX)) return full;
   const width = l.width - left - right;
   const height = l.height - top - bottom;
-  if (width < l.width * 0.2 || height < l.height * 0.2) return { x: 0, y: 0, width: l.width, height: l.height };
+  if (width < l.width * 0.2 || height < l.height * 0.2) return full;
   return { x: left, y: top, width, height };
 }

@@ -91,12 +91,16 @@ interface FrameMeta {
  */
 export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledFrame> {
   const s = { ...DEFAULT_SAMPLING, ...req.sampling };
+  // An already-aborted signal never fires 'abort' again: stop before starting ffmpeg.
+  if (req.signal?.aborted) throw new AbortedError();
   const { ffmpeg } = resolveFfmpegPaths();
   const frameBytes = req.output.width * req.output.height * req.output.channels;
   const proc = spawn(ffmpeg, samplerArgs(req), { stdio: ['ignore', 'pipe', 'pipe'] });
 
   const metas: FrameMeta[] = [];
   const errors: string[] = [];
+  /** The demuxer found the file shorter than its own index says: the end of the video is missing. */
+  let truncated = false;
   let pendingT: number | null = null;
   let stderrBuf = '';
   let stderrEnded = false;
@@ -123,6 +127,7 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
         pendingT = null;
         continue;
       }
+      if (/partial file/i.test(line)) truncated = true;
       if (/error|invalid|corrupt|missing|truncat/i.test(line) && !/deprecated/i.test(line) && errors.length < 20) {
         errors.push(cleanFfmpegMessage(line));
       }
@@ -178,6 +183,9 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     if (req.signal?.aborted) throw new AbortedError();
     if (code !== 0) {
       throw new CorruptMediaError(`Decoding failed${errors.length ? `: ${errors[0]}` : ` (ffmpeg exit code ${code})`}`);
+    }
+    if (truncated) {
+      throw new CorruptMediaError('File is truncated: its index lists frames beyond the end of the data (an incomplete copy or download)');
     }
     if (count === 0) {
       throw new CorruptMediaError(`No frames could be decoded${errors.length ? `: ${errors[0]}` : ' (the video stream is empty)'}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { resolveFfmpegPaths } from './ffmpeg-binaries.js';
 import type { MediaLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -60,9 +60,65 @@ function rotationOf(s: ProbeStream): number {
   return (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
 }
 
+/** ISO base media (MP4/MOV/3GP) files start with a box header: 4-byte size, then a known box type. */
+function looksLikeIsoMedia(head: Buffer): boolean {
+  if (head.length < 8) return false;
+  return /^(ftyp|moov|mdat|free|skip|wide|pnot|uuid|styp|sidx|moof)$/.test(head.subarray(4, 8).toString('latin1'));
+}
+
+async function readHead(path: string, n = 16): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Length of the first video stream measured by reading its packets (demuxing only, no
+ * decoding): for containers whose header carries no duration, such as WebM written to a pipe.
+ * Returns the end time of the last packet and how many packets there were; stops early once
+ * `stopAfterSec` is passed, since the file is then too long anyway.
+ */
+async function measureVideoDuration(path: string, stopAfterSec: number): Promise<{ durationSec: number; packets: number }> {
+  const { ffprobe } = resolveFfmpegPaths();
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,dts_time,duration_time', '-of', 'csv=p=0', path];
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let start = Infinity;
+    let end = 0;
+    let packets = 0;
+    let rest = '';
+    let stopped = false;
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const [pts, dts, dur] = line.split(',').map(Number);
+        const t = Number.isFinite(pts) ? pts : dts;
+        if (!Number.isFinite(t)) continue;
+        packets++;
+        start = Math.min(start, t);
+        end = Math.max(end, t + (Number.isFinite(dur) ? dur : 0));
+      }
+      if (!stopped && end - (Number.isFinite(start) ? start : 0) > stopAfterSec) {
+        stopped = true;
+        p.kill('SIGKILL');
+      }
+    });
+    p.on('error', (e) => reject(new UnsupportedMediaError(`ffprobe could not run: ${e.message}`, e)));
+    p.on('close', () => resolve({ durationSec: packets ? end - (Number.isFinite(start) ? Math.min(start, end) : 0) : 0, packets }));
+  });
+}
+
 /** Run ffprobe; classify its failure into the error a user can act on. */
 async function runFfprobe(path: string): Promise<ProbeOutput> {
   const { ffprobe } = resolveFfmpegPaths();
+  const head = await readHead(path);
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path];
   return new Promise((resolve, reject) => {
     const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,7 +130,11 @@ async function runFfprobe(path: string): Promise<ProbeOutput> {
     p.on('close', (code) => {
       const firstLine = err.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
       if (code !== 0) {
-        if (/moov atom not found|truncat|end of file|Invalid NAL|partial file|error reading header/i.test(err)) {
+        const damaged = /moov atom not found|truncat|end of file|Invalid NAL|partial file|error reading header/i.test(err);
+        // "moov atom not found" is also what the MP4 demuxer says about any non-MP4 bytes named .mp4:
+        // only call the file damaged when it really starts like an MP4.
+        const notMp4 = /moov atom not found/i.test(err) && !looksLikeIsoMedia(head);
+        if (damaged && !notMp4) {
           reject(new CorruptMediaError(`File is damaged or truncated and cannot be read (${cleanFfmpegMessage(firstLine)})`));
         } else {
           reject(new UnsupportedMediaError(`Not a recognised video or image file (${cleanFfmpegMessage(firstLine) || 'ffprobe failed'})`));
@@ -122,6 +182,8 @@ export async function probeMedia(path: string, limits: MediaLimits = DEFAULT_LIM
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!video) {
     if (streams.some((s) => s.codec_type === 'audio')) throw new NoVideoStreamError(path);
+    // A container ffprobe recognised, holding no stream at all: a video written from zero frames.
+    if (streams.length === 0 && formatName) throw new CorruptMediaError(`${path} is an empty ${formatName.split(',')[0]} container with no video frames`);
     throw new UnsupportedMediaError(`Not a recognised video or image file: ${path}`);
   }
   const codec = video.codec_name ?? 'unknown';
@@ -138,7 +200,13 @@ export async function probeMedia(path: string, limits: MediaLimits = DEFAULT_LIM
   const avg = parseRate(video.avg_frame_rate);
   const real = parseRate(video.r_frame_rate);
   const fps = avg ?? real;
-  const durationSec = isImage ? 0 : parseDuration(video.duration, probe.format?.duration) ?? 0;
+  let durationSec = isImage ? 0 : parseDuration(video.duration, probe.format?.duration) ?? 0;
+  if (!isImage && durationSec === 0) {
+    // No duration in the header (WebM from a pipe, some AVIs): measure it from the packets.
+    const measured = await measureVideoDuration(path, limits.maxDurationSec);
+    if (measured.packets === 0) throw new CorruptMediaError(`Video stream of ${path} contains no frames (zero-length video)`);
+    durationSec = measured.durationSec;
+  }
   if (!isImage && durationSec > limits.maxDurationSec) throw new MediaTooLongError(durationSec, limits.maxDurationSec);
 
   return {
