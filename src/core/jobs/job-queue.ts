@@ -150,13 +150,13 @@ export class JobQueue {
   /** Current state, with live progress if the job is running here. */
   async get(id: string): Promise<JobSnapshot> {
     const live = this.live.get(id);
-    if (live) return { ...live.job };
+    if (live) return { ...live.job, timings: { ...live.job.timings } };
     return this.store.get(id);
   }
 
   async find(id: string): Promise<JobSnapshot | null> {
     const live = this.live.get(id);
-    if (live) return { ...live.job };
+    if (live) return { ...live.job, timings: { ...live.job.timings } };
     return this.store.find(id);
   }
 
@@ -366,8 +366,10 @@ export class JobQueue {
   private emit(job: JobSnapshot): void {
     const set = this.listeners.get(job.id);
     if (!set) return;
+    // Listeners get their own copy: the live record keeps changing.
+    const snapshot: JobSnapshot = { ...job, timings: { ...job.timings } };
     for (const l of [...set]) {
-      try { l(job); } catch (err) { this.log(`job listener failed for ${job.id}`, err); }
+      try { l(snapshot); } catch (err) { this.log(`job listener failed for ${job.id}`, err); }
     }
   }
 

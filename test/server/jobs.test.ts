@@ -1,0 +1,310 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/db/open-database.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { AbortedError, CorruptMediaError } from '../../src/core/errors/retrace-error.js';
+import { JobQueue, type JobRunner, type JobSnapshot } from '../../src/core/jobs/job-queue.js';
+import { JobStore } from '../../src/core/jobs/job-store.js';
+import { createServer } from '../../src/server/index.js';
+import { Counter, Histogram, MetricsRegistry } from '../../src/server/metrics.js';
+import { HTTP_STATUS, describeError } from '../../src/server/errors.js';
+import { addRange, missingRanges } from '../../src/server/upload-store.js';
+import { sniffBytes } from '../../src/server/sniff.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { json, startTestServer } from './server-helpers.js';
+import { Retrace } from '../../src/core/engine/retrace.js';
+
+let db: TestDatabase;
+let sql: SqlClient;
+let store: JobStore;
+let tmp: TempDir;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = await openDatabase(db.location);
+  store = new JobStore(sql);
+  tmp = await makeTempDir('retrace-jobs-');
+});
+
+afterAll(async () => {
+  await sql?.close();
+  await db?.dispose();
+  await tmp?.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+const finished = (id: string) => waitFor(async () => {
+  const j = await store.get(id);
+  return j.finishedAt ? j : null;
+});
+
+/** A runner that reports the stages an index goes through and waits `ms` in each. */
+function steppingRunner(ms: number, track?: { running: number; max: number }): JobRunner {
+  return async (job, { onProgress, signal }) => {
+    if (track) { track.running++; track.max = Math.max(track.max, track.running); }
+    try {
+      const stages = ['probing', 'sampling', 'describing', 'storing'] as const;
+      for (let i = 0; i < stages.length; i++) {
+        if (signal.aborted) throw new AbortedError();
+        onProgress({ stage: stages[i], fraction: i / stages.length, framesDone: i * 10 });
+        await sleep(ms);
+      }
+      return { echo: job.input.path };
+    } finally {
+      if (track) track.running--;
+    }
+  };
+}
+
+describe('JobQueue', () => {
+  it('runs jobs with bounded concurrency and stores results and timings', async () => {
+    const track = { running: 0, max: 0 };
+    const queue = new JobQueue({ store, runner: steppingRunner(15, track), concurrency: 2, log: () => {} });
+    await queue.start();
+    const jobs = await Promise.all([1, 2, 3, 4, 5].map((i) => queue.submit('index', { path: `/x/${i}.mp4` })));
+    const done = await Promise.all(jobs.map((j) => finished(j.id)));
+    expect(track.max).toBe(2);
+    for (const [i, j] of done.entries()) {
+      expect(j.stage).toBe('done');
+      expect(j.progress).toBe(1);
+      expect(j.result).toEqual({ echo: `/x/${i + 1}.mp4` });
+      expect(j.timings.total).toBeGreaterThan(0);
+      expect(j.timings.sampling).toBeGreaterThan(0);
+      expect(j.timings.queued).toBeGreaterThanOrEqual(0);
+    }
+    await queue.close();
+  });
+
+  it('fans progress out to subscribers, in order, ending with the final state', async () => {
+    const stageTimes: string[] = [];
+    const queue = new JobQueue({ store, runner: steppingRunner(30), concurrency: 1, notifyIntervalMs: 0, log: () => {}, onStageTiming: (_k, s) => stageTimes.push(s) });
+    await queue.start();
+    const job = await queue.submit('search', { path: '/q.mp4' });
+    const seen: JobSnapshot[] = [];
+    const unsubscribe = queue.subscribe(job.id, (j) => seen.push(j));
+    await finished(job.id);
+    await waitFor(async () => seen.some((s) => s.stage === 'done'));
+    unsubscribe();
+    expect(seen.map((s) => s.stage)).toEqual(expect.arrayContaining(['probing', 'sampling', 'describing', 'storing', 'done']));
+    for (let i = 1; i < seen.length; i++) expect(seen[i].progress).toBeGreaterThanOrEqual(seen[i - 1].progress);
+    expect(seen.at(-1)!.stage).toBe('done');
+    expect(stageTimes).toEqual(['probing', 'sampling', 'describing', 'storing']);
+    await queue.close();
+  });
+
+  it('stores a failure as {code, message}', async () => {
+    const queue = new JobQueue({ store, runner: async () => { throw new CorruptMediaError('Decoding failed at 3.2 s'); }, log: () => {} });
+    await queue.start();
+    const job = await queue.submit('index', { path: '/bad.mp4' });
+    const j = await finished(job.id);
+    expect(j.stage).toBe('failed');
+    expect(j.error).toEqual({ code: 'CORRUPT_MEDIA', message: 'Decoding failed at 3.2 s' });
+    const queue2 = new JobQueue({ store, runner: async () => { throw new Error('boom'); }, log: () => {} });
+    await queue2.start();
+    const k = await finished((await queue2.submit('index', { path: '/bad2.mp4' })).id);
+    expect(k.error).toEqual({ code: 'INTERNAL', message: 'boom' });
+    await queue.close();
+    await queue2.close();
+  });
+
+  it('after a crash, fails interrupted jobs with a reason and runs queued ones', async () => {
+    // A previous process claimed one job and queued another, then died.
+    const interrupted = await store.create('index', { path: '/was-running.mp4' });
+    await store.claim(interrupted.id);
+    await store.updateProgress(interrupted.id, 'sampling', 0.4, {});
+    const waiting = await store.create('search', { path: '/was-queued.mp4' });
+    const queue = new JobQueue({ store, runner: steppingRunner(5), log: () => {} });
+    const recovered = await queue.start();
+    expect(recovered.failed).toContain(interrupted.id);
+    expect(recovered.resumed).toContain(waiting.id);
+    const a = await store.get(interrupted.id);
+    expect(a.stage).toBe('failed');
+    expect(a.error?.code).toBe('ABORTED');
+    expect(a.error?.message).toMatch(/server stopped.*sampling/);
+    const b = await finished(waiting.id);
+    expect(b.stage).toBe('done');
+    await queue.close();
+  });
+
+  it('a graceful close puts the running job back in the queue and the next start runs it', async () => {
+    let started = 0;
+    const blocking: JobRunner = (_job, { onProgress, signal }) => new Promise((resolve, reject) => {
+      started++;
+      onProgress({ stage: 'sampling', fraction: 0.2 });
+      signal.addEventListener('abort', () => reject(new AbortedError()));
+    });
+    const q1 = new JobQueue({ store, runner: blocking, log: () => {} });
+    await q1.start();
+    const job = await q1.submit('index', { path: '/long.mp4' });
+    await waitFor(async () => started > 0);
+    await q1.close();
+    const mid = await store.get(job.id);
+    expect(mid.stage).toBe('queued');
+    expect(mid.finishedAt).toBeNull();
+    const q2 = new JobQueue({ store, runner: steppingRunner(5), log: () => {} });
+    const r = await q2.start();
+    expect(r.resumed).toContain(job.id);
+    expect((await finished(job.id)).stage).toBe('done');
+    await q2.close();
+  });
+
+  it('cancels queued and running jobs', async () => {
+    const blocking: JobRunner = (_job, { signal }) => new Promise((_resolve, reject) => {
+      signal.addEventListener('abort', () => reject(new AbortedError()));
+    });
+    const queue = new JobQueue({ store, runner: blocking, concurrency: 1, log: () => {} });
+    await queue.start();
+    const running = await queue.submit('index', { path: '/a.mp4' });
+    const queued = await queue.submit('index', { path: '/b.mp4' });
+    await waitFor(async () => (await store.get(running.id)).stage !== 'queued');
+    await queue.cancel(queued.id);
+    await queue.cancel(running.id);
+    const a = await finished(running.id);
+    const b = await finished(queued.id);
+    expect(a.error).toEqual({ code: 'ABORTED', message: 'Cancelled while running' });
+    expect(b.error).toEqual({ code: 'ABORTED', message: 'Cancelled before it started' });
+    await queue.close();
+  });
+
+  it('a claimed job is never run twice (two workers on one database)', async () => {
+    const job = await store.create('index', { path: '/once.mp4' });
+    const [a, b] = await Promise.all([store.claim(job.id), store.claim(job.id)]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    await store.markDone(job.id, null, {});
+  });
+});
+
+describe('server restart', () => {
+  it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
+    const dbx = await createTestDatabase();
+    const engine = await Retrace.open({ db: dbx.location });
+    const dataDir = join(tmp.path, 'srv');
+    try {
+      const s = new JobStore(engine.sql);
+      const j = await s.create('index', { path: join(dataDir, 'media', 'gone.mp4'), fileName: 'gone.mp4', ownsFile: true });
+      await s.claim(j.id);
+      const queuedInput = join(tmp.path, 'missing-input.mp4');
+      const q = await s.create('index', { path: queuedInput, fileName: 'missing.mp4' });
+      const srv = await startTestServer(engine, dataDir);
+      try {
+        const r = await json(srv.url, `/api/jobs/${j.id}`);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ stage: 'failed', error: { code: 'ABORTED' } });
+        expect(r.body.error.message).toMatch(/server stopped/);
+        // The queued job resumes; its file is gone, so it fails with a clear code instead of vanishing.
+        const t0 = Date.now();
+        let qj;
+        do {
+          qj = (await json(srv.url, `/api/jobs/${q.id}`)).body;
+          if (qj.finishedAt) break;
+          await sleep(50);
+        } while (Date.now() - t0 < 20_000);
+        expect(qj.stage).toBe('failed');
+        expect(qj.error.code).toBe('FILE_NOT_FOUND');
+        const res = await json(srv.url, `/api/jobs/${q.id}/result`);
+        expect(res.status).toBe(404);
+      } finally {
+        await srv.close();
+      }
+    } finally {
+      await engine.close();
+      await dbx.dispose();
+    }
+  });
+
+  it('createServer can be mounted under a prefix in another app', async () => {
+    const dbx = await createTestDatabase();
+    const engine = await Retrace.open({ db: dbx.location });
+    const express = (await import('express')).default;
+    const parent = express();
+    const app = createServer(engine, { dataDir: join(tmp.path, 'mounted'), log: () => {} });
+    parent.use('/retrace', app);
+    const server = parent.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const h = await json(base, '/retrace/api/health');
+      expect(h.status).toBe(200);
+      const page = await fetch(`${base}/retrace/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('src="app.js"');
+      const up = await json(base, '/retrace/api/uploads', { body: { fileName: 'a.mp4', size: 10, purpose: 'search' } });
+      expect(up.status).toBe(201);
+      expect(up.body.links.chunks).toBe(`/retrace/api/uploads/${up.body.id}/chunks`);
+    } finally {
+      await app.shutdown();
+      await new Promise((r) => server.close(r));
+      await engine.close();
+      await dbx.dispose();
+    }
+  });
+});
+
+describe('pieces', () => {
+  it('maps every library error code to a 4xx or 5xx status, and hides unknown errors', () => {
+    for (const [code, status] of Object.entries(HTTP_STATUS)) {
+      expect(status, code).toBeGreaterThanOrEqual(400);
+      expect(status, code).toBeLessThan(600);
+    }
+    const d = describeError(new Error('secret /etc/passwd detail'));
+    expect(d.status).toBe(500);
+    expect(d.body).toEqual({ error: { code: 'INTERNAL', message: 'Internal server error' } });
+  });
+
+  it('merges byte ranges and finds the gaps', () => {
+    let r: Array<[number, number]> = [];
+    r = addRange(r, 100, 200);
+    r = addRange(r, 0, 50);
+    r = addRange(r, 300, 400);
+    expect(missingRanges(r, 500)).toEqual([[50, 100], [200, 300], [400, 500]]);
+    r = addRange(r, 50, 100);
+    r = addRange(r, 150, 350);
+    expect(r).toEqual([[0, 400]]);
+    r = addRange(r, 0, 400);
+    expect(r).toEqual([[0, 400]]);
+    expect(missingRanges(addRange(r, 400, 500), 500)).toEqual([]);
+  });
+
+  it('renders Prometheus text', () => {
+    const reg = new MetricsRegistry();
+    const h: Histogram = reg.histogram('t_seconds', 'help', [0.1, 1]);
+    const c: Counter = reg.counter('t_total', 'count');
+    h.observe({ route: '/a"b' }, 0.05);
+    h.observe({ route: '/a"b' }, 0.5);
+    h.observe({ route: '/a"b' }, 5);
+    c.inc({ code: 'X' }, 2);
+    reg.gauge('t_gauge', 'g', () => 3);
+    const text = reg.render();
+    expect(text).toContain('# TYPE t_seconds histogram');
+    expect(text).toContain('t_seconds_bucket{route="/a\\"b",le="0.1"} 1');
+    expect(text).toContain('t_seconds_bucket{route="/a\\"b",le="1"} 2');
+    expect(text).toContain('t_seconds_bucket{route="/a\\"b",le="+Inf"} 3');
+    expect(text).toContain('t_seconds_sum{route="/a\\"b"} 5.55');
+    expect(text).toContain('t_seconds_count{route="/a\\"b"} 3');
+    expect(text).toContain('t_total{code="X"} 2');
+    expect(text).toContain('t_gauge 3');
+  });
+
+  it('recognises media containers by their first bytes', () => {
+    expect(sniffBytes(Buffer.from('\x00\x00\x00\x18ftypisom\x00\x00\x02\x00', 'latin1'))?.ext).toBe('mp4');
+    expect(sniffBytes(Buffer.from('\x00\x00\x00\x14ftypqt  ', 'latin1'))?.ext).toBe('mov');
+    expect(sniffBytes(Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x84, ...Buffer.from('webm')]))?.ext).toBe('webm');
+    expect(sniffBytes(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))?.kind).toBe('image');
+    expect(sniffBytes(Buffer.from('RIFF\x00\x00\x00\x00AVI LIST', 'latin1'))?.ext).toBe('avi');
+    expect(sniffBytes(Buffer.from('hello, this is text'))).toBeNull();
+    expect(sniffBytes(Buffer.from('\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00', 'latin1'))).toBeNull();
+  });
+});
