@@ -1,0 +1,52 @@
+/**
+ * Argument parsing of the ingest benchmark (`retrace bench ingest` delegates to `ingestCli`):
+ *
+ *   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE] [--repeat N] [--no-micro]
+ *   retrace bench ingest --generate-long [--long-duration SEC] [--long-path FILE] ...   # 2-hour check
+ *
+ * or directly: npx vite-node bench/ingest/cli.ts -- <args>
+ */
+import { numberFlag, parseFlags } from '../common/args.js';
+import { DEFAULT_LONG_VIDEO, generateLongVideo } from './long-video.js';
+import { runIngestBench } from './run-ingest-bench.js';
+
+export const INGEST_HELP = `retrace bench ingest <files or folders...> [options]
+  --db PATH|URL        index to ingest into (default: a temporary PGlite directory)
+  --json FILE          write the JSON report
+  --repeat N           runs per file, medians reported (default 1)
+  --no-micro           skip the Benchmark.js micro-benchmarks
+  --no-stage-pass      skip the instrumented per-stage pass
+  --generate-long      generate (once) a long 720p H.264 test video and ingest it too
+  --long-duration SEC  its duration (default ${DEFAULT_LONG_VIDEO.durationSec})
+  --long-path FILE     where it is kept (default ${DEFAULT_LONG_VIDEO.path})`;
+
+export async function ingestCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const p = parseFlags(argv, {
+    values: ['db', 'json', 'repeat', 'long-duration', 'long-path'],
+    switches: ['no-micro', 'no-stage-pass', 'generate-long', 'help'],
+  });
+  if (p.switches.has('help')) {
+    log(INGEST_HELP);
+    return 0;
+  }
+  const inputs = [...p.positionals];
+  if (p.switches.has('generate-long')) {
+    const path = await generateLongVideo({
+      path: p.values.get('long-path') ?? DEFAULT_LONG_VIDEO.path,
+      durationSec: numberFlag(p, 'long-duration', DEFAULT_LONG_VIDEO.durationSec)!,
+      log,
+    });
+    inputs.push(path);
+  }
+  if (!inputs.length) throw new Error(`no input given\n${INGEST_HELP}`);
+  await runIngestBench({
+    inputs,
+    db: p.values.get('db'),
+    json: p.values.get('json'),
+    repeat: numberFlag(p, 'repeat', 1),
+    micro: !p.switches.has('no-micro'),
+    skipStagePass: p.switches.has('no-stage-pass'),
+    log,
+  });
+  return 0;
+}

@@ -1,0 +1,237 @@
+/**
+ * Exact search (ground truth for ANN recall) and alternative index types measured on the same
+ * loaded table, to choose a remedy by measurement when the default per-variant HNSW is too slow
+ * to build or query (the embedded store at 1M frames).
+ *
+ * Alternatives are built for variant 0 only, next to the default index. To make sure the
+ * planner uses the alternative and not the default HNSW index on the same column, they index
+ * a different operator class where the order is identical: the vectors are unit length, so
+ * nearest by cosine distance, by L2 distance and by inner product are the same neighbours.
+ */
+import type { SqlClient, SqlExecutor } from '../../src/db/sql-client.js';
+import { pgArray } from '../../src/db/sql-client.js';
+import { vectorLiteral } from '../../src/db/frame-store.js';
+import type { KnnHit } from '../../src/db/frame-store.js';
+import { median, percentile } from '../common/stats.js';
+
+export interface ExactHit {
+  frameId: number;
+  dist: number;
+}
+
+/**
+ * Exact k nearest neighbours (cosine) of each query among stored vectors of one variant: the
+ * same statement shape as FrameStore.knn with index scans disabled, so every row is compared.
+ */
+export async function exactKnn(sql: SqlClient, queries: readonly Float32Array[], variant: number, k: number, dims: number): Promise<ExactHit[][]> {
+  const out: ExactHit[][] = queries.map(() => []);
+  // Small batches: each query is a full scan.
+  for (let s = 0; s < queries.length; s += 8) {
+    const batch = queries.slice(s, s + 8);
+    const rows = await sql.transaction(async (tx) => {
+      await tx.query(`SET LOCAL enable_indexscan = off`);
+      await tx.query(`SET LOCAL enable_bitmapscan = off`);
+      const r = await tx.query<{ qi: number; frame_id: string; dist: number }>(
+        `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist
+           FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+           CROSS JOIN LATERAL (
+             SELECT fv.frame_id, (fv.embedding::vector(${dims})) <=> q.v::vector(${dims}) AS dist
+               FROM frame_vectors fv WHERE fv.variant = ${Math.trunc(variant)}
+              ORDER BY 2 LIMIT $2) h`,
+        [pgArray(batch.map(vectorLiteral)), k],
+      );
+      return r.rows;
+    });
+    for (const r of rows) out[s + r.qi - 1].push({ frameId: Number(r.frame_id), dist: Number(r.dist) });
+  }
+  for (const l of out) l.sort((a, b) => a.dist - b.dist);
+  return out;
+}
+
+/**
+ * Recall@k of approximate hits against exact ones: the share of the true top-k an ANN result
+ * recovers, counting a hit as correct when it is at most as far as the k-th true neighbour (ties
+ * between equally distant frames are not misses).
+ */
+export function recallAtK(approx: ReadonlyArray<ReadonlyArray<{ dist: number }>>, exact: readonly ExactHit[][], k: number, eps = 1e-5): number {
+  const per: number[] = [];
+  exact.forEach((ex, i) => {
+    if (!ex.length) return;
+    const want = Math.min(k, ex.length);
+    const kth = ex[want - 1].dist;
+    const got = (approx[i] ?? []).filter((h) => h.dist <= kth + eps).length;
+    per.push(Math.min(1, got / want));
+  });
+  return per.length ? per.reduce((a, b) => a + b, 0) / per.length : NaN;
+}
+
+/** FrameStore.knn hits regrouped by query, as distances. */
+export function hitsByQuery(hits: readonly KnnHit[], n: number): Array<Array<{ frameId: number; dist: number }>> {
+  const out: Array<Array<{ frameId: number; dist: number }>> = Array.from({ length: n }, () => []);
+  for (const h of hits) out[h.query]?.push({ frameId: h.frameId, dist: 1 - h.similarity });
+  return out;
+}
+
+export interface AnnAlternative {
+  name: string;
+  description: string;
+  /** DDL creating the index (variant 0). */
+  create: (dims: number, n: number, mean: Float32Array) => string;
+  indexName: string;
+  /** Session settings for one parameter value (e.g. probes, ef_search, rerank size). */
+  settings: (param: number) => string[];
+  /** Query: $1 = vector[] literal, $2 = k, $3 = param. Must return qi, frame_id, dist (cosine). */
+  query: (dims: number, mean: Float32Array) => string;
+  params: (n: number) => number[];
+  paramName: string;
+}
+
+function meanLiteral(mean: Float32Array): string {
+  return `'${vectorLiteral(mean)}'::vector(${mean.length})`;
+}
+
+export const ALTERNATIVES: AnnAlternative[] = [
+  {
+    name: 'hnsw-halfvec',
+    description: 'HNSW on halfvec (16-bit floats), m 16, ef_construction 64: half the vector bytes in the index',
+    indexName: 'bench_alt_hnsw_halfvec',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec ON frame_vectors USING hnsw ((embedding::halfvec(${d})) halfvec_l2_ops) WITH (m = 16, ef_construction = 64) WHERE variant = 0`,
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
+        ORDER BY (fv.embedding::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [40, 100, 200],
+    paramName: 'ef_search',
+  },
+  {
+    name: 'hnsw-m8-efc32',
+    description: 'HNSW (float), m 8, ef_construction 32: a cheaper graph',
+    indexName: 'bench_alt_hnsw_m8',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_m8 ON frame_vectors USING hnsw ((embedding::vector(${d})) vector_l2_ops) WITH (m = 8, ef_construction = 32) WHERE variant = 0`,
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
+        ORDER BY (fv.embedding::vector(${d})) <-> q.v::vector(${d}) LIMIT $2) h`,
+    params: () => [40, 100, 200],
+    paramName: 'ef_search',
+  },
+  {
+    name: 'ivfflat',
+    description: 'IVFFlat (k-means coarse quantiser), lists = frames/1000 (≥ 10)',
+    indexName: 'bench_alt_ivfflat',
+    create: (d, n) => `CREATE INDEX bench_alt_ivfflat ON frame_vectors USING ivfflat ((embedding::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))}) WHERE variant = 0`,
+    settings: (p) => [`SET LOCAL ivfflat.probes = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
+        ORDER BY (fv.embedding::vector(${d})) <#> q.v::vector(${d}) LIMIT $2) h`,
+    params: (n) => {
+      const lists = Math.max(10, Math.round(n / 1000));
+      return [...new Set([Math.max(1, Math.round(lists / 100)), Math.max(2, Math.round(lists / 30)), Math.max(4, Math.round(lists / 10))])];
+    },
+    paramName: 'probes',
+  },
+  {
+    name: 'bit-hnsw-rerank',
+    description: 'HNSW on sign bits (1 per dimension) of the mean-centred vector (Hamming), exact re-ranking of the candidates',
+    indexName: 'bench_alt_bit',
+    create: (d, _n, mean) =>
+      `CREATE INDEX bench_alt_bit ON frame_vectors USING hnsw ((binary_quantize((embedding::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) bit_hamming_ops) WITH (m = 16, ef_construction = 64) WHERE variant = 0`,
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${Math.min(1000, p)}`],
+    query: (d, mean) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (
+        SELECT c.frame_id, (c.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM (
+          SELECT fv.frame_id, fv.embedding FROM frame_vectors fv WHERE fv.variant = 0
+           ORDER BY (binary_quantize((fv.embedding::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) <~> binary_quantize(q.v::vector(${d}) - ${meanLiteral(mean)})::bit(${d})
+           LIMIT $3) c
+        ORDER BY 2 LIMIT $2) h`,
+    params: () => [200, 500, 1000],
+    paramName: 'candidates',
+  },
+];
+
+export interface AlternativeResult {
+  name: string;
+  description: string;
+  buildSec: number;
+  indexBytes: number;
+  /** Index bytes per indexed vector. */
+  bytesPerVector: number;
+  usesIndex: boolean;
+  points: Array<{ param: number; paramName: string; recall: number; p50Ms60: number; p95Ms60: number; p50Ms2: number }>;
+  error?: string;
+}
+
+async function timedQuery(tx: SqlExecutor, text: string, params: unknown[]): Promise<{ ms: number; rows: Array<{ qi: number; frame_id: string; dist: number }> }> {
+  const t = performance.now();
+  const r = await tx.query<{ qi: number; frame_id: string; dist: number }>(text, params);
+  return { ms: performance.now() - t, rows: r.rows };
+}
+
+/**
+ * Build each alternative index for variant 0, measure build time, size, recall@k and latency of a
+ * 60-vector batch (one variant of a 30-frame video query) and a 2-vector batch (an image query),
+ * then drop it again.
+ */
+export async function measureAlternatives(opts: {
+  sql: SqlClient;
+  dims: number;
+  frames: number;
+  k: number;
+  mean: Float32Array;
+  /** Query vectors for recall, with their exact neighbours (variant 0). */
+  recallQueries: readonly Float32Array[];
+  exact: readonly ExactHit[][];
+  /** Batches of 60 (video query) and of 2 (image query) vectors, for latency. */
+  videoBatches: ReadonlyArray<readonly Float32Array[]>;
+  imageBatches: ReadonlyArray<readonly Float32Array[]>;
+  only?: readonly string[];
+  log: (s: string) => void;
+}): Promise<AlternativeResult[]> {
+  const { sql, dims } = opts;
+  const results: AlternativeResult[] = [];
+  for (const alt of ALTERNATIVES.filter((a) => !opts.only || opts.only.includes(a.name))) {
+    const res: AlternativeResult = { name: alt.name, description: alt.description, buildSec: NaN, indexBytes: NaN, bytesPerVector: NaN, usesIndex: false, points: [] };
+    try {
+      await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`);
+      opts.log(`  alternative ${alt.name}: building…`);
+      const t0 = performance.now();
+      await sql.exec(alt.create(dims, opts.frames, opts.mean));
+      res.buildSec = (performance.now() - t0) / 1000;
+      const size = await sql.query<{ n: string }>(`SELECT pg_relation_size('${alt.indexName}')::text AS n`);
+      res.indexBytes = Number(size.rows[0].n);
+      res.bytesPerVector = res.indexBytes / opts.frames;
+      const text = alt.query(dims, opts.mean);
+      const plan = await sql.transaction(async (tx) => {
+        for (const s of alt.settings(alt.params(opts.frames)[0])) await tx.query(s);
+        return tx.query<Record<string, string>>(`EXPLAIN ${text}`, [pgArray(opts.recallQueries.slice(0, 2).map(vectorLiteral)), opts.k, alt.params(opts.frames)[0]]);
+      });
+      res.usesIndex = plan.rows.some((r) => Object.values(r).some((v) => String(v).includes(alt.indexName)));
+      for (const param of alt.params(opts.frames)) {
+        const run = (vecs: readonly Float32Array[]) =>
+          sql.transaction(async (tx) => {
+            for (const s of alt.settings(param)) await tx.query(s);
+            return timedQuery(tx, text, [pgArray(vecs.map(vectorLiteral)), opts.k, param]);
+          });
+        const rec = await run(opts.recallQueries);
+        const approx: Array<Array<{ dist: number }>> = opts.recallQueries.map(() => []);
+        for (const r of rec.rows) approx[r.qi - 1].push({ dist: Number(r.dist) });
+        const recall = recallAtK(approx, opts.exact, opts.k);
+        await run(opts.videoBatches[0]); // warm-up
+        const v: number[] = [];
+        for (const b of opts.videoBatches) v.push((await run(b)).ms);
+        const im: number[] = [];
+        for (const b of opts.imageBatches) im.push((await run(b)).ms);
+        res.points.push({ param, paramName: alt.paramName, recall, p50Ms60: median(v), p95Ms60: percentile(v, 95), p50Ms2: median(im) });
+        opts.log(`    ${alt.paramName} ${param}: recall@${opts.k} ${recall.toFixed(3)}, 60 vectors p50 ${median(v).toFixed(1)} ms, 2 vectors p50 ${median(im).toFixed(1)} ms`);
+      }
+      opts.log(`  alternative ${alt.name}: built in ${res.buildSec.toFixed(1)} s, ${(res.indexBytes / 2 ** 20).toFixed(1)} MiB (${res.bytesPerVector.toFixed(0)} B/vector), uses index: ${res.usesIndex}`);
+    } catch (e) {
+      res.error = (e as Error).message;
+      opts.log(`  alternative ${alt.name}: failed: ${res.error}`);
+    } finally {
+      await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`).catch(() => undefined);
+    }
+    results.push(res);
+  }
+  return results;
+}
