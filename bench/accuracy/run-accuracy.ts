@@ -4,8 +4,9 @@
  * rate, VCSL segment P/R/F, image recall@1 with timestamp error and latency,
  * per family and per difficulty.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
 import type { IndexOptions, IndexResult, SearchOptions, SearchResult } from '../../src/core/engine/types.js';
@@ -85,6 +86,8 @@ export interface AccuracyReport {
   seed: number;
   params: QuerySet['params'];
   db: string;
+  /** Context for the latency figures and for reproducing the run. */
+  environment: { node: string; cpus: number; loadAvgAtStart: number[]; git: { commit: string; dirty: boolean } | null };
   split: { reference: string[]; pool: string[] };
   indexed: Array<{ file: string; videoId: string | null; status: string; durationSec: number; frames: number; ms: number; error: string | null }>;
   timingsMs: { generate: number; index: number; search: number; total: number };
@@ -152,6 +155,9 @@ export function formatReport(r: AccuracyReport): string[] {
   out.push('targets:');
   for (const t of r.targets) out.push(`  ${t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(34)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
   out.push(
+    `engine: ${r.environment.git ? `${r.environment.git.commit.slice(0, 10)}${r.environment.git.dirty ? ' + uncommitted src changes' : ''}` : 'unknown revision'}; ${r.environment.cpus} cpus, load ${r.environment.loadAvgAtStart.join(' ')} at start`,
+  );
+  out.push(
     `timings: generate ${(r.timingsMs.generate / 1000).toFixed(1)}s, index ${(r.timingsMs.index / 1000).toFixed(1)}s, search ${(r.timingsMs.search / 1000).toFixed(1)}s, total ${(r.timingsMs.total / 1000).toFixed(1)}s`,
   );
   return out;
@@ -196,6 +202,7 @@ class SourceResolver {
 export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<AccuracyReport> {
   const t0 = Date.now();
   const log = opts.log ?? ((l: string) => console.log(l));
+  const environment = { node: process.version, cpus: cpus().length, loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), git: gitState() };
   const set = await buildQuerySet({
     corpus: opts.corpus,
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
@@ -284,6 +291,7 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     seed: set.seed,
     params: set.params,
     db: opts.db ?? '(temporary)',
+    environment,
     split: { reference: set.reference.map((c) => c.file), pool: set.pool.map((c) => c.file) },
     indexed,
     timingsMs: { generate: set.generateMs, index: indexMs, search: searchMs, total: Date.now() - t0 },
@@ -299,6 +307,17 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     log(`report written to ${opts.json}`);
   }
   return report;
+}
+
+/** Commit of the checkout the benchmark runs from, and whether it has local changes (null outside git). */
+function gitState(): { commit: string; dirty: boolean } | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
 }
 
 async function runQuery(engine: BenchEngine, q: QueryRecord, resolver: SourceResolver, options: SearchOptions): Promise<QueryDetail> {
