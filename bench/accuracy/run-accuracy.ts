@@ -153,7 +153,7 @@ export function formatReport(r: AccuracyReport): string[] {
   out.push('extra: positives that also listed a wrong video; latency: wall-clock per search.');
   out.push('');
   out.push('targets:');
-  for (const t of r.targets) out.push(`  ${t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(34)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
+  for (const t of r.targets) out.push(`  ${!Number.isFinite(t.value) ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(34)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
   out.push(
     `engine: ${r.environment.git ? `${r.environment.git.commit.slice(0, 10)}${r.environment.git.dirty ? ' + uncommitted src changes' : ''}` : 'unknown revision'}; ${r.environment.cpus} cpus, load ${r.environment.loadAvgAtStart.join(' ')} at start`,
   );
