@@ -159,6 +159,8 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
         const rest = all.subarray(frameBytes);
         pending = rest.length ? [rest] : [];
         pendingBytes = rest.length;
+        // Frames already buffered when the caller gave up are not delivered.
+        if (req.signal?.aborted) throw new AbortedError();
         // stderr is a separate pipe: the frame's metadata line may not have arrived yet.
         while (metas.length === 0 && !stderrEnded) await new Promise<void>((r) => { wake = r; });
         const meta = metas.shift() ?? { t: count * s.intervalSec, scene: 0 };

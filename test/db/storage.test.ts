@@ -1,0 +1,478 @@
+import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open-database.js';
+import { loadMigrations, migrate } from '../../src/db/migrations.js';
+import { FrameStore } from '../../src/db/frame-store.js';
+import type { KnnHit, NewVideo, StoredFrame } from '../../src/db/frame-store.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { Retrace } from '../../src/core/engine/retrace.js';
+import type { FrameDescriptor } from '../../src/core/descriptors/frame-descriptor.js';
+import { expectRetraceError } from '../helpers/expect-error.js';
+import { createTestDatabase, isPglite, TEST_DB_KIND } from '../helpers/test-database.js';
+import type { TestDatabase } from '../helpers/test-database.js';
+import { startStorageChild } from '../helpers/child-process.js';
+
+const DIMS = 8;
+const DESCRIPTOR_ID = 'storage-test-8d';
+
+/** A unit vector from its components (padded with zeros to DIMS). */
+function vec(...values: number[]): Float32Array {
+  const v = new Float32Array(DIMS);
+  values.forEach((x, i) => { v[i] = x; });
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Deterministic pseudo-random unit vectors. */
+function randomVectors(n: number, seed: number): Float32Array[] {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: n }, () => vec(...Array.from({ length: DIMS }, () => rnd() * 2 - 1)));
+}
+
+function newVideo(overrides: Partial<NewVideo> = {}): NewVideo {
+  return {
+    contentHash: randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, ''),
+    path: `/videos/${randomUUID()}.mp4`,
+    title: null,
+    durationSec: 10,
+    fps: 25,
+    width: 320,
+    height: 240,
+    codec: 'h264',
+    metadata: {},
+    ...overrides,
+  };
+}
+
+/** Frames at 0, 1, 2… s with the given whole-picture vectors and optional centre vectors. */
+function framesOf(whole: Float32Array[], centre?: Float32Array[], quality = 0.9): StoredFrame[] {
+  return whole.map((v, i) => ({
+    frameNumber: i * 25,
+    timestampSec: i,
+    isKeyframe: i === 0,
+    quality,
+    vectors: [{ variant: 0, embedding: v }, ...(centre ? [{ variant: 1, embedding: centre[i] }] : [])],
+  }));
+}
+
+/** knn hits best first (the store does not promise an order). */
+function bySimilarity(hits: KnnHit[]): KnnHit[] {
+  return [...hits].sort((x, y) => y.similarity - x.similarity);
+}
+
+async function rowCounts(sql: SqlClient, videoId: string): Promise<{ frames: number; vectors: number }> {
+  const f = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frame_info WHERE video_id = $1`, [videoId]);
+  const v = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frame_vectors WHERE video_id = $1`, [videoId]);
+  return { frames: Number(f.rows[0].n), vectors: Number(v.rows[0].n) };
+}
+
+/** Store a complete, searchable video. */
+async function addReadyVideo(store: FrameStore, whole: Float32Array[], centre?: Float32Array[], overrides: Partial<NewVideo> = {}): Promise<string> {
+  const id = await store.beginVideo(newVideo(overrides));
+  await store.addFrames(id, framesOf(whole, centre));
+  await store.finishVideo(id, whole.length, whole.length);
+  return id;
+}
+
+// One database for the whole file: creating an embedded one costs seconds.
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await db?.dispose();
+});
+
+describe(`storage on ${TEST_DB_KIND}`, () => {
+  let sql: SqlClient;
+  let store: FrameStore;
+
+  beforeAll(async () => {
+    sql = await openDatabase(db.location);
+    store = new FrameStore(sql);
+    await store.bindDescriptor(DESCRIPTOR_ID, DIMS);
+  });
+
+  afterAll(async () => {
+    await sql?.close();
+  });
+
+  describe('migrations', () => {
+    it('are applied at open and each recorded once in schema_migrations', async () => {
+      const files = loadMigrations();
+      expect(files.length).toBeGreaterThanOrEqual(1);
+      const r = await sql.query<{ version: number; name: string }>(`SELECT version, name FROM schema_migrations ORDER BY version`);
+      expect(r.rows.map((x) => x.version)).toEqual(files.map((m) => m.version));
+      expect(r.rows.map((x) => x.name)).toEqual(files.map((m) => m.name));
+      for (const table of ['videos', 'frame_info', 'frame_vectors', 'jobs', 'retrace_settings']) {
+        await expect(sql.query(`SELECT count(*) FROM ${table}`)).resolves.toBeDefined();
+      }
+    });
+
+    it('apply nothing the second time on the same connection', async () => {
+      expect(await migrate(sql)).toEqual([]);
+      const r = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM schema_migrations`);
+      expect(Number(r.rows[0].n)).toBe(loadMigrations().length);
+    });
+
+    it('leave the data alone when the database is reopened', async () => {
+      const id = await addReadyVideo(store, [vec(1, 2), vec(2, 1), vec(1, 1, 1)], undefined, { title: 'survives reopen' });
+      await sql.close();
+      sql = await openDatabase(db.location);
+      store = new FrameStore(sql);
+      await store.bindDescriptor(DESCRIPTOR_ID, DIMS);
+      expect(await migrate(sql)).toEqual([]);
+      const r = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM schema_migrations`);
+      expect(Number(r.rows[0].n)).toBe(loadMigrations().length);
+      const v = await store.get(id);
+      expect(v.title).toBe('survives reopen');
+      expect(v.frameCount).toBe(3);
+      await store.remove(id);
+    });
+  });
+
+  describe('videos', () => {
+    it('round-trips a video record with its metadata', async () => {
+      const id = await store.beginVideo(
+        newVideo({ path: '/films/é wave.mkv', title: 'Wave', durationSec: 12.5, fps: 23.976, width: 720, height: 576, codec: 'mpeg2video', metadata: { tags: ['a', 'b'], n: 3 } }),
+      );
+      await store.addFrames(id, framesOf([vec(1), vec(0, 1)]));
+      const done = await store.finishVideo(id, 2, 12.5);
+      expect(done).toMatchObject({ id, status: 'ready', frameCount: 2, durationSec: 12.5 });
+      const v = await store.get(id);
+      expect(v).toMatchObject({
+        id,
+        path: '/films/é wave.mkv',
+        title: 'Wave',
+        durationSec: 12.5,
+        fps: 23.976,
+        width: 720,
+        height: 576,
+        codec: 'mpeg2video',
+        status: 'ready',
+        error: null,
+        metadata: { tags: ['a', 'b'], n: 3 },
+        frameCount: 2,
+      });
+      expect(new Date(v.createdAt).toISOString()).toBe(v.createdAt);
+      expect(Date.parse(v.updatedAt)).toBeGreaterThanOrEqual(Date.parse(v.createdAt));
+      await store.remove(id);
+    });
+
+    it('lists videos oldest first, filters by status and counts them', async () => {
+      const before = await store.count();
+      const a = await addReadyVideo(store, [vec(1, 0, 1)]);
+      const b = await addReadyVideo(store, [vec(0, 1, 1)]);
+      const pending = await store.beginVideo(newVideo());
+      const all = await store.list();
+      const ids = all.map((v) => v.id);
+      expect(ids.indexOf(a)).toBeLessThan(ids.indexOf(b));
+      expect(ids).toContain(pending);
+      expect((await store.list({ status: 'ready' })).map((v) => v.id)).not.toContain(pending);
+      expect((await store.list({ status: 'indexing' })).map((v) => v.id)).toEqual([pending]);
+      expect(await store.count()).toBe(before + 3);
+      expect(await store.count('indexing')).toBe(1);
+      const page = await store.list({ limit: 1, offset: ids.indexOf(b) });
+      expect(page.map((v) => v.id)).toEqual([b]);
+      for (const id of [a, b, pending]) await store.remove(id);
+      expect(await store.count()).toBe(before);
+    });
+
+    it('reports NOT_FOUND for an unknown or malformed id, on get and on remove', async () => {
+      await expectRetraceError(store.get(randomUUID()), 'NOT_FOUND');
+      await expectRetraceError(store.get('not-a-uuid'), 'NOT_FOUND');
+      await expectRetraceError(store.remove(randomUUID()), 'NOT_FOUND');
+      await expectRetraceError(store.remove("x'; DROP TABLE videos; --"), 'NOT_FOUND');
+    });
+
+    it('removing a video removes its frames and vectors too, and nothing of other videos', async () => {
+      const keep = await addReadyVideo(store, [vec(1, 1), vec(1, -1)], [vec(3, 1), vec(1, 3)]);
+      const gone = await addReadyVideo(store, [vec(1, 2), vec(2, 1), vec(2, 2, 1)], [vec(1), vec(0, 1), vec(0, 0, 1)]);
+      expect(await rowCounts(sql, gone)).toEqual({ frames: 3, vectors: 6 });
+      await store.remove(gone);
+      expect(await rowCounts(sql, gone)).toEqual({ frames: 0, vectors: 0 });
+      const orphans = await sql.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM frame_vectors fv LEFT JOIN frame_info fi ON fi.id = fv.frame_id WHERE fi.id IS NULL`,
+      );
+      expect(Number(orphans.rows[0].n)).toBe(0);
+      expect(await rowCounts(sql, keep)).toEqual({ frames: 2, vectors: 4 });
+      await expectRetraceError(store.get(gone), 'NOT_FOUND');
+      const hits = await store.knn([vec(1, 2)], 0, 10);
+      expect(hits.map((h) => h.videoId)).not.toContain(gone);
+      await store.remove(keep);
+    });
+
+    it('finds a video by content hash, and refuses a second video with the same hash', async () => {
+      const hash = 'a'.repeat(64);
+      const id = await addReadyVideo(store, [vec(5, 1)], undefined, { contentHash: hash });
+      expect((await store.findByHash(hash))?.id).toBe(id);
+      expect(await store.findByHash('b'.repeat(64))).toBeNull();
+      await expect(store.beginVideo(newVideo({ contentHash: hash }))).rejects.toThrow();
+      expect((await store.list()).filter((v) => v.contentHash === hash).map((v) => v.id)).toEqual([id]);
+      await store.remove(id);
+    });
+  });
+
+  describe('atomic ingest', () => {
+    it('keeps a video that is still being indexed invisible to knn until it is finished', async () => {
+      const target = vec(0, 0, 0, 0, 1, 1);
+      const id = await store.beginVideo(newVideo());
+      await store.addFrames(id, framesOf([target, vec(0, 0, 0, 1)]));
+      expect((await store.get(id)).status).toBe('indexing');
+      const during = await store.knn([target], 0, 5);
+      expect(during.map((h) => h.videoId)).not.toContain(id);
+      await store.finishVideo(id, 2, 2);
+      const after = bySimilarity(await store.knn([target], 0, 5));
+      expect(after[0]).toMatchObject({ videoId: id, timestampSec: 0 });
+      expect(after[0].similarity).toBeCloseTo(1, 4);
+      await store.remove(id);
+    });
+
+    it('re-running an interrupted ingest of the same file replaces the leftovers', async () => {
+      const hash = 'c'.repeat(64);
+      // First attempt: some frames stored, then the process died before finishing.
+      const first = await store.beginVideo(newVideo({ contentHash: hash }));
+      await store.addFrames(first, framesOf([vec(7, 1), vec(7, 2), vec(7, 3)]));
+      // Second attempt starts from scratch.
+      const second = await store.beginVideo(newVideo({ contentHash: hash }));
+      expect(second).not.toBe(first);
+      expect(await rowCounts(sql, first)).toEqual({ frames: 0, vectors: 0 });
+      await expectRetraceError(store.get(first), 'NOT_FOUND');
+      await store.addFrames(second, framesOf([vec(7, 1), vec(7, 2)]));
+      await store.finishVideo(second, 2, 2);
+      const withHash = (await store.list()).filter((v) => v.contentHash === hash);
+      expect(withHash.map((v) => [v.id, v.status, v.frameCount])).toEqual([[second, 'ready', 2]]);
+      expect(await rowCounts(sql, second)).toEqual({ frames: 2, vectors: 2 });
+      await store.remove(second);
+    });
+
+    it('discarding a failed ingest leaves nothing behind, but never discards a finished video', async () => {
+      const failed = await store.beginVideo(newVideo());
+      await store.addFrames(failed, framesOf([vec(1, 0, 0, 9), vec(1, 0, 0, 8)]));
+      await store.discardVideo(failed);
+      expect(await rowCounts(sql, failed)).toEqual({ frames: 0, vectors: 0 });
+      await expectRetraceError(store.get(failed), 'NOT_FOUND');
+      const ready = await addReadyVideo(store, [vec(9, 9, 1)]);
+      await store.discardVideo(ready);
+      expect((await store.get(ready)).status).toBe('ready');
+      await store.remove(ready);
+    });
+
+    it('a batch whose insert fails stores none of its frames', async () => {
+      const id = await store.beginVideo(newVideo());
+      const good = framesOf([vec(1, 2, 3)]);
+      const bad: StoredFrame[] = [
+        ...framesOf([vec(3, 2, 1)]),
+        // Wrong dimension for this index: the vector insert fails after the frame rows went in.
+        { frameNumber: 50, timestampSec: 2, isKeyframe: false, quality: 0.9, vectors: [{ variant: 0, embedding: new Float32Array(DIMS + 3).fill(0.3) }] },
+      ];
+      await store.addFrames(id, good);
+      await expect(store.addFrames(id, bad)).rejects.toThrow();
+      expect(await rowCounts(sql, id)).toEqual({ frames: 1, vectors: 1 });
+      await store.discardVideo(id);
+    });
+  });
+
+  describe('nearest-neighbour search', () => {
+    const whole = randomVectors(40, 11);
+    const centre = randomVectors(40, 12);
+    let a: string;
+    let b: string;
+
+    beforeAll(async () => {
+      a = await addReadyVideo(store, whole.slice(0, 20), centre.slice(0, 20));
+      b = await addReadyVideo(store, whole.slice(20), centre.slice(20));
+    });
+
+    afterAll(async () => {
+      await store.remove(a);
+      await store.remove(b);
+    });
+
+    function exactTop(query: Float32Array, pool: Float32Array[], k: number): Array<{ index: number; similarity: number }> {
+      return pool
+        .map((v, index) => ({ index, similarity: cosine(v, query) }))
+        .sort((x, y) => y.similarity - x.similarity)
+        .slice(0, k);
+    }
+
+    it('returns the k nearest stored vectors with their cosine similarity, video and time', async () => {
+      const queries = randomVectors(5, 99);
+      const k = 4;
+      const hits = await store.knn(queries, 0, k);
+      queries.forEach((q, qi) => {
+        const mine = hits.filter((h) => h.query === qi).sort((x, y) => y.similarity - x.similarity);
+        const truth = exactTop(q, whole, k);
+        expect(mine).toHaveLength(k);
+        mine.forEach((h, rank) => {
+          const expected = truth[rank];
+          expect(h.similarity).toBeCloseTo(expected.similarity, 4);
+          expect(h.videoId).toBe(expected.index < 20 ? a : b);
+          expect(h.timestampSec).toBe(expected.index % 20);
+          expect(h.variant).toBe(0);
+          expect(h.quality).toBeCloseTo(0.9, 5);
+        });
+      });
+    });
+
+    it('finds a stored vector itself at similarity 1', async () => {
+      const hits = bySimilarity(await store.knn([whole[27]], 0, 1));
+      expect(hits).toHaveLength(1);
+      expect(hits[0]).toMatchObject({ query: 0, videoId: b, timestampSec: 7 });
+      expect(hits[0].similarity).toBeCloseTo(1, 4);
+    });
+
+    it('searches only the requested region variant', async () => {
+      const onCentre = bySimilarity(await store.knn([centre[3]], 1, 3));
+      expect(onCentre[0]).toMatchObject({ videoId: a, timestampSec: 3, variant: 1 });
+      expect(onCentre[0].similarity).toBeCloseTo(1, 4);
+      const truth = exactTop(centre[3], centre, 3);
+      expect(onCentre.map((h) => h.similarity).sort((x, y) => y - x)).toEqual(truth.map((t) => expect.closeTo(t.similarity, 4)));
+      // The same vector searched among whole-picture vectors is not found at similarity 1.
+      const onWhole = await store.knn([centre[3]], 0, 3);
+      expect(onWhole.every((h) => h.variant === 0)).toBe(true);
+      expect(Math.max(...onWhole.map((h) => h.similarity))).toBeCloseTo(exactTop(centre[3], whole, 1)[0].similarity, 4);
+    });
+
+    it('answers an empty batch without a query', async () => {
+      expect(await store.knn([], 0, 5)).toEqual([]);
+    });
+
+    it('counts frames, vectors and ready videos', async () => {
+      const t = await store.totals();
+      expect(t.frames).toBeGreaterThanOrEqual(40);
+      expect(t.vectors).toBeGreaterThanOrEqual(80);
+      expect(t.ready).toBeGreaterThanOrEqual(2);
+      expect(t.durationSec).toBeGreaterThanOrEqual(40);
+    });
+  });
+
+  describe('descriptor binding', () => {
+    it('records which descriptor built the index', async () => {
+      expect(await store.descriptorId()).toBe(DESCRIPTOR_ID);
+    });
+
+    it('refuses to open the index with another descriptor (DESCRIPTOR_MISMATCH), and stays usable', async () => {
+      await sql.close();
+      try {
+        // The built-in descriptor against an index built with the 8-d test descriptor.
+        const err = await expectRetraceError(Retrace.open({ db: db.location }), 'DESCRIPTOR_MISMATCH');
+        expect(err.message).toContain(DESCRIPTOR_ID);
+        // Same id, other dimension: also refused.
+        const sameIdOtherDims: FrameDescriptor = {
+          id: DESCRIPTOR_ID,
+          dimensions: DIMS * 2,
+          input: { width: 32, height: 32, channels: 1 },
+          describe: async (frames) => frames.map(() => new Float32Array(DIMS * 2)),
+          close: async () => undefined,
+        };
+        await expectRetraceError(Retrace.open({ db: db.location, descriptor: sameIdOtherDims }), 'DESCRIPTOR_MISMATCH');
+      } finally {
+        // The refused opens released the database: it opens again.
+        sql = await openDatabase(db.location);
+        store = new FrameStore(sql);
+        await store.bindDescriptor(DESCRIPTOR_ID, DIMS);
+      }
+      expect(await store.descriptorId()).toBe(DESCRIPTOR_ID);
+    });
+  });
+});
+
+describe.runIf(isPglite)('the embedded data directory lock (PGlite)', () => {
+  const lockFile = () => join(db.dir!, 'retrace.lock');
+
+  it('refuses a second open of a directory that is open (DB_LOCKED), naming the holder', async () => {
+    const first = await openDatabase(db.location);
+    try {
+      expect(JSON.parse(readFileSync(lockFile(), 'utf8'))).toMatchObject({ pid: process.pid });
+      const err = await expectRetraceError(openDatabase(db.location), 'DB_LOCKED');
+      expect(err.message).toContain(String(process.pid));
+      await expectRetraceError(Retrace.open({ db: db.location }), 'DB_LOCKED');
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(lockFile())).toBe(false);
+    await (await openDatabase(db.location)).close();
+  });
+
+  it('takes over a stale lock left by a process that died', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(lockFile(), JSON.stringify({ pid: dead, host: hostname(), at: new Date().toISOString() }));
+    const sql = await openDatabase(db.location);
+    try {
+      expect(JSON.parse(readFileSync(lockFile(), 'utf8'))).toMatchObject({ pid: process.pid });
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('takes over an unreadable lock file (a writer died between creating and writing it)', async () => {
+    writeFileSync(lockFile(), '');
+    await (await openDatabase(db.location)).close();
+    expect(existsSync(lockFile())).toBe(false);
+  });
+
+  it('respects a lock held from another host (it cannot tell whether that process lives)', async () => {
+    writeFileSync(lockFile(), JSON.stringify({ pid: 1234, host: `not-${hostname()}`, at: new Date().toISOString() }));
+    try {
+      await expectRetraceError(openDatabase(db.location), 'DB_LOCKED');
+    } finally {
+      writeFileSync(lockFile(), '');
+      await (await openDatabase(db.location)).close();
+    }
+  });
+
+  it('keeps a second process out while the first has the directory open', async () => {
+    const sql = await openDatabase(db.location);
+    try {
+      const child = startStorageChild(db.location);
+      expect(await child.status).toMatch(/^ERROR DB_LOCKED /);
+      await child.exited;
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('is refused the directory while another process holds it, and takes it over once that process is killed', async () => {
+    const child = startStorageChild(db.location, { hold: true });
+    try {
+      expect(await child.status).toMatch(/^OPENED \d+/);
+      await expectRetraceError(openDatabase(db.location), 'DB_LOCKED');
+      // A crash: no chance to release the lock.
+      child.proc.kill('SIGKILL');
+      await child.exited;
+      expect(existsSync(lockFile())).toBe(true);
+      const sql = await openDatabase(db.location);
+      await sql.close();
+    } finally {
+      if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
+    }
+  });
+
+  it('hands the directory over cleanly when the other process closes it', async () => {
+    const child = startStorageChild(db.location, { hold: true });
+    expect(await child.status).toMatch(/^OPENED/);
+    child.proc.stdin.write('close\n');
+    await child.exited;
+    expect(existsSync(lockFile())).toBe(false);
+    await (await openDatabase(db.location)).close();
+  });
+});
