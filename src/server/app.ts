@@ -61,7 +61,8 @@ const CSP = [
  */
 export function createServer(engine: ServerEngine, options: ServerOptions = {}): RetraceServerApp {
   const log = options.log ?? ((m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
-  const root = resolve(options.dataDir ?? join('.retrace', 'server'));
+  // Not inside the embedded database directory (./.retrace): that one belongs to PGlite.
+  const root = resolve(options.dataDir ?? '.retrace-server');
   const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
   const chunkBytes = options.chunkBytes ?? 8 * MiB;
   const settings = {

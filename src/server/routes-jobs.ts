@@ -115,7 +115,7 @@ export function jobsRouter(ctx: ServerContext): Router {
     } catch {
       throw new NotFoundError('Query file of job (it expired)', job.id);
     }
-    const jpeg = await thumbnail(ctx, job.input.path, t, w);
+    const jpeg = await thumbnail(ctx, job.input.path, job.input.mediaKind === 'image' ? 0 : t, w);
     res.setHeader('Content-Type', 'image/jpeg');
     res.setHeader('Cache-Control', 'private, max-age=3600');
     res.end(jpeg);
@@ -128,13 +128,17 @@ export function jobsRouter(ctx: ServerContext): Router {
 export async function thumbnail(ctx: ServerContext, path: string, t: number, w: number): Promise<Buffer> {
   if (ctx.thumbnails.busy) throw new HttpError(503, 'BUSY', 'Too many thumbnails being made; try again shortly', { 'Retry-After': '1' });
   return ctx.thumbnails.run(async () => {
-    try {
-      return await extractFrameJpeg(path, t, w);
-    } catch (err) {
-      if (err instanceof RetraceError && err.code === 'CORRUPT_MEDIA' && t > 0) {
-        return extractFrameJpeg(path, Math.max(0, t - 1), w);
+    // Past the last decodable frame (or in a still image) ffmpeg yields nothing: step back, then try the start.
+    const times = t > 0 ? [...new Set([t, Math.max(0, t - 1), 0])] : [0];
+    let last: unknown;
+    for (const at of times) {
+      try {
+        return await extractFrameJpeg(path, at, w);
+      } catch (err) {
+        if (!(err instanceof RetraceError && err.code === 'CORRUPT_MEDIA')) throw err;
+        last = err;
       }
-      throw err;
     }
+    throw last;
   });
 }

@@ -22,8 +22,9 @@ export interface ServerEngine {
 
 export interface ServerOptions {
   /**
-   * Where uploads, indexed media and query files live (default `.retrace/server` under the
-   * working directory). Keep it stable across restarts: queued jobs point into it.
+   * Where uploads, indexed media and query files live (default `.retrace-server` under the
+   * working directory; never inside an embedded database directory). Keep it stable across
+   * restarts: queued jobs and indexed videos point into it.
    */
   dataDir?: string;
   /** Largest file accepted (default 4 GiB). */

@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/index.js';
-import { editClip, makeClip, makeTempDir, problemFiles, type TempDir } from '../helpers/media-fixtures.js';
+import { editClip, extractStill, makeClip, makeTempDir, problemFiles, type TempDir } from '../helpers/media-fixtures.js';
 import {
   chunkOffsets, createUpload, json, listFiles, openTestEngine, rawPost, readJobEvents, sendChunk, sendTruncatedChunk,
   sha256, startTestServer, uploadFile, waitForJob, waitUntilEmpty, type TestEngine,
@@ -170,6 +170,18 @@ describe('upload → job → result', () => {
     expect(qt.headers.get('content-type')).toBe('image/jpeg');
     expect(job.timings.total).toBeGreaterThan(0);
     expect(Object.keys(job.timings)).toContain('queued');
+  });
+
+  it('takes an image query through the same upload path', async () => {
+    const still = await extractStill(clips.ref, 4, tmp.file('still.jpg'), 'hflip');
+    const { jobId } = await uploadFile(base, still, 'search');
+    const job = await waitForJob(base, jobId);
+    expect(job.stage, JSON.stringify(job.error)).toBe('done');
+    expect(job.result.query).toMatchObject({ kind: 'image', path: 'still.jpg' });
+    expect(job.result.matches[0]?.videoId).toBe(refVideoId);
+    const qt = await fetch(new URL(`/api/jobs/${jobId}/thumbnail?t=0`, base));
+    expect(qt.status).toBe(200);
+    expect(await listFiles(join(dataDir, 'queries'))).toEqual(expect.arrayContaining([expect.stringMatching(/\.jpg$/)]));
   });
 
   it('says no copy was found for an unrelated clip', async () => {

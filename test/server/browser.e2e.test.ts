@@ -116,7 +116,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
 
     // Query frame and reference frame side by side, both decoded.
     await page.waitForFunction(() => {
-      const imgs = [...document.querySelectorAll('.match .pair img')] as HTMLImageElement[];
+      const imgs = Array.from(document.querySelectorAll('.match .pair img')) as HTMLImageElement[];
       return imgs.length >= 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     }, undefined, { timeout: 30_000 });
     // The player opens the reference at the start of the matched segment.

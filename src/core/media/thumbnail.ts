@@ -18,7 +18,7 @@ export interface ExtractFrameOptions {
  * Decode one frame at `timeSec` and return it as a JPEG, `width` pixels wide (never upscaled;
  * height keeps the display aspect, rotation applied). Seeks with `-ss` before `-i` (fast,
  * keyframe-accurate then decoded forward to the exact time) and writes to a pipe: no temp files.
- * Works for still images too (any `timeSec` gives the picture).
+ * Works for still images with `timeSec` 0.
  */
 export async function extractFrameJpeg(path: string, timeSec: number, width = 320, options: ExtractFrameOptions = {}): Promise<Buffer> {
   if (!Number.isFinite(timeSec) || timeSec < 0) throw new InvalidArgumentError(`Frame time must be a number ≥ 0, got ${timeSec}`);
@@ -27,7 +27,8 @@ export async function extractFrameJpeg(path: string, timeSec: number, width = 32
   const bin = options.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-ss', timeSec.toFixed(3),
+    // Seeking a still image yields no frame at all, so time 0 does not seek.
+    ...(timeSec > 0 ? ['-ss', timeSec.toFixed(3)] : []),
     '-i', path,
     '-map', '0:v:0',
     '-frames:v', '1',

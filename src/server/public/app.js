@@ -55,6 +55,10 @@ function fmtBytes(n) {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function pct(x) {
   return `${Math.round(Math.max(0, Math.min(1, x)) * 100)}%`;
 }
@@ -134,9 +138,11 @@ function setBusy(busy) {
   $('title-input').disabled = busy;
 }
 
-function showError(message, code) {
+function showError(message, code, status) {
   const box = $('error');
-  box.replaceChildren(el('strong', { text: 'Something went wrong. ' }), document.createTextNode(message), code ? el('span', { class: 'code', text: ` (${code})` }) : null);
+  const userError = status >= 400 && status < 500 || /^(UNSUPPORTED_MEDIA|CORRUPT_MEDIA|NO_VIDEO_STREAM|MEDIA_TOO_LONG|TOO_MANY_FRAMES|INVALID_DIMENSIONS|EMPTY_FILE|FILE_TOO_LARGE)$/.test(code ?? '');
+  const title = userError ? 'This file cannot be used. ' : code === 'NETWORK' ? 'Connection problem. ' : 'Something went wrong. ';
+  box.replaceChildren(el('strong', { text: title }), document.createTextNode(message), code && code !== 'NETWORK' ? el('span', { class: 'code', text: ` (${code})` }) : null);
   box.hidden = false;
 }
 function hideError() {
@@ -163,6 +169,7 @@ function showProgress(name, size, purpose) {
   $('job-text').textContent = 'Waiting for the upload';
   $('step-job').classList.add('pending');
   $('step-upload').classList.remove('pending');
+  $('progress').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
 }
 
 const STAGE_TEXT = {
@@ -321,7 +328,7 @@ async function startUpload(file) {
     if (err.code === 'CANCELLED') return;
     if (err.code !== 'NETWORK') clearSaved();
     failProgress();
-    showError(err.message, err.code !== 'NETWORK' ? err.code : undefined);
+    showError(err.message, err.code, err.status);
   } finally {
     setBusy(false);
   }
@@ -329,7 +336,14 @@ async function startUpload(file) {
 
 function failProgress() {
   $('cancel').hidden = true;
-  $('progress').classList.add('failed');
+  // Mark the step that stopped and say so, instead of leaving its last status ("Checking the file…") up.
+  if ($('step-job').classList.contains('pending')) {
+    $('step-upload').classList.add('failed');
+    $('up-text').textContent = 'Stopped';
+  } else {
+    $('step-job').classList.add('failed');
+    if (!/^Failed/.test($('job-text').textContent)) $('job-text').textContent = 'Failed';
+  }
 }
 
 async function cancelWork() {
@@ -353,7 +367,7 @@ async function cancelWork() {
 function followJob(jobId, record) {
   state.jobId = jobId;
   $('progress').hidden = false;
-  $('progress').classList.remove('failed');
+  $('step-job').classList.remove('failed');
   if (record) {
     $('progress-name').textContent = record.name;
     $('progress-meta').textContent = `${fmtBytes(record.size)} · ${record.purpose === 'index' ? 'adding to library' : 'searching'}`;
@@ -429,7 +443,8 @@ function clearResults() {
   const r = $('results');
   r.replaceChildren();
   r.hidden = true;
-  $('progress').classList.remove('failed');
+  $('step-upload').classList.remove('failed');
+  $('step-job').classList.remove('failed');
 }
 
 function renderIndexed(job) {
@@ -525,7 +540,7 @@ function renderMatch(m, index, video, job, play) {
   const frames = m.segments.reduce((n, s) => n + s.frames.length, 0);
   const duration = video?.durationSec > 0 ? video.durationSec : Math.max(...m.segments.map((s) => s.refEnd)) * 1.05;
   node.querySelector('.match-sub').textContent =
-    `${m.segments.length} matched segment${m.segments.length === 1 ? '' : 's'} · ${frames} matched frames · video length ${fmtTime(duration, 0)}`;
+    `${plural(m.segments.length, 'matched segment')} · ${plural(frames, 'matched frame')} · video length ${fmtTime(duration, 0)}`;
 
   // Timeline of the reference video: segments as bands, a marker per matched frame.
   const timeline = node.querySelector('.timeline');
@@ -557,9 +572,9 @@ function renderMatch(m, index, video, job, play) {
     ul.append(el('li', {},
       el('button', { type: 'button', class: 'btn small', onclick: () => play(m, s, true), 'aria-label': `Play ${title} from ${fmtTime(s.refStart)}` }, `▶ ${fmtTime(s.refStart)}`),
       el('span', {},
-        el('span', { class: 'seg-range', text: `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
+        el('span', { class: 'seg-range', text: s.refEnd - s.refStart < 0.05 ? `at ${fmtTime(s.refStart)}` : `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
         el('span', { class: 'muted', text: job.result.query.kind === 'image' ? ' in the video' : ` ↔ your ${fmtTime(s.queryStart)}–${fmtTime(s.queryEnd)}` }),
-        el('span', { class: 'muted', text: ` · ${s.matchedFrames} frames · ${pct(s.score)}` }))));
+        el('span', { class: 'muted', text: ` · ${plural(s.matchedFrames, 'frame')} · ${pct(s.score)}` }))));
   }
 
   // Query and reference frames side by side, for the best matches.
