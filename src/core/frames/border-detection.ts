@@ -4,13 +4,11 @@ import { toLuma } from './raster.js';
 export interface BorderOptions {
   /** A line is part of a bar when its luma standard deviation is below this (0–255 scale). */
   maxLineStd: number;
-  /** …and its mean stays within this of the outermost line (bars are one solid colour). */
-  maxMeanDrift: number;
   /** Never remove more than this fraction of a side. */
   maxFraction: number;
 }
 
-export const DEFAULT_BORDER_OPTIONS: BorderOptions = { maxLineStd: 5, maxMeanDrift: 12, maxFraction: 0.4 };
+export const DEFAULT_BORDER_OPTIONS: BorderOptions = { maxLineStd: 5, maxFraction: 0.4 };
 
 function lineStats(l: Raster, horizontal: boolean, index: number): { mean: number; std: number } {
   const n = horizontal ? l.width : l.height;
@@ -25,15 +23,14 @@ function lineStats(l: Raster, horizontal: boolean, index: number): { mean: numbe
   return { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) };
 }
 
+/**
+ * Count uniform lines from an edge inwards. Any run of flat lines goes, whatever its colour:
+ * a pad bar followed by a flat sky must be stripped the same way as the same sky without the
+ * bar in the source, or the copy and its source would be described from different crops.
+ */
 function scan(l: Raster, horizontal: boolean, from: number, step: 1 | -1, limit: number, o: BorderOptions): number {
-  const first = lineStats(l, horizontal, from);
-  if (first.std > o.maxLineStd) return 0;
   let k = 0;
-  while (k < limit) {
-    const st = lineStats(l, horizontal, from + step * k);
-    if (st.std > o.maxLineStd || Math.abs(st.mean - first.mean) > o.maxMeanDrift) break;
-    k++;
-  }
+  while (k < limit && lineStats(l, horizontal, from + step * k).std <= o.maxLineStd) k++;
   return k;
 }
 
