@@ -133,8 +133,8 @@ describe('detectContentRect on decoded video', () => {
     [letterboxed, pillarboxed] = await Promise.all([
       // 320×160 picture in a 320×240 frame: 40-pixel black bars top and bottom.
       makeClip(dir, 'letterbox', { source: 'mandelbrot', durationSec: 3, width: 320, height: 160, vf: 'pad=320:240:0:40:black' }),
-      // 240×240 picture in a 320×240 frame: 40-pixel dark-blue bars left and right.
-      makeClip(dir, 'pillarbox', { source: 'rotatingPattern', durationSec: 3, width: 240, height: 240, vf: 'pad=320:240:40:0:0x202060' }),
+      // 240×240 picture (textured up to its edges) in a 320×240 frame: 40-pixel dark-blue bars left and right.
+      makeClip(dir, 'pillarbox', { source: 'life', durationSec: 3, width: 240, height: 240, vf: 'pad=320:240:40:0:0x202060' }),
     ]);
   });
 
