@@ -34,3 +34,10 @@ export type { AlignOptions, AlignedSegment, MatchPoint } from './core/align/temp
 
 export type { SqlClient, SqlExecutor } from './db/sql-client.js';
 export { openDatabase, defaultDatabaseLocation } from './db/open-database.js';
+
+export { JobStore, isUuid } from './core/jobs/job-store.js';
+export type { JobRecord, JobInput, JobKind, JobError } from './core/jobs/job-store.js';
+export { JobQueue, engineRunner } from './core/jobs/job-queue.js';
+export type { JobSnapshot, JobRunner, JobEngine, JobQueueOptions } from './core/jobs/job-queue.js';
+export { extractFrameJpeg } from './core/media/thumbnail.js';
+export { detectInset } from './core/frames/inset-detection.js';

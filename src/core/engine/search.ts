@@ -7,6 +7,7 @@ import { probeMedia } from '../media/probe.js';
 import { STORED_VARIANT, queryRegions } from '../frames/region-variants.js';
 import type { QueryRegion } from '../frames/region-variants.js';
 import { describeAll, prepareFrame } from './frame-describer.js';
+import { detectInset } from '../frames/inset-detection.js';
 import type { PreparedFrame } from './frame-describer.js';
 import type { EvidenceOptions, WeightedHit } from '../search/evidence.js';
 import { weighHits } from '../search/evidence.js';
@@ -115,9 +116,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const weighted: WeightedHit[] = [];
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
+      // Edges that stay put across the query reveal a picture-in-picture inset.
+      const inset = tier === 2 && !isImage ? detectInset(spread(good, 24).map((i) => frames[i].raster)) : null;
       for (const fi of frameIdx) {
-        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier)) {
-          if (tier === 1) {
+        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, inset)) {
+          if (tier === 1 || region.kind === 'inset') {
             regions.push({ frame: fi, region, against: STORED_VARIANT.whole });
             regions.push({ frame: fi, region, against: STORED_VARIANT.centre });
           } else {

@@ -26,7 +26,7 @@ export function storedRegions(frame: Raster, content: Rect): Array<{ variant: nu
 }
 
 /** Why a query variant exists: each one undoes one family of edits. */
-export type QueryVariantKind = 'whole' | 'flip' | 'zoom' | 'window';
+export type QueryVariantKind = 'whole' | 'flip' | 'zoom' | 'window' | 'inset';
 
 export interface QueryRegion {
   kind: QueryVariantKind;
@@ -39,9 +39,10 @@ export interface QueryRegion {
  * - tier 1: the whole picture and its mirror image (re-encodes, colour edits, padding, flips);
  * - tier 2: centre crops at several anisotropic scales, matched against the stored centre
  *   region (cropped copies), and sub-windows matched against whole stored frames
- *   (picture-in-picture, a copy pasted inside other footage).
+ *   (picture-in-picture, a copy pasted inside other footage), plus the picture-in-picture
+ *   inset when one was detected (see `detectInset`).
  */
-export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2): QueryRegion[] {
+export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2, inset: Rect | null = null): QueryRegion[] {
   const out: QueryRegion[] = [];
   const add = (kind: QueryVariantKind, rect: Rect, withFlip: boolean) => {
     const r = crop(frame, rect);
@@ -52,6 +53,8 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2): QueryRe
     add('whole', content, true);
     return out;
   }
+  // A detected picture-in-picture inset is a picture of its own: search it like a whole frame.
+  if (inset) add('inset', inset, true);
   const scales = [0.87, 0.75, 0.65];
   for (const fx of scales) for (const fy of scales) add('zoom', centreRect(content, fx, fy), true);
   for (const s of [0.5, 0.4]) {

@@ -1,0 +1,120 @@
+import type { Raster, Rect } from './raster.js';
+import { toLuma } from './raster.js';
+
+export interface InsetOptions {
+  /** Smallest and largest inset side, as fractions of the frame side. */
+  minFraction: number;
+  maxFraction: number;
+  /** A border pixel's edge strength must exceed its neighbours' by this factor. */
+  minContrast: number;
+  /** A drawn side must be a border along at least this fraction of its length. */
+  minCoverage: number;
+}
+
+export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, minContrast: 2, minCoverage: 0.7 };
+
+interface Line {
+  /** Column (vertical line) or row (horizontal line) index. */
+  at: number;
+  /** Run of border pixels along the line: [from, to). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Find a picture-in-picture inset: a rectangle whose sides are edges that stay put while the
+ * content on both sides changes. Averaged over the query's frames such a border is a line far
+ * stronger than its neighbours, while ordinary scene edges move and blur out. Candidate border
+ * lines are found first, then paired into a rectangle. Sides on the frame's own edge are allowed
+ * (insets are often pinned to a corner or a side), but two sides at least must be drawn.
+ * Returns null when nothing is convincing.
+ *
+ * @example
+ * const inset = detectInset(frames.map((f) => f.raster)); // { x, y, width, height } | null
+ */
+export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT_INSET): Rect | null {
+  if (frames.length < 3) return null;
+  const W = frames[0].width;
+  const H = frames[0].height;
+  // Time-averaged absolute differences across each column boundary (dx at x: between x-1 and x).
+  const dx = new Float64Array(W * H);
+  const dy = new Float64Array(W * H);
+  for (const f of frames) {
+    const l = toLuma(f).data;
+    for (let y = 0; y < H; y++) for (let x = 1; x < W; x++) dx[y * W + x] += Math.abs(l[y * W + x] - l[y * W + x - 1]);
+    for (let y = 1; y < H; y++) for (let x = 0; x < W; x++) dy[y * W + x] += Math.abs(l[y * W + x] - l[(y - 1) * W + x]);
+  }
+  const eps = frames.length * 1.5;
+  const vLines = findLines(W, H, (x, y) => dx[y * W + x], o, eps);
+  const hLines = findLines(H, W, (y, x) => dy[y * W + x], o, eps);
+
+  const cover = (line: Line | null, a: number, b: number) =>
+    line === null ? 1 : Math.max(0, Math.min(line.to, b) - Math.max(line.from, a)) / Math.max(1, b - a);
+  const lefts: Array<Line | null> = [null, ...vLines];
+  const tops: Array<Line | null> = [null, ...hLines];
+  let best: { rect: Rect; score: number } | null = null;
+  for (const l of lefts) {
+    for (const r of [...vLines, null]) {
+      const x0 = l ? l.at : 0;
+      const x1 = r ? r.at : W;
+      if (x1 - x0 < o.minFraction * W || x1 - x0 > o.maxFraction * W) continue;
+      for (const t of tops) {
+        for (const b of [...hLines, null]) {
+          const y0 = t ? t.at : 0;
+          const y1 = b ? b.at : H;
+          if (y1 - y0 < o.minFraction * H || y1 - y0 > o.maxFraction * H) continue;
+          const drawn = [l, r, t, b].filter(Boolean).length;
+          if (drawn < 2) continue;
+          const cv = [cover(l, y0, y1), cover(r, y0, y1), cover(t, x0, x1), cover(b, x0, x1)];
+          if (Math.min(...cv) < o.minCoverage) continue;
+          const score = drawn + cv.reduce((s, c) => s + c, 0);
+          if (!best || score > best.score) best = { rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score };
+        }
+      }
+    }
+  }
+  if (!best) return null;
+  // Step one pixel inside the border: its own pixels mix the inset with what surrounds it.
+  const r = best.rect;
+  return { x: r.x + 1, y: r.y + 1, width: r.width - 2, height: r.height - 2 };
+}
+
+/**
+ * Lines across which the averaged difference `d(pos, along)` is a strong local maximum for a long
+ * run. An edge can fall between two output pixels and split over two neighbouring positions, so
+ * a position's strength is the larger of itself and the next one.
+ */
+function findLines(n: number, len: number, d: (pos: number, along: number) => number, o: InsetOptions, eps: number): Line[] {
+  const found: Array<Line & { length: number }> = [];
+  for (let p = 4; p < n - 4; p++) {
+    let runFrom = -1;
+    let gap = 0;
+    let bestRun: { from: number; to: number } | null = null;
+    for (let a = 0; a <= len; a++) {
+      let strong = false;
+      if (a < len) {
+        const s = Math.max(d(p, a), d(p + 1, a));
+        // Mean, not max, of the two sides: an inset often borders a textured region on one side.
+        const around = (d(p - 2, a) + d(p + 3, a)) / 2;
+        strong = s > o.minContrast * around + eps;
+      }
+      if (strong) {
+        if (runFrom < 0) runFrom = a;
+        gap = 0;
+      } else if (runFrom >= 0 && (++gap > 3 || a === len)) {
+        const run = { from: runFrom, to: a - gap + 1 };
+        if (!bestRun || run.to - run.from > bestRun.to - bestRun.from) bestRun = run;
+        runFrom = -1;
+        gap = 0;
+      }
+    }
+    if (bestRun && bestRun.to - bestRun.from >= o.minFraction * len * o.minCoverage) {
+      found.push({ at: p, from: bestRun.from, to: bestRun.to, length: bestRun.to - bestRun.from });
+    }
+  }
+  // Keep the strongest of neighbouring positions (a split edge shows up at p and p+1).
+  found.sort((a, b) => b.length - a.length);
+  const kept: Line[] = [];
+  for (const f of found) if (!kept.some((k) => Math.abs(k.at - f.at) <= 2)) kept.push({ at: f.at, from: f.from, to: f.to });
+  return kept.slice(0, 12);
+}
