@@ -36,10 +36,13 @@ export interface AlignOptions {
   /** Penalty per second of query time skipped without a match, so chains don't bridge unrelated stretches. */
   gapPenaltyPerSec: number;
   /**
-   * Penalty per second a step departs from real-time playback. Small: a 1.5× copy loses little,
-   * but on a static shot, where every rate fits equally well, real time wins.
+   * Penalty per point for the chain's overall rate (from its start) departing from real time,
+   * per unit of rate. Small: a 2× copy loses little, but on a static shot, where every rate
+   * fits equally well, the real-time chain wins instead of one creeping at a fraction of it.
    */
-  rateDeviationPenaltyPerSec: number;
+  ratePenalty: number;
+  /** Fewest matched query frames per sampled query frame over a segment's span: sparse chains are chance. */
+  minDensity: number;
   /** Fewest distinct query frames in a segment. */
   minMatchedFrames: number;
   /** At most this many segments per reference video. */
@@ -57,7 +60,8 @@ export const DEFAULT_ALIGN: AlignOptions = {
   maxRate: 2.5,
   jitterSec: 1.1,
   gapPenaltyPerSec: 0.05,
-  rateDeviationPenaltyPerSec: 0.03,
+  ratePenalty: 0.05,
+  minDensity: 0.4,
   minMatchedFrames: 3,
   maxSegments: 8,
   maxQueryOverlap: 0.5,
@@ -114,8 +118,10 @@ function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
       if (pj.tq - pi.tq > o.maxGapSec) break;
       if (!stepOk(pi, pj, o) || !spanOk(pts[start[i]], pj, o)) continue;
       const skipped = Math.max(0, pj.tq - pi.tq - o.queryIntervalSec * 1.5);
-      const deviation = Math.abs(pj.tr - pi.tr - (pj.tq - pi.tq));
-      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped - o.rateDeviationPenaltyPerSec * deviation;
+      const st = pts[start[i]];
+      const span = pj.tq - st.tq;
+      const rate = span >= 1 ? (pj.tr - st.tr) / span : 1;
+      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped - o.ratePenalty * Math.abs(rate - 1);
       if (s > score[j]) {
         score[j] = s;
         prev[j] = i;
@@ -165,6 +171,7 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
     pts = pts.filter((p, i) => !used.has(i) && !(p.tq >= qs && p.tq <= qe && p.tr >= rs - o.jitterSec && p.tr <= re + o.jitterSec));
     const distinct = new Set(chain.map((p) => p.q)).size;
     if (distinct < o.minMatchedFrames) continue;
+    if (distinct / ((qe - qs) / o.queryIntervalSec + 1) < o.minDensity) continue;
     const rate = qe > qs ? (re - rs) / (qe - qs) : 1;
     if (qe > qs && (rate < o.minRate * 0.8 || rate > o.maxRate * 1.25)) continue;
     // Each sampled frame stands for the interval until the next sample.

@@ -94,10 +94,14 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
       batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: prepared.quality, vectors: [] });
       for (const r of storedRegions(f.raster, prepared.content)) regions.push({ frame: index, ...r });
       lastTime = Math.max(lastTime, f.timestampSec);
+      // Progress follows media time frame by frame (batches only decide when rows are written);
+      // without a known duration there is no fraction to give until the end.
+      const fraction = info.durationSec > 0 ? Math.min(0.97, 0.02 + 0.95 * (lastTime / info.durationSec)) : 0.02;
+      report({ stage: 'sampling', fraction, mediaTimeSec: lastTime, framesDone: frames + batch.length });
       if (batch.length >= ctx.batchSize) {
+        report({ stage: 'describing', fraction, mediaTimeSec: lastTime, framesDone: frames + batch.length });
         await flush();
-        const fraction = info.durationSec > 0 ? Math.min(0.98, 0.02 + 0.96 * (lastTime / info.durationSec)) : 0.5;
-        report({ stage: 'describing', fraction, mediaTimeSec: lastTime, framesDone: frames });
+        report({ stage: 'storing', fraction, mediaTimeSec: lastTime, framesDone: frames });
       }
       checkAbort();
       ts = performance.now();
