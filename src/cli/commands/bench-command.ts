@@ -14,6 +14,15 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       const { accuracyCli } = await import('../../../bench/accuracy/main.js');
       return accuracyCli(rest, log);
     }
+    case 'ingest': {
+      const { ingestCli } = await import('../../../bench/ingest/main.js');
+      return ingestCli(rest, log);
+    }
+    case 'search': {
+      const { searchCli } = await import('../../../bench/search/main.js');
+      await searchCli(rest, log);
+      return EXIT.ok;
+    }
     default:
       process.stderr.write(`${sub ? `Unknown benchmark: ${sub}\n` : ''}${BENCH_HELP}\n`);
       return EXIT.usage;
