@@ -11,14 +11,13 @@ export interface InsetOptions {
   minCoverage: number;
 }
 
-export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, minContrast: 2, minCoverage: 0.7 };
+export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, minContrast: 2, minCoverage: 0.6 };
 
 interface Line {
   /** Column (vertical line) or row (horizontal line) index. */
   at: number;
-  /** Run of border pixels along the line: [from, to). */
-  from: number;
-  to: number;
+  /** Prefix counts of border pixels along the line, so coverage of any stretch is O(1). */
+  cum: Uint16Array;
 }
 
 /**
@@ -48,8 +47,9 @@ export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT
   const vLines = findLines(W, H, (x, y) => dx[y * W + x], o, eps);
   const hLines = findLines(H, W, (y, x) => dy[y * W + x], o, eps);
 
-  const cover = (line: Line | null, a: number, b: number) =>
-    line === null ? 1 : Math.max(0, Math.min(line.to, b) - Math.max(line.from, a)) / Math.max(1, b - a);
+  // Fraction of a side that is border: counted pixel by pixel, because scene edges crossing the
+  // border break it into pieces that a longest-run measure would miss.
+  const cover = (line: Line | null, a: number, b: number) => (line === null ? 1 : (line.cum[b] - line.cum[a]) / Math.max(1, b - a));
   const lefts: Array<Line | null> = [null, ...vLines];
   const tops: Array<Line | null> = [null, ...hLines];
   let best: { rect: Rect; score: number } | null = null;
@@ -80,41 +80,26 @@ export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT
 }
 
 /**
- * Lines across which the averaged difference `d(pos, along)` is a strong local maximum for a long
- * run. An edge can fall between two output pixels and split over two neighbouring positions, so
- * a position's strength is the larger of itself and the next one.
+ * Lines across which the averaged difference `d(pos, along)` is a strong local maximum along much
+ * of their length. An edge can fall between two output pixels and split over two neighbouring
+ * positions, so a position's strength is the larger of itself and the next one.
  */
 function findLines(n: number, len: number, d: (pos: number, along: number) => number, o: InsetOptions, eps: number): Line[] {
-  const found: Array<Line & { length: number }> = [];
-  for (let p = 4; p < n - 4; p++) {
-    let runFrom = -1;
-    let gap = 0;
-    let bestRun: { from: number; to: number } | null = null;
-    for (let a = 0; a <= len; a++) {
-      let strong = false;
-      if (a < len) {
-        const s = Math.max(d(p, a), d(p + 1, a));
-        // Mean, not max, of the two sides: an inset often borders a textured region on one side.
-        const around = (d(p - 2, a) + d(p + 3, a)) / 2;
-        strong = s > o.minContrast * around + eps;
-      }
-      if (strong) {
-        if (runFrom < 0) runFrom = a;
-        gap = 0;
-      } else if (runFrom >= 0 && (++gap > 3 || a === len)) {
-        const run = { from: runFrom, to: a - gap + 1 };
-        if (!bestRun || run.to - run.from > bestRun.to - bestRun.from) bestRun = run;
-        runFrom = -1;
-        gap = 0;
-      }
+  const found: Array<Line & { count: number }> = [];
+  for (let p = 4; p < n - 2; p++) {
+    const cum = new Uint16Array(len + 1);
+    for (let a = 0; a < len; a++) {
+      const s = Math.max(d(p, a), d(p + 1, a));
+      // Mean, not max, of the two sides: an inset often borders a textured region on one side.
+      const around = (d(p - 2, a) + d(Math.min(n - 1, p + 3), a)) / 2;
+      cum[a + 1] = cum[a] + (s > o.minContrast * around + eps ? 1 : 0);
     }
-    if (bestRun && bestRun.to - bestRun.from >= o.minFraction * len * o.minCoverage) {
-      found.push({ at: p, from: bestRun.from, to: bestRun.to, length: bestRun.to - bestRun.from });
-    }
+    const count = cum[len];
+    if (count >= o.minFraction * len * o.minCoverage) found.push({ at: p, cum, count });
   }
   // Keep the strongest of neighbouring positions (a split edge shows up at p and p+1).
-  found.sort((a, b) => b.length - a.length);
+  found.sort((a, b) => b.count - a.count);
   const kept: Line[] = [];
-  for (const f of found) if (!kept.some((k) => Math.abs(k.at - f.at) <= 2)) kept.push({ at: f.at, from: f.from, to: f.to });
+  for (const f of found) if (!kept.some((k) => Math.abs(k.at - f.at) <= 2)) kept.push({ at: f.at, cum: f.cum });
   return kept.slice(0, 12);
 }
