@@ -43,6 +43,12 @@ export interface AlignOptions {
   ratePenalty: number;
   /** Fewest matched query frames per sampled query frame over a segment's span: sparse chains are chance. */
   minDensity: number;
+  /**
+   * Chains of fewer distinct query frames than this must be denser (`shortChainMinDensity`):
+   * among many random candidates a few points line up by chance far more often than many do.
+   */
+  shortChainFrames: number;
+  shortChainMinDensity: number;
   /** Fewest distinct query frames in a segment. */
   minMatchedFrames: number;
   /** At most this many segments per reference video. */
@@ -62,6 +68,8 @@ export const DEFAULT_ALIGN: AlignOptions = {
   gapPenaltyPerSec: 0.05,
   ratePenalty: 0.05,
   minDensity: 0.4,
+  shortChainFrames: 6,
+  shortChainMinDensity: 0.6,
   minMatchedFrames: 3,
   maxSegments: 8,
   maxQueryOverlap: 0.5,
@@ -171,7 +179,8 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
     pts = pts.filter((p, i) => !used.has(i) && !(p.tq >= qs && p.tq <= qe && p.tr >= rs - o.jitterSec && p.tr <= re + o.jitterSec));
     const distinct = new Set(chain.map((p) => p.q)).size;
     if (distinct < o.minMatchedFrames) continue;
-    if (distinct / ((qe - qs) / o.queryIntervalSec + 1) < o.minDensity) continue;
+    const density = distinct / ((qe - qs) / o.queryIntervalSec + 1);
+    if (density < (distinct < o.shortChainFrames ? o.shortChainMinDensity : o.minDensity)) continue;
     const rate = qe > qs ? (re - rs) / (qe - qs) : 1;
     if (qe > qs && (rate < o.minRate * 0.8 || rate > o.maxRate * 1.25)) continue;
     // Each sampled frame stands for the interval until the next sample.
