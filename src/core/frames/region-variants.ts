@@ -1,5 +1,6 @@
 import type { Raster, Rect } from './raster.js';
 import { crop, flipHorizontal } from './raster.js';
+import { detectContentRect } from './border-detection.js';
 
 /** Region variants stored for every indexed frame. */
 export const STORED_VARIANT = { whole: 0, centre: 1 } as const;
@@ -53,8 +54,12 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2, inset: R
     add('whole', content, true);
     return out;
   }
-  // A detected picture-in-picture inset is a picture of its own: search it like a whole frame.
-  if (inset) add('inset', inset, true);
+  // A detected picture-in-picture inset is a picture of its own, with its own black bars
+  // perhaps (a letterboxed film pasted in): search its content like a whole frame.
+  if (inset) {
+    const inner = detectContentRect(crop(frame, inset));
+    add('inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true);
+  }
   const scales = [0.87, 0.75, 0.65];
   for (const fx of scales) for (const fy of scales) add('zoom', centreRect(content, fx, fy), true);
   for (const s of [0.5, 0.4]) {
