@@ -181,7 +181,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const scored = segs
           .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.evidenceScale / 3 : s.evidenceScale), isImage))
           .filter((m) => m.score >= minSegmentScore);
-        if (scored.length) out.push({ videoId, segments: scored, score: videoScore(scored.map((m) => m.score)) });
+        // Several places where one picture appears are not independent evidence: an image
+        // query's video scores as its best place.
+        const score = isImage ? Math.max(...scored.map((m) => m.score)) : videoScore(scored.map((m) => m.score));
+        if (scored.length) out.push({ videoId, segments: scored, score });
       }
       timings.align += now() - tt;
       return out.sort((a, b) => b.score - a.score);
