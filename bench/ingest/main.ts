@@ -16,13 +16,14 @@ export const INGEST_HELP = `retrace bench ingest <files or folders...> [options]
   --repeat N           runs per file, medians reported (default 1)
   --no-micro           skip the Benchmark.js micro-benchmarks
   --no-stage-pass      skip the instrumented per-stage pass
+  --set-pass N[,N…]    also ingest the whole set in one pass with N files in flight (e.g. 1,2)
   --generate-long      generate (once) a long 720p H.264 test video and ingest it too
   --long-duration SEC  its duration (default ${DEFAULT_LONG_VIDEO.durationSec})
   --long-path FILE     where it is kept (default ${DEFAULT_LONG_VIDEO.path})`;
 
 export async function ingestCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const p = parseFlags(argv, {
-    values: ['db', 'json', 'repeat', 'long-duration', 'long-path'],
+    values: ['db', 'json', 'repeat', 'long-duration', 'long-path', 'set-pass'],
     switches: ['no-micro', 'no-stage-pass', 'generate-long', 'help'],
   });
   if (p.switches.has('help')) {
@@ -46,6 +47,7 @@ export async function ingestCli(argv: readonly string[], log: (line: string) => 
     repeat: numberFlag(p, 'repeat', 1),
     micro: !p.switches.has('no-micro'),
     skipStagePass: p.switches.has('no-stage-pass'),
+    setPasses: p.values.get('set-pass')?.split(',').map(Number).filter((n) => n >= 1),
     log,
   });
   return 0;

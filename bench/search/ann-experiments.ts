@@ -75,6 +75,8 @@ export function hitsByQuery(hits: readonly KnnHit[], n: number): Array<Array<{ f
 export interface AnnAlternative {
   name: string;
   description: string;
+  /** The engine's own index, already there: measured with the same query shape, never built or dropped here. */
+  existing?: boolean;
   /** DDL creating the index (variant 0). */
   create: (dims: number, n: number, mean: Float32Array) => string;
   indexName: string;
@@ -92,6 +94,19 @@ function meanLiteral(mean: Float32Array): string {
 
 export const ALTERNATIVES: AnnAlternative[] = [
   {
+    name: 'hnsw-current',
+    description: "the engine's index (HNSW float, m 16, ef_construction 64), same query shape as the alternatives",
+    existing: true,
+    indexName: 'frame_vectors_hnsw_v0',
+    create: () => '',
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
+        ORDER BY (fv.embedding::vector(${d})) <=> q.v::vector(${d}) LIMIT $2) h`,
+    params: () => [40, 100, 200],
+    paramName: 'ef_search',
+  },
+  {
     name: 'hnsw-halfvec',
     description: 'HNSW on halfvec (16-bit floats), m 16, ef_construction 64: half the vector bytes in the index',
     indexName: 'bench_alt_hnsw_halfvec',
@@ -100,6 +115,18 @@ export const ALTERNATIVES: AnnAlternative[] = [
     query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
       CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
         ORDER BY (fv.embedding::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [40, 100, 200],
+    paramName: 'ef_search',
+  },
+  {
+    name: 'hnsw-halfvec-m12',
+    description: 'HNSW on halfvec, m 12, ef_construction 64: smaller vectors and fewer links per node',
+    indexName: 'bench_alt_hnsw_halfvec_m12',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_m12 ON frame_vectors USING hnsw ((embedding::halfvec(${d})) halfvec_ip_ops) WITH (m = 12, ef_construction = 64) WHERE variant = 0`,
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
+        ORDER BY (fv.embedding::halfvec(${d})) <#> q.v::halfvec(${d}) LIMIT $2) h`,
     params: () => [40, 100, 200],
     paramName: 'ef_search',
   },
@@ -192,25 +219,28 @@ export async function measureAlternatives(opts: {
   for (const alt of ALTERNATIVES.filter((a) => !opts.only || opts.only.includes(a.name))) {
     const res: AlternativeResult = { name: alt.name, description: alt.description, buildSec: NaN, indexBytes: NaN, bytesPerVector: NaN, usesIndex: false, points: [] };
     try {
-      await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`);
-      opts.log(`  alternative ${alt.name}: building…`);
-      const t0 = performance.now();
-      await sql.exec(alt.create(dims, opts.frames, opts.mean));
-      res.buildSec = (performance.now() - t0) / 1000;
+      if (!alt.existing) {
+        await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`);
+        opts.log(`  alternative ${alt.name}: building…`);
+        const t0 = performance.now();
+        await sql.exec(alt.create(dims, opts.frames, opts.mean));
+        res.buildSec = (performance.now() - t0) / 1000;
+      }
       const size = await sql.query<{ n: string }>(`SELECT pg_relation_size('${alt.indexName}')::text AS n`);
       res.indexBytes = Number(size.rows[0].n);
       res.bytesPerVector = res.indexBytes / opts.frames;
       const text = alt.query(dims, opts.mean);
+      const usesParam = text.includes('$3');
       const plan = await sql.transaction(async (tx) => {
         for (const s of alt.settings(alt.params(opts.frames)[0])) await tx.query(s);
-        return tx.query<Record<string, string>>(`EXPLAIN ${text}`, [pgArray(opts.recallQueries.slice(0, 2).map(vectorLiteral)), opts.k, alt.params(opts.frames)[0]]);
+        return tx.query<Record<string, string>>(`EXPLAIN ${text}`, [pgArray(opts.recallQueries.slice(0, 2).map(vectorLiteral)), opts.k, ...(usesParam ? [alt.params(opts.frames)[0]] : [])]);
       });
       res.usesIndex = plan.rows.some((r) => Object.values(r).some((v) => String(v).includes(alt.indexName)));
       for (const param of alt.params(opts.frames)) {
         const run = (vecs: readonly Float32Array[]) =>
           sql.transaction(async (tx) => {
             for (const s of alt.settings(param)) await tx.query(s);
-            return timedQuery(tx, text, [pgArray(vecs.map(vectorLiteral)), opts.k, param]);
+            return timedQuery(tx, text, [pgArray(vecs.map(vectorLiteral)), opts.k, ...(usesParam ? [param] : [])]);
           });
         const rec = await run(opts.recallQueries);
         const approx: Array<Array<{ dist: number }>> = opts.recallQueries.map(() => []);
@@ -224,14 +254,69 @@ export async function measureAlternatives(opts: {
         res.points.push({ param, paramName: alt.paramName, recall, p50Ms60: median(v), p95Ms60: percentile(v, 95), p50Ms2: median(im) });
         opts.log(`    ${alt.paramName} ${param}: recall@${opts.k} ${recall.toFixed(3)}, 60 vectors p50 ${median(v).toFixed(1)} ms, 2 vectors p50 ${median(im).toFixed(1)} ms`);
       }
-      opts.log(`  alternative ${alt.name}: built in ${res.buildSec.toFixed(1)} s, ${(res.indexBytes / 2 ** 20).toFixed(1)} MiB (${res.bytesPerVector.toFixed(0)} B/vector), uses index: ${res.usesIndex}`);
+      opts.log(`  alternative ${alt.name}: ${alt.existing ? 'existing index' : `built in ${res.buildSec.toFixed(1)} s`}, ${(res.indexBytes / 2 ** 20).toFixed(1)} MiB (${res.bytesPerVector.toFixed(0)} B/vector), uses index: ${res.usesIndex}`);
     } catch (e) {
       res.error = (e as Error).message;
       opts.log(`  alternative ${alt.name}: failed: ${res.error}`);
     } finally {
-      await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`).catch(() => undefined);
+      if (!alt.existing) await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`).catch(() => undefined);
     }
     results.push(res);
   }
   return results;
+}
+
+export interface LayoutResult {
+  name: string;
+  description: string;
+  /** Rows and their b-tree indexes (no ANN index), bytes per frame. */
+  rowBytesPerFrame: number;
+  error?: string;
+}
+
+/**
+ * Alternative row layouts for the same frames, measured by building them from the loaded tables
+ * (CREATE TABLE AS, then the b-tree indexes the engine needs), without ANN indexes: add the ANN
+ * index bytes per vector (default or alternatives) × 2 to get bytes per frame.
+ */
+export async function measureLayouts(sql: SqlClient, dims: number, frames: number, log: (s: string) => void): Promise<LayoutResult[]> {
+  const layouts = [
+    {
+      name: 'frame-row-vector',
+      description: 'one row per frame: frame_info columns + both vectors as vector(d) columns (no frame_vectors table)',
+      type: `vector(${dims})`,
+    },
+    {
+      name: 'frame-row-halfvec',
+      description: 'one row per frame: frame_info columns + both vectors as halfvec(d) columns',
+      type: `halfvec(${dims})`,
+    },
+  ];
+  const out: LayoutResult[] = [];
+  for (const l of layouts) {
+    const res: LayoutResult = { name: l.name, description: l.description, rowBytesPerFrame: NaN };
+    try {
+      await sql.exec(`DROP TABLE IF EXISTS bench_layout`);
+      await sql.exec(
+        `CREATE TABLE bench_layout AS
+           SELECT fi.id, fi.video_id, fi.frame_number, fi.timestamp_sec, fi.is_keyframe, fi.quality,
+                  v0.embedding::${l.type} AS e0, v1.embedding::${l.type} AS e1
+             FROM frame_info fi
+             JOIN frame_vectors v0 ON v0.frame_id = fi.id AND v0.variant = 0
+             JOIN frame_vectors v1 ON v1.frame_id = fi.id AND v1.variant = 1;
+         ALTER TABLE bench_layout ADD PRIMARY KEY (id);
+         CREATE INDEX bench_layout_video_time ON bench_layout (video_id, timestamp_sec);`,
+      );
+      const r = await sql.query<{ n: string }>(`SELECT pg_total_relation_size('bench_layout')::text AS n`);
+      res.rowBytesPerFrame = Number(r.rows[0].n) / frames;
+      log(`  layout ${l.name}: ${res.rowBytesPerFrame.toFixed(0)} B/frame for rows + b-trees`);
+    } catch (e) {
+      res.error = (e as Error).message;
+      log(`  layout ${l.name}: failed: ${res.error}`);
+    } finally {
+      await sql.exec(`DROP TABLE IF EXISTS bench_layout`).catch(() => undefined);
+    }
+    out.push(res);
+  }
+  return out;
 }

@@ -23,6 +23,8 @@ export const SEARCH_HELP = `retrace bench search --frames N [options]
   --alternatives [LIST]  also measure alternative ANN indexes (all, or a comma list)
   --ef LIST              ef_search values to sweep (default 40,100,200,400)
   --no-e2e               skip the end-to-end Retrace.search of real clips
+  --no-build             do not build the engine's HNSW indexes (queries become exact scans;
+                         use with --alternatives where the default build is impractical)
   --maintenance-work-mem SIZE   server setting for the index build (e.g. 1GB)`;
 
 export async function searchCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<SearchBenchReport[]> {
@@ -42,7 +44,7 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
   }
   const p = parseFlags(args, {
     values: ['frames', 'db', 'json', 'sources', 'seed', 'ef', 'maintenance-work-mem', 'frames-per-video', 'image-queries', 'video-queries'],
-    switches: ['quick', 'keep-db', 'no-e2e', 'help'],
+    switches: ['quick', 'keep-db', 'no-e2e', 'no-build', 'help'],
   });
   if (p.switches.has('help')) {
     log(SEARCH_HELP);
@@ -69,6 +71,7 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
         efSearch: p.values.get('ef')?.split(',').map(Number),
         keepDb: p.switches.has('keep-db'),
         e2e: !p.switches.has('no-e2e'),
+        buildIndex: !p.switches.has('no-build'),
         alternatives,
         serverSettings: p.values.has('maintenance-work-mem') ? { maintenance_work_mem: p.values.get('maintenance-work-mem')! } : undefined,
       }),

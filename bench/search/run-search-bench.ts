@@ -38,8 +38,8 @@ import { median, percentile, round, summarize } from '../common/stats.js';
 import type { Summary } from '../common/stats.js';
 import { formatTable } from '../common/table.js';
 import { alignCandidates } from './alignment.js';
-import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, recallAtK } from './ann-experiments.js';
-import type { AlternativeResult } from './ann-experiments.js';
+import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, measureLayouts, recallAtK } from './ann-experiments.js';
+import type { AlternativeResult, LayoutResult } from './ann-experiments.js';
 import { loadSourceClips } from './source-frames.js';
 import type { SourceClip } from './source-frames.js';
 import { DIMS, SyntheticReader, ensureSynthetic, framesOfVideo, sourceSetId, syntheticSet } from './synthetic-cache.js';
@@ -78,10 +78,14 @@ export interface SearchBenchOptions {
   alternatives?: boolean | string[];
   /** Session settings for the scratch server database, e.g. { maintenance_work_mem: '1GB' }. */
   serverSettings?: Record<string, string>;
+  /** Build the engine's HNSW indexes after loading (default true). Without them queries are exact scans: for sizes where the build is impractical (PGlite at 1M), alternatives are then built alone. */
+  buildIndex?: boolean;
 }
 
 export interface LatencyBlock {
   knnMs: Summary;
+  /** The same two calls issued concurrently (what a change in search.ts would do). */
+  knnParallelMs: Summary;
   alignMs: Summary | null;
   /** Query vectors per FrameStore.knn call. */
   vectorsPerCall: number;
@@ -144,6 +148,8 @@ export interface SearchBenchReport {
     miss: { totalMs: Summary; decodeMs: number; describeMs: number; knnMs: number; alignMs: number } | null;
   } | null;
   alternatives: AlternativeResult[];
+  /** Row layouts (rows + b-trees, no ANN index), measured with the alternatives. */
+  layouts: LayoutResult[];
   memory: { peakRssMb: number; vmHwmMb: number | null };
   targets: Array<{ measure: string; target: string; value: number | null; pass: boolean | null; note?: string }>;
   wallSec: number;
@@ -395,10 +401,12 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
   const k = DEFAULT_SEARCH.k;
   // Image queries fetch more neighbours per region than video queries (for a reliable background).
   const imageK = (DEFAULT_SEARCH as { imageK?: number }).imageK ?? k;
-  const nImage = opts.imageQueries ?? (quick ? 8 : 50);
-  const nVideo = opts.videoQueries ?? (quick ? 4 : 30);
-  const nRecall = opts.recallVectors ?? (quick ? 16 : 100);
-  const efValues = [...new Set([...(opts.efSearch ?? (quick ? [40, 100] : [40, 100, 200, 400])), DEFAULT_ANN.efSearch])].sort((a, b) => a - b);
+  // Without the ANN index every query is a full scan: keep the counts small.
+  const exactOnly = opts.buildIndex === false;
+  const nImage = Math.min(opts.imageQueries ?? (quick ? 8 : 50), exactOnly ? 5 : Infinity);
+  const nVideo = Math.min(opts.videoQueries ?? (quick ? 4 : 30), exactOnly ? 3 : Infinity);
+  const nRecall = Math.min(opts.recallVectors ?? (quick ? 16 : 100), exactOnly ? 40 : Infinity);
+  const efValues = exactOnly ? [DEFAULT_ANN.efSearch] : [...new Set([...(opts.efSearch ?? (quick ? [40, 100] : [40, 100, 200, 400])), DEFAULT_ANN.efSearch])].sort((a, b) => a - b);
   const { ffmpeg } = resolveFfmpegPaths();
   const machine = machineInfo(ffmpeg);
   const memory = new MemorySampler({ intervalMs: 200, childNames: [] }).start();
@@ -420,7 +428,11 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     const sql = engine.sql;
     const store = new FrameStore(sql, DEFAULT_ANN);
     await store.bindDescriptor(descriptor.id, descriptor.dimensions);
-    const marker = { frames, seed, framesPerVideo, synthVersion: SYNTH_VERSION, sources: sourceSetId(clips) };
+    if (opts.buildIndex === false) {
+      // The engine's open made the (empty) HNSW indexes: keep them out of this index.
+      await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
+    }
+    const marker = { frames, seed, framesPerVideo, synthVersion: SYNTH_VERSION, sources: sourceSetId(clips), built: opts.buildIndex !== false };
     const prior = await sql.query<{ value: typeof marker & { loadSec: number; buildSec: number } }>(`SELECT value FROM retrace_settings WHERE key = 'bench'`);
     const reuse = prior.rows[0]?.value && (Object.keys(marker) as Array<keyof typeof marker>).every((key) => prior.rows[0].value[key] === marker[key]);
 
@@ -442,10 +454,15 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       ids = loaded.ids;
       log(`loaded in ${loadSec.toFixed(1)} s (${(frames / loadSec).toFixed(0)} frames/s); building the HNSW indexes…`);
       await sql.exec('ANALYZE');
-      const tb = performance.now();
-      await store.bindDescriptor(descriptor.id, descriptor.dimensions);
-      buildSec = (performance.now() - tb) / 1000;
-      log(`built in ${buildSec.toFixed(1)} s`);
+      if (opts.buildIndex === false) {
+        buildSec = NaN;
+        log('HNSW build skipped (--no-build): queries below are exact scans');
+      } else {
+        const tb = performance.now();
+        await store.bindDescriptor(descriptor.id, descriptor.dimensions);
+        buildSec = (performance.now() - tb) / 1000;
+        log(`built in ${buildSec.toFixed(1)} s`);
+      }
       await sql.exec('ANALYZE');
       await sql.query(`INSERT INTO retrace_settings (key, value) VALUES ('bench', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [
         JSON.stringify({ ...marker, loadSec, buildSec }),
@@ -474,6 +491,18 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const found = alignCandidates([{ hits: h0, regionFrame }, { hits: h1, regionFrame }], q.frameTimes);
       const t2 = performance.now();
       return { knnMs: t1 - t0, alignMs: t2 - t1, found, vectors: vecs.length, h0, h1 };
+    };
+    /** Both variant calls at once (two connections on a server; PGlite serialises them). */
+    const runVideoParallel = async (q: QueryVideo) => {
+      const vecs = q.frames.flat();
+      const t0 = performance.now();
+      await Promise.all([store.knn(vecs, 0, k), store.knn(vecs, 1, k)]);
+      return performance.now() - t0;
+    };
+    const runImageParallel = async (regions: Float32Array[]) => {
+      const t0 = performance.now();
+      await Promise.all([store.knn(regions, 0, imageK), store.knn(regions, 1, imageK)]);
+      return performance.now() - t0;
     };
     const runImage = async (regions: Float32Array[], ef = DEFAULT_ANN.efSearch) => {
       const t0 = performance.now();
@@ -509,6 +538,11 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       if (top && videoOf(top.videoId) === q.video) copyFound++;
     }
 
+    const videoParallel: number[] = [];
+    for (const q of vq) videoParallel.push(await runVideoParallel(q));
+    const imageParallel: number[] = [];
+    for (const q of iq) imageParallel.push(await runImageParallel(q.regions));
+
     // Recall against exact search, and the ef_search sweep.
     log(`recall: exact neighbours of ${nRecall} query vectors per variant…`);
     const recallVecs = vq.flatMap((q) => q.frames.map((regions) => regions[0])).slice(0, nRecall);
@@ -535,7 +569,9 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
 
     // Alternatives (variant 0 only), on the same data.
     let alternatives: AlternativeResult[] = [];
+    let layouts: LayoutResult[] = [];
     if (opts.alternatives) {
+      layouts = await measureLayouts(sql, DIMS, frames, log);
       const sample = new Float32Array(DIMS);
       const reader = new SyntheticReader(set);
       let n = 0;
@@ -627,9 +663,10 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       build: { reused: !!reuse, seconds: buildSec },
       storage: { databaseBytes, bytesPerFrame: databaseBytes / frames, frameBytesPerFrame: frameBytes / frames, relations },
       recall: { k, queries: recallVecs.length, atDefault, sweep, imageK, imageQueries: imageVecs.length, imageAtDefault: imageRecall },
-      image: { knnMs: vecBlock(imageKnn), alignMs: null, vectorsPerCall: iq[0]?.regions.length ?? 0, calls: 2 },
+      image: { knnMs: vecBlock(imageKnn), knnParallelMs: vecBlock(imageParallel), alignMs: null, vectorsPerCall: iq[0]?.regions.length ?? 0, calls: 2 },
       video: {
         knnMs: vecBlock(videoKnn),
+        knnParallelMs: vecBlock(videoParallel),
         alignMs: vecBlock(videoAlign),
         vectorsPerCall: vq.length ? Math.round(vq.reduce((s, q) => s + q.frames.flat().length, 0) / vq.length) : 0,
         calls: 2,
@@ -639,6 +676,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       incrementalInsert,
       e2e,
       alternatives,
+      layouts,
       memory: { peakRssMb: mem.peakRssSampledMb, vmHwmMb: mem.vmHwmMb },
       targets: [],
       wallSec: 0,
@@ -688,7 +726,7 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
       ['measure', 'value'],
       [
         ['load (bulk, no ANN index)', `${r.load.seconds.toFixed(1)} s, ${r.load.framesPerSec.toFixed(0)} frames/s${r.load.reused ? ' (earlier run)' : ''}`],
-        ['HNSW build (2 partial indexes)', `${r.build.seconds.toFixed(1)} s${r.build.reused ? ' (earlier run)' : ''}`],
+        ['HNSW build (2 partial indexes)', Number.isFinite(r.build.seconds) ? `${r.build.seconds.toFixed(1)} s${r.build.reused ? ' (earlier run)' : ''}` : 'skipped (exact scans)'],
         ['database bytes / frame', r.storage.bytesPerFrame.toFixed(0)],
         ['frame rows + indexes / frame', r.storage.frameBytesPerFrame.toFixed(0)],
         ['incremental insert (32-frame batches)', r.incrementalInsert ? `${r.incrementalInsert.msPerFrame.toFixed(2)} ms/frame` : '–'],
@@ -707,7 +745,9 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
       ['query', 'p50', 'p95', 'mean', 'max'],
       [
         row(`image: knn (${r.image.vectorsPerCall} vectors/call)`, r.image.knnMs),
+        row('image: knn, both calls concurrently', r.image.knnParallelMs),
         row(`video ${r.video.framesPerQuery.toFixed(0)} frames: knn (${r.video.vectorsPerCall} vectors/call)`, r.video.knnMs),
+        row('video: knn, both calls concurrently', r.video.knnParallelMs),
         row('video: alignment', r.video.alignMs),
       ],
       [0, 1, 1, 1, 1],
@@ -739,6 +779,23 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
       ),
     );
   }
+  if (r.layouts.length) {
+    const hnsw = r.storage.relations.filter((x) => x.name.startsWith('frame_vectors_hnsw_v')).reduce((s, x) => s + x.bytesPerFrame, 0) / 2;
+    const half = r.alternatives.find((a) => a.name === 'hnsw-halfvec');
+    const half12 = r.alternatives.find((a) => a.name === 'hnsw-halfvec-m12');
+    log('');
+    log('Row layouts (rows + b-trees; "+ 2 ANN" adds two HNSW indexes of the given kind, bytes/frame)');
+    log(
+      formatTable(
+        ['layout', 'rows', '+ 2 × hnsw float m16', '+ 2 × hnsw halfvec m16', '+ 2 × hnsw halfvec m12'],
+        [
+          ['current (frame_info + frame_vectors)', r.storage.frameBytesPerFrame - 2 * hnsw, r.storage.frameBytesPerFrame, half ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half.bytesPerVector : null, half12 ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half12.bytesPerVector : null],
+          ...r.layouts.map((l) => [l.name, l.rowBytesPerFrame, l.rowBytesPerFrame + 2 * hnsw, half ? l.rowBytesPerFrame + 2 * half.bytesPerVector : null, half12 ? l.rowBytesPerFrame + 2 * half12.bytesPerVector : null]),
+        ],
+        0,
+      ),
+    );
+  }
   log('');
   log(`Synthetic content check (cosine similarity percentiles ${r.distribution.percentiles.join('/')})`);
   log(
@@ -755,7 +812,7 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   );
   log('');
   log('Targets');
-  log(formatTable(['measure', 'target', 'value', 'pass', 'note'], r.targets.map((t) => [t.measure, t.target, t.value, t.pass, t.note ?? '']), [0, 0, 1, 0, 0]));
+  log(formatTable(['measure', 'target', 'value', 'pass', 'note'], r.targets.map((t) => [t.measure, t.target, t.value === null ? null : String(t.value), t.pass, t.note ?? ''])));
   log(`(${r.wallSec.toFixed(0)} s; machine shared with other work: load ${r.machine.loadAverage.join('/')} at start)`);
 }
 

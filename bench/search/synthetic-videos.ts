@@ -145,6 +145,17 @@ function sampleWindow(src: Raster, out: Float32Array, y0: number, y1: number, cx
   const top = cy * h - wh / 2;
   const rows = y1 - y0;
   const d = src.data;
+  // Column positions do not depend on the row: computed once per call (same arithmetic as per pixel).
+  const ui = colIndex;
+  const uf = colFrac;
+  for (let ox = 0; ox < SIZE; ox++) {
+    const xo = flip ? SIZE - 1 - ox : ox;
+    let u = left + ((xo + 0.5) * ww) / SIZE - 0.5;
+    u = Math.min(w - 1, Math.max(0, u));
+    const i = Math.min(w - 2, Math.floor(u));
+    ui[ox] = i;
+    uf[ox] = u - i;
+  }
   for (let oy = 0; oy < rows; oy++) {
     let v = top + ((oy + 0.5) * wh) / rows - 0.5;
     v = Math.min(h - 1, Math.max(0, v));
@@ -154,18 +165,17 @@ function sampleWindow(src: Raster, out: Float32Array, y0: number, y1: number, cx
     const r1 = r0 + w;
     const orow = (y0 + oy) * SIZE;
     for (let ox = 0; ox < SIZE; ox++) {
-      const xo = flip ? SIZE - 1 - ox : ox;
-      let u = left + ((xo + 0.5) * ww) / SIZE - 0.5;
-      u = Math.min(w - 1, Math.max(0, u));
-      const ui = Math.min(w - 2, Math.floor(u));
-      const uf = u - ui;
-      const a = d[r0 + ui] + (d[r0 + ui + 1] - d[r0 + ui]) * uf;
-      const b = d[r1 + ui] + (d[r1 + ui + 1] - d[r1 + ui]) * uf;
+      const x = ui[ox];
+      const f = uf[ox];
+      const a = d[r0 + x] + (d[r0 + x + 1] - d[r0 + x]) * f;
+      const b = d[r1 + x] + (d[r1 + x + 1] - d[r1 + x]) * f;
       out[orow + ox] = a + (b - a) * vf;
     }
   }
 }
 
+const colIndex = new Int32Array(SIZE);
+const colFrac = new Float64Array(SIZE);
 const scratchA = new Float32Array(SIZE * SIZE);
 const scratchB = new Float32Array(SIZE * SIZE);
 
