@@ -434,18 +434,22 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     }
     const marker = { frames, seed, framesPerVideo, synthVersion: SYNTH_VERSION, sources: sourceSetId(clips), built: opts.buildIndex !== false };
     const prior = await sql.query<{ value: typeof marker & { loadSec: number; buildSec: number } }>(`SELECT value FROM retrace_settings WHERE key = 'bench'`);
-    const reuse = prior.rows[0]?.value && (Object.keys(marker) as Array<keyof typeof marker>).every((key) => prior.rows[0].value[key] === marker[key]);
+    // Markers written before the `built` field existed always had the indexes built.
+    const priorValue = prior.rows[0]?.value ? { ...prior.rows[0].value, built: (prior.rows[0].value as { built?: boolean }).built ?? true } : null;
+    const reuse = !!priorValue && (Object.keys(marker) as Array<keyof typeof marker>).every((key) => priorValue[key] === marker[key]);
 
     let loadSec: number;
     let buildSec: number;
     let ids: Map<string, number>;
     if (reuse) {
-      loadSec = prior.rows[0].value.loadSec;
-      buildSec = prior.rows[0].value.buildSec;
+      loadSec = priorValue!.loadSec;
+      buildSec = priorValue!.buildSec;
       const r = await sql.query<{ id: string; path: string }>(`SELECT id, path FROM videos WHERE path LIKE 'synthetic://%'`);
       ids = new Map(r.rows.map((x) => [x.id, Number(/\/v(\d+)$/.exec(x.path)![1])]));
       log(`reusing the loaded index in ${scratch.location} (${ids.size} videos; load ${loadSec.toFixed(0)} s, build ${buildSec.toFixed(0)} s when made)`);
     } else {
+      // A kept database from a different configuration: start from empty.
+      await sql.exec(`DELETE FROM videos; DELETE FROM retrace_settings WHERE key = 'bench';`);
       // Bulk load without the ANN indexes, then build them with the engine's own DDL.
       await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
       log(`loading ${frames} frames as ${videos} videos of ${framesPerVideo} s into ${scratch.dialect} ${sql.location}…`);
