@@ -26,17 +26,8 @@ export interface KnnHit {
   similarity: number;
 }
 
-export interface NewVideo {
-  contentHash: string;
-  path: string;
-  title: string | null;
-  durationSec: number;
-  fps: number | null;
-  width: number;
-  height: number;
-  codec: string;
-  metadata: Record<string, unknown>;
-}
+/** What an ingest knows about a video before its frames are stored. */
+export type NewVideo = Pick<VideoRecord, 'contentHash' | 'path' | 'title' | 'durationSec' | 'fps' | 'width' | 'height' | 'codec' | 'metadata'>;
 
 interface VideoRow {
   id: string;

@@ -165,16 +165,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
 
     const matchAll = (): Array<{ videoId: string; segments: MatchSegment[]; score: number }> => {
       const tt = now();
-      const byVideo = new Map<string, Map<string, MatchPoint>>();
-      for (const h of weighted) {
-        let pts = byVideo.get(h.videoId);
-        if (!pts) byVideo.set(h.videoId, (pts = new Map()));
-        const key = `${h.frame}:${h.frameId}`;
-        const prev = pts.get(key);
-        if (!prev || h.w > prev.w) {
-          pts.set(key, { q: h.frame, tq: isImage ? 0 : frames[h.frame].timestampSec, tr: h.timestampSec, similarity: h.similarity, w: h.w });
-        }
-      }
+      const byVideo = matchPointsByVideo(weighted, isImage ? frames.map(() => 0) : frames.map((f) => f.timestampSec));
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, pts] of byVideo) {
         const segs = isImage ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align);
@@ -223,6 +214,23 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       },
     };
   });
+}
+
+/**
+ * Group weighted hits into alignment points per reference video, keeping for each (query frame,
+ * reference frame) pair its strongest region: a frame and its mirror image, or a crop guess,
+ * are alternatives for one pair, not extra evidence.
+ */
+export function matchPointsByVideo(weighted: readonly WeightedHit[], queryTimes: readonly number[]): Map<string, Map<string, MatchPoint>> {
+  const byVideo = new Map<string, Map<string, MatchPoint>>();
+  for (const h of weighted) {
+    let pts = byVideo.get(h.videoId);
+    if (!pts) byVideo.set(h.videoId, (pts = new Map()));
+    const key = `${h.frame}:${h.frameId}`;
+    const prev = pts.get(key);
+    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w });
+  }
+  return byVideo;
 }
 
 function round(x: number, digits = 3): number {
