@@ -127,17 +127,15 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     };
 
     const weighted: WeightedHit[] = [];
+    // Edges that stay put across the query reveal a picture-in-picture inset. Finding one costs
+    // a few milliseconds, and the inset may hold a second source besides the footage around it,
+    // so it is searched in the first tier, in every frame, like the whole picture.
+    const inset = isImage ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
-      // Edges that stay put across the query reveal a picture-in-picture inset.
-      const inset = tier === 2 && !isImage ? detectInset(spread(good, 24).map((i) => frames[i].raster)) : null;
-      const sampled = new Set(frameIdx);
-      // A found inset is the copy itself: search it in every frame, as tier 1 does the whole
-      // picture. The costly crop and window guesses stay on the spread sample of frames.
-      for (const fi of inset ? good : frameIdx) {
-        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, inset)) {
-          if (!sampled.has(fi) && region.kind !== 'inset') continue;
-          if (tier === 1 || region.kind === 'inset') {
+      for (const fi of frameIdx) {
+        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null)) {
+          if (tier === 1) {
             regions.push({ frame: fi, region, against: STORED_VARIANT.whole });
             regions.push({ frame: fi, region, against: STORED_VARIANT.centre });
           } else {

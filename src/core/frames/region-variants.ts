@@ -37,11 +37,11 @@ export interface QueryRegion {
 
 /**
  * Regions of a query frame described at search time (cheap: no storage cost).
- * - tier 1: the whole picture and its mirror image (re-encodes, colour edits, padding, flips);
+ * - tier 1: the whole picture and its mirror image (re-encodes, colour edits, padding, flips),
+ *   and a detected picture-in-picture inset (see `detectInset`) with its mirror image;
  * - tier 2: centre crops at several anisotropic scales, matched against the stored centre
  *   region (cropped copies), and sub-windows matched against whole stored frames
- *   (picture-in-picture, a copy pasted inside other footage), plus the picture-in-picture
- *   inset when one was detected (see `detectInset`).
+ *   (picture-in-picture whose inset was not detected, a copy pasted inside other footage).
  */
 export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2, inset: Rect | null = null): QueryRegion[] {
   const out: QueryRegion[] = [];
@@ -52,13 +52,13 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2, inset: R
   };
   if (tier === 1) {
     add('whole', content, true);
+    // A detected picture-in-picture inset is a picture of its own, with its own black bars
+    // perhaps (a letterboxed film pasted in): search its content like a whole frame.
+    if (inset) {
+      const inner = detectContentRect(crop(frame, inset));
+      add('inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true);
+    }
     return out;
-  }
-  // A detected picture-in-picture inset is a picture of its own, with its own black bars
-  // perhaps (a letterboxed film pasted in): search its content like a whole frame.
-  if (inset) {
-    const inner = detectContentRect(crop(frame, inset));
-    add('inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true);
   }
   const scales = [0.87, 0.75, 0.65];
   for (const fx of scales) for (const fy of scales) add('zoom', centreRect(content, fx, fy), true);
