@@ -7,13 +7,16 @@
  *
  * Run one configuration per process (RSS is per process):
  *
- *   node dist/bench/ingest/pglite-memory.js --input long.mp4 --shared-buffers 32MB [--existing] [--json out.json]
+ *   node dist/bench/ingest/pglite-memory.js --input long.mp4 --shared-buffers 32MB [--json out.json]
  *
- * `--existing` creates the database in a first process step (open + close) and re-opens it, like
- * indexing into an index made earlier; without it the initdb runs in the measured process.
+ * measures a new index (PGlite's initdb runs in the measured process). To measure indexing into
+ * an existing index, create it in a first process and ingest in a second:
+ *
+ *   node dist/bench/ingest/pglite-memory.js --create-only --data-dir /tmp/idx --shared-buffers 32MB
+ *   node dist/bench/ingest/pglite-memory.js --input long.mp4 --data-dir /tmp/idx --shared-buffers 32MB
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -50,9 +53,9 @@ function wrap(q: PGlite | Transaction): SqlExecutor {
   };
 }
 
-async function openPglite(dir: string, settings: Record<string, string>): Promise<{ db: PGlite; client: SqlClient }> {
+async function openPglite(dir: string, settings: Record<string, string>, relaxedDurability = false): Promise<{ db: PGlite; client: SqlClient }> {
   const extra = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
-  const db = await PGlite.create(dir, { extensions: { vector }, startParams: [...PGLITE_DEFAULT_START, ...extra] });
+  const db = await PGlite.create(dir, { extensions: { vector }, startParams: [...PGLITE_DEFAULT_START, ...extra], relaxedDurability });
   const ex = wrap(db);
   const client: SqlClient = {
     dialect: 'pglite',
@@ -66,21 +69,32 @@ async function openPglite(dir: string, settings: Record<string, string>): Promis
   return { db, client };
 }
 
-export async function pgliteMemoryExperiment(opts: { input: string; settings: Record<string, string>; existing: boolean; log: (s: string) => void }) {
-  const dir = await mkdtemp(join(tmpdir(), 'retrace-pglite-mem-'));
-  const dataDir = join(dir, 'index');
+export async function pgliteMemoryExperiment(opts: {
+  input: string;
+  settings: Record<string, string>;
+  /** Use this data directory (kept afterwards); default a temporary one, removed. */
+  dataDir?: string;
+  /** Only create the database (migrations, descriptor, HNSW indexes) and stop: run in a first process so a second one measures indexing into an existing index. */
+  createOnly?: boolean;
+  /** PGlite's relaxedDurability (do not wait for the file system after each query). */
+  relaxedDurability?: boolean;
+  log: (s: string) => void;
+}) {
+  const tmp = opts.dataDir ? null : await mkdtemp(join(tmpdir(), 'retrace-pglite-mem-'));
+  const dataDir = opts.dataDir ?? join(tmp!, 'index');
+  const existing = !!opts.dataDir && existsSync(join(dataDir, 'PG_VERSION'));
   const descriptor = new BuiltinDescriptor();
   try {
-    if (opts.existing) {
+    if (opts.createOnly) {
       const pre = await openPglite(dataDir, opts.settings);
       await migrate(pre.client);
       await new FrameStore(pre.client, DEFAULT_ANN).bindDescriptor(descriptor.id, descriptor.dimensions);
       await pre.client.close();
-      // Reset the peak so the initdb above does not count.
-      try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* not permitted */ }
+      opts.log(`created ${dataDir}`);
+      return null;
     }
     const rssBeforeOpen = process.memoryUsage().rss / 2 ** 20;
-    const { client } = await openPglite(dataDir, opts.settings);
+    const { client } = await openPglite(dataDir, opts.settings, opts.relaxedDurability);
     await migrate(client);
     const store = new FrameStore(client, DEFAULT_ANN);
     await store.bindDescriptor(descriptor.id, descriptor.dimensions);
@@ -107,7 +121,8 @@ export async function pgliteMemoryExperiment(opts: { input: string; settings: Re
     const out = {
       input: opts.input,
       settings: opts.settings,
-      existing: opts.existing,
+      relaxedDurability: !!opts.relaxedDurability,
+      existing,
       frames: r.frames,
       durationSec: r.durationSec,
       wallSec: (performance.now() - t0) / 1000,
@@ -122,23 +137,23 @@ export async function pgliteMemoryExperiment(opts: { input: string; settings: Re
     opts.log(JSON.stringify(out));
     return out;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (tmp) await rm(tmp, { recursive: true, force: true });
   }
 }
 
 const isMain = process.argv[1] && /pglite-memory\.(js|ts)$/.test(process.argv[1]);
 if (isMain) {
-  const p = parseFlags(process.argv.slice(2), { values: ['input', 'shared-buffers', 'json'], switches: ['existing'] });
-  const input = p.values.get('input');
-  if (!input) {
+  const p = parseFlags(process.argv.slice(2), { values: ['input', 'shared-buffers', 'json', 'data-dir'], switches: ['create-only', 'relaxed-durability'] });
+  const input = p.values.get('input') ?? '';
+  if (!input && !p.switches.has('create-only')) {
     console.error('--input FILE is required');
     process.exit(2);
   }
   const settings: Record<string, string> = {};
   if (p.values.get('shared-buffers')) settings.shared_buffers = p.values.get('shared-buffers')!;
-  pgliteMemoryExperiment({ input, settings, existing: p.switches.has('existing'), log: (s) => console.log(s) }).then(
+  pgliteMemoryExperiment({ input, settings, dataDir: p.values.get('data-dir'), createOnly: p.switches.has('create-only'), relaxedDurability: p.switches.has('relaxed-durability'), log: (s) => console.log(s) }).then(
     async (r) => {
-      if (p.values.get('json')) await writeJsonReport(p.values.get('json')!, r);
+      if (r && p.values.get('json')) await writeJsonReport(p.values.get('json')!, r);
       process.exit(0);
     },
     (e: unknown) => {
