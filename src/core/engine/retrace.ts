@@ -23,7 +23,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   k: 16,
   imageK: 128,
   tier2MaxFrames: 12,
-  tier2ExtraFloor: 0.04,
+  guessExtraFloor: 0.04,
   minSegmentScore: 0.5,
   minImageScore: 0.6,
   evidenceScale: 1.5,

@@ -31,11 +31,11 @@ export interface SearchSettings {
   /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */
   tier2MaxFrames: number;
   /**
-   * Added to the similarity floor of second-tier regions: each frame tries dozens of crop and
-   * window guesses there, and the best of many guesses against unrelated footage scores higher
-   * than one honest comparison does.
+   * Added to the similarity floor of guessed regions — second-tier crops and windows, and
+   * detected insets (screen recordings are full of rectangles that are not insets): the best of
+   * many guesses against unrelated footage scores higher than one honest comparison does.
    */
-  tier2ExtraFloor: number;
+  guessExtraFloor: number;
   minSegmentScore: number;
   /**
    * Minimum score of an image match. An image is one frame of evidence, with nothing temporal to
@@ -154,8 +154,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const sel = regions.filter((r) => r.against === variant);
         if (!sel.length) continue;
         const hits: KnnHit[] = await ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, isImage ? s.imageK : s.k);
-        const tierEvidence = tier === 1 ? evidence : { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.tier2ExtraFloor };
-        weighted.push(...weighHits(hits, sel.map((r) => r.frame), tierEvidence));
+        const guessed = (h: KnnHit) => tier === 2 || sel[h.query].region.kind === 'inset';
+        const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
+        const regionFrame = sel.map((r) => r.frame);
+        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, evidence));
+        weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence));
       }
       timings.knn += now() - tt;
       if (opts.signal?.aborted) throw new AbortedError();
