@@ -15,6 +15,10 @@ export class PgClient implements SqlClient {
 
   static async open(url: string, options: { maxConnections?: number } = {}): Promise<PgClient> {
     const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+    // An idle pooled connection the server ends (restart, failover, an administrator's
+    // pg_terminate_backend) is reported as a pool 'error' event; unheard, it would crash the
+    // process. The pool has already discarded that client and opens a new one on demand.
+    pool.on('error', () => undefined);
     // Fail at open, not at first use, when the server is unreachable.
     const c = await pool.connect();
     c.release();
