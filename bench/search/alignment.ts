@@ -11,6 +11,7 @@ import type { KnnHit } from '../../src/db/frame-store.js';
 import { weighHits } from '../../src/core/search/evidence.js';
 import type { WeightedHit } from '../../src/core/search/evidence.js';
 import { alignMatches } from '../../src/core/align/temporal-chains.js';
+import { matchPointsByVideo } from '../../src/core/engine/search.js';
 import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
 import { segmentScore, videoScore } from '../../src/core/search/segment-scoring.js';
 
@@ -41,14 +42,8 @@ export function alignCandidates(
 ): AlignedVideo[] {
   const weighted: WeightedHit[] = [];
   for (const c of calls) weighted.push(...weighHits(c.hits, c.regionFrame, settings.evidence));
-  const byVideo = new Map<string, Map<string, MatchPoint>>();
-  for (const h of weighted) {
-    let pts = byVideo.get(h.videoId);
-    if (!pts) byVideo.set(h.videoId, (pts = new Map()));
-    const key = `${h.frame}:${h.frameId}`;
-    const prev = pts.get(key);
-    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: frameTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w });
-  }
+  // The same grouping the engine's search uses, so the timed step is the production code.
+  const byVideo = matchPointsByVideo(weighted, frameTimes);
   const align = { ...settings.align, queryIntervalSec, refIntervalSec };
   const out: AlignedVideo[] = [];
   for (const [videoId, pts] of byVideo) {
