@@ -12,7 +12,7 @@ import { weighHits } from '../../src/core/search/evidence.js';
 import type { WeightedHit } from '../../src/core/search/evidence.js';
 import { alignMatches } from '../../src/core/align/temporal-chains.js';
 import { matchPointsByVideo } from '../../src/core/engine/search.js';
-import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
+import type { AlignedSegment } from '../../src/core/align/temporal-chains.js';
 import { segmentScore, videoScore } from '../../src/core/search/segment-scoring.js';
 
 export interface VariantHits {
