@@ -320,3 +320,121 @@ export async function measureLayouts(sql: SqlClient, dims: number, frames: numbe
   }
   return out;
 }
+
+export interface ProposedLayoutResult {
+  name: string;
+  description: string;
+  buildSec: number;
+  /** Table + all its indexes (b-trees and both HNSW), bytes per frame. */
+  bytesPerFrame: number;
+  /** Recall@k (frame-id overlap with the exact top k) per variant at the default ef_search. */
+  recall: [number, number];
+  /** One video query (both variant calls, FrameStore.knn-shaped statement), ms. */
+  videoSequential: { p50: number; p95: number };
+  videoConcurrent: { p50: number; p95: number };
+  imageSequential: { p50: number; p95: number };
+  error?: string;
+}
+
+/**
+ * The layout proposed for src (one row per frame, both vectors as halfvec columns, HNSW halfvec
+ * m 12 per column), built next to the engine's tables from the same data and queried with a
+ * statement shaped like FrameStore.knn (ef_search set in a transaction, status join on videos):
+ * storage, build time, recall and latency of the whole proposal at once.
+ */
+export async function measureProposedLayout(opts: {
+  sql: SqlClient;
+  dims: number;
+  frames: number;
+  k: number;
+  imageK: number;
+  efSearch: number;
+  recallQueries: readonly Float32Array[];
+  exact: readonly [ExactHit[][], ExactHit[][]];
+  videoQueries: ReadonlyArray<readonly Float32Array[]>;
+  imageQueries: ReadonlyArray<readonly Float32Array[]>;
+  log: (s: string) => void;
+}): Promise<ProposedLayoutResult> {
+  const { sql, dims: d } = opts;
+  const res: ProposedLayoutResult = {
+    name: 'frame-row-halfvec-m12',
+    description: 'one row per frame (frame_info columns + e0/e1 halfvec), HNSW halfvec_cosine_ops m 12 ef_construction 64 on each, knn without the frame_info join',
+    buildSec: NaN,
+    bytesPerFrame: NaN,
+    recall: [NaN, NaN],
+    videoSequential: { p50: NaN, p95: NaN },
+    videoConcurrent: { p50: NaN, p95: NaN },
+    imageSequential: { p50: NaN, p95: NaN },
+  };
+  const knn = (queries: readonly Float32Array[], col: 'e0' | 'e1', k: number) =>
+    sql.transaction(async (tx) => {
+      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.max(opts.efSearch, k))]);
+      const r = await tx.query<{ qi: number; frame_id: string; dist: number; status: string }>(
+        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist, vd.status
+           FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+           CROSS JOIN LATERAL (
+             SELECT f.id, f.video_id, f.timestamp_sec, f.quality, f.${col} <=> q.v::halfvec(${d}) AS dist
+               FROM bench_frames f
+              ORDER BY f.${col} <=> q.v::halfvec(${d})
+              LIMIT $2
+           ) h
+           JOIN videos vd ON vd.id = h.video_id`,
+        [pgArray(queries.map(vectorLiteral)), k],
+      );
+      return r.rows;
+    });
+  try {
+    await sql.exec(`DROP TABLE IF EXISTS bench_frames`);
+    opts.log(`  proposed layout ${res.name}: building…`);
+    const t0 = performance.now();
+    await sql.exec(
+      `CREATE TABLE bench_frames AS
+         SELECT fi.id, fi.video_id, fi.frame_number, fi.timestamp_sec, fi.is_keyframe, fi.quality,
+                v0.embedding::halfvec(${d}) AS e0, v1.embedding::halfvec(${d}) AS e1
+           FROM frame_info fi
+           JOIN frame_vectors v0 ON v0.frame_id = fi.id AND v0.variant = 0
+           JOIN frame_vectors v1 ON v1.frame_id = fi.id AND v1.variant = 1;
+       ALTER TABLE bench_frames ADD PRIMARY KEY (id);
+       CREATE INDEX bench_frames_video_time ON bench_frames (video_id, timestamp_sec);
+       CREATE INDEX bench_frames_e0 ON bench_frames USING hnsw (e0 halfvec_cosine_ops) WITH (m = 12, ef_construction = 64);
+       CREATE INDEX bench_frames_e1 ON bench_frames USING hnsw (e1 halfvec_cosine_ops) WITH (m = 12, ef_construction = 64);
+       ANALYZE bench_frames;`,
+    );
+    res.buildSec = (performance.now() - t0) / 1000;
+    const size = await sql.query<{ n: string }>(`SELECT pg_total_relation_size('bench_frames')::text AS n`);
+    res.bytesPerFrame = Number(size.rows[0].n) / opts.frames;
+    for (const [vi, col] of [[0, 'e0'], [1, 'e1']] as const) {
+      const rows = await knn(opts.recallQueries, col, opts.k);
+      const got: number[][] = opts.recallQueries.map(() => []);
+      for (const r of rows) got[r.qi - 1].push(Number(r.frame_id));
+      const per = opts.exact[vi].map((ex, i) => {
+        const want = new Set(ex.slice(0, opts.k).map((h) => h.frameId));
+        return want.size ? got[i].filter((id) => want.has(id)).length / want.size : NaN;
+      }).filter((x) => Number.isFinite(x));
+      res.recall[vi] = per.reduce((a, b) => a + b, 0) / per.length;
+    }
+    for (const q of opts.videoQueries) { await knn(q, 'e0', opts.k); await knn(q, 'e1', opts.k); } // warm-up
+    const seq: number[] = [];
+    const con: number[] = [];
+    for (const [i, q] of opts.videoQueries.entries()) {
+      const a = async () => { const t = performance.now(); await knn(q, 'e0', opts.k); await knn(q, 'e1', opts.k); seq.push(performance.now() - t); };
+      const b = async () => { const t = performance.now(); await Promise.all([knn(q, 'e0', opts.k), knn(q, 'e1', opts.k)]); con.push(performance.now() - t); };
+      if (i % 2) { await b(); await a(); } else { await a(); await b(); }
+    }
+    const img: number[] = [];
+    for (const q of opts.imageQueries) { const t = performance.now(); await knn(q, 'e0', opts.imageK); await knn(q, 'e1', opts.imageK); img.push(performance.now() - t); }
+    res.videoSequential = { p50: median(seq), p95: percentile(seq, 95) };
+    res.videoConcurrent = { p50: median(con), p95: percentile(con, 95) };
+    res.imageSequential = { p50: median(img), p95: percentile(img, 95) };
+    opts.log(
+      `  proposed layout: built in ${res.buildSec.toFixed(1)} s, ${res.bytesPerFrame.toFixed(0)} B/frame, recall@${opts.k} ${res.recall.map((x) => x.toFixed(3)).join('/')}, ` +
+        `video p50 ${res.videoSequential.p50.toFixed(1)} ms (concurrent ${res.videoConcurrent.p50.toFixed(1)}), image p50 ${res.imageSequential.p50.toFixed(1)} ms`,
+    );
+  } catch (e) {
+    res.error = (e as Error).message;
+    opts.log(`  proposed layout: failed: ${res.error}`);
+  } finally {
+    await sql.exec(`DROP TABLE IF EXISTS bench_frames`).catch(() => undefined);
+  }
+  return res;
+}

@@ -38,8 +38,8 @@ import { median, percentile, round, summarize } from '../common/stats.js';
 import type { Summary } from '../common/stats.js';
 import { formatTable } from '../common/table.js';
 import { alignCandidates } from './alignment.js';
-import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, measureLayouts, recallAtK } from './ann-experiments.js';
-import type { AlternativeResult, LayoutResult } from './ann-experiments.js';
+import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, measureLayouts, measureProposedLayout, recallAtK } from './ann-experiments.js';
+import type { AlternativeResult, LayoutResult, ProposedLayoutResult } from './ann-experiments.js';
 import { loadSourceClips } from './source-frames.js';
 import type { SourceClip } from './source-frames.js';
 import { DIMS, SyntheticReader, ensureSynthetic, framesOfVideo, sourceSetId, syntheticSet } from './synthetic-cache.js';
@@ -150,6 +150,8 @@ export interface SearchBenchReport {
   alternatives: AlternativeResult[];
   /** Row layouts (rows + b-trees, no ANN index), measured with the alternatives. */
   layouts: LayoutResult[];
+  /** The proposed layout measured end to end (with `alternatives` including 'proposed'). */
+  proposed: ProposedLayoutResult | null;
   memory: { peakRssMb: number; vmHwmMb: number | null };
   targets: Array<{ measure: string; target: string; value: number | null; pass: boolean | null; note?: string }>;
   wallSec: number;
@@ -586,7 +588,24 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     // Alternatives (variant 0 only), on the same data.
     let alternatives: AlternativeResult[] = [];
     let layouts: LayoutResult[] = [];
-    if (opts.alternatives) {
+    let proposed: ProposedLayoutResult | null = null;
+    const wanted = Array.isArray(opts.alternatives) ? opts.alternatives : opts.alternatives ? ['all'] : [];
+    if (wanted.includes('proposed') || wanted.includes('all')) {
+      proposed = await measureProposedLayout({
+        sql,
+        dims: DIMS,
+        frames,
+        k,
+        imageK,
+        efSearch: DEFAULT_ANN.efSearch,
+        recallQueries: recallVecs,
+        exact: [exact0, exact1],
+        videoQueries: vq.map((q) => q.frames.flat()),
+        imageQueries: iq.map((q) => q.regions),
+        log,
+      });
+    }
+    if (wanted.some((w) => w !== 'proposed')) {
       layouts = await measureLayouts(sql, DIMS, frames, log);
       const sample = new Float32Array(DIMS);
       const reader = new SyntheticReader(set);
@@ -606,7 +625,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
         exact: exact0,
         videoBatches: vq.slice(0, 10).map((q) => q.frames.flat()),
         imageBatches: iq.slice(0, 20).map((q) => q.regions),
-        only: Array.isArray(opts.alternatives) ? opts.alternatives : undefined,
+        only: wanted.includes('all') ? undefined : wanted,
         log,
       });
     }
@@ -697,6 +716,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       e2e,
       alternatives,
       layouts,
+      proposed,
       memory: { peakRssMb: mem.peakRssSampledMb, vmHwmMb: mem.vmHwmMb },
       targets: [],
       wallSec: 0,
@@ -813,6 +833,18 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
           ...r.layouts.map((l) => [l.name, l.rowBytesPerFrame, l.rowBytesPerFrame + 2 * hnsw, half ? l.rowBytesPerFrame + 2 * half.bytesPerVector : null, half12 ? l.rowBytesPerFrame + 2 * half12.bytesPerVector : null]),
         ],
         0,
+      ),
+    );
+  }
+  if (r.proposed && !r.proposed.error) {
+    const p = r.proposed;
+    log('');
+    log(`Proposed layout (${p.description})`);
+    log(
+      formatTable(
+        ['build s', 'bytes/frame', `recall@${r.settings.k} v0`, 'v1', 'video p50', 'video p50 concurrent', 'image p50'],
+        [[p.buildSec, p.bytesPerFrame, p.recall[0], p.recall[1], p.videoSequential.p50, p.videoConcurrent.p50, p.imageSequential.p50]],
+        [1, 0, 3, 3, 1, 1, 1],
       ),
     );
   }
