@@ -293,6 +293,8 @@ export class JobQueue {
         const result = await this.runner(live.job, { onProgress, signal: live.controller.signal });
         this.finishTimings(live);
         await live.persisting;
+        // Tidy the job's files before it shows as done, so whoever sees "done" sees the final state.
+        await this.settled({ ...claimed, stage: 'done', progress: 1, result, error: null, timings: live.job.timings });
         stored = await this.store.markDone(claimed.id, result, live.job.timings);
         this.opts.onFinished?.(claimed.kind, 'done', live.job.timings.total ?? 0);
       } catch (err) {
@@ -302,6 +304,7 @@ export class JobQueue {
           try { await this.store.requeue(claimed.id); } catch (e) { this.log(`could not requeue job ${claimed.id}`, e); }
         } else {
           const error = live.cancelled ? { code: 'ABORTED', message: 'Cancelled while running' } : toJobError(err);
+          await this.settled({ ...claimed, stage: 'failed', result: null, error, timings: live.job.timings });
           try {
             stored = await this.store.markFailed(claimed.id, error, live.job.timings);
           } catch (e) {
@@ -312,10 +315,7 @@ export class JobQueue {
       } finally {
         if (live.notifyTimer) clearTimeout(live.notifyTimer);
         this.live.delete(claimed.id);
-        if (stored) {
-          this.emit(stored);
-          await this.settled(stored);
-        }
+        if (stored) this.emit(stored);
         this.pump();
       }
     })();
