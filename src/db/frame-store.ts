@@ -26,6 +26,24 @@ export interface KnnHit {
   similarity: number;
 }
 
+/** A stored frame with its vectors by region variant (see `FrameStore.framesOf`). */
+export interface VideoFrameVectors {
+  frameId: number;
+  timestampSec: number;
+  quality: number;
+  vectors: Map<number, Float32Array>;
+}
+
+/** Parse pgvector's text form `[1,2,3]` (vector and halfvec print alike). */
+export function parseVectorText(s: string): Float32Array {
+  const body = s.trim().replace(/^\[|\]$/g, '');
+  if (!body) return new Float32Array(0);
+  const parts = body.split(',');
+  const v = new Float32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) v[i] = Number(parts[i]);
+  return v;
+}
+
 /** What an ingest knows about a video before its frames are stored. */
 export type NewVideo = Pick<VideoRecord, 'contentHash' | 'path' | 'title' | 'durationSec' | 'fps' | 'width' | 'height' | 'codec' | 'metadata'>;
 
@@ -302,6 +320,32 @@ export class FrameStore {
         quality: Number(r.quality),
         similarity: 1 - Number(r.dist),
       }));
+  }
+
+  /**
+   * Every stored frame of some videos between two times, with all its region vectors: the
+   * dense side of alignment refinement (a candidate video's frames compared with every query
+   * frame, not only the k nearest).
+   */
+  async framesOf(videoId: string, fromSec = 0, toSec = Number.POSITIVE_INFINITY): Promise<VideoFrameVectors[]> {
+    const r = await this.sql.query<{ id: string; ts: number; quality: number; variant: number; emb: string }>(
+      `SELECT fi.id::text AS id, fi.timestamp_sec AS ts, fi.quality, fv.variant, fv.embedding::text AS emb
+         FROM frame_info fi JOIN frame_vectors fv ON fv.frame_id = fi.id
+        WHERE fi.video_id = $1 AND fi.timestamp_sec >= $2 AND fi.timestamp_sec <= $3
+        ORDER BY fi.timestamp_sec, fv.variant`,
+      [videoId, fromSec, Number.isFinite(toSec) ? toSec : 1e12],
+    );
+    const out: VideoFrameVectors[] = [];
+    for (const row of r.rows) {
+      const id = Number(row.id);
+      let f = out[out.length - 1];
+      if (!f || f.frameId !== id) {
+        f = { frameId: id, timestampSec: Number(row.ts), quality: Number(row.quality), vectors: new Map() };
+        out.push(f);
+      }
+      f.vectors.set(Number(row.variant), parseVectorText(row.emb));
+    }
+    return out;
   }
 
   /** Timestamps of all sampled frames of a video (sorted), for alignment bookkeeping. */

@@ -352,6 +352,19 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       expect(Math.max(...onWhole.map((h) => h.similarity))).toBeCloseTo(exactTop(centre[3], whole, 1)[0].similarity, 4);
     });
 
+    it('returns every stored frame of a video in a time range, in time order, with all its region vectors', async () => {
+      const frames = await store.framesOf(b, 5, 9);
+      expect(frames.map((f) => f.timestampSec)).toEqual([5, 6, 7, 8, 9]);
+      for (const f of frames) {
+        const i = 20 + f.timestampSec;
+        expect([...f.vectors.keys()].sort()).toEqual([0, 1]);
+        expect(cosine(f.vectors.get(0)!, whole[i])).toBeCloseTo(1, 5);
+        expect(cosine(f.vectors.get(1)!, centre[i])).toBeCloseTo(1, 5);
+      }
+      expect(await store.framesOf(b, 100, 200)).toEqual([]);
+      expect((await store.framesOf(a)).length).toBe(20);
+    });
+
     it('answers an empty batch without a query', async () => {
       expect(await store.knn([], 0, 5)).toEqual([]);
     });
