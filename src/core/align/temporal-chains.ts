@@ -23,6 +23,11 @@ export interface MatchPoint {
   similarity: number;
   /** Evidence weight in (0, 1] after normalisation; what the chain search maximises. */
   w: number;
+  /**
+   * Which query region matched which stored variant (e.g. the mirror image against the whole
+   * picture): refinement compares more frames the same way. Opaque to alignment.
+   */
+  pair?: string;
 }
 
 export interface AlignOptions {

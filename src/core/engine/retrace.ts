@@ -11,6 +11,7 @@ import { DEFAULT_SAMPLING } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
 import { DEFAULT_EVIDENCE } from '../search/evidence.js';
+import { DEFAULT_REFINE_SETTINGS } from './search.js';
 import { ingestVideo } from './ingest.js';
 import type { SearchSettings } from './search.js';
 import { searchMedia } from './search.js';
@@ -29,6 +30,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   evidenceScale: 1.5,
   evidence: DEFAULT_EVIDENCE,
   align: DEFAULT_ALIGN,
+  refine: DEFAULT_REFINE_SETTINGS,
 };
 
 export interface RetraceOptions {
@@ -41,7 +43,8 @@ export interface RetraceOptions {
   /** Frames described and committed per batch while indexing (default 32). */
   batchSize?: number;
   ann?: Partial<AnnSettings>;
-  search?: Partial<Omit<SearchSettings, 'evidence' | 'align'>> & {
+  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine'>> & {
+    refine?: Partial<SearchSettings['refine']>;
     evidence?: Partial<SearchSettings['evidence']>;
     align?: Partial<SearchSettings['align']>;
   };
@@ -82,6 +85,7 @@ export class Retrace {
       ...s,
       evidence: { ...DEFAULT_EVIDENCE, ...s.evidence },
       align: { ...DEFAULT_ALIGN, ...s.align },
+      refine: { ...DEFAULT_REFINE_SETTINGS, ...s.refine },
     };
   }
 

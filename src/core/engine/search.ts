@@ -11,6 +11,8 @@ import { detectInset } from '../frames/inset-detection.js';
 import type { PreparedFrame } from './frame-describer.js';
 import type { EvidenceOptions, WeightedHit } from '../search/evidence.js';
 import { weighHits } from '../search/evidence.js';
+import { DEFAULT_REFINE, refineSegment } from '../align/segment-refinement.js';
+import type { RefineQueryFrame, RefineRefFrame } from '../align/segment-refinement.js';
 import type { AlignOptions, AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
 import { segmentScore, videoScore } from '../search/segment-scoring.js';
@@ -47,7 +49,23 @@ export interface SearchSettings {
   evidenceScale: number;
   evidence: EvidenceOptions;
   align: AlignOptions;
+  refine: RefineSettings;
 }
+
+/** Dense refinement of found segments against the candidate reference's stored frames. */
+export interface RefineSettings {
+  enabled: boolean;
+  /** Candidate videos refined per query, strongest first. */
+  maxVideos: number;
+  /** See `RefineOptions` in align/segment-refinement. */
+  extendMinSimilarity: number;
+  extendDrop: number;
+  maxMisses: number;
+  realTimeSlack: number;
+  addEvidence: boolean;
+}
+
+export const DEFAULT_REFINE_SETTINGS: RefineSettings = { enabled: true, maxVideos: 8, ...DEFAULT_REFINE };
 
 export interface SearchContext {
   store: FrameStore;
@@ -64,6 +82,8 @@ interface QueryFrame extends PreparedFrame {
 interface RegionRef {
   frame: number;
   region: QueryRegion;
+  /** Which region of its frame this is (`tier:ordinal`), the same for every frame. */
+  spec: string;
   /** Stored variant this region is compared with. */
   against: number;
 }
@@ -126,7 +146,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       refIntervalSec: ctx.sampling.intervalSec,
     };
 
-    const weighted: WeightedHit[] = [];
+    const weighted: PairedHit[] = [];
+    // Query region vectors by `frame|spec`, and each searched region's floor by `frame|spec>variant`:
+    // refinement compares more frames the way the chain's frames were compared.
+    const regionVectors = new Map<string, Float32Array>();
+    const pairFloors = new Map<string, number>();
     // Edges that stay put across the query reveal a picture-in-picture inset. Finding one costs
     // a few milliseconds, and the inset may hold a second source besides the footage around it,
     // so it is searched in the first tier, in every frame, like the whole picture.
@@ -134,12 +158,13 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
       for (const fi of frameIdx) {
-        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null)) {
+        for (const [ordinal, region] of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null).entries()) {
+          const spec = `${tier}:${ordinal}`;
           if (tier === 1) {
-            regions.push({ frame: fi, region, against: STORED_VARIANT.whole });
-            regions.push({ frame: fi, region, against: STORED_VARIANT.centre });
+            regions.push({ frame: fi, region, spec, against: STORED_VARIANT.whole });
+            regions.push({ frame: fi, region, spec, against: STORED_VARIANT.centre });
           } else {
-            regions.push({ frame: fi, region, against: region.kind === 'zoom' ? STORED_VARIANT.centre : STORED_VARIANT.whole });
+            regions.push({ frame: fi, region, spec, against: region.kind === 'zoom' ? STORED_VARIANT.centre : STORED_VARIANT.whole });
           }
         }
       }
@@ -148,6 +173,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const unique = [...new Set(regions.map((r) => r.region))];
       const vecs = await describeAll(ctx.descriptor, unique.map((r) => r.raster));
       const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
+      for (const r of regions) regionVectors.set(`${r.frame}|${r.spec}`, vecOf.get(r.region)!);
       timings.describe += now() - tt;
       tt = now();
       for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
@@ -157,19 +183,112 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const guessed = (h: KnnHit) => tier === 2 || sel[h.query].region.kind === 'inset';
         const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
         const regionFrame = sel.map((r) => r.frame);
-        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, evidence));
-        weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence));
+        const floors = new Map<number, number>();
+        const pairOf = (h: WeightedHit) => ({ ...h, pair: `${sel[h.query].spec}>${variant}` });
+        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, evidence, floors).map(pairOf));
+        weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(pairOf));
+        for (const [ri, floor] of floors) pairFloors.set(`${sel[ri].frame}|${sel[ri].spec}>${variant}`, floor);
       }
       timings.knn += now() - tt;
       if (opts.signal?.aborted) throw new AbortedError();
     };
 
-    const matchAll = (): Array<{ videoId: string; segments: MatchSegment[]; score: number }> => {
+    /** The vector of one region spec for every usable query frame (describing the ones not yet described). */
+    const specVectors = async (spec: string): Promise<Map<number, Float32Array>> => {
+      const [tier, ordinal] = spec.split(':').map(Number) as [1 | 2, number];
+      const missing: Array<{ fi: number; raster: QueryRegion['raster'] }> = [];
+      for (const fi of good) {
+        if (regionVectors.has(`${fi}|${spec}`)) continue;
+        const region = queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null)[ordinal];
+        if (region) missing.push({ fi, raster: region.raster });
+      }
+      const vecs = await describeAll(ctx.descriptor, missing.map((m) => m.raster));
+      missing.forEach((m, i) => regionVectors.set(`${m.fi}|${spec}`, vecs[i]));
+      const out = new Map<number, Float32Array>();
+      for (const fi of good) {
+        const v = regionVectors.get(`${fi}|${spec}`);
+        if (v) out.set(fi, v);
+      }
+      return out;
+    };
+
+    const refineVideo = async (videoId: string, segs: AlignedSegment[], refDurationSec: number): Promise<AlignedSegment[]> => {
+      if (!segs.length) return segs;
+      const window = segs.reduce(
+        (w, seg) => ({
+          lo: Math.min(w.lo, seg.refStart - (seg.queryStart + 2) * align.maxRate),
+          hi: Math.max(w.hi, seg.refEnd + (durationSec - seg.queryEnd + 2) * align.maxRate),
+        }),
+        { lo: Infinity, hi: -Infinity },
+      );
+      const stored = await ctx.store.framesOf(videoId, Math.max(0, window.lo), window.hi);
+      const out: AlignedSegment[] = [];
+      for (const seg of segs) {
+        // The region/variant pair that carried most of the chain's evidence.
+        const byPair = new Map<string, number>();
+        for (const p of seg.points) if (p.pair) byPair.set(p.pair, (byPair.get(p.pair) ?? 0) + p.w);
+        const pair = [...byPair.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+        if (!pair) {
+          out.push(seg);
+          continue;
+        }
+        const [spec, variantText] = pair.split('>');
+        const variant = Number(variantText);
+        const vectors = await specVectors(spec);
+        const known = [...pairFloors.entries()].filter(([k]) => k.endsWith(`|${pair}`)).map(([, f]) => f).sort((a, b) => a - b);
+        const typicalFloor = known.length ? known[known.length >> 1] : evidence.minFrameSimilarity;
+        const query: RefineQueryFrame[] = frames.map((f, fi) => ({
+          q: fi,
+          tq: f.timestampSec,
+          vector: vectors.get(fi) ?? null,
+          floor: pairFloors.get(`${fi}|${pair}`) ?? typicalFloor,
+        }));
+        const ref: RefineRefFrame[] = [];
+        for (const f of stored) {
+          const v = f.vectors.get(variant);
+          if (v && f.quality >= evidence.minQuality) ref.push({ tr: f.timestampSec, vector: v });
+        }
+        out.push(
+          refineSegment(seg, query, ref, {
+            ...s.refine,
+            minRate: align.minRate,
+            maxRate: align.maxRate,
+            lineToleranceSec: ctx.sampling.intervalSec * 0.6 + 0.1,
+            queryIntervalSec: interval,
+            refDurationSec,
+          }),
+        );
+      }
+      // Extended segments of one reference may now cover the same query stretch: keep the stronger.
+      const kept: AlignedSegment[] = [];
+      for (const seg of out.sort((a, b) => b.evidence - a.evidence)) {
+        const len = seg.queryEnd - seg.queryStart;
+        const clash = kept.some((k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart));
+        if (!clash) kept.push(seg);
+      }
+      return kept;
+    };
+
+    const matchAll = async (): Promise<Array<{ videoId: string; segments: MatchSegment[]; score: number }>> => {
       const tt = now();
       const byVideo = matchPointsByVideo(weighted, isImage ? frames.map(() => 0) : frames.map((f) => f.timestampSec));
-      const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
+      const aligned = new Map<string, AlignedSegment[]>();
       for (const [videoId, pts] of byVideo) {
-        const segs = isImage ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align);
+        aligned.set(videoId, isImage ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
+      }
+      if (!isImage && s.refine.enabled) {
+        const strongest = [...aligned.entries()]
+          .filter(([, segs]) => segs.length)
+          .sort((a, b) => Math.max(...b[1].map((x) => x.evidence)) - Math.max(...a[1].map((x) => x.evidence)))
+          .slice(0, s.refine.maxVideos);
+        const records = await ctx.store.getMany(strongest.map(([id]) => id));
+        for (const [videoId, segs] of strongest) {
+          const rec = records.get(videoId);
+          if (rec) aligned.set(videoId, await refineVideo(videoId, segs, rec.durationSec));
+        }
+      }
+      const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
+      for (const [videoId, segs] of aligned) {
         const scored = segs
           .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.evidenceScale / 3 : s.evidenceScale), isImage))
           .filter((m) => m.score >= minSegmentScore);
@@ -184,12 +303,12 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
 
     report({ stage: 'matching', fraction: 0.5 });
     await runTier(1, good);
-    let found = matchAll();
+    let found = await matchAll();
     if (!found.length && good.length) {
       report({ stage: 'matching', fraction: 0.7 });
       // Nothing plain matched: try the regions that undo crops and picture-in-picture.
       await runTier(2, spread(good, s.tier2MaxFrames));
-      found = matchAll();
+      found = await matchAll();
     }
 
     const limit = opts.limit ?? 10;
@@ -217,19 +336,22 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   });
 }
 
+/** A weighted hit with the region/variant pair that produced it (see `MatchPoint.pair`). */
+export type PairedHit = WeightedHit & { pair?: string };
+
 /**
  * Group weighted hits into alignment points per reference video, keeping for each (query frame,
  * reference frame) pair its strongest region: a frame and its mirror image, or a crop guess,
  * are alternatives for one pair, not extra evidence.
  */
-export function matchPointsByVideo(weighted: readonly WeightedHit[], queryTimes: readonly number[]): Map<string, Map<string, MatchPoint>> {
+export function matchPointsByVideo(weighted: readonly PairedHit[], queryTimes: readonly number[]): Map<string, Map<string, MatchPoint>> {
   const byVideo = new Map<string, Map<string, MatchPoint>>();
   for (const h of weighted) {
     let pts = byVideo.get(h.videoId);
     if (!pts) byVideo.set(h.videoId, (pts = new Map()));
     const key = `${h.frame}:${h.frameId}`;
     const prev = pts.get(key);
-    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w });
+    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair });
   }
   return byVideo;
 }

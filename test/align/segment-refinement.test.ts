@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REFINE, refineSegment } from '../../src/core/align/segment-refinement.js';
+import type { RefineOptions, RefineQueryFrame, RefineRefFrame } from '../../src/core/align/segment-refinement.js';
+import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
+
+/**
+ * A reference of `refSec` seconds stored every 1 s, and a query sampled every 0.5 s. Each
+ * reference second has its own random unit vector, and content changes smoothly (a query frame
+ * between two stored frames is a blend of both); the copied stretch of the query shows the
+ * reference's content at `refStart + rate·(tq − copyStart)`, degraded by `noise`.
+ */
+const DIMS = 24;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function unit(v: Float32Array): Float32Array {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function randomUnit(r: () => number): Float32Array {
+  return unit(Float32Array.from({ length: DIMS }, () => r() * 2 - 1));
+}
+
+function mix(a: Float32Array, b: Float32Array, t: number): Float32Array {
+  return unit(a.map((x, i) => x * (1 - t) + b[i] * t));
+}
+
+interface Scene {
+  ref: RefineRefFrame[];
+  query: RefineQueryFrame[];
+}
+
+function scene(opts: { refSec: number; querySec: number; copyStart: number; copyEnd: number; refStart: number; rate?: number; noise?: number; seed?: number }): Scene {
+  const r = rng(opts.seed ?? 1);
+  const rate = opts.rate ?? 1;
+  const keys = Array.from({ length: opts.refSec + 2 }, () => randomUnit(r));
+  const contentAt = (t: number) => mix(keys[Math.floor(t)], keys[Math.floor(t) + 1], t - Math.floor(t));
+  const ref = Array.from({ length: opts.refSec }, (_, i) => ({ tr: i, vector: contentAt(i) }));
+  const query: RefineQueryFrame[] = [];
+  for (let q = 0; q * 0.5 < opts.querySec; q++) {
+    const tq = q * 0.5;
+    const inCopy = tq >= opts.copyStart && tq < opts.copyEnd;
+    const v = inCopy ? mix(contentAt(opts.refStart + rate * (tq - opts.copyStart)), randomUnit(r), opts.noise ?? 0.3) : randomUnit(r);
+    query.push({ q, tq, vector: v, floor: 0.8 });
+  }
+  return { ref, query };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  return a.reduce((s, x, i) => s + x * b[i], 0);
+}
+
+/** A chain as alignment would hand it over: the given query frames matched to their best reference frame. */
+function chainOf(s: Scene, qs: readonly number[]): AlignedSegment {
+  const points: MatchPoint[] = qs.map((q) => {
+    const f = s.query[q];
+    const best = s.ref.reduce((a, b) => (dot(f.vector!, b.vector) > dot(f.vector!, a.vector) ? b : a));
+    return { q, tq: f.tq, tr: best.tr, similarity: dot(f.vector!, best.vector), w: 0.5 };
+  });
+  const trs = points.map((p) => p.tr);
+  return {
+    queryStart: points[0].tq,
+    queryEnd: points[points.length - 1].tq + 0.5,
+    refStart: Math.min(...trs),
+    refEnd: Math.max(...trs),
+    evidence: points.length * 0.5,
+    points,
+  };
+}
+
+const OPTS = (refDurationSec: number): RefineOptions => ({
+  ...DEFAULT_REFINE,
+  minRate: 0.4,
+  maxRate: 2.5,
+  lineToleranceSec: 0.7,
+  queryIntervalSec: 0.5,
+  refDurationSec,
+});
+
+describe('segment refinement', () => {
+  it('extends a chain found in the middle of a copy to the whole copy, on both axes', () => {
+    // Query 0–20 s; 4–16 s of it copies reference 30–42 s. The chain only holds 8–11 s.
+    const s = scene({ refSec: 60, querySec: 20, copyStart: 4, copyEnd: 16, refStart: 30 });
+    const seg = refineSegment(chainOf(s, [16, 17, 18, 19, 20, 21, 22]), s.query, s.ref, OPTS(60));
+    // Within one query sampling interval (0.5 s) of the truth on every boundary.
+    expect(Math.abs(seg.queryStart - 4)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(seg.queryEnd - 16)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(seg.refStart - 30)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(seg.refEnd - 42)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('stops at unrelated footage on either side instead of running on', () => {
+    const s = scene({ refSec: 60, querySec: 30, copyStart: 10, copyEnd: 18, refStart: 5 });
+    const seg = refineSegment(chainOf(s, [22, 23, 24, 25, 26]), s.query, s.ref, OPTS(60));
+    expect(seg.queryStart).toBeGreaterThanOrEqual(9);
+    expect(seg.queryEnd).toBeLessThanOrEqual(19);
+  });
+
+  it('follows a copy played at 1.5× and reports the reference interval at that speed', () => {
+    const s = scene({ refSec: 60, querySec: 12, copyStart: 0, copyEnd: 12, refStart: 10, rate: 1.5 });
+    const seg = refineSegment(chainOf(s, [4, 6, 8, 10, 12, 14]), s.query, s.ref, OPTS(60));
+    expect(seg.queryStart).toBeCloseTo(0, 0);
+    expect(seg.queryEnd).toBeCloseTo(12, 0);
+    expect(seg.refStart).toBeGreaterThan(9);
+    expect(seg.refStart).toBeLessThan(11.5);
+    expect(seg.refEnd).toBeGreaterThan(26.5);
+    expect(seg.refEnd).toBeLessThan(29.5);
+  });
+
+  it('replaces a compressed chain on a static shot by real time', () => {
+    // A static shot: every reference frame looks alike, so a chain can creep at any rate.
+    const r = rng(7);
+    const still = randomUnit(r);
+    const ref = Array.from({ length: 30 }, (_, i) => ({ tr: i, vector: mix(still, randomUnit(r), 0.05) }));
+    const query: RefineQueryFrame[] = Array.from({ length: 20 }, (_, q) => ({ q, tq: q * 0.5, vector: mix(still, randomUnit(r), 0.05), floor: 0.8 }));
+    // The chain covers 10 s of query against 4 s of reference.
+    const points: MatchPoint[] = Array.from({ length: 10 }, (_, i) => ({ q: i * 2, tq: i, tr: 5 + 0.4 * i, similarity: 0.99, w: 0.9 }));
+    const seg = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 8.6, evidence: 5, points }, query, ref, OPTS(30));
+    expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
+  });
+
+  it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {
+    const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
+    const chain = chainOf(s, [10, 11, 12, 13]);
+    expect(refineSegment(chain, s.query, s.ref, OPTS(60)).evidence).toBe(chain.evidence);
+  });
+
+  it('leaves a segment alone when the reference has no stored frames there', () => {
+    const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
+    const chain = chainOf(s, [10, 11, 12, 13]);
+    expect(refineSegment(chain, s.query, [], OPTS(60))).toBe(chain);
+  });
+});
