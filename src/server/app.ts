@@ -70,6 +70,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     chunkBytes,
     maxChunkBytes: Math.max(options.maxChunkBytes ?? 2 * chunkBytes, chunkBytes),
     queryTtlMs: options.queryTtlMs ?? 60 * 60 * 1000,
+    jobRetentionMs: options.jobRetentionMs ?? 7 * 24 * 60 * 60 * 1000,
     searchLimit: options.searchLimit ?? 10,
   };
   const metrics = createServerMetrics();
@@ -150,6 +151,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     try {
       await uploads.sweep();
       await sweepQueries();
+      await jobs.store.deleteFinishedBefore(new Date(Date.now() - settings.jobRetentionMs));
     } catch (err) {
       log('sweep failed', err);
     }
@@ -160,6 +162,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     await mkdir(dirs.queries, { recursive: true });
     await uploads.init();
     await jobs.start();
+    void sweep();
     sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
     sweepTimer.unref();
   })();

@@ -17,6 +17,7 @@ export interface ServerContext {
     chunkBytes: number;
     maxChunkBytes: number;
     queryTtlMs: number;
+    jobRetentionMs: number;
     searchLimit: number;
   };
   thumbnails: Limiter;

@@ -39,6 +39,12 @@ export interface ServerOptions {
   uploadTtlMs?: number;
   /** A search query file is kept this long after its job ends, for query thumbnails (default 1 h). */
   queryTtlMs?: number;
+  /**
+   * A finished job (and its result) is deleted this long after it ended (default 7 days), so a
+   * long-running server's job table does not grow without bound. Clients poll a job for minutes,
+   * not days.
+   */
+  jobRetentionMs?: number;
   /** Jobs run at once (default 1). */
   jobConcurrency?: number;
   /** How often expired uploads and query files are swept (default 60 s). */

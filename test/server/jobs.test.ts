@@ -119,6 +119,21 @@ describe('JobQueue', () => {
     await queue2.close();
   });
 
+  it('deleting old finished jobs keeps unfinished ones, whatever their age', async () => {
+    const done = await store.create('index', { path: '/old-done.mp4' });
+    await store.claim(done.id);
+    await store.markFailed(done.id, { code: 'INTERNAL', message: 'x' });
+    const waiting = await store.create('index', { path: '/old-waiting.mp4' });
+    const running = await store.create('index', { path: '/old-running.mp4' });
+    await store.claim(running.id);
+    expect(await store.deleteFinishedBefore(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await store.find(done.id)).toBeNull();
+    expect(await store.find(waiting.id)).not.toBeNull();
+    expect(await store.find(running.id)).not.toBeNull();
+    await store.markFailed(running.id, { code: 'ABORTED', message: 'test over' });
+    await store.markFailed(waiting.id, { code: 'ABORTED', message: 'test over' });
+  });
+
   it('after a crash, fails interrupted jobs with a reason and runs queued ones', async () => {
     // A previous process claimed one job and queued another, then died.
     const interrupted = await store.create('index', { path: '/was-running.mp4' });
@@ -187,6 +202,27 @@ describe('JobQueue', () => {
 });
 
 describe('server restart', () => {
+  it('deletes finished jobs once their retention has passed', async () => {
+    const dbx = await createTestDatabase();
+    const engine = await Retrace.open({ db: dbx.location });
+    try {
+      const s = new JobStore(engine.sql);
+      const old = await s.create('search', { path: join(tmp.path, 'q-old.mp4') });
+      await s.claim(old.id);
+      await s.markDone(old.id, { matches: [] }, {});
+      await new Promise((r) => setTimeout(r, 20));
+      // Retention of 10 ms: the finished job is past it by the time the server sweeps at start-up.
+      const srv = await startTestServer(engine, join(tmp.path, 'srv-retention'), { jobRetentionMs: 10, sweepIntervalMs: 50 });
+      try {
+        await waitFor(async () => ((await json(srv.url, `/api/jobs/${old.id}`)).status === 404 ? true : null), 10_000);
+      } finally {
+        await srv.close();
+      }
+    } finally {
+      await engine.close();
+      await dbx.dispose();
+    }
+  });
   it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
     const dbx = await createTestDatabase();
     const engine = await Retrace.open({ db: dbx.location });
