@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { AbortedError, CorruptMediaError } from '../../src/core/errors/retrace-error.js';
@@ -191,6 +193,47 @@ describe('JobQueue', () => {
     expect(a.error).toEqual({ code: 'ABORTED', message: 'Cancelled while running' });
     expect(b.error).toEqual({ code: 'ABORTED', message: 'Cancelled before it started' });
     await queue.close();
+  });
+
+  it('with several processes on one database, fails only the jobs of processes that are gone', async () => {
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+    const claimAs = async (owner: string) => {
+      const j = await store.create('index', { path: `/peer-${owner}.mp4` });
+      await store.claim(j.id, 'sampling', owner);
+      return j.id;
+    };
+    const livePeer = await claimAs(`${hostname()}:${process.ppid}:peer`);
+    const deadPeer = await claimAs(`${hostname()}:${deadPid}:peer`);
+    const freshRemote = await claimAs('another-host:4242:peer');
+    const staleRemote = await claimAs('yet-another-host:4242:peer');
+    await sql.query(`UPDATE jobs SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [staleRemote]);
+    const queue = new JobQueue({ store, runner: steppingRunner(1), staleMs: 60_000, log: () => {} });
+    const { failed } = await queue.start();
+    expect(failed).toEqual(expect.arrayContaining([deadPeer, staleRemote]));
+    expect(failed).not.toContain(livePeer);
+    expect(failed).not.toContain(freshRemote);
+    expect((await store.get(livePeer)).stage).toBe('sampling');
+    await queue.close();
+    for (const id of [livePeer, freshRemote]) await store.markFailed(id, { code: 'ABORTED', message: 'test over' });
+  });
+
+  it('a second queue in the same process leaves the first one\'s running job alone', async () => {
+    let started = 0;
+    const blocking: JobRunner = (_job, { signal }) => new Promise((_resolve, reject) => {
+      started++;
+      signal.addEventListener('abort', () => reject(new AbortedError()));
+    });
+    const q1 = new JobQueue({ store, runner: blocking, log: () => {} });
+    await q1.start();
+    const job = await q1.submit('index', { path: '/busy.mp4' });
+    await waitFor(async () => started > 0);
+    const q2 = new JobQueue({ store, runner: steppingRunner(1), heartbeatMs: 20, log: () => {} });
+    const r = await q2.start();
+    expect(r.failed).not.toContain(job.id);
+    await sleep(100); // several periodic checks
+    expect((await store.get(job.id)).finishedAt).toBeNull();
+    await q2.close();
+    await q1.close();
   });
 
   it('a claimed job is never run twice (two workers on one database)', async () => {

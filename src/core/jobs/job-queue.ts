@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
 import { AbortedError, RetraceError } from '../errors/retrace-error.js';
 import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
@@ -8,9 +10,12 @@ import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, t
  * - Jobs are rows in the `jobs` table (JobStore); the queue keeps only live state in memory.
  * - Progress fans out to subscribers (Server-Sent Events) at most every `notifyIntervalMs`
  *   and on every stage change; it is written to the database at most every `persistIntervalMs`.
- * - `start()` recovers after a restart: jobs that were running when the process died are
+ * - `start()` recovers after a restart: jobs that were running when their process died are
  *   marked failed with a reason; queued jobs run. `close()` puts running jobs back in the
  *   queue so a graceful restart resumes them.
+ * - Several processes may share one database: each claims jobs atomically under its own owner
+ *   id and writes a heartbeat for them, and fails only jobs whose owner is gone (a dead pid on
+ *   this host, or a stale heartbeat from another host), at start and periodically.
  */
 
 /** The part of the engine jobs need. */
@@ -53,6 +58,35 @@ export interface JobQueueOptions {
   onFinished?: (kind: JobKind, outcome: 'done' | 'failed', ms: number) => void;
   /** Where to report errors that have nowhere else to go (default console.error). */
   log?: (message: string, err?: unknown) => void;
+  /** How often running jobs' heartbeats are written, and other processes' jobs checked (default 15 s). */
+  heartbeatMs?: number;
+  /**
+   * A running job whose owner cannot be checked (another host) counts as interrupted once its
+   * heartbeat is this old (default 4 × heartbeatMs).
+   */
+  staleMs?: number;
+}
+
+/** Queues of this process that are started and not closed, by owner id. */
+const liveOwners = new Set<string>();
+
+/**
+ * Whether the process that owns a job is gone. Owners are `host:pid:instance`. On this host the
+ * pid is checked directly (and in this process, the queue instance); a job of another host is
+ * gone once its heartbeat is stale. Jobs claimed without an owner count as gone (legacy rows).
+ */
+export function ownerIsGone(owner: string | null, idleMs: number, staleMs: number): boolean {
+  if (!owner) return true;
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid)) return idleMs > staleMs;
+  if (pid === process.pid) return !liveOwners.has(owner);
+  try {
+    process.kill(pid, 0);
+    return idleMs > staleMs; // alive, or its pid was reused: trust the heartbeat
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 interface Live {
@@ -109,6 +143,9 @@ export class JobQueue {
   private closed = false;
   private pumping = false;
   private readonly log: (message: string, err?: unknown) => void;
+  /** This queue's identity in the `owner` column of the jobs it claims. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(opts: JobQueueOptions) {
     this.opts = opts;
@@ -127,11 +164,14 @@ export class JobQueue {
   async start(): Promise<{ resumed: string[]; failed: string[] }> {
     if (this.started) return { resumed: [], failed: [] };
     this.started = true;
-    const failed = await this.store.failInterrupted();
-    for (const job of failed) {
-      this.emit(job);
-      await this.settled(job);
-    }
+    liveOwners.add(this.owner);
+    const failed = await this.failGone();
+    const beat = this.opts.heartbeatMs ?? 15_000;
+    this.heartbeat = setInterval(() => {
+      void this.store.touch([...this.live.keys()]).catch((err) => this.log('could not write job heartbeats', err));
+      void this.failGone().catch((err) => this.log('could not check for interrupted jobs', err));
+    }, beat);
+    this.heartbeat.unref();
     const queued = await this.store.listQueued();
     for (const job of queued) if (!this.pending.includes(job.id)) this.pending.push(job.id);
     this.pump();
@@ -211,6 +251,7 @@ export class JobQueue {
     if (this.closed) return;
     this.closed = true;
     this.pending.length = 0;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const running = [...this.live.values()];
     for (const l of running) {
       l.shutdown = true;
@@ -221,7 +262,19 @@ export class JobQueue {
       check();
     }));
     await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    liveOwners.delete(this.owner);
     this.listeners.clear();
+  }
+
+  /** Fail the running jobs whose process is gone (see `ownerIsGone`); returns them, settled. */
+  private async failGone(): Promise<JobRecord[]> {
+    const staleMs = this.opts.staleMs ?? 4 * (this.opts.heartbeatMs ?? 15_000);
+    const failed = await this.store.failInterrupted((owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs));
+    for (const job of failed) {
+      this.emit(job);
+      await this.settled(job);
+    }
+    return failed;
   }
 
   private pump(): void {
@@ -233,7 +286,7 @@ export class JobQueue {
           const id = this.pending.shift()!;
           let job: JobRecord | null = null;
           try {
-            job = await this.store.claim(id, RUNNING_STAGES[0]);
+            job = await this.store.claim(id, RUNNING_STAGES[0], this.owner);
           } catch (err) {
             this.log(`could not claim job ${id}`, err);
           }

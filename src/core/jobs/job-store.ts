@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Stage } from '../engine/types.js';
 import type { SqlExecutor } from '../../db/sql-client.js';
+import { pgArray } from '../../db/sql-client.js';
 import { NotFoundError } from '../errors/retrace-error.js';
 
 /**
@@ -158,10 +159,10 @@ export class JobStore {
    * Move a queued job to its first running stage. Returns the job, or `null` if it is no longer
    * queued (another worker or process took it, or it was cancelled): the claim is atomic.
    */
-  async claim(id: string, stage: Stage = 'probing'): Promise<JobRecord | null> {
+  async claim(id: string, stage: Stage = 'probing', owner: string | null = null): Promise<JobRecord | null> {
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = $2, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
-      [id, stage],
+      `UPDATE jobs SET stage = $2, owner = $3, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, stage, owner],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -200,18 +201,35 @@ export class JobStore {
     );
   }
 
+  /** Heartbeat: mark running jobs as still being worked on. */
+  async touch(ids: readonly string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.sql.query(`UPDATE jobs SET updated_at = now() WHERE id = ANY($1::uuid[]) AND finished_at IS NULL`, [pgArray(ids)]);
+  }
+
   /**
-   * After a crash: every unfinished job that was past `queued` was interrupted mid-work. Mark it
-   * failed with a reason naming the stage it was in, and return the jobs so marked.
+   * After a crash: an unfinished job past `queued` whose runner is gone was interrupted mid-work.
+   * Mark it failed with a reason naming the stage it was in, and return the jobs so marked.
+   * `isGone(owner, idleMs)` decides per job, from its owner (null for jobs claimed without one)
+   * and how long since its last heartbeat.
    */
-  async failInterrupted(message = 'The server stopped while this job was running; submit it again'): Promise<JobRecord[]> {
-    const { rows } = await this.sql.query<JobRow>(
+  async failInterrupted(
+    isGone: (owner: string | null, idleMs: number) => boolean = () => true,
+    message = 'The server stopped while this job was running; submit it again',
+  ): Promise<JobRecord[]> {
+    const { rows } = await this.sql.query<{ id: string; owner: string | null; idle_ms: number }>(
+      `SELECT id, owner, (EXTRACT(EPOCH FROM (now() - updated_at)) * 1000)::float8 AS idle_ms
+         FROM jobs WHERE finished_at IS NULL AND stage <> 'queued'`,
+    );
+    const gone = rows.filter((r) => isGone(r.owner, Number(r.idle_ms))).map((r) => r.id);
+    if (!gone.length) return [];
+    const res = await this.sql.query<JobRow>(
       `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', $1::text || ' (it was ' || stage || ')'),
               stage = 'failed', updated_at = now(), finished_at = now()
-       WHERE finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
-      [message],
+       WHERE id = ANY($2::uuid[]) AND finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
+      [message, pgArray(gone)],
     );
-    return rows.map(fromRow);
+    return res.rows.map(fromRow);
   }
 
   /** Delete finished jobs older than `before`; returns how many. */
