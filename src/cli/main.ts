@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Retrace } from '../core/engine/retrace.js';
 import { RetraceError } from '../core/errors/retrace-error.js';
 import { defaultDatabaseLocation } from '../db/open-database.js';
@@ -122,4 +123,25 @@ function reportError(e: unknown, json: boolean): void {
   if (json) process.stdout.write(JSON.stringify({ error: err }) + '\n');
   process.stderr.write(`retrace: [${err.code}] ${err.message}\n`);
   if (!(e instanceof RetraceError) && process.env.RETRACE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+}
+
+/** Run directly (`node dist/src/cli/main.js …`) as well as through `bin/retrace.js`, which imports it. */
+function invokedDirectly(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`retrace: ${(e as Error)?.message ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
