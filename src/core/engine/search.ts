@@ -134,12 +134,12 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
       for (const fi of frameIdx) {
-        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null)) {
+        for (const region of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null, info.width / info.height)) {
           if (tier === 1) {
             regions.push({ frame: fi, region, against: STORED_VARIANT.whole });
             regions.push({ frame: fi, region, against: STORED_VARIANT.centre });
           } else {
-            regions.push({ frame: fi, region, against: region.kind === 'zoom' ? STORED_VARIANT.centre : STORED_VARIANT.whole });
+            regions.push({ frame: fi, region, against: region.against });
           }
         }
       }
