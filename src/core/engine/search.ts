@@ -154,17 +154,19 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     // Edges that stay put across the query reveal a picture-in-picture inset. Finding one costs
     // a few milliseconds, and the inset may hold a second source besides the footage around it,
     // so it is searched in the first tier, in every frame, like the whole picture.
+    // Frames are stretched to a square raster; regions that rotate need the picture's true shape.
+    const aspect = info.width / info.height;
     const inset = isImage ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
       for (const fi of frameIdx) {
-        for (const [ordinal, region] of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null).entries()) {
+        for (const [ordinal, region] of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null, aspect).entries()) {
           const spec = `${tier}:${ordinal}`;
           if (tier === 1) {
             regions.push({ frame: fi, region, spec, against: STORED_VARIANT.whole });
             regions.push({ frame: fi, region, spec, against: STORED_VARIANT.centre });
           } else {
-            regions.push({ frame: fi, region, spec, against: region.kind === 'zoom' ? STORED_VARIANT.centre : STORED_VARIANT.whole });
+            regions.push({ frame: fi, region, spec, against: region.against });
           }
         }
       }
@@ -199,7 +201,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const missing: Array<{ fi: number; raster: QueryRegion['raster'] }> = [];
       for (const fi of good) {
         if (regionVectors.has(`${fi}|${spec}`)) continue;
-        const region = queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null)[ordinal];
+        const region = queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null, aspect)[ordinal];
         if (region) missing.push({ fi, raster: region.raster });
       }
       const vecs = await describeAll(ctx.descriptor, missing.map((m) => m.raster));

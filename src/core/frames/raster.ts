@@ -102,3 +102,43 @@ export function resizeArea(r: Raster, width: number, height: number): Float32Arr
   }
   return out;
 }
+
+/**
+ * Rotate about the centre by `degrees` (positive = clockwise on screen), bilinear, black outside.
+ * Frames are stretched to a square-ish raster before description, so the rotation is done in
+ * display geometry: `aspect` is the displayed width/height of the picture the raster shows.
+ */
+export function rotate(r: Raster, degrees: number, aspect: number): Raster {
+  const { width: w, height: h, channels: c } = r;
+  const out = new Uint8Array(r.data.length);
+  const th = (degrees * Math.PI) / 180;
+  const cos = Math.cos(th);
+  const sin = Math.sin(th);
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  // Raster x units → display units (raster heights): one raster column is sx display units.
+  const sx = (aspect * h) / w;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // Inverse map: where in the source does this output pixel come from?
+      const X = (x - cx) * sx;
+      const Y = y - cy;
+      const fx = (cos * X + sin * Y) / sx + cx;
+      const fy = -sin * X + cos * Y + cy;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      if (x0 < 0 || y0 < 0 || x0 >= w - 1 || y0 >= h - 1) continue;
+      const ax = fx - x0;
+      const ay = fy - y0;
+      const i = (y0 * w + x0) * c;
+      const o = (y * w + x) * c;
+      for (let k = 0; k < c; k++) {
+        const d = r.data;
+        out[o + k] = Math.round(
+          d[i + k] * (1 - ax) * (1 - ay) + d[i + c + k] * ax * (1 - ay) + d[i + w * c + k] * (1 - ax) * ay + d[i + w * c + c + k] * ax * ay,
+        );
+      }
+    }
+  }
+  return { width: w, height: h, channels: c, data: out };
+}

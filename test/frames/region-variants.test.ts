@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
+import { rotate } from '../../src/core/frames/raster.js';
+import type { Raster } from '../../src/core/frames/raster.js';
+import { queryRegions, storedRegions, STORED_VARIANT } from '../../src/core/frames/region-variants.js';
+
+// A smooth, structured "scene" in display coordinates (x in [0, aspect], y in [0, 1]).
+function scene(x: number, y: number): number {
+  return (
+    128 +
+    50 * Math.sin(7 * x + 2 * y) * Math.cos(5 * y - x) +
+    40 * Math.sin(19 * x - 4 * y) * Math.sin(17 * y + 3 * x) +
+    35 * Math.exp(-((x - 0.6) ** 2 + (y - 0.35) ** 2) * 30) * 3 -
+    30 * Math.exp(-((x - 1.2) ** 2 + (y - 0.7) ** 2) * 25) * 3
+  );
+}
+
+/**
+ * A stretched luma raster (like the sampler's) of the display-space window
+ * [x0, x1] × [y0, y1] of the scene, optionally rotated by `deg` about the window's centre and
+ * then enlarged by `zoom` (what a rotate-and-zoom-to-fill copy shows). Black outside the scene.
+ */
+function render(w: number, h: number, win: [number, number, number, number], deg = 0, zoom = 1): Raster {
+  const [x0, x1, y0, y1] = win;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  const t = (deg * Math.PI) / 180;
+  const data = new Uint8Array(w * h);
+  for (let j = 0; j < h; j++) {
+    for (let i = 0; i < w; i++) {
+      const X = (x0 + ((i + 0.5) / w) * (x1 - x0) - cx) / zoom;
+      const Y = (y0 + ((j + 0.5) / h) * (y1 - y0) - cy) / zoom;
+      // Inverse rotation: which scene point lands here.
+      const sx = Math.cos(t) * X + Math.sin(t) * Y + cx;
+      const sy = -Math.sin(t) * X + Math.cos(t) * Y + cy;
+      const inside = sx >= x0 && sx <= x1 && sy >= y0 && sy <= y1;
+      data[j * w + i] = inside ? Math.max(0, Math.min(255, Math.round(scene(sx, sy)))) : 0;
+    }
+  }
+  return { width: w, height: h, channels: 1, data };
+}
+
+const ASPECT = 16 / 9;
+const FULL: [number, number, number, number] = [0, ASPECT, 0, 1];
+const d = new BuiltinDescriptor();
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+const whole = (r: Raster) => ({ x: 0, y: 0, width: r.width, height: r.height });
+
+function centreError(a: Raster, b: Raster): number {
+  let s = 0;
+  let n = 0;
+  for (let y = a.height / 4; y < (3 * a.height) / 4; y++) {
+    for (let x = a.width / 4; x < (3 * a.width) / 4; x++) {
+      s += Math.abs(a.data[y * a.width + x] - b.data[y * b.width + x]);
+      n++;
+    }
+  }
+  return s / n;
+}
+
+describe('rotate', () => {
+  it('undoes a rotation done in display geometry on a stretched raster', () => {
+    const src = render(128, 128, FULL);
+    const rotated = render(128, 128, FULL, 6);
+    const undone = rotate(rotated, -6, ASPECT);
+    const wrongAspect = rotate(rotated, -6, 1);
+    const wrongSense = rotate(rotated, 6, ASPECT);
+    expect(centreError(undone, src)).toBeLessThan(4);
+    // The test can tell: a square-pixel assumption or the wrong sense leaves a clear error.
+    expect(centreError(wrongAspect, src)).toBeGreaterThan(2 * centreError(undone, src));
+    expect(centreError(wrongSense, src)).toBeGreaterThan(4 * centreError(undone, src));
+  });
+});
+
+describe('queryRegions, second tier', () => {
+  const src = render(128, 128, FULL);
+  const [, centre] = storedRegions(src, whole(src)).map((s) => d.describeOne(s.raster));
+
+  function best(q: Raster, pick: (kind: string, i: number) => boolean): number {
+    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
+    let m = -1;
+    regions.forEach((r, i) => {
+      if (r.against === STORED_VARIANT.centre && pick(r.kind, i)) m = Math.max(m, dot(d.describeOne(r.raster), centre));
+    });
+    return m;
+  }
+
+  it('finds the stored centre in an asymmetric crop with an off-centre zoom', () => {
+    // 12 % off the left and top, 22 % off the right and bottom, rescaled back.
+    const q = render(128, 128, [0.12 * ASPECT, 0.78 * ASPECT, 0.12, 0.78]);
+    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
+    // Zooms come in groups of six per scale pair: the centred crop and its mirror image first.
+    const centredIdx = new Set(regions.map((r, i) => (r.kind === 'zoom' && (i % 6 === 0 || i % 6 === 1) ? i : -1)));
+    const all = best(q, (k) => k === 'zoom');
+    const centredOnly = best(q, (k, i) => k === 'zoom' && centredIdx.has(i));
+    expect(all).toBeGreaterThan(0.9);
+    expect(all).toBeGreaterThan(centredOnly + 0.02);
+  });
+
+  it('finds the stored centre in a rotated, zoomed-to-fill copy by de-rotating it', () => {
+    const t = (7 * Math.PI) / 180;
+    const zoom = Math.cos(t) + ASPECT * Math.sin(t);
+    const q = render(128, 128, FULL, 7, zoom);
+    const derotated = best(q, (k) => k === 'derotate');
+    const zooms = best(q, (k) => k === 'zoom');
+    expect(derotated).toBeGreaterThan(0.9);
+    expect(derotated).toBeGreaterThan(zooms + 0.02);
+  });
+
+  it('compares every second-tier region with a stored variant', () => {
+    const q = render(96, 96, FULL);
+    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
+    expect(regions.filter((r) => r.kind === 'zoom').every((r) => r.against === STORED_VARIANT.centre)).toBe(true);
+    expect(regions.filter((r) => r.kind === 'window').every((r) => r.against === STORED_VARIANT.whole)).toBe(true);
+    expect(regions.filter((r) => r.kind === 'derotate')).toHaveLength(18);
+  });
+});
