@@ -38,8 +38,8 @@ import { median, percentile, round, summarize } from '../common/stats.js';
 import type { Summary } from '../common/stats.js';
 import { formatTable } from '../common/table.js';
 import { alignCandidates } from './alignment.js';
-import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, measureLayouts, measureProposedLayout, recallAtK } from './ann-experiments.js';
-import type { AlternativeResult, LayoutResult, ProposedLayoutResult } from './ann-experiments.js';
+import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, recallAtK } from './ann-experiments.js';
+import type { AlternativeResult } from './ann-experiments.js';
 import { loadSourceClips } from './source-frames.js';
 import type { SourceClip } from './source-frames.js';
 import { DIMS, SyntheticReader, ensureSynthetic, framesOfVideo, sourceSetId, syntheticSet } from './synthetic-cache.js';
@@ -134,7 +134,7 @@ export interface SearchBenchReport {
   storage: {
     databaseBytes: number;
     bytesPerFrame: number;
-    /** (frame_info + frame_vectors, with all their indexes) / frames. */
+    /** (`frames` with all its indexes) / frames. */
     frameBytesPerFrame: number;
     relations: Array<{ name: string; kind: string; bytes: number; bytesPerFrame: number }>;
   };
@@ -148,10 +148,6 @@ export interface SearchBenchReport {
     miss: { totalMs: Summary; decodeMs: number; describeMs: number; knnMs: number; alignMs: number } | null;
   } | null;
   alternatives: AlternativeResult[];
-  /** Row layouts (rows + b-trees, no ANN index), measured with the alternatives. */
-  layouts: LayoutResult[];
-  /** The proposed layout measured end to end (with `alternatives` including 'proposed'). */
-  proposed: ProposedLayoutResult | null;
   memory: { peakRssMb: number; vmHwmMb: number | null };
   targets: Array<{ measure: string; target: string; value: number | null; pass: boolean | null; note?: string }>;
   wallSec: number;
@@ -432,7 +428,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     await store.bindDescriptor(descriptor.id, descriptor.dimensions);
     if (opts.buildIndex === false) {
       // The engine's open made the (empty) HNSW indexes: keep them out of this index.
-      await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
+      await sql.exec(FrameStore.annIndexNames.map((n) => `DROP INDEX IF EXISTS ${n};`).join(' '));
     }
     const marker = { frames, seed, framesPerVideo, synthVersion: SYNTH_VERSION, sources: sourceSetId(clips), built: opts.buildIndex !== false };
     const prior = await sql.query<{ value: typeof marker & { loadSec: number; buildSec: number } }>(`SELECT value FROM retrace_settings WHERE key = 'bench'`);
@@ -453,7 +449,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       // A kept database from a different configuration: start from empty.
       await sql.exec(`DELETE FROM videos; DELETE FROM retrace_settings WHERE key = 'bench';`);
       // Bulk load without the ANN indexes, then build them with the engine's own DDL.
-      await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
+      await sql.exec(FrameStore.annIndexNames.map((n) => `DROP INDEX IF EXISTS ${n};`).join(' '));
       log(`loading ${frames} frames as ${videos} videos of ${framesPerVideo} s into ${scratch.dialect} ${sql.location}…`);
       const loaded = await loadIndex(store, set, frames, LOAD_BATCH_FRAMES[scratch.dialect], scratch.dialect === 'postgres' ? 2 : 1, log);
       loadSec = loaded.seconds;
@@ -478,7 +474,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     // Storage.
     const relations = await relationSizes(sql, frames);
     const databaseBytes = await sql.databaseBytes();
-    const frameBytes = (await totalRelationBytes(sql, 'frame_info')) + (await totalRelationBytes(sql, 'frame_vectors'));
+    const frameBytes = await totalRelationBytes(sql, 'frames');
 
     // Queries.
     const rng = new Prng(seed * 1_000_003 + 17);
@@ -587,26 +583,8 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
 
     // Alternatives (variant 0 only), on the same data.
     let alternatives: AlternativeResult[] = [];
-    let layouts: LayoutResult[] = [];
-    let proposed: ProposedLayoutResult | null = null;
     const wanted = Array.isArray(opts.alternatives) ? opts.alternatives : opts.alternatives ? ['all'] : [];
-    if (wanted.includes('proposed') || wanted.includes('all')) {
-      proposed = await measureProposedLayout({
-        sql,
-        dims: DIMS,
-        frames,
-        k,
-        imageK,
-        efSearch: DEFAULT_ANN.efSearch,
-        recallQueries: recallVecs,
-        exact: [exact0, exact1],
-        videoQueries: vq.map((q) => q.frames.flat()),
-        imageQueries: iq.map((q) => q.regions),
-        log,
-      });
-    }
-    if (wanted.some((w) => w !== 'proposed')) {
-      layouts = await measureLayouts(sql, DIMS, frames, log);
+    if (wanted.length) {
       const sample = new Float32Array(DIMS);
       const reader = new SyntheticReader(set);
       let n = 0;
@@ -715,8 +693,6 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       incrementalInsert,
       e2e,
       alternatives,
-      layouts,
-      proposed,
       memory: { peakRssMb: mem.peakRssSampledMb, vmHwmMb: mem.vmHwmMb },
       targets: [],
       wallSec: 0,
@@ -816,35 +792,6 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
             : [[a.name, a.buildSec, a.bytesPerVector, a.error ?? '', null, null, null]],
         ),
         [0, 1, 0, 0, 3, 1, 1],
-      ),
-    );
-  }
-  if (r.layouts.length) {
-    const hnsw = r.storage.relations.filter((x) => x.name.startsWith('frame_vectors_hnsw_v')).reduce((s, x) => s + x.bytesPerFrame, 0) / 2;
-    const half = r.alternatives.find((a) => a.name === 'hnsw-halfvec');
-    const half12 = r.alternatives.find((a) => a.name === 'hnsw-halfvec-m12');
-    log('');
-    log('Row layouts (rows + b-trees; "+ 2 ANN" adds two HNSW indexes of the given kind, bytes/frame)');
-    log(
-      formatTable(
-        ['layout', 'rows', '+ 2 × hnsw float m16', '+ 2 × hnsw halfvec m16', '+ 2 × hnsw halfvec m12'],
-        [
-          ['current (frame_info + frame_vectors)', r.storage.frameBytesPerFrame - 2 * hnsw, r.storage.frameBytesPerFrame, half ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half.bytesPerVector : null, half12 ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half12.bytesPerVector : null],
-          ...r.layouts.map((l) => [l.name, l.rowBytesPerFrame, l.rowBytesPerFrame + 2 * hnsw, half ? l.rowBytesPerFrame + 2 * half.bytesPerVector : null, half12 ? l.rowBytesPerFrame + 2 * half12.bytesPerVector : null]),
-        ],
-        0,
-      ),
-    );
-  }
-  if (r.proposed && !r.proposed.error) {
-    const p = r.proposed;
-    log('');
-    log(`Proposed layout (${p.description})`);
-    log(
-      formatTable(
-        ['build s', 'bytes/frame', `recall@${r.settings.k} v0`, 'v1', 'video p50', 'video p50 concurrent', 'image p50'],
-        [[p.buildSec, p.bytesPerFrame, p.recall[0], p.recall[1], p.videoSequential.p50, p.videoConcurrent.p50, p.imageSequential.p50]],
-        [1, 0, 3, 3, 1, 1, 1],
       ),
     );
   }
