@@ -11,7 +11,8 @@ import { DEFAULT_SAMPLING } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
 import { DEFAULT_EVIDENCE } from '../search/evidence.js';
-import { ingestVideo } from './ingest.js';
+import { ingestMany, ingestVideo } from './ingest.js';
+import type { IndexManyOptions, IndexOutcome } from './ingest.js';
 import type { SearchSettings } from './search.js';
 import { searchMedia } from './search.js';
 import type { QueryInput } from './query-input.js';
@@ -130,6 +131,18 @@ export class Retrace {
       path,
       options,
     );
+  }
+
+  /**
+   * Index several files, two at a time by default (per-file start-up costs leave a core idle).
+   * Each file's outcome is reported as it finishes and returned in input order; a failed file
+   * does not stop the others.
+   *
+   * @example
+   * const outcomes = await engine.indexMany(['a.mp4', 'b.mp4'], { onSettled: (i, o) => console.log(i, o.ok) });
+   */
+  indexMany(paths: readonly string[], options: IndexManyOptions = {}): Promise<IndexOutcome[]> {
+    return ingestMany((path, opts) => this.index(path, opts), paths, options);
   }
 
   /**
