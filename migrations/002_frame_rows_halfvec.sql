@@ -34,3 +34,6 @@ DROP TABLE frame_info;
 
 -- Deletion by video and alignment look-ups by (video, time); built after the copy (faster).
 CREATE INDEX frames_video_time_idx ON frames (video_id, timestamp_sec);
+
+-- knn excludes videos that are not ready yet; this finds those few without reading every video.
+CREATE INDEX videos_unready_idx ON videos (id) WHERE status <> 'ready';
