@@ -105,7 +105,19 @@ export const ALTERNATIVES: AnnAlternative[] = [
     query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
       CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
         ORDER BY (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) LIMIT $2) h`,
-    params: () => [40, 100, 200],
+    params: () => [60, 80, 100, 120],
+    paramName: 'ef_search',
+  },
+  {
+    name: 'hnsw-halfvec-m12-efc128',
+    description: 'the engine index built with ef_construction 128: a better graph for the same bytes, at a slower build',
+    indexName: 'bench_alt_hnsw_halfvec_efc128',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_efc128 ON frames USING hnsw ((e0::halfvec(${d})) halfvec_l2_ops) WITH (m = 12, ef_construction = 128)`,
+    settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
   {
@@ -117,7 +129,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
       CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
         ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
-    params: () => [40, 100, 200],
+    params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
   {
