@@ -95,7 +95,10 @@ export interface LatencyBlock {
 
 export interface EfPoint {
   efSearch: number;
+  /** Mean of the two stored variants' recall@k. */
   recall: number;
+  /** Recall@k per stored variant (0 whole picture, 1 centre region). */
+  recallByVariant?: [number, number];
   videoKnnP50Ms: number;
   imageKnnP50Ms: number;
 }
@@ -566,13 +569,14 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       }
       const a0 = hitsByQuery(await store.knn(recallVecs, 0, k, ef), recallVecs.length);
       const a1 = hitsByQuery(await store.knn(recallVecs, 1, k, ef), recallVecs.length);
-      const recall = (recallAtK(a0, exact0, k) + recallAtK(a1, exact1, k)) / 2;
+      const recallByVariant: [number, number] = [recallAtK(a0, exact0, k), recallAtK(a1, exact1, k)];
+      const recall = (recallByVariant[0] + recallByVariant[1]) / 2;
       const vt: number[] = [];
       for (const q of vq.slice(0, Math.max(3, Math.min(10, vq.length)))) vt.push((await runVideo(q, ef)).knnMs);
       const it: number[] = [];
       for (const q of iq.slice(0, Math.max(3, Math.min(20, iq.length)))) it.push((await runImage(q.regions, ef)).knnMs);
-      sweep.push({ efSearch: ef, recall, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
-      log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)}, video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
+      sweep.push({ efSearch: ef, recall, recallByVariant, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
+      log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)} (whole ${recallByVariant[0].toFixed(3)}, centre ${recallByVariant[1].toFixed(3)}), video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
     }
     const atDefault = sweep.find((p) => p.efSearch === DEFAULT_ANN.efSearch)!.recall;
     // Image queries: recall of their wider neighbour lists at the default ef_search.

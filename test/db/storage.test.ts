@@ -183,6 +183,17 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       }
     });
 
+    it.runIf(isPglite)('opens PGlite with the chosen buffer pool (default 128MB), and refuses a malformed size', async () => {
+      expect((await sql.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers).toBe('128MB');
+      const small = await PGliteClient.open('memory://', { sharedBuffers: '32MB' });
+      try {
+        expect((await small.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers).toBe('32MB');
+      } finally {
+        await small.close();
+      }
+      await expect(PGliteClient.open('memory://', { sharedBuffers: '32MB; DROP' })).rejects.toThrow(/shared_buffers/);
+    });
+
     it('apply nothing the second time on the same connection', async () => {
       expect(await migrate(sql)).toEqual([]);
       const r = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM schema_migrations`);

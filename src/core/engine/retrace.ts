@@ -35,6 +35,12 @@ export const DEFAULT_SEARCH: SearchSettings = {
 export interface RetraceOptions {
   /** Embedded data directory, `memory://`, or a `postgres://` URL. Default: `RETRACE_DB` or `./.retrace`. */
   db?: string;
+  /**
+   * Embedded store only: PostgreSQL shared_buffers inside PGlite's WASM heap (default 128MB, or
+   * `RETRACE_PGLITE_SHARED_BUFFERS`). '32MB' keeps a long ingest under 300 MB RSS without
+   * slowing it, but makes 100k-frame searches about 1.4× slower (bench/RESULTS.md).
+   */
+  pgliteSharedBuffers?: string;
   /** Frame descriptor; default the built-in one. An index only accepts the descriptor that built it. */
   descriptor?: FrameDescriptor;
   limits?: Partial<MediaLimits>;
@@ -94,7 +100,7 @@ export class Retrace {
    * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
    */
   static async open(options: RetraceOptions = {}): Promise<Retrace> {
-    const sql = await openDatabase(options.db ?? defaultDatabaseLocation());
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers });
     try {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
       const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
