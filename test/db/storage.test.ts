@@ -354,9 +354,9 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
         const indexed = new FrameStore(client);
         await indexed.bindDescriptor(DESCRIPTOR_ID, DIMS);
         const plan = await client.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN SELECT id FROM frames ORDER BY (e0::halfvec(${DIMS})) <-> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
+          `EXPLAIN SELECT id FROM frames ORDER BY (e0::halfvec(${DIMS})) <=> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
         );
-        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_l2_hnsw');
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_hnsw');
         const { query, ready, busy } = await readyAndBusy(indexed, 43);
         const hits = await indexed.knn([query, query], 0, 2, 2);
         expect(hits.map((h) => h.videoId)).toEqual([ready, ready, ready, ready]);
