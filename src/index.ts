@@ -11,6 +11,7 @@
 export { Retrace, DEFAULT_SEARCH } from './core/engine/retrace.js';
 export type { RetraceOptions } from './core/engine/retrace.js';
 export type * from './core/engine/types.js';
+export type { IndexManyOptions, IndexOutcome } from './core/engine/ingest.js';
 export type { QueryInput } from './core/engine/query-input.js';
 export type { SearchSettings } from './core/engine/search.js';
 

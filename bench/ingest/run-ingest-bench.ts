@@ -497,19 +497,14 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestBe
       const mem = new MemorySampler({ childNames: ['ffmpeg', 'ffprobe'] }).start();
       const cpu0 = cpuTimes();
       const t0 = performance.now();
-      let next = 0;
+      // Exactly what `retrace index <folder>` runs.
       let durationSec = 0;
       const done: string[] = [];
-      const worker = async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= okPaths.length) return;
-          const r = await engine.index(okPaths[i]);
-          durationSec += r.durationSec;
-          done.push(r.videoId);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+      for (const o of await engine.indexMany(okPaths, { concurrency })) {
+        if (!o.ok) throw o.error;
+        durationSec += o.result.durationSec;
+        done.push(o.result.videoId);
+      }
       const wallSec = (performance.now() - t0) / 1000;
       const cpu = cpuSince(cpu0);
       const m = mem.stop();

@@ -3,7 +3,7 @@
  * loaded table, to choose a remedy by measurement when the default per-variant HNSW is too slow
  * to build or query (the embedded store at 1M frames).
  *
- * Alternatives are built for variant 0 only, next to the default index. To make sure the
+ * Alternatives are built for variant 0 (column e0 of `frames`) only, next to the default index. To make sure the
  * planner uses the alternative and not the default HNSW index on the same column, they index
  * a different operator class where the order is identical: the vectors are unit length, so
  * nearest by cosine distance, by L2 distance and by inner product are the same neighbours.
@@ -21,10 +21,12 @@ export interface ExactHit {
 
 /**
  * Exact k nearest neighbours (cosine) of each query among stored vectors of one variant: the
- * same statement shape as FrameStore.knn with index scans disabled, so every row is compared.
+ * same distance expression as FrameStore.knn (halfvec) with index scans disabled, so every row is compared.
  */
 export async function exactKnn(sql: SqlClient, queries: readonly Float32Array[], variant: number, k: number, dims: number): Promise<ExactHit[][]> {
   const out: ExactHit[][] = queries.map(() => []);
+  const col = (['e0', 'e1'] as const)[variant];
+  if (!col) throw new RangeError(`no stored variant ${variant}`);
   // Small batches: each query is a full scan.
   for (let s = 0; s < queries.length; s += 8) {
     const batch = queries.slice(s, s + 8);
@@ -32,11 +34,11 @@ export async function exactKnn(sql: SqlClient, queries: readonly Float32Array[],
       await tx.query(`SET LOCAL enable_indexscan = off`);
       await tx.query(`SET LOCAL enable_bitmapscan = off`);
       const r = await tx.query<{ qi: number; frame_id: string; dist: number }>(
-        `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist
-           FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist
+           FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
            CROSS JOIN LATERAL (
-             SELECT fv.frame_id, (fv.embedding::vector(${dims})) <=> q.v::vector(${dims}) AS dist
-               FROM frame_vectors fv WHERE fv.variant = ${Math.trunc(variant)}
+             SELECT f.id, (f.${col}::halfvec(${dims})) <=> q.v::halfvec(${dims}) AS dist
+               FROM frames f WHERE f.${col} IS NOT NULL
               ORDER BY 2 LIMIT $2) h`,
         [pgArray(batch.map(vectorLiteral)), k],
       );
@@ -95,50 +97,50 @@ function meanLiteral(mean: Float32Array): string {
 export const ALTERNATIVES: AnnAlternative[] = [
   {
     name: 'hnsw-current',
-    description: "the engine's index (HNSW float, m 16, ef_construction 64), same query shape as the alternatives",
+    description: "the engine's index (HNSW halfvec cosine, m 12, ef_construction 64), same query shape as the alternatives",
     existing: true,
-    indexName: 'frame_vectors_hnsw_v0',
+    indexName: 'frames_e0_hnsw',
     create: () => '',
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
-        ORDER BY (fv.embedding::vector(${d})) <=> q.v::vector(${d}) LIMIT $2) h`,
-    params: () => [40, 100, 200],
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
   {
-    name: 'hnsw-halfvec',
-    description: 'HNSW on halfvec (16-bit floats), m 16, ef_construction 64: half the vector bytes in the index',
-    indexName: 'bench_alt_hnsw_halfvec',
-    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec ON frame_vectors USING hnsw ((embedding::halfvec(${d})) halfvec_l2_ops) WITH (m = 16, ef_construction = 64) WHERE variant = 0`,
+    name: 'hnsw-halfvec-m12-efc128',
+    description: 'the engine index built with ef_construction 128: a better graph for the same bytes, at a slower build',
+    indexName: 'bench_alt_hnsw_halfvec_efc128',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_efc128 ON frames USING hnsw ((e0::halfvec(${d})) halfvec_l2_ops) WITH (m = 12, ef_construction = 128)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
-        ORDER BY (fv.embedding::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
-    params: () => [40, 100, 200],
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
   {
-    name: 'hnsw-halfvec-m12',
-    description: 'HNSW on halfvec, m 12, ef_construction 64: smaller vectors and fewer links per node',
-    indexName: 'bench_alt_hnsw_halfvec_m12',
-    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_m12 ON frame_vectors USING hnsw ((embedding::halfvec(${d})) halfvec_ip_ops) WITH (m = 12, ef_construction = 64) WHERE variant = 0`,
+    name: 'hnsw-halfvec-m16',
+    description: 'HNSW on halfvec, m 16, ef_construction 64: the previous graph degree',
+    indexName: 'bench_alt_hnsw_halfvec_m16',
+    create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_m16 ON frames USING hnsw ((e0::halfvec(${d})) halfvec_l2_ops) WITH (m = 16, ef_construction = 64)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
-        ORDER BY (fv.embedding::halfvec(${d})) <#> q.v::halfvec(${d}) LIMIT $2) h`,
-    params: () => [40, 100, 200],
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
   {
     name: 'hnsw-m8-efc32',
     description: 'HNSW (float), m 8, ef_construction 32: a cheaper graph',
     indexName: 'bench_alt_hnsw_m8',
-    create: (d) => `CREATE INDEX bench_alt_hnsw_m8 ON frame_vectors USING hnsw ((embedding::vector(${d})) vector_l2_ops) WITH (m = 8, ef_construction = 32) WHERE variant = 0`,
+    create: (d) => `CREATE INDEX bench_alt_hnsw_m8 ON frames USING hnsw ((e0::vector(${d})) vector_l2_ops) WITH (m = 8, ef_construction = 32)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
-        ORDER BY (fv.embedding::vector(${d})) <-> q.v::vector(${d}) LIMIT $2) h`,
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::vector(${d})) <-> q.v::vector(${d}) LIMIT $2) h`,
     params: () => [40, 100, 200],
     paramName: 'ef_search',
   },
@@ -146,11 +148,11 @@ export const ALTERNATIVES: AnnAlternative[] = [
     name: 'ivfflat',
     description: 'IVFFlat (k-means coarse quantiser), lists = frames/1000 (≥ 10)',
     indexName: 'bench_alt_ivfflat',
-    create: (d, n) => `CREATE INDEX bench_alt_ivfflat ON frame_vectors USING ivfflat ((embedding::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))}) WHERE variant = 0`,
+    create: (d, n) => `CREATE INDEX bench_alt_ivfflat ON frames USING ivfflat ((e0::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))})`,
     settings: (p) => [`SET LOCAL ivfflat.probes = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.frame_id, (fv.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM frame_vectors fv WHERE fv.variant = 0
-        ORDER BY (fv.embedding::vector(${d})) <#> q.v::vector(${d}) LIMIT $2) h`,
+    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::vector(${d})) <#> q.v::vector(${d}) LIMIT $2) h`,
     params: (n) => {
       const lists = Math.max(10, Math.round(n / 1000));
       return [...new Set([Math.max(1, Math.round(lists / 100)), Math.max(2, Math.round(lists / 30)), Math.max(4, Math.round(lists / 10))])];
@@ -162,13 +164,13 @@ export const ALTERNATIVES: AnnAlternative[] = [
     description: 'HNSW on sign bits (1 per dimension) of the mean-centred vector (Hamming), exact re-ranking of the candidates',
     indexName: 'bench_alt_bit',
     create: (d, _n, mean) =>
-      `CREATE INDEX bench_alt_bit ON frame_vectors USING hnsw ((binary_quantize((embedding::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) bit_hamming_ops) WITH (m = 16, ef_construction = 64) WHERE variant = 0`,
+      `CREATE INDEX bench_alt_bit ON frames USING hnsw ((binary_quantize((e0::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) bit_hamming_ops) WITH (m = 16, ef_construction = 64)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${Math.min(1000, p)}`],
-    query: (d, mean) => `SELECT q.i::int AS qi, h.frame_id::text AS frame_id, h.dist FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+    query: (d, mean) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
       CROSS JOIN LATERAL (
-        SELECT c.frame_id, (c.embedding::vector(${d})) <=> q.v::vector(${d}) AS dist FROM (
-          SELECT fv.frame_id, fv.embedding FROM frame_vectors fv WHERE fv.variant = 0
-           ORDER BY (binary_quantize((fv.embedding::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) <~> binary_quantize(q.v::vector(${d}) - ${meanLiteral(mean)})::bit(${d})
+        SELECT c.id, (c.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM (
+          SELECT fv.id, fv.e0 FROM frames fv
+           ORDER BY (binary_quantize((fv.e0::vector(${d})) - ${meanLiteral(mean)})::bit(${d})) <~> binary_quantize(q.v::vector(${d}) - ${meanLiteral(mean)})::bit(${d})
            LIMIT $3) c
         ORDER BY 2 LIMIT $2) h`,
     params: () => [200, 500, 1000],
@@ -264,177 +266,4 @@ export async function measureAlternatives(opts: {
     results.push(res);
   }
   return results;
-}
-
-export interface LayoutResult {
-  name: string;
-  description: string;
-  /** Rows and their b-tree indexes (no ANN index), bytes per frame. */
-  rowBytesPerFrame: number;
-  error?: string;
-}
-
-/**
- * Alternative row layouts for the same frames, measured by building them from the loaded tables
- * (CREATE TABLE AS, then the b-tree indexes the engine needs), without ANN indexes: add the ANN
- * index bytes per vector (default or alternatives) × 2 to get bytes per frame.
- */
-export async function measureLayouts(sql: SqlClient, dims: number, frames: number, log: (s: string) => void): Promise<LayoutResult[]> {
-  const layouts = [
-    {
-      name: 'frame-row-vector',
-      description: 'one row per frame: frame_info columns + both vectors as vector(d) columns (no frame_vectors table)',
-      type: `vector(${dims})`,
-    },
-    {
-      name: 'frame-row-halfvec',
-      description: 'one row per frame: frame_info columns + both vectors as halfvec(d) columns',
-      type: `halfvec(${dims})`,
-    },
-  ];
-  const out: LayoutResult[] = [];
-  for (const l of layouts) {
-    const res: LayoutResult = { name: l.name, description: l.description, rowBytesPerFrame: NaN };
-    try {
-      await sql.exec(`DROP TABLE IF EXISTS bench_layout`);
-      await sql.exec(
-        `CREATE TABLE bench_layout AS
-           SELECT fi.id, fi.video_id, fi.frame_number, fi.timestamp_sec, fi.is_keyframe, fi.quality,
-                  v0.embedding::${l.type} AS e0, v1.embedding::${l.type} AS e1
-             FROM frame_info fi
-             JOIN frame_vectors v0 ON v0.frame_id = fi.id AND v0.variant = 0
-             JOIN frame_vectors v1 ON v1.frame_id = fi.id AND v1.variant = 1;
-         ALTER TABLE bench_layout ADD PRIMARY KEY (id);
-         CREATE INDEX bench_layout_video_time ON bench_layout (video_id, timestamp_sec);`,
-      );
-      const r = await sql.query<{ n: string }>(`SELECT pg_total_relation_size('bench_layout')::text AS n`);
-      res.rowBytesPerFrame = Number(r.rows[0].n) / frames;
-      log(`  layout ${l.name}: ${res.rowBytesPerFrame.toFixed(0)} B/frame for rows + b-trees`);
-    } catch (e) {
-      res.error = (e as Error).message;
-      log(`  layout ${l.name}: failed: ${res.error}`);
-    } finally {
-      await sql.exec(`DROP TABLE IF EXISTS bench_layout`).catch(() => undefined);
-    }
-    out.push(res);
-  }
-  return out;
-}
-
-export interface ProposedLayoutResult {
-  name: string;
-  description: string;
-  buildSec: number;
-  /** Table + all its indexes (b-trees and both HNSW), bytes per frame. */
-  bytesPerFrame: number;
-  /** Recall@k (frame-id overlap with the exact top k) per variant at the default ef_search. */
-  recall: [number, number];
-  /** One video query (both variant calls, FrameStore.knn-shaped statement), ms. */
-  videoSequential: { p50: number; p95: number };
-  videoConcurrent: { p50: number; p95: number };
-  imageSequential: { p50: number; p95: number };
-  error?: string;
-}
-
-/**
- * The layout proposed for src (one row per frame, both vectors as halfvec columns, HNSW halfvec
- * m 12 per column), built next to the engine's tables from the same data and queried with a
- * statement shaped like FrameStore.knn (ef_search set in a transaction, status join on videos):
- * storage, build time, recall and latency of the whole proposal at once.
- */
-export async function measureProposedLayout(opts: {
-  sql: SqlClient;
-  dims: number;
-  frames: number;
-  k: number;
-  imageK: number;
-  efSearch: number;
-  recallQueries: readonly Float32Array[];
-  exact: readonly [ExactHit[][], ExactHit[][]];
-  videoQueries: ReadonlyArray<readonly Float32Array[]>;
-  imageQueries: ReadonlyArray<readonly Float32Array[]>;
-  log: (s: string) => void;
-}): Promise<ProposedLayoutResult> {
-  const { sql, dims: d } = opts;
-  const res: ProposedLayoutResult = {
-    name: 'frame-row-halfvec-m12',
-    description: 'one row per frame (frame_info columns + e0/e1 halfvec), HNSW halfvec_cosine_ops m 12 ef_construction 64 on each, knn without the frame_info join',
-    buildSec: NaN,
-    bytesPerFrame: NaN,
-    recall: [NaN, NaN],
-    videoSequential: { p50: NaN, p95: NaN },
-    videoConcurrent: { p50: NaN, p95: NaN },
-    imageSequential: { p50: NaN, p95: NaN },
-  };
-  const knn = (queries: readonly Float32Array[], col: 'e0' | 'e1', k: number) =>
-    sql.transaction(async (tx) => {
-      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.max(opts.efSearch, k))]);
-      const r = await tx.query<{ qi: number; frame_id: string; dist: number; status: string }>(
-        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist, vd.status
-           FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-           CROSS JOIN LATERAL (
-             SELECT f.id, f.video_id, f.timestamp_sec, f.quality, f.${col} <=> q.v::halfvec(${d}) AS dist
-               FROM bench_frames f
-              ORDER BY f.${col} <=> q.v::halfvec(${d})
-              LIMIT $2
-           ) h
-           JOIN videos vd ON vd.id = h.video_id`,
-        [pgArray(queries.map(vectorLiteral)), k],
-      );
-      return r.rows;
-    });
-  try {
-    await sql.exec(`DROP TABLE IF EXISTS bench_frames`);
-    opts.log(`  proposed layout ${res.name}: building…`);
-    const t0 = performance.now();
-    await sql.exec(
-      `CREATE TABLE bench_frames AS
-         SELECT fi.id, fi.video_id, fi.frame_number, fi.timestamp_sec, fi.is_keyframe, fi.quality,
-                v0.embedding::halfvec(${d}) AS e0, v1.embedding::halfvec(${d}) AS e1
-           FROM frame_info fi
-           JOIN frame_vectors v0 ON v0.frame_id = fi.id AND v0.variant = 0
-           JOIN frame_vectors v1 ON v1.frame_id = fi.id AND v1.variant = 1;
-       ALTER TABLE bench_frames ADD PRIMARY KEY (id);
-       CREATE INDEX bench_frames_video_time ON bench_frames (video_id, timestamp_sec);
-       CREATE INDEX bench_frames_e0 ON bench_frames USING hnsw (e0 halfvec_cosine_ops) WITH (m = 12, ef_construction = 64);
-       CREATE INDEX bench_frames_e1 ON bench_frames USING hnsw (e1 halfvec_cosine_ops) WITH (m = 12, ef_construction = 64);
-       ANALYZE bench_frames;`,
-    );
-    res.buildSec = (performance.now() - t0) / 1000;
-    const size = await sql.query<{ n: string }>(`SELECT pg_total_relation_size('bench_frames')::text AS n`);
-    res.bytesPerFrame = Number(size.rows[0].n) / opts.frames;
-    for (const [vi, col] of [[0, 'e0'], [1, 'e1']] as const) {
-      const rows = await knn(opts.recallQueries, col, opts.k);
-      const got: number[][] = opts.recallQueries.map(() => []);
-      for (const r of rows) got[r.qi - 1].push(Number(r.frame_id));
-      const per = opts.exact[vi].map((ex, i) => {
-        const want = new Set(ex.slice(0, opts.k).map((h) => h.frameId));
-        return want.size ? got[i].filter((id) => want.has(id)).length / want.size : NaN;
-      }).filter((x) => Number.isFinite(x));
-      res.recall[vi] = per.reduce((a, b) => a + b, 0) / per.length;
-    }
-    for (const q of opts.videoQueries) { await knn(q, 'e0', opts.k); await knn(q, 'e1', opts.k); } // warm-up
-    const seq: number[] = [];
-    const con: number[] = [];
-    for (const [i, q] of opts.videoQueries.entries()) {
-      const a = async () => { const t = performance.now(); await knn(q, 'e0', opts.k); await knn(q, 'e1', opts.k); seq.push(performance.now() - t); };
-      const b = async () => { const t = performance.now(); await Promise.all([knn(q, 'e0', opts.k), knn(q, 'e1', opts.k)]); con.push(performance.now() - t); };
-      if (i % 2) { await b(); await a(); } else { await a(); await b(); }
-    }
-    const img: number[] = [];
-    for (const q of opts.imageQueries) { const t = performance.now(); await knn(q, 'e0', opts.imageK); await knn(q, 'e1', opts.imageK); img.push(performance.now() - t); }
-    res.videoSequential = { p50: median(seq), p95: percentile(seq, 95) };
-    res.videoConcurrent = { p50: median(con), p95: percentile(con, 95) };
-    res.imageSequential = { p50: median(img), p95: percentile(img, 95) };
-    opts.log(
-      `  proposed layout: built in ${res.buildSec.toFixed(1)} s, ${res.bytesPerFrame.toFixed(0)} B/frame, recall@${opts.k} ${res.recall.map((x) => x.toFixed(3)).join('/')}, ` +
-        `video p50 ${res.videoSequential.p50.toFixed(1)} ms (concurrent ${res.videoConcurrent.p50.toFixed(1)}), image p50 ${res.imageSequential.p50.toFixed(1)} ms`,
-    );
-  } catch (e) {
-    res.error = (e as Error).message;
-    opts.log(`  proposed layout: failed: ${res.error}`);
-  } finally {
-    await sql.exec(`DROP TABLE IF EXISTS bench_frames`).catch(() => undefined);
-  }
-  return res;
 }

@@ -38,8 +38,8 @@ import { median, percentile, round, summarize } from '../common/stats.js';
 import type { Summary } from '../common/stats.js';
 import { formatTable } from '../common/table.js';
 import { alignCandidates } from './alignment.js';
-import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, measureLayouts, measureProposedLayout, recallAtK } from './ann-experiments.js';
-import type { AlternativeResult, LayoutResult, ProposedLayoutResult } from './ann-experiments.js';
+import { ALTERNATIVES, exactKnn, hitsByQuery, measureAlternatives, recallAtK } from './ann-experiments.js';
+import type { AlternativeResult } from './ann-experiments.js';
 import { loadSourceClips } from './source-frames.js';
 import type { SourceClip } from './source-frames.js';
 import { DIMS, SyntheticReader, ensureSynthetic, framesOfVideo, sourceSetId, syntheticSet } from './synthetic-cache.js';
@@ -83,9 +83,10 @@ export interface SearchBenchOptions {
 }
 
 export interface LatencyBlock {
+  /** Both variant calls issued concurrently, as search.ts does. */
   knnMs: Summary;
-  /** The same two calls issued concurrently (what a change in search.ts would do). */
-  knnParallelMs: Summary;
+  /** The same two calls one after the other (what search.ts did before; what PGlite does anyway). */
+  knnSequentialMs: Summary;
   alignMs: Summary | null;
   /** Query vectors per FrameStore.knn call. */
   vectorsPerCall: number;
@@ -94,7 +95,10 @@ export interface LatencyBlock {
 
 export interface EfPoint {
   efSearch: number;
+  /** Mean of the two stored variants' recall@k. */
   recall: number;
+  /** Recall@k per stored variant (0 whole picture, 1 centre region). */
+  recallByVariant?: [number, number];
   videoKnnP50Ms: number;
   imageKnnP50Ms: number;
 }
@@ -134,7 +138,7 @@ export interface SearchBenchReport {
   storage: {
     databaseBytes: number;
     bytesPerFrame: number;
-    /** (frame_info + frame_vectors, with all their indexes) / frames. */
+    /** (`frames` with all its indexes) / frames. */
     frameBytesPerFrame: number;
     relations: Array<{ name: string; kind: string; bytes: number; bytesPerFrame: number }>;
   };
@@ -148,10 +152,6 @@ export interface SearchBenchReport {
     miss: { totalMs: Summary; decodeMs: number; describeMs: number; knnMs: number; alignMs: number } | null;
   } | null;
   alternatives: AlternativeResult[];
-  /** Row layouts (rows + b-trees, no ANN index), measured with the alternatives. */
-  layouts: LayoutResult[];
-  /** The proposed layout measured end to end (with `alternatives` including 'proposed'). */
-  proposed: ProposedLayoutResult | null;
   memory: { peakRssMb: number; vmHwmMb: number | null };
   targets: Array<{ measure: string; target: string; value: number | null; pass: boolean | null; note?: string }>;
   wallSec: number;
@@ -432,7 +432,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     await store.bindDescriptor(descriptor.id, descriptor.dimensions);
     if (opts.buildIndex === false) {
       // The engine's open made the (empty) HNSW indexes: keep them out of this index.
-      await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
+      await sql.exec(FrameStore.annIndexNames.map((n) => `DROP INDEX IF EXISTS ${n};`).join(' '));
     }
     const marker = { frames, seed, framesPerVideo, synthVersion: SYNTH_VERSION, sources: sourceSetId(clips), built: opts.buildIndex !== false };
     const prior = await sql.query<{ value: typeof marker & { loadSec: number; buildSec: number } }>(`SELECT value FROM retrace_settings WHERE key = 'bench'`);
@@ -453,7 +453,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       // A kept database from a different configuration: start from empty.
       await sql.exec(`DELETE FROM videos; DELETE FROM retrace_settings WHERE key = 'bench';`);
       // Bulk load without the ANN indexes, then build them with the engine's own DDL.
-      await sql.exec(`DROP INDEX IF EXISTS frame_vectors_hnsw_v0; DROP INDEX IF EXISTS frame_vectors_hnsw_v1;`);
+      await sql.exec(FrameStore.annIndexNames.map((n) => `DROP INDEX IF EXISTS ${n};`).join(' '));
       log(`loading ${frames} frames as ${videos} videos of ${framesPerVideo} s into ${scratch.dialect} ${sql.location}…`);
       const loaded = await loadIndex(store, set, frames, LOAD_BATCH_FRAMES[scratch.dialect], scratch.dialect === 'postgres' ? 2 : 1, log);
       loadSec = loaded.seconds;
@@ -478,7 +478,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     // Storage.
     const relations = await relationSizes(sql, frames);
     const databaseBytes = await sql.databaseBytes();
-    const frameBytes = (await totalRelationBytes(sql, 'frame_info')) + (await totalRelationBytes(sql, 'frame_vectors'));
+    const frameBytes = await totalRelationBytes(sql, 'frames');
 
     // Queries.
     const rng = new Prng(seed * 1_000_003 + 17);
@@ -491,29 +491,29 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const vecs = q.frames.flat();
       const regionFrame = q.frames.flatMap((regions, fi) => regions.map(() => fi));
       const t0 = performance.now();
-      const h0 = await store.knn(vecs, 0, k, ef);
-      const h1 = await store.knn(vecs, 1, k, ef);
+      const [h0, h1] = await Promise.all([store.knn(vecs, 0, k, ef), store.knn(vecs, 1, k, ef)]);
       const t1 = performance.now();
       const found = alignCandidates([{ hits: h0, regionFrame }, { hits: h1, regionFrame }], q.frameTimes);
       const t2 = performance.now();
       return { knnMs: t1 - t0, alignMs: t2 - t1, found, vectors: vecs.length, h0, h1 };
     };
-    /** Both variant calls at once (two connections on a server; PGlite serialises them). */
-    const runVideoParallel = async (q: QueryVideo) => {
+    /** The variant calls one after the other, for comparison. */
+    const runVideoSequential = async (q: QueryVideo) => {
       const vecs = q.frames.flat();
       const t0 = performance.now();
-      await Promise.all([store.knn(vecs, 0, k), store.knn(vecs, 1, k)]);
+      await store.knn(vecs, 0, k);
+      await store.knn(vecs, 1, k);
       return performance.now() - t0;
     };
-    const runImageParallel = async (regions: Float32Array[]) => {
+    const runImageSequential = async (regions: Float32Array[]) => {
       const t0 = performance.now();
-      await Promise.all([store.knn(regions, 0, imageK), store.knn(regions, 1, imageK)]);
+      await store.knn(regions, 0, imageK);
+      await store.knn(regions, 1, imageK);
       return performance.now() - t0;
     };
     const runImage = async (regions: Float32Array[], ef = DEFAULT_ANN.efSearch) => {
       const t0 = performance.now();
-      const h0 = await store.knn(regions, 0, imageK, ef);
-      const h1 = await store.knn(regions, 1, imageK, ef);
+      const [h0, h1] = await Promise.all([store.knn(regions, 0, imageK, ef), store.knn(regions, 1, imageK, ef)]);
       return { knnMs: performance.now() - t0, hits: [...h0, ...h1] };
     };
 
@@ -527,32 +527,32 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     }
 
     log(`latency: ${iq.length} image queries, ${vq.length} video queries…`);
-    // Sequential (what search.ts does today) and concurrent variant calls, interleaved query by
+    // Concurrent (what search.ts does) and sequential variant calls, interleaved query by
     // query so that drift in machine load affects both alike.
     const imageKnn: number[] = [];
-    const imageParallel: number[] = [];
+    const imageSequential: number[] = [];
     let imageFound = 0;
     for (const [i, q] of iq.entries()) {
-      if (!exactOnly && i % 2 === 1) imageParallel.push(await runImageParallel(q.regions));
+      if (!exactOnly && i % 2 === 1) imageSequential.push(await runImageSequential(q.regions));
       const r = await runImage(q.regions);
       imageKnn.push(r.knnMs);
       if (r.hits.some((h) => videoOf(h.videoId) === q.video && Math.abs(h.timestampSec - q.t) <= 1)) imageFound++;
-      if (!exactOnly && i % 2 === 0) imageParallel.push(await runImageParallel(q.regions));
+      if (!exactOnly && i % 2 === 0) imageSequential.push(await runImageSequential(q.regions));
     }
     const videoKnn: number[] = [];
-    const videoParallel: number[] = [];
+    const videoSequential: number[] = [];
     const videoAlign: number[] = [];
     let copyFound = 0;
     let framesPerQuery = 0;
     for (const [i, q] of vq.entries()) {
-      if (!exactOnly && i % 2 === 1) videoParallel.push(await runVideoParallel(q));
+      if (!exactOnly && i % 2 === 1) videoSequential.push(await runVideoSequential(q));
       const r = await runVideo(q);
       videoKnn.push(r.knnMs);
       videoAlign.push(r.alignMs);
       framesPerQuery += q.frames.length;
       const top = r.found[0];
       if (top && videoOf(top.videoId) === q.video) copyFound++;
-      if (!exactOnly && i % 2 === 0) videoParallel.push(await runVideoParallel(q));
+      if (!exactOnly && i % 2 === 0) videoSequential.push(await runVideoSequential(q));
     }
 
     // Recall against exact search, and the ef_search sweep.
@@ -569,13 +569,14 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       }
       const a0 = hitsByQuery(await store.knn(recallVecs, 0, k, ef), recallVecs.length);
       const a1 = hitsByQuery(await store.knn(recallVecs, 1, k, ef), recallVecs.length);
-      const recall = (recallAtK(a0, exact0, k) + recallAtK(a1, exact1, k)) / 2;
+      const recallByVariant: [number, number] = [recallAtK(a0, exact0, k), recallAtK(a1, exact1, k)];
+      const recall = (recallByVariant[0] + recallByVariant[1]) / 2;
       const vt: number[] = [];
       for (const q of vq.slice(0, Math.max(3, Math.min(10, vq.length)))) vt.push((await runVideo(q, ef)).knnMs);
       const it: number[] = [];
       for (const q of iq.slice(0, Math.max(3, Math.min(20, iq.length)))) it.push((await runImage(q.regions, ef)).knnMs);
-      sweep.push({ efSearch: ef, recall, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
-      log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)}, video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
+      sweep.push({ efSearch: ef, recall, recallByVariant, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
+      log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)} (whole ${recallByVariant[0].toFixed(3)}, centre ${recallByVariant[1].toFixed(3)}), video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
     }
     const atDefault = sweep.find((p) => p.efSearch === DEFAULT_ANN.efSearch)!.recall;
     // Image queries: recall of their wider neighbour lists at the default ef_search.
@@ -587,26 +588,8 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
 
     // Alternatives (variant 0 only), on the same data.
     let alternatives: AlternativeResult[] = [];
-    let layouts: LayoutResult[] = [];
-    let proposed: ProposedLayoutResult | null = null;
     const wanted = Array.isArray(opts.alternatives) ? opts.alternatives : opts.alternatives ? ['all'] : [];
-    if (wanted.includes('proposed') || wanted.includes('all')) {
-      proposed = await measureProposedLayout({
-        sql,
-        dims: DIMS,
-        frames,
-        k,
-        imageK,
-        efSearch: DEFAULT_ANN.efSearch,
-        recallQueries: recallVecs,
-        exact: [exact0, exact1],
-        videoQueries: vq.map((q) => q.frames.flat()),
-        imageQueries: iq.map((q) => q.regions),
-        log,
-      });
-    }
-    if (wanted.some((w) => w !== 'proposed')) {
-      layouts = await measureLayouts(sql, DIMS, frames, log);
+    if (wanted.length) {
       const sample = new Float32Array(DIMS);
       const reader = new SyntheticReader(set);
       let n = 0;
@@ -702,10 +685,10 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       build: { reused: !!reuse, seconds: buildSec },
       storage: { databaseBytes, bytesPerFrame: databaseBytes / frames, frameBytesPerFrame: frameBytes / frames, relations },
       recall: { k, queries: recallVecs.length, atDefault, sweep, imageK, imageQueries: imageVecs.length, imageAtDefault: imageRecall },
-      image: { knnMs: vecBlock(imageKnn), knnParallelMs: vecBlock(imageParallel), alignMs: null, vectorsPerCall: iq[0]?.regions.length ?? 0, calls: 2 },
+      image: { knnMs: vecBlock(imageKnn), knnSequentialMs: vecBlock(imageSequential), alignMs: null, vectorsPerCall: iq[0]?.regions.length ?? 0, calls: 2 },
       video: {
         knnMs: vecBlock(videoKnn),
-        knnParallelMs: vecBlock(videoParallel),
+        knnSequentialMs: vecBlock(videoSequential),
         alignMs: vecBlock(videoAlign),
         vectorsPerCall: vq.length ? Math.round(vq.reduce((s, q) => s + q.frames.flat().length, 0) / vq.length) : 0,
         calls: 2,
@@ -715,8 +698,6 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       incrementalInsert,
       e2e,
       alternatives,
-      layouts,
-      proposed,
       memory: { peakRssMb: mem.peakRssSampledMb, vmHwmMb: mem.vmHwmMb },
       targets: [],
       wallSec: 0,
@@ -778,16 +759,16 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   log('Storage by relation');
   log(formatTable(['relation', 'kind', 'MiB', 'bytes/frame'], r.storage.relations.map((x) => [x.name, x.kind, x.bytes / 2 ** 20, x.bytesPerFrame]), [0, 0, 1, 0]));
   log('');
-  log(`Latency (ms; ${r.image.knnMs.n} image and ${r.video.knnMs.n} video queries; 2 FrameStore.knn calls each, one per stored variant)`);
+  log(`Latency (ms; ${r.image.knnMs.n} image and ${r.video.knnMs.n} video queries; 2 FrameStore.knn calls each, one per stored variant, issued concurrently as search does)`);
   const row = (name: string, x: Summary | null) => (x ? [name, x.p50, x.p95, x.mean, x.max] : [name, null, null, null, null]);
   log(
     formatTable(
       ['query', 'p50', 'p95', 'mean', 'max'],
       [
         row(`image: knn (${r.image.vectorsPerCall} vectors/call)`, r.image.knnMs),
-        row('image: knn, both calls concurrently', r.image.knnParallelMs),
+        row('image: knn, the 2 calls one after the other', r.image.knnSequentialMs),
         row(`video ${r.video.framesPerQuery.toFixed(0)} frames: knn (${r.video.vectorsPerCall} vectors/call)`, r.video.knnMs),
-        row('video: knn, both calls concurrently', r.video.knnParallelMs),
+        row('video: knn, the 2 calls one after the other', r.video.knnSequentialMs),
         row('video: alignment', r.video.alignMs),
       ],
       [0, 1, 1, 1, 1],
@@ -816,35 +797,6 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
             : [[a.name, a.buildSec, a.bytesPerVector, a.error ?? '', null, null, null]],
         ),
         [0, 1, 0, 0, 3, 1, 1],
-      ),
-    );
-  }
-  if (r.layouts.length) {
-    const hnsw = r.storage.relations.filter((x) => x.name.startsWith('frame_vectors_hnsw_v')).reduce((s, x) => s + x.bytesPerFrame, 0) / 2;
-    const half = r.alternatives.find((a) => a.name === 'hnsw-halfvec');
-    const half12 = r.alternatives.find((a) => a.name === 'hnsw-halfvec-m12');
-    log('');
-    log('Row layouts (rows + b-trees; "+ 2 ANN" adds two HNSW indexes of the given kind, bytes/frame)');
-    log(
-      formatTable(
-        ['layout', 'rows', '+ 2 × hnsw float m16', '+ 2 × hnsw halfvec m16', '+ 2 × hnsw halfvec m12'],
-        [
-          ['current (frame_info + frame_vectors)', r.storage.frameBytesPerFrame - 2 * hnsw, r.storage.frameBytesPerFrame, half ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half.bytesPerVector : null, half12 ? r.storage.frameBytesPerFrame - 2 * hnsw + 2 * half12.bytesPerVector : null],
-          ...r.layouts.map((l) => [l.name, l.rowBytesPerFrame, l.rowBytesPerFrame + 2 * hnsw, half ? l.rowBytesPerFrame + 2 * half.bytesPerVector : null, half12 ? l.rowBytesPerFrame + 2 * half12.bytesPerVector : null]),
-        ],
-        0,
-      ),
-    );
-  }
-  if (r.proposed && !r.proposed.error) {
-    const p = r.proposed;
-    log('');
-    log(`Proposed layout (${p.description})`);
-    log(
-      formatTable(
-        ['build s', 'bytes/frame', `recall@${r.settings.k} v0`, 'v1', 'video p50', 'video p50 concurrent', 'image p50'],
-        [[p.buildSec, p.bytesPerFrame, p.recall[0], p.recall[1], p.videoSequential.p50, p.videoConcurrent.p50, p.imageSequential.p50]],
-        [1, 0, 3, 3, 1, 1, 1],
       ),
     );
   }

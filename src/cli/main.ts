@@ -91,7 +91,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let engine: Retrace | undefined;
   try {
-    engine = await Retrace.open({ db });
+    // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).
+    engine = await Retrace.open({ db, ...(command === 'index' ? { pgliteSharedBuffers: '32MB' } : {}) });
     switch (command) {
       case 'index':
         return await indexCommand(engine, positionals, values.json ?? false);

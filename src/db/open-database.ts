@@ -21,10 +21,10 @@ export function isServerUrl(location: string): boolean {
  * @example
  * const sql = await openDatabase('./.retrace');
  */
-export async function openDatabase(location: string = defaultDatabaseLocation()): Promise<SqlClient> {
+export async function openDatabase(location: string = defaultDatabaseLocation(), options: { pgliteSharedBuffers?: string } = {}): Promise<SqlClient> {
   let client: SqlClient;
   try {
-    client = isServerUrl(location) ? await PgClient.open(location) : await PGliteClient.open(location);
+    client = isServerUrl(location) ? await PgClient.open(location) : await PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
   } catch (e) {
     if (e instanceof RetraceError) throw e;
     throw new DatabaseError(`Cannot open database ${location.replace(/:[^:@/]*@/, ':***@')}: ${(e as Error).message}`, e);

@@ -37,33 +37,42 @@ export interface IndexLine {
   error?: { code: string; message: string };
 }
 
-/** `retrace index`: one result per file; a failed file does not stop the others. */
-export async function indexCommand(engine: Retrace, inputs: readonly string[], json: boolean): Promise<number> {
+/** `retrace index`: one result per file, two files in flight; a failed file does not stop the others. */
+export async function indexCommand(engine: Retrace, inputs: readonly string[], json: boolean, concurrency = 2): Promise<number> {
   const files = await expandInputs(inputs);
   let failed = 0;
+  let finished = 0;
   const t0 = Date.now();
   let totalSec = 0;
-  for (const [i, path] of files.entries()) {
-    const bar = json ? null : new ProgressBar(`[${i + 1}/${files.length}] ${path}`);
-    let line: IndexLine;
-    try {
-      const r = await engine.index(path, { onProgress: (p) => bar?.update(p) });
-      line = { path, videoId: r.videoId, status: r.status, durationSec: r.durationSec, frames: r.frames };
-      totalSec += r.status === 'indexed' ? r.durationSec : 0;
-    } catch (e) {
-      failed++;
-      const err = e instanceof RetraceError ? e.toJSON() : { code: 'INTERNAL', message: (e as Error).message };
-      line = { path, videoId: null, status: 'failed', durationSec: 0, frames: 0, error: err };
-    }
-    bar?.done();
-    if (json) {
-      process.stdout.write(JSON.stringify(line) + '\n');
-    } else if (line.status === 'failed') {
-      process.stderr.write(`failed     ${path}: [${line.error!.code}] ${line.error!.message}\n`);
-    } else {
-      process.stdout.write(`${line.status.padEnd(10)} ${path}  ${line.durationSec.toFixed(1)} s, ${line.frames} frames  ${line.videoId}\n`);
-    }
-  }
+  // One bar line, showing whichever file reported last.
+  const bars = files.map((path, i) => (json ? null : new ProgressBar(`[${i + 1}/${files.length}] ${path}`)));
+  await engine.indexMany(files, {
+    concurrency,
+    onProgress: (i, p) => bars[i]?.update(p),
+    onSettled: (i, outcome) => {
+      const path = files[i];
+      let line: IndexLine;
+      if (outcome.ok) {
+        const r = outcome.result;
+        line = { path, videoId: r.videoId, status: r.status, durationSec: r.durationSec, frames: r.frames };
+        totalSec += r.status === 'indexed' ? r.durationSec : 0;
+      } else {
+        failed++;
+        const e = outcome.error;
+        const err = e instanceof RetraceError ? e.toJSON() : { code: 'INTERNAL', message: (e as Error).message };
+        line = { path, videoId: null, status: 'failed', durationSec: 0, frames: 0, error: err };
+      }
+      finished++;
+      bars[i]?.done();
+      if (json) {
+        process.stdout.write(JSON.stringify(line) + '\n');
+      } else if (line.status === 'failed') {
+        process.stderr.write(`failed     ${path}: [${line.error!.code}] ${line.error!.message}\n`);
+      } else {
+        process.stdout.write(`${line.status.padEnd(10)} ${path}  ${line.durationSec.toFixed(1)} s, ${line.frames} frames  ${line.videoId}  (${finished}/${files.length})\n`);
+      }
+    },
+  });
   if (!json) {
     const wall = (Date.now() - t0) / 1000;
     process.stdout.write(`\n${files.length - failed} of ${files.length} files ok, ${failed} failed; ${totalSec.toFixed(0)} s of video in ${wall.toFixed(1)} s (${wall > 0 ? (totalSec / wall).toFixed(1) : '–'}× realtime)\n`);

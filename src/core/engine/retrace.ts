@@ -12,7 +12,8 @@ import { probeMedia } from '../media/probe.js';
 import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
 import { DEFAULT_EVIDENCE } from '../search/evidence.js';
 import { DEFAULT_REFINE_SETTINGS } from './search.js';
-import { ingestVideo } from './ingest.js';
+import { ingestMany, ingestVideo } from './ingest.js';
+import type { IndexManyOptions, IndexOutcome } from './ingest.js';
 import type { SearchSettings } from './search.js';
 import { searchMedia } from './search.js';
 import type { QueryInput } from './query-input.js';
@@ -39,6 +40,12 @@ export const DEFAULT_SEARCH: SearchSettings = {
 export interface RetraceOptions {
   /** Embedded data directory, `memory://`, or a `postgres://` URL. Default: `RETRACE_DB` or `./.retrace`. */
   db?: string;
+  /**
+   * Embedded store only: PostgreSQL shared_buffers inside PGlite's WASM heap (default 128MB, or
+   * `RETRACE_PGLITE_SHARED_BUFFERS`). '32MB' keeps a long ingest under 300 MB RSS without
+   * slowing it, but makes 100k-frame searches about 1.4× slower (bench/RESULTS.md).
+   */
+  pgliteSharedBuffers?: string;
   /** Frame descriptor; default the built-in one. An index only accepts the descriptor that built it. */
   descriptor?: FrameDescriptor;
   limits?: Partial<MediaLimits>;
@@ -100,7 +107,7 @@ export class Retrace {
    * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
    */
   static async open(options: RetraceOptions = {}): Promise<Retrace> {
-    const sql = await openDatabase(options.db ?? defaultDatabaseLocation());
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers });
     try {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
       const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
@@ -137,6 +144,18 @@ export class Retrace {
       path,
       options,
     );
+  }
+
+  /**
+   * Index several files, two at a time by default (per-file start-up costs leave a core idle).
+   * Each file's outcome is reported as it finishes and returned in input order; a failed file
+   * does not stop the others.
+   *
+   * @example
+   * const outcomes = await engine.indexMany(['a.mp4', 'b.mp4'], { onSettled: (i, o) => console.log(i, o.ok) });
+   */
+  indexMany(paths: readonly string[], options: IndexManyOptions = {}): Promise<IndexOutcome[]> {
+    return ingestMany((path, opts) => this.index(path, opts), paths, options);
   }
 
   /**

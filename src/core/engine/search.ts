@@ -178,10 +178,15 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       for (const r of regions) regionVectors.set(`${r.frame}|${r.spec}`, vecOf.get(r.region)!);
       timings.describe += now() - tt;
       tt = now();
-      for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
-        const sel = regions.filter((r) => r.against === variant);
+      // Both variants' scans at once: on a server they run on two pooled connections (image
+      // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
+      const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
+      const found = await Promise.all(
+        variants.map(({ variant, sel }) => (sel.length ? ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, isImage ? s.imageK : s.k) : Promise.resolve([]))),
+      );
+      for (const [vi, { variant, sel }] of variants.entries()) {
         if (!sel.length) continue;
-        const hits: KnnHit[] = await ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, isImage ? s.imageK : s.k);
+        const hits: KnnHit[] = found[vi];
         const guessed = (h: KnnHit) => tier === 2 || sel[h.query].region.kind === 'inset';
         const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
         const regionFrame = sel.map((r) => r.frame);
