@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_REFINE, refineSegment } from '../../src/core/align/segment-refinement.js';
 import type { RefineOptions, RefineQueryFrame, RefineRefFrame } from '../../src/core/align/segment-refinement.js';
 import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
+import { seededRng } from '../helpers/seeded-rng.js';
 
 /**
  * A reference of `refSec` seconds stored every 1 s, and a query sampled every 0.5 s. Each
@@ -11,15 +12,7 @@ import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-c
  */
 const DIMS = 24;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRng;
 
 function unit(v: Float32Array): Float32Array {
   const n = Math.hypot(...v);

@@ -3,6 +3,7 @@ import { alignMatches, DEFAULT_ALIGN } from '../../src/core/align/temporal-chain
 import type { AlignedSegment, AlignOptions, MatchPoint } from '../../src/core/align/temporal-chains.js';
 import { segmentScore } from '../../src/core/search/segment-scoring.js';
 import { DEFAULT_SEARCH } from '../../src/core/engine/retrace.js';
+import { seededRng } from '../helpers/seeded-rng.js';
 
 /**
  * Match patterns are built the way search produces them: query frames sampled every 0.5 s,
@@ -12,15 +13,7 @@ import { DEFAULT_SEARCH } from '../../src/core/engine/retrace.js';
 const Q = 0.5;
 const OPTS: Partial<AlignOptions> = { queryIntervalSec: Q, refIntervalSec: 1 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRng;
 
 interface CopySpec {
   /** Query interval [queryStart, queryEnd) that is a copy. */

@@ -8,9 +8,7 @@
  * 1. fit the chain's time line tr = offset + rate·tq; on footage where real time fits as well as
  *    the fitted rate (within `realTimeSlack` of mean similarity), real time wins, because a copy
  *    played at another speed shows it along the whole segment, and a static shot does not;
- * 2. add, as evidence, every query frame whose reference frame on that line clears the frame's
- *    normal floor (true matches the top-k missed);
- * 3. extend the segment outwards along the line while frames stay above a lower extension floor,
+ * 2. extend the segment outwards along the line while frames stay above a lower extension floor,
  *    tolerating a few misses (a cut to a black frame, a burst of noise), and stop where they fall
  *    to what unrelated footage scores.
  *
@@ -40,11 +38,6 @@ export interface RefineOptions {
   extendDrop: number;
   /** Consecutive query frames below the extension floor that end an extension. */
   maxMisses: number;
-  /**
-   * Count frames on the line that clear their floor as extra evidence. Off by default: on static
-   * footage (a traffic camera) an unrelated video lines up at just above the floor for many frames.
-   */
-  addEvidence: boolean;
   /** Real time is kept over the fitted rate when its mean similarity is at most this much lower. */
   realTimeSlack: number;
   /** Reference frames this far (s) from the line's prediction count as on the line. */
@@ -61,7 +54,6 @@ export const DEFAULT_REFINE: Omit<RefineOptions, 'queryIntervalSec' | 'refDurati
   extendDrop: 0.12,
   maxMisses: 2,
   realTimeSlack: 0.01,
-  addEvidence: false,
 };
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -187,23 +179,6 @@ export function refineSegment(
   const start = walk(first, -1);
   const end = walk(last, 1);
 
-  // Evidence: the chain's points plus every frame on the line inside the segment that clears its
-  // normal floor; counted once per reference frame, as alignment does.
-  const points: MatchPoint[] = [...seg.points];
-  const have = new Set(seg.points.map((p) => `${p.q}:${p.tr}`));
-  for (let i = start; i <= end; i++) {
-    const m = onLine(i, line);
-    const f = frames[i];
-    if (!m || m.s <= f.floor || f.floor >= 1) continue;
-    const key = `${f.q}:${m.tr}`;
-    if (have.has(key)) continue;
-    have.add(key);
-    points.push({ q: f.q, tq: f.tq, tr: m.tr, similarity: m.s, w: Math.min(1, (m.s - f.floor) / (1 - f.floor)) });
-  }
-  const best = new Map<number, number>();
-  for (const p of points) best.set(p.tr, Math.max(best.get(p.tr) ?? 0, p.w));
-  const evidence = [...best.values()].reduce((a, b) => a + b, 0);
-
   const queryStart = Math.min(frames[start].tq, seg.queryStart);
   const queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
   const clampRef = (t: number) => Math.min(o.refDurationSec, Math.max(0, t));
@@ -212,7 +187,9 @@ export function refineSegment(
     queryEnd,
     refStart: clampRef(line.offset + line.rate * queryStart),
     refEnd: clampRef(line.offset + line.rate * queryEnd),
-    evidence: o.addEvidence ? Math.max(evidence, seg.evidence) : seg.evidence,
-    points: points.sort((a, b) => a.tq - b.tq || a.tr - b.tr),
+    // Boundaries only: counting the frames on the line as evidence was measured to turn a
+    // negative query into a match (static footage lines up just above the floor for many frames).
+    evidence: seg.evidence,
+    points: seg.points,
   };
 }

@@ -62,7 +62,6 @@ export interface RefineSettings {
   extendDrop: number;
   maxMisses: number;
   realTimeSlack: number;
-  addEvidence: boolean;
 }
 
 export const DEFAULT_REFINE_SETTINGS: RefineSettings = { enabled: true, maxVideos: 8, ...DEFAULT_REFINE };
