@@ -20,7 +20,6 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 import { BuiltinDescriptor, DEFAULT_LIMITS, DEFAULT_SAMPLING } from '../../src/index.js';
@@ -28,7 +27,8 @@ import type { Progress } from '../../src/index.js';
 import { ingestVideo } from '../../src/core/engine/ingest.js';
 import { DEFAULT_ANN, FrameStore } from '../../src/db/frame-store.js';
 import { migrate } from '../../src/db/migrations.js';
-import type { SqlClient, SqlExecutor } from '../../src/db/sql-client.js';
+import { pgliteExecutor } from '../../src/db/pglite-client.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
 import { parseFlags } from '../common/args.js';
 import { writeJsonReport } from '../common/json.js';
 import { MemorySampler, readProcStatus } from '../common/memory.js';
@@ -41,28 +41,16 @@ const PGLITE_DEFAULT_START = [
   '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
 ];
 
-function wrap(q: PGlite | Transaction): SqlExecutor {
-  return {
-    async query<R>(text: string, params?: readonly unknown[]) {
-      const r = await q.query<R>(text, params ? [...params] : undefined);
-      return { rows: r.rows };
-    },
-    async exec(sql: string) {
-      await q.exec(sql);
-    },
-  };
-}
-
 async function openPglite(dir: string, settings: Record<string, string>, relaxedDurability = false): Promise<{ db: PGlite; client: SqlClient }> {
   const extra = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   const db = await PGlite.create(dir, { extensions: { vector }, startParams: [...PGLITE_DEFAULT_START, ...extra], relaxedDurability });
-  const ex = wrap(db);
+  const ex = pgliteExecutor(db);
   const client: SqlClient = {
     dialect: 'pglite',
     location: dir,
     query: (t, p) => ex.query(t, p),
     exec: (s) => ex.exec(s),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) => db.transaction((tx) => fn(pgliteExecutor(tx))),
     databaseBytes: async () => 0,
     close: () => db.close(),
   };

@@ -94,6 +94,17 @@ function meanLiteral(mean: Float32Array): string {
   return `'${vectorLiteral(mean)}'::vector(${mean.length})`;
 }
 
+
+/**
+ * The alternatives' query: k nearest whole-picture vectors per query vector in one statement,
+ * ordered by `op` on the column cast to `type` (what the alternative's index serves), always
+ * reporting cosine distance so recall is judged alike.
+ */
+function wholePictureKnn(d: number, type: 'halfvec' | 'vector', op: '<=>' | '<->' | '<#>'): string {
+  return `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
+        ORDER BY (fv.e0::${type}(${d})) ${op} q.v::${type}(${d}) LIMIT $2) h`;
+}
 export const ALTERNATIVES: AnnAlternative[] = [
   {
     name: 'hnsw-current',
@@ -102,9 +113,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     indexName: 'frames_e0_hnsw',
     create: () => '',
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
-        ORDER BY (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) LIMIT $2) h`,
+    query: (d) => wholePictureKnn(d, 'halfvec', '<=>'),
     params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
@@ -114,9 +123,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     indexName: 'bench_alt_hnsw_halfvec_efc128',
     create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_efc128 ON frames USING hnsw ((e0::halfvec(${d})) halfvec_l2_ops) WITH (m = 12, ef_construction = 128)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
-        ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    query: (d) => wholePictureKnn(d, 'halfvec', '<->'),
     params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
@@ -126,9 +133,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     indexName: 'bench_alt_hnsw_halfvec_m16',
     create: (d) => `CREATE INDEX bench_alt_hnsw_halfvec_m16 ON frames USING hnsw ((e0::halfvec(${d})) halfvec_l2_ops) WITH (m = 16, ef_construction = 64)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
-        ORDER BY (fv.e0::halfvec(${d})) <-> q.v::halfvec(${d}) LIMIT $2) h`,
+    query: (d) => wholePictureKnn(d, 'halfvec', '<->'),
     params: () => [60, 80, 100, 120],
     paramName: 'ef_search',
   },
@@ -138,9 +143,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     indexName: 'bench_alt_hnsw_m8',
     create: (d) => `CREATE INDEX bench_alt_hnsw_m8 ON frames USING hnsw ((e0::vector(${d})) vector_l2_ops) WITH (m = 8, ef_construction = 32)`,
     settings: (p) => [`SET LOCAL hnsw.ef_search = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
-        ORDER BY (fv.e0::vector(${d})) <-> q.v::vector(${d}) LIMIT $2) h`,
+    query: (d) => wholePictureKnn(d, 'vector', '<->'),
     params: () => [40, 100, 200],
     paramName: 'ef_search',
   },
@@ -150,9 +153,7 @@ export const ALTERNATIVES: AnnAlternative[] = [
     indexName: 'bench_alt_ivfflat',
     create: (d, n) => `CREATE INDEX bench_alt_ivfflat ON frames USING ivfflat ((e0::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))})`,
     settings: (p) => [`SET LOCAL ivfflat.probes = ${p}`],
-    query: (d) => `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
-      CROSS JOIN LATERAL (SELECT fv.id, (fv.e0::halfvec(${d})) <=> q.v::halfvec(${d}) AS dist FROM frames fv
-        ORDER BY (fv.e0::vector(${d})) <#> q.v::vector(${d}) LIMIT $2) h`,
+    query: (d) => wholePictureKnn(d, 'vector', '<#>'),
     params: (n) => {
       const lists = Math.max(10, Math.round(n / 1000));
       return [...new Set([Math.max(1, Math.round(lists / 100)), Math.max(2, Math.round(lists / 30)), Math.max(4, Math.round(lists / 10))])];

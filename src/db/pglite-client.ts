@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 import { DataDirLock } from './data-dir-lock.js';
 
-function wrap(q: PGlite | Transaction): SqlExecutor {
+/** The SqlExecutor view of a PGlite instance or of one of its transactions. */
+export function pgliteExecutor(q: PGlite | Transaction): SqlExecutor {
   return {
     async query<R>(text: string, params?: readonly unknown[]) {
       const r = await q.query<R>(text, params ? [...params] : undefined);
@@ -43,7 +44,7 @@ export class PGliteClient implements SqlClient {
   private readonly exec_: SqlExecutor;
 
   private constructor(private readonly db: PGlite, private readonly lock: DataDirLock | null, readonly location: string) {
-    this.exec_ = wrap(db);
+    this.exec_ = pgliteExecutor(db);
   }
 
   /** Open (creating if needed) a data directory, or an in-memory database for `memory://`. */
@@ -73,7 +74,7 @@ export class PGliteClient implements SqlClient {
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn(wrap(tx)));
+    return this.db.transaction((tx) => fn(pgliteExecutor(tx)));
   }
 
   async databaseBytes(): Promise<number> {
