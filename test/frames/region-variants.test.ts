@@ -77,10 +77,10 @@ describe('queryRegions, second tier', () => {
   const [, centre] = storedRegions(src, whole(src)).map((s) => d.describeOne(s.raster));
 
   function best(q: Raster, pick: (kind: string, i: number) => boolean): number {
-    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
+    const regions = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
     let m = -1;
     regions.forEach((r, i) => {
-      if (r.against === STORED_VARIANT.centre && pick(r.kind, i)) m = Math.max(m, dot(d.describeOne(r.raster), centre));
+      if (r.against.includes(STORED_VARIANT.centre) && pick(r.kind, i)) m = Math.max(m, dot(d.describeOne(r.raster), centre));
     });
     return m;
   }
@@ -88,7 +88,7 @@ describe('queryRegions, second tier', () => {
   it('finds the stored centre in an asymmetric crop with an off-centre zoom', () => {
     // 12 % off the left and top, 22 % off the right and bottom, rescaled back.
     const q = render(128, 128, [0.12 * ASPECT, 0.78 * ASPECT, 0.12, 0.78]);
-    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
+    const regions = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
     // Zooms come in groups of six per scale pair: the centred crop and its mirror image first.
     const centredIdx = new Set(regions.map((r, i) => (r.kind === 'zoom' && (i % 6 === 0 || i % 6 === 1) ? i : -1)));
     const all = best(q, (k) => k === 'zoom');
@@ -109,9 +109,47 @@ describe('queryRegions, second tier', () => {
 
   it('compares every second-tier region with a stored variant', () => {
     const q = render(96, 96, FULL);
-    const regions = queryRegions(q, whole(q), 2, null, ASPECT);
-    expect(regions.filter((r) => r.kind === 'zoom').every((r) => r.against === STORED_VARIANT.centre)).toBe(true);
-    expect(regions.filter((r) => r.kind === 'window').every((r) => r.against === STORED_VARIANT.whole)).toBe(true);
+    const regions = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
+    expect(regions.filter((r) => r.kind === 'zoom').every((r) => r.against.length === 1 && r.against[0] === STORED_VARIANT.centre)).toBe(true);
+    expect(regions.filter((r) => r.kind === 'window').every((r) => r.against.length === 1 && r.against[0] === STORED_VARIANT.whole)).toBe(true);
     expect(regions.filter((r) => r.kind === 'derotate')).toHaveLength(18);
+  });
+});
+
+describe('queryRegions, first tier', () => {
+  const q = render(128, 128, FULL);
+  const full = whole(q);
+
+  it('compares the whole picture with both stored variants and its centre with the stored centre only', () => {
+    const regions = queryRegions(q, full, 1);
+    const kinds = regions.map((r) => `${r.kind}${r.flipped ? '/flipped' : ''}`);
+    expect(kinds).toEqual(['whole', 'whole/flipped', 'centre']);
+    expect(regions[0].against).toEqual([STORED_VARIANT.whole, STORED_VARIANT.centre]);
+    expect(regions[2].against).toEqual([STORED_VARIANT.centre]);
+    // The centre region describes exactly like the stored centre of the same picture.
+    const [, storedCentre] = storedRegions(q, full).map((s) => d.describeOne(s.raster));
+    expect(dot(d.describeOne(regions[2].raster), storedCentre)).toBeGreaterThan(0.999);
+  });
+
+  it('adds the picture with a one-sided flat run kept, as a darkened copy clips its shadows to black', () => {
+    // Content found 0…90 wide: a flat run on the right only.
+    const oneSided = queryRegions(q, { x: 0, y: 0, width: 90, height: 128 }, 1);
+    const unstripped = oneSided.filter((r) => r.kind === 'unstripped');
+    expect(unstripped).toHaveLength(1);
+    expect(unstripped[0].raster.width).toBe(128);
+    // Matched bars on both sides are letterbox or pillarbox: nothing to add.
+    const paired = queryRegions(q, { x: 16, y: 0, width: 96, height: 128 }, 1);
+    expect(paired.some((r) => r.kind === 'unstripped')).toBe(false);
+  });
+});
+
+describe('queryRegions, second tier without windows', () => {
+  it('leaves out the sub-windows (an image query has no time to confirm a window)', () => {
+    const q = render(96, 96, FULL);
+    const withWindows = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
+    const without = queryRegions(q, whole(q), 2, { displayAspect: ASPECT, windows: false });
+    expect(withWindows.filter((r) => r.kind === 'window')).toHaveLength(18);
+    expect(without.filter((r) => r.kind === 'window')).toHaveLength(0);
+    expect(without).toHaveLength(withWindows.length - 18);
   });
 });

@@ -31,6 +31,8 @@ export const DEFAULT_SEARCH: SearchSettings = {
   guessExtraFloor: 0.04,
   minSegmentScore: 0.5,
   minImageScore: 0.6,
+  imageBackgroundMargin: 0.2,
+  imageEvidenceScale: 0.33,
   evidenceScale: 1.5,
   // The built-in descriptor's gradient part lowers similarities of unrelated frames (99.9th
   // percentile 0.88 -> 0.79) and of true ones a little. Of 0.70/0.72/0.75 measured on the

@@ -45,6 +45,14 @@ export interface SearchSettings {
    * best unrelated image matches reach 0.55–0.63 while most true ones score above 0.65.
    */
   minImageScore: number;
+  /**
+   * Image queries: how far above its background (the n-th best distinct video) a pair must be.
+   * Larger than for video (`evidence.backgroundMargin`): one frame must stand out from the
+   * other videos on its own, as a ratio test does.
+   */
+  imageBackgroundMargin: number;
+  /** Image queries: the rise above the floor at which an image match's confidence reaches 0.63. */
+  imageEvidenceScale: number;
   /** Evidence at which a segment's confidence reaches 0.63. */
   evidenceScale: number;
   evidence: EvidenceOptions;
@@ -78,6 +86,13 @@ interface QueryFrame extends PreparedFrame {
   timestampSec: number;
 }
 
+/**
+ * First-tier regions that are guesses rather than the picture as given: a detected inset (screen
+ * recordings are full of rectangles that are not insets) and the picture with one-sided flat
+ * runs kept (usually a flat sky, rarely a shadow clipped to black).
+ */
+const GUESSED_KINDS: ReadonlySet<QueryRegion['kind']> = new Set(['inset', 'unstripped']);
+
 interface RegionRef {
   frame: number;
   region: QueryRegion;
@@ -105,7 +120,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   const t0 = now();
   const timings = { decode: 0, describe: 0, knn: 0, align: 0, total: 0 };
   const s = ctx.settings;
-  const evidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };
+  const baseEvidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };
   const minVideoSegmentScore = opts.minSegmentScore ?? s.minSegmentScore;
   const displayPath = opts.displayPath ?? (typeof input === 'string' ? input : Buffer.isBuffer(input) || input instanceof Uint8Array ? '<buffer>' : '<stream>');
   const report = opts.onProgress ?? (() => undefined);
@@ -114,6 +129,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     report({ stage: 'probing', fraction: 0 });
     const info = await probeMedia(path, ctx.limits);
     const isImage = info.kind === 'image';
+    const evidence: EvidenceOptions = isImage ? { ...baseEvidence, backgroundMargin: s.imageBackgroundMargin } : baseEvidence;
     const minSegmentScore = isImage ? opts.minSegmentScore ?? s.minImageScore : minVideoSegmentScore;
     let interval = s.queryIntervalSec;
     if (!isImage && info.durationSec / interval > s.maxQueryFrames) interval = info.durationSec / s.maxQueryFrames;
@@ -156,21 +172,17 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     // Frames are stretched to a square raster; regions that rotate need the picture's true shape.
     const aspect = info.width / info.height;
     const inset = isImage ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
+    const regionsOf = (fi: number, tier: 1 | 2): QueryRegion[] =>
+      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !isImage });
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       const regions: RegionRef[] = [];
       for (const fi of frameIdx) {
-        for (const [ordinal, region] of queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null, aspect).entries()) {
-          const spec = `${tier}:${ordinal}`;
-          if (tier === 1) {
-            regions.push({ frame: fi, region, spec, against: STORED_VARIANT.whole });
-            regions.push({ frame: fi, region, spec, against: STORED_VARIANT.centre });
-          } else {
-            regions.push({ frame: fi, region, spec, against: region.against });
-          }
+        for (const [ordinal, region] of regionsOf(fi, tier).entries()) {
+          for (const against of region.against) regions.push({ frame: fi, region, spec: `${tier}:${ordinal}`, against });
         }
       }
       let tt = now();
-      // Tier 1 compares each region with both stored variants: describe once, search twice.
+      // A region compared with both stored variants is described once and searched twice.
       const unique = [...new Set(regions.map((r) => r.region))];
       const vecs = await describeAll(ctx.descriptor, unique.map((r) => r.raster));
       const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
@@ -186,7 +198,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       for (const [vi, { variant, sel }] of variants.entries()) {
         if (!sel.length) continue;
         const hits: KnnHit[] = found[vi];
-        const guessed = (h: KnnHit) => tier === 2 || sel[h.query].region.kind === 'inset';
+        const guessed = (h: KnnHit) => tier === 2 || GUESSED_KINDS.has(sel[h.query].region.kind);
         const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
         const regionFrame = sel.map((r) => r.frame);
         const floors = new Map<number, number>();
@@ -205,7 +217,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const missing: Array<{ fi: number; raster: QueryRegion['raster'] }> = [];
       for (const fi of good) {
         if (regionVectors.has(`${fi}|${spec}`)) continue;
-        const region = queryRegions(frames[fi].raster, frames[fi].content, tier, tier === 1 ? inset : null, aspect)[ordinal];
+        const region = regionsOf(fi, tier)[ordinal];
         if (region) missing.push({ fi, raster: region.raster });
       }
       const vecs = await describeAll(ctx.descriptor, missing.map((m) => m.raster));
@@ -296,7 +308,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of aligned) {
         const scored = segs
-          .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.evidenceScale / 3 : s.evidenceScale), isImage))
+          .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.imageEvidenceScale : s.evidenceScale), isImage))
           .filter((m) => m.score >= minSegmentScore);
         // Several places where one picture appears are not independent evidence: an image
         // query's video scores as its best place.
