@@ -66,6 +66,25 @@ const H = 128;
 const FULL: Rect = { x: 0, y: 0, width: W, height: H };
 
 describe('detectContentRect', () => {
+  it('strips a flat sky the same way with pillarbox bars as without them', () => {
+    // A faint sky gradient (row std about 2) over textured ground; the copy adds bars with a
+    // column blended half-way into the picture on each side, as scaling and compression do.
+    const sky = 30;
+    const ground = textured(W, H);
+    const picture = (x: number, y: number): [number, number, number] => (y < sky ? [170 + x / 20, 190 + x / 20, 230] : ground(x, y));
+    const source = padded(W, H, FULL, [0, 0, 0], picture);
+    const bars = { x: 20, y: 0, width: W - 40, height: H };
+    const copy = padded(W, H, bars, [0, 0, 0], (x, y) => {
+      const [r, g, b] = picture(x, y);
+      const edge = x === bars.x || x === bars.x + bars.width - 1 ? 0.5 : 1;
+      return [r * edge, g * edge, b * edge];
+    });
+    const s = detectContentRect(source);
+    const c = detectContentRect(copy);
+    expectRectNear(s, { x: 0, y: sky, width: W, height: H - sky });
+    expectRectNear(c, { x: bars.x, y: sky, width: bars.width, height: H - sky });
+  });
+
   it('finds the picture between black letterbox bars', () => {
     const inner = { x: 0, y: 18, width: W, height: H - 36 };
     expectRectNear(detectContentRect(padded(W, H, inner, [0, 0, 0])), inner);
@@ -126,13 +145,15 @@ describe('detectContentRect', () => {
 describe('detectContentRect on decoded video', () => {
   let dir: TempDir;
   let letterboxed: string;
+  let unpadded: string;
   let pillarboxed: string;
 
   beforeAll(async () => {
     dir = await makeTempDir('retrace-borders-');
-    [letterboxed, pillarboxed] = await Promise.all([
+    [letterboxed, unpadded, pillarboxed] = await Promise.all([
       // 320×160 picture in a 320×240 frame: 40-pixel black bars top and bottom.
       makeClip(dir, 'letterbox', { source: 'mandelbrot', durationSec: 3, width: 320, height: 160, vf: 'pad=320:240:0:40:black' }),
+      makeClip(dir, 'source', { source: 'mandelbrot', durationSec: 3, width: 320, height: 160 }),
       // 240×240 picture (textured up to its edges) in a 320×240 frame: 40-pixel dark-blue bars left and right.
       makeClip(dir, 'pillarbox', { source: 'life', durationSec: 3, width: 240, height: 240, vf: 'pad=320:240:40:0:0x202060' }),
     ]);
@@ -149,11 +170,19 @@ describe('detectContentRect on decoded video', () => {
     return out;
   }
 
-  it('removes the letterbox of an encoded H.264 frame', async () => {
-    for (const frame of await firstFrames(letterboxed)) {
-      // 40/240 of 128 rows are bars on each side.
-      expectRectNear(detectContentRect(frame), { x: 0, y: 21.3, width: 128, height: 85.3 }, 2);
-    }
+  it('removes the letterbox of an encoded H.264 frame and keeps the crop its source gets', async () => {
+    const copies = await firstFrames(letterboxed);
+    const sources = await firstFrames(unpadded);
+    expect(copies.length).toBeGreaterThan(0);
+    copies.forEach((frame, i) => {
+      const c = detectContentRect(frame);
+      const s = detectContentRect(sources[i]);
+      // 40/240 of 128 rows are bars on each side; inside them, the copy loses what its source
+      // loses (the fractal's flat outer columns), so both are described from the same crop.
+      expect(c.y).toBeGreaterThanOrEqual(20);
+      expect(c.y + c.height).toBeLessThanOrEqual(108);
+      expectRectNear(c, { x: s.x, y: 21.3 + (s.y * 85.3) / 128, width: s.width, height: (s.height * 85.3) / 128 }, 2);
+    });
   });
 
   it('removes coloured pillarbox bars of an encoded H.264 frame', async () => {
