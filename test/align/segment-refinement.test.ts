@@ -121,6 +121,26 @@ describe('segment refinement', () => {
     expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
   });
 
+  it('runs a copy to the end of the query across frames that cannot be compared (flat sky, black)', () => {
+    // The whole 12 s query copies reference 20–32 s, but its first 3 s and last 2 s are flat:
+    // no usable vector. Nothing there contradicts the copy, so it spans the whole query.
+    const s = scene({ refSec: 60, querySec: 12, copyStart: 0, copyEnd: 12, refStart: 20 });
+    const query = s.query.map((f) => (f.tq < 3 || f.tq >= 10 ? { ...f, vector: null } : f));
+    const seg = refineSegment(chainOf({ ...s, query }, [10, 11, 12, 13, 14]), query, s.ref, OPTS(60));
+    expect(seg.queryStart).toBe(0);
+    expect(seg.queryEnd).toBeCloseTo(12, 5);
+    expect(Math.abs(seg.refStart - 20)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(seg.refEnd - 32)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('does not run across flat frames once a compared frame has fallen below the floor', () => {
+    // Copy at 4–12 s; unrelated footage at 2–4 s, then flat frames before it.
+    const s = scene({ refSec: 60, querySec: 12, copyStart: 4, copyEnd: 12, refStart: 20 });
+    const query = s.query.map((f) => (f.tq < 2 ? { ...f, vector: null } : f));
+    const seg = refineSegment(chainOf({ ...s, query }, [12, 13, 14, 15, 16]), query, s.ref, OPTS(60));
+    expect(seg.queryStart).toBeGreaterThanOrEqual(3);
+  });
+
   it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {
     const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
     const chain = chainOf(s, [10, 11, 12, 13]);

@@ -162,11 +162,15 @@ export function refineSegment(
     const t = line.offset + line.rate * frames[i].tq;
     return t >= -o.lineToleranceSec && t <= o.refDurationSec + o.lineToleranceSec;
   };
-  // Walk outwards from the chain's ends while the line keeps finding the copy.
+  // Walk outwards from the chain's ends while the line keeps finding the copy. If nothing but
+  // unusable (flat, dark) frames lies between the last hit and the end of the query or of the
+  // reference, nothing contradicts the copy there either: it runs to that end (a plane in an
+  // empty sky, lava at night).
   const walk = (from: number, step: 1 | -1): number => {
     let edge = from;
     let misses = 0;
-    for (let i = from + step; i >= 0 && i < frames.length && inRef(i); i += step) {
+    let i = from + step;
+    for (; i >= 0 && i < frames.length && inRef(i); i += step) {
       const m = onLine(i, line);
       if (!m) continue; // an unusable (flat) frame neither extends nor ends the copy
       if (m.s >= extendFloor(i)) {
@@ -174,7 +178,9 @@ export function refineSegment(
         misses = 0;
       } else if (++misses > o.maxMisses) break;
     }
-    return edge;
+    // No miss since the last hit: every frame after it could not be compared.
+    const open = misses === 0 && (i < 0 || i >= frames.length || !inRef(i));
+    return open ? i - step : edge;
   };
   const start = walk(first, -1);
   const end = walk(last, 1);
