@@ -104,9 +104,13 @@ export interface AnnSettings {
 }
 
 /**
- * HNSW on halfvec with m 12 brings rows + indexes under 1 KB per frame at 1M frames. Built with
- * ef_construction 128 rather than 64 the same bytes give a much better graph: on the whole-picture
- * variant at 1M, recall@16 0.994 instead of 0.960 at ef_search 60, and faster scans (bench/RESULTS.md).
+ * HNSW on halfvec, built on L2 distance with ef_construction 128. Descriptors are unit vectors, so
+ * the nearest by L2 distance are the nearest by cosine, and knn still reports cosine similarity
+ * (computed from the stored vectors). At 1M frames an L2 graph found far more of the true
+ * neighbours than a cosine graph of the same size, and faster (bench/RESULTS.md). The graphs hold
+ * non-zero vectors only (partial indexes): a zero vector (a perfectly flat region) has no cosine
+ * similarity to anything, the cosine index skipped it, and an L2 graph would rank it at distance 1
+ * from every query, i.e. as a neighbour with NaN similarity.
  * Image queries ask for more neighbours (k 128) and so scan with ef_search = k.
  */
 export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 100 };
@@ -138,7 +142,15 @@ export class FrameStore {
   }
 
   /** Names of the ANN indexes, one per stored variant (the search benchmark drops them for bulk loads). */
-  static readonly annIndexNames: readonly string[] = VARIANT_COLUMNS.map((c) => `frames_${c}_hnsw`);
+  static readonly annIndexNames: readonly string[] = VARIANT_COLUMNS.map((c) => `frames_${c}_l2`);
+
+  /**
+   * The partial-index predicate of a variant's ANN index: only non-zero vectors are indexed.
+   * Queries repeat it verbatim so that the planner can use the partial index.
+   */
+  private nonZero(variant: number, alias = ''): string {
+    return `l2_norm(${alias}${variantColumn(variant)}) > 0`;
+  }
 
   /**
    * Record (first open) or check (later opens) which descriptor built this index, then make sure
@@ -161,7 +173,8 @@ export class FrameStore {
     for (const [variant, name] of FrameStore.annIndexNames.entries()) {
       await this.sql.exec(
         `CREATE INDEX IF NOT EXISTS ${name} ON frames
-           USING hnsw (${this.vecExpr(variant)} halfvec_cosine_ops) WITH (m = ${this.ann.m}, ef_construction = ${this.ann.efConstruction})`,
+           USING hnsw (${this.vecExpr(variant)} halfvec_l2_ops) WITH (m = ${this.ann.m}, ef_construction = ${this.ann.efConstruction})
+           WHERE ${this.nonZero(variant)}`,
       );
     }
   }
@@ -283,7 +296,9 @@ export class FrameStore {
   /**
    * k nearest stored vectors (cosine) of one region variant for every query vector, in ONE
    * round trip: the batch is unnested and each element drives an HNSW scan of that variant's
-   * index through a lateral join.
+   * index through a lateral join. The scan orders by L2 distance (the index's order; for unit
+   * vectors the same as cosine order) and each hit's similarity is 1 − cosine distance between
+   * the stored and the query vector. Zero vectors are never returned (see DEFAULT_ANN).
    *
    * Frames of videos that are not ready (still being ingested) are filtered INSIDE the scan, before
    * the LIMIT, with pgvector's iterative index scan: when the filter drops rows the scan goes on
@@ -306,7 +321,8 @@ export class FrameStore {
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} <=> q.v::halfvec(${D}) AS dist
                FROM frames f
               WHERE f.video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready'))
-              ORDER BY ${col} <=> q.v::halfvec(${D})
+                AND ${this.nonZero(variant, 'f.')}
+              ORDER BY ${col} <-> q.v::halfvec(${D})
               LIMIT $2
            ) h`,
         [pgArray(queries.map(vectorLiteral)), k],

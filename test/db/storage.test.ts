@@ -354,9 +354,9 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
         const indexed = new FrameStore(client);
         await indexed.bindDescriptor(DESCRIPTOR_ID, DIMS);
         const plan = await client.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN SELECT id FROM frames ORDER BY (e0::halfvec(${DIMS})) <=> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
+          `EXPLAIN SELECT id FROM frames WHERE l2_norm(e0) > 0 ORDER BY (e0::halfvec(${DIMS})) <-> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
         );
-        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_hnsw');
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_l2');
         const { query, ready, busy } = await readyAndBusy(indexed, 43);
         const hits = await indexed.knn([query, query], 0, 2, 2);
         expect(hits.map((h) => h.videoId)).toEqual([ready, ready, ready, ready]);
@@ -487,6 +487,51 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       }
       expect(await store.framesOf(b, 100, 200)).toEqual([]);
       expect((await store.framesOf(a)).length).toBe(20);
+    });
+
+    it('never returns a zero vector (a flat region), whichever plan runs, and every similarity is a number', async () => {
+      // A zero vector has no cosine similarity to anything (pgvector gives NaN). On L2 distance it
+      // sits at distance 1 from every unit query, i.e. nearer than any stored vector with cosine
+      // below 0.5, and a NaN similarity among a region's hits spoiled its background.
+      const zero = new Float32Array(DIMS);
+      const q = vec(0, 0, 0, 0, 0, 0, 0, 1);
+      const far = [vec(1, 0, 0, 0, 0, 0, 0, 0.3), vec(0, 1, 0, 0, 0, 0, 0, -0.2)];
+      const id = await addReadyVideo(store, [zero, ...far], [far[0], zero, far[1]], { title: 'zero vectors' });
+      const check = async (client: SqlClient) => {
+        const s = new FrameStore(client);
+        await s.bindDescriptor(DESCRIPTOR_ID, DIMS);
+        for (const variant of [0, 1]) {
+          const hits = (await s.knn([q], variant, 200)).filter((h) => h.videoId === id);
+          expect(hits).toHaveLength(2);
+          for (const h of hits) expect(Number.isFinite(h.similarity)).toBe(true);
+          expect(hits.map((h) => h.similarity).sort()).toEqual(far.map((v) => expect.closeTo(cosine(v, q), 3)).sort());
+        }
+        // Every hit of every stored frame is a number.
+        expect((await s.knn(randomVectors(4, 5), 0, 50)).every((h) => Number.isFinite(h.similarity))).toBe(true);
+      };
+      try {
+        await check(sql);
+        // The same through the HNSW index (sequential scans off).
+        if (isPglite) {
+          await sql.exec('SET enable_seqscan = off');
+          try {
+            await check(sql);
+          } finally {
+            await sql.exec('RESET enable_seqscan');
+          }
+        } else {
+          const url = new URL(db.location);
+          url.searchParams.set('options', '-c enable_seqscan=off');
+          const client = await openDatabase(url.toString());
+          try {
+            await check(client);
+          } finally {
+            await client.close();
+          }
+        }
+      } finally {
+        await store.remove(id);
+      }
     });
 
     it('answers an empty batch without a query', async () => {
