@@ -238,7 +238,27 @@ export class FrameStore {
       [videoId, frameCount, durationSec],
     );
     if (!r.rows[0]) throw new NotFoundError('Video', videoId);
+    await this.summarizeFrameRanges();
     return toRecord(r.rows[0]);
+  }
+
+  /**
+   * Summarise the BRIN ranges of `frames` written since the last call (`frames_video_brin`,
+   * migrations/005), so that `framesOf` and deleting a video skip them: a range that is not
+   * summarised yet is read by every such look-up. PGlite has no autovacuum to do it, and on a
+   * server autosummarize waits for autovacuum, so a finished video does it at once; it reads only
+   * the new pages. If another session holds the lock (summarising or vacuuming), it is left to
+   * the next finished video rather than waited for.
+   */
+  private async summarizeFrameRanges(): Promise<void> {
+    try {
+      await this.sql.transaction(async (tx) => {
+        await tx.query(`SET LOCAL lock_timeout = '500ms'`);
+        await tx.query(`SELECT brin_summarize_new_values('frames_video_brin')`);
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code !== '55P03') throw e;
+    }
   }
 
   /** Drop a failed or interrupted ingest entirely: the index is left as it was before. */
