@@ -111,9 +111,11 @@ export interface AnnSettings {
  * non-zero vectors only (partial indexes): a zero vector (a perfectly flat region) has no cosine
  * similarity to anything, the cosine index skipped it, and an L2 graph would rank it at distance 1
  * from every query, i.e. as a neighbour with NaN similarity.
+ * Video queries scan with ef_search 60: at 1M frames mean recall@16 0.961 (whole picture 0.982,
+ * centre 0.939), against 0.975 at 100 for about 30 % more time.
  * Image queries ask for more neighbours (k 128) and so scan with ef_search = k.
  */
-export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 100 };
+export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 60 };
 
 /** Stored region variants and their columns in `frames`. */
 const VARIANT_COLUMNS = ['e0', 'e1'] as const;
