@@ -84,7 +84,7 @@ describe('performance benchmarks, quick mode', () => {
     expect(isPositiveFinite(report.load.seconds)).toBe(true);
     expect(isPositiveFinite(report.build.seconds)).toBe(true);
     expect(isPositiveFinite(report.storage.frameBytesPerFrame)).toBe(true);
-    expect(report.storage.relations.map((r) => r.name)).toEqual(expect.arrayContaining(['frames', 'frames_e0_hnsw', 'frames_e1_hnsw']));
+    expect(report.storage.relations.map((r) => r.name)).toEqual(expect.arrayContaining(['frames', 'frames_e0_l2', 'frames_e1_l2']));
     expect(report.recall.atDefault).toBeGreaterThanOrEqual(0);
     expect(report.recall.atDefault).toBeLessThanOrEqual(1);
     expect(report.recall.sweep.length).toBeGreaterThanOrEqual(1);

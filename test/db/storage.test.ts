@@ -157,6 +157,71 @@ describe(`migration 002 (one row per frame, halfvec) on ${TEST_DB_KIND}`, () => 
   });
 });
 
+describe(`migrations 004 and 005 (L2 partial ANN indexes, compact frames) on ${TEST_DB_KIND}`, () => {
+  it('rewrites an index of schema v3: frames, ids and vectors kept, cosine indexes, primary key and b-tree replaced', async () => {
+    const old = await createTestDatabase();
+    try {
+      const first = isPglite ? await PGliteClient.open(old.location) : await PgClient.open(old.location);
+      await migrate(first, loadMigrations().filter((m) => m.version <= 3));
+      const ready = randomUUID();
+      const other = randomUUID();
+      const zero = `[${new Float32Array(DIMS).join(',')}]`;
+      await first.exec(`
+        INSERT INTO retrace_settings (key, value) VALUES ('descriptor', '{"id": "${DESCRIPTOR_ID}", "dimensions": ${DIMS}}');
+        INSERT INTO videos (id, content_hash, path, status, frame_count) VALUES
+          ('${ready}', 'h1', '/a.mp4', 'ready', 3), ('${other}', 'h2', '/b.mp4', 'ready', 1);
+        INSERT INTO frames (id, video_id, frame_number, timestamp_sec, is_keyframe, quality, e0, e1) VALUES
+          (11, '${ready}', 0, 0, true, 0.9, '[${vec(1, 2).join(',')}]', '[${vec(2, 1).join(',')}]'),
+          (12, '${other}', 0, 0, false, 0.5, '[${vec(3, 1).join(',')}]', NULL),
+          (13, '${ready}', 25, 1, false, 0.8, '[${vec(0, 0, 1).join(',')}]', '${zero}'),
+          (14, '${ready}', 50, 2.5, false, 0.7, '${zero}', '[${vec(0, 1).join(',')}]');
+        SELECT setval('frames_id_seq', 14);
+        CREATE INDEX frames_e0_hnsw ON frames USING hnsw ((e0::halfvec(${DIMS})) halfvec_cosine_ops);
+        CREATE INDEX frames_e1_hnsw ON frames USING hnsw ((e1::halfvec(${DIMS})) halfvec_cosine_ops);`);
+      await first.close();
+
+      const sql = await openDatabase(old.location);
+      try {
+        const store = new FrameStore(sql);
+        await store.bindDescriptor(DESCRIPTOR_ID, DIMS);
+        const indexes = await sql.query<{ name: string; def: string }>(
+          `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'frames' ORDER BY 1`,
+        );
+        expect(indexes.rows.map((r) => r.name)).toEqual(['frames_e0_l2', 'frames_e1_l2', 'frames_video_brin']);
+        for (const r of indexes.rows.filter((x) => x.name.endsWith('_l2'))) {
+          expect(r.def).toContain('halfvec_l2_ops');
+          expect(r.def).toMatch(/WHERE \(?l2_norm\(e[01]\) > /);
+        }
+        expect(indexes.rows[2].def).toMatch(/USING brin .*uuid_bloom_ops/);
+        expect(await store.totals()).toMatchObject({ videos: 2, ready: 2, frames: 4, vectors: 7 });
+        const frames = await store.framesOf(ready);
+        expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([[11, 0, [0, 1]], [13, 1, [0, 1]], [14, 2.5, [0, 1]]]);
+        expect(cosine(frames[0].vectors.get(1)!, vec(2, 1))).toBeCloseTo(1, 3);
+        expect(frames[0].quality).toBeCloseTo(0.9, 5);
+        expect((await store.framesOf(ready, 0.5, 2)).map((f) => f.frameId)).toEqual([13]);
+        // Zero vectors stay in the rows but never come back from knn.
+        const hits = bySimilarity(await store.knn([vec(0, 0, 1)], 0, 10));
+        expect(hits[0].frameId).toBe(13);
+        expect(hits.map((h) => h.frameId).sort()).toEqual([11, 12, 13]);
+        expect(hits[0].similarity).toBeCloseTo(1, 3);
+        // New frames get ids after the migrated ones; removing a video removes its frames only.
+        const next = await store.beginVideo(newVideo());
+        await store.addFrames(next, framesOf([vec(5, 5)]));
+        await store.finishVideo(next, 1, 1);
+        const [added] = await store.framesOf(next);
+        expect(added.frameId).toBeGreaterThan(14);
+        await store.remove(ready);
+        expect(await store.totals()).toMatchObject({ videos: 2, frames: 2 });
+        expect((await store.framesOf(other)).map((f) => f.frameId)).toEqual([12]);
+      } finally {
+        await sql.close();
+      }
+    } finally {
+      await old.dispose();
+    }
+  });
+});
+
 describe(`storage on ${TEST_DB_KIND}`, () => {
   let sql: SqlClient;
   let store: FrameStore;
@@ -354,9 +419,9 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
         const indexed = new FrameStore(client);
         await indexed.bindDescriptor(DESCRIPTOR_ID, DIMS);
         const plan = await client.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN SELECT id FROM frames ORDER BY (e0::halfvec(${DIMS})) <=> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
+          `EXPLAIN SELECT id FROM frames WHERE l2_norm(e0) > 0 ORDER BY (e0::halfvec(${DIMS})) <-> '[${vec(1).join(',')}]'::halfvec(${DIMS}) LIMIT 2`,
         );
-        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_hnsw');
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('frames_e0_l2');
         const { query, ready, busy } = await readyAndBusy(indexed, 43);
         const hits = await indexed.knn([query, query], 0, 2, 2);
         expect(hits.map((h) => h.videoId)).toEqual([ready, ready, ready, ready]);
@@ -487,6 +552,76 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       }
       expect(await store.framesOf(b, 100, 200)).toEqual([]);
       expect((await store.framesOf(a)).length).toBe(20);
+    });
+
+    it('never returns a zero vector (a flat region), whichever plan runs, and every similarity is a number', async () => {
+      // A zero vector has no cosine similarity to anything (pgvector gives NaN). On L2 distance it
+      // sits at distance 1 from every unit query, i.e. nearer than any stored vector with cosine
+      // below 0.5, and a NaN similarity among a region's hits spoiled its background.
+      const zero = new Float32Array(DIMS);
+      const q = vec(0, 0, 0, 0, 0, 0, 0, 1);
+      const far = [vec(1, 0, 0, 0, 0, 0, 0, 0.3), vec(0, 1, 0, 0, 0, 0, 0, -0.2)];
+      const id = await addReadyVideo(store, [zero, ...far], [far[0], zero, far[1]], { title: 'zero vectors' });
+      const check = async (client: SqlClient) => {
+        const s = new FrameStore(client);
+        await s.bindDescriptor(DESCRIPTOR_ID, DIMS);
+        for (const variant of [0, 1]) {
+          const hits = (await s.knn([q], variant, 200)).filter((h) => h.videoId === id);
+          expect(hits).toHaveLength(2);
+          for (const h of hits) expect(Number.isFinite(h.similarity)).toBe(true);
+          const want = far.map((v) => cosine(v, q)).sort((x, y) => x - y);
+          expect(hits.map((h) => h.similarity).sort((x, y) => x - y)).toEqual(want.map((w) => expect.closeTo(w, 3)));
+        }
+        // Every hit of every stored frame is a number.
+        expect((await s.knn(randomVectors(4, 5), 0, 50)).every((h) => Number.isFinite(h.similarity))).toBe(true);
+      };
+      try {
+        await check(sql);
+        // The same through the HNSW index (sequential scans off).
+        if (isPglite) {
+          await sql.exec('SET enable_seqscan = off');
+          try {
+            await check(sql);
+          } finally {
+            await sql.exec('RESET enable_seqscan');
+          }
+        } else {
+          const url = new URL(db.location);
+          url.searchParams.set('options', '-c enable_seqscan=off');
+          const client = await openDatabase(url.toString());
+          try {
+            await check(client);
+          } finally {
+            await client.close();
+          }
+        }
+      } finally {
+        await store.remove(id);
+      }
+    });
+
+    it('finds the frames of videos ingested side by side, and summarises the BRIN ranges a finished video wrote', async () => {
+      // Two ingests in flight interleave their batches on the same heap pages.
+      const x = await store.beginVideo(newVideo());
+      const y = await store.beginVideo(newVideo());
+      const xs = randomVectors(60, 71);
+      const ys = randomVectors(60, 72);
+      for (let i = 0; i < 60; i += 10) {
+        await store.addFrames(x, framesOf(xs).slice(i, i + 10));
+        await store.addFrames(y, framesOf(ys).slice(i, i + 10));
+      }
+      await store.finishVideo(x, 60, 60);
+      await store.finishVideo(y, 60, 60);
+      const left = await sql.query<{ n: number }>(`SELECT brin_summarize_new_values('frames_video_brin')::int AS n`);
+      expect(left.rows[0].n).toBe(0);
+      const got = await store.framesOf(y, 12, 31.5);
+      expect(got.map((f) => f.timestampSec)).toEqual(Array.from({ length: 20 }, (_, i) => 12 + i));
+      got.forEach((f) => expect(cosine(f.vectors.get(0)!, ys[f.timestampSec])).toBeCloseTo(1, 3));
+      expect((await store.frameTimes(x)).length).toBe(60);
+      await store.remove(x);
+      expect(await store.framesOf(x)).toEqual([]);
+      expect((await store.framesOf(y)).length).toBe(60);
+      await store.remove(y);
     });
 
     it('answers an empty batch without a query', async () => {
