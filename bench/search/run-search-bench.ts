@@ -7,8 +7,9 @@
  *  - database bytes per frame (rows + indexes, pg_total_relation_size), by relation;
  *  - ANN recall@k against exact search (the same query with index scans disabled), at several
  *    ef_search values;
- *  - p50/p95 latency of an image query (1 frame → its 2 tier-1 regions, each against both stored
- *    variants) and of a 30-frame video query (60 regions × 2 variants) through FrameStore.knn
+ *  - p50/p95 latency of an image query (1 frame → its first-tier regions: whole and mirrored
+ *    against both stored variants, the centre against the stored centre) and of a 30-frame video
+ *    query (the same per frame: 60 vectors against the whole variant, 90 against the centre) through FrameStore.knn
  *    (candidate retrieval), and of the alignment step on those candidates, separately;
  *  - the cost of inserting one more 5-minute video with the indexes in place;
  *  - end to end: `Retrace.search` of a 30 s 720p clip (a copy of a video indexed into the big
@@ -161,8 +162,16 @@ interface QueryVideo {
   video: number;
   t0: number;
   frameTimes: number[];
-  /** Tier-1 region vectors of each good frame (whole, mirrored). */
+  /** Tier-1 region vectors of each good frame compared with both stored variants (whole, mirrored). */
   frames: Float32Array[][];
+  /** Tier-1 region vectors of each good frame compared with the stored centre only. */
+  centres: Float32Array[][];
+}
+
+/** The two variant calls of a first-tier search: both-variant regions, plus centre-only ones against the centre. */
+function variantBatches(frames: readonly Float32Array[][], centres: readonly Float32Array[][]): [Float32Array[], Float32Array[]] {
+  const both = frames.flat();
+  return [both, [...both, ...centres.flat()]];
 }
 
 const LOAD_BATCH_FRAMES = { pglite: 1000, postgres: 2500 } as const;
@@ -260,6 +269,7 @@ function makeVideoQueries(set: SyntheticSet, total: number, n: number, framesPer
     const edit = randomCopyEdit(rng);
     const frameTimes: number[] = [];
     const frames: Float32Array[][] = [];
+    const centres: Float32Array[][] = [];
     for (let i = 0; i < framesPerQuery; i++) {
       const tq = i * interval;
       const q = describeQuery(renderFrame(spec, t0 + tq, set.clips, edit));
@@ -267,15 +277,16 @@ function makeVideoQueries(set: SyntheticSet, total: number, n: number, framesPer
       if (q.quality < DEFAULT_SEARCH.evidence.minQuality) continue;
       frameTimes.push(tq);
       frames.push(q.regions);
+      centres.push(q.centre);
     }
-    if (frames.length >= Math.min(10, framesPerQuery)) out.push({ video: v, t0, frameTimes, frames });
+    if (frames.length >= Math.min(10, framesPerQuery)) out.push({ video: v, t0, frameTimes, frames, centres });
   }
   return out;
 }
 
-function makeImageQueries(set: SyntheticSet, total: number, n: number, rng: Prng): Array<{ video: number; t: number; regions: Float32Array[] }> {
+function makeImageQueries(set: SyntheticSet, total: number, n: number, rng: Prng): Array<{ video: number; t: number; regions: Float32Array[]; centre: Float32Array[] }> {
   const videos = Math.ceil(total / set.framesPerVideo);
-  const out: Array<{ video: number; t: number; regions: Float32Array[] }> = [];
+  const out: Array<{ video: number; t: number; regions: Float32Array[]; centre: Float32Array[] }> = [];
   let guard = 0;
   while (out.length < n && guard++ < n * 20) {
     const v = rng.int(0, videos - 1);
@@ -284,7 +295,7 @@ function makeImageQueries(set: SyntheticSet, total: number, n: number, rng: Prng
     const t = rng.int(0, count - 1);
     const q = describeQuery(renderFrame(videoSpec(set.seed, v, set.framesPerVideo, set.clips), t, set.clips, randomCopyEdit(rng)));
     if (q.quality < DEFAULT_SEARCH.evidence.minQuality) continue;
-    out.push({ video: v, t, regions: q.regions });
+    out.push({ video: v, t, regions: q.regions, centre: q.centre });
   }
   return out;
 }
@@ -488,32 +499,40 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     const videoOf = (id: string) => ids.get(id);
 
     const runVideo = async (q: QueryVideo, ef = DEFAULT_ANN.efSearch) => {
-      const vecs = q.frames.flat();
-      const regionFrame = q.frames.flatMap((regions, fi) => regions.map(() => fi));
+      const [v0, v1] = variantBatches(q.frames, q.centres);
+      const frameOf = (groups: Float32Array[][]) => groups.flatMap((regions, fi) => regions.map(() => fi));
       const t0 = performance.now();
-      const [h0, h1] = await Promise.all([store.knn(vecs, 0, k, ef), store.knn(vecs, 1, k, ef)]);
+      const [h0, h1] = await Promise.all([store.knn(v0, 0, k, ef), store.knn(v1, 1, k, ef)]);
       const t1 = performance.now();
-      const found = alignCandidates([{ hits: h0, regionFrame }, { hits: h1, regionFrame }], q.frameTimes);
+      const found = alignCandidates(
+        [
+          { hits: h0, regionFrame: frameOf(q.frames) },
+          { hits: h1, regionFrame: [...frameOf(q.frames), ...frameOf(q.centres)] },
+        ],
+        q.frameTimes,
+      );
       const t2 = performance.now();
-      return { knnMs: t1 - t0, alignMs: t2 - t1, found, vectors: vecs.length, h0, h1 };
+      return { knnMs: t1 - t0, alignMs: t2 - t1, found, vectors: v0.length + v1.length, h0, h1 };
     };
     /** The variant calls one after the other, for comparison. */
     const runVideoSequential = async (q: QueryVideo) => {
-      const vecs = q.frames.flat();
+      const [v0, v1] = variantBatches(q.frames, q.centres);
       const t0 = performance.now();
-      await store.knn(vecs, 0, k);
-      await store.knn(vecs, 1, k);
+      await store.knn(v0, 0, k);
+      await store.knn(v1, 1, k);
       return performance.now() - t0;
     };
-    const runImageSequential = async (regions: Float32Array[]) => {
+    const runImageSequential = async (q: { regions: Float32Array[]; centre: Float32Array[] }) => {
+      const [v0, v1] = variantBatches([q.regions], [q.centre]);
       const t0 = performance.now();
-      await store.knn(regions, 0, imageK);
-      await store.knn(regions, 1, imageK);
+      await store.knn(v0, 0, imageK);
+      await store.knn(v1, 1, imageK);
       return performance.now() - t0;
     };
-    const runImage = async (regions: Float32Array[], ef = DEFAULT_ANN.efSearch) => {
+    const runImage = async (q: { regions: Float32Array[]; centre: Float32Array[] }, ef = DEFAULT_ANN.efSearch) => {
+      const [v0, v1] = variantBatches([q.regions], [q.centre]);
       const t0 = performance.now();
-      const [h0, h1] = await Promise.all([store.knn(regions, 0, imageK, ef), store.knn(regions, 1, imageK, ef)]);
+      const [h0, h1] = await Promise.all([store.knn(v0, 0, imageK, ef), store.knn(v1, 1, imageK, ef)]);
       return { knnMs: performance.now() - t0, hits: [...h0, ...h1] };
     };
 
@@ -523,7 +542,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     // the first pass after loading or after other work evicted pages is much slower).
     if (!exactOnly) {
       for (const q of videoQueries) await runVideo(q);
-      for (const q of imageQueries) await runImage(q.regions);
+      for (const q of imageQueries) await runImage(q);
     }
 
     log(`latency: ${iq.length} image queries, ${vq.length} video queries…`);
@@ -533,11 +552,11 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
     const imageSequential: number[] = [];
     let imageFound = 0;
     for (const [i, q] of iq.entries()) {
-      if (!exactOnly && i % 2 === 1) imageSequential.push(await runImageSequential(q.regions));
-      const r = await runImage(q.regions);
+      if (!exactOnly && i % 2 === 1) imageSequential.push(await runImageSequential(q));
+      const r = await runImage(q);
       imageKnn.push(r.knnMs);
       if (r.hits.some((h) => videoOf(h.videoId) === q.video && Math.abs(h.timestampSec - q.t) <= 1)) imageFound++;
-      if (!exactOnly && i % 2 === 0) imageSequential.push(await runImageSequential(q.regions));
+      if (!exactOnly && i % 2 === 0) imageSequential.push(await runImageSequential(q));
     }
     const videoKnn: number[] = [];
     const videoSequential: number[] = [];
@@ -574,7 +593,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const vt: number[] = [];
       for (const q of vq.slice(0, Math.max(3, Math.min(10, vq.length)))) vt.push((await runVideo(q, ef)).knnMs);
       const it: number[] = [];
-      for (const q of iq.slice(0, Math.max(3, Math.min(20, iq.length)))) it.push((await runImage(q.regions, ef)).knnMs);
+      for (const q of iq.slice(0, Math.max(3, Math.min(20, iq.length)))) it.push((await runImage(q, ef)).knnMs);
       sweep.push({ efSearch: ef, recall, recallByVariant, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
       log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)} (whole ${recallByVariant[0].toFixed(3)}, centre ${recallByVariant[1].toFixed(3)}), video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
     }
@@ -685,12 +704,12 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       build: { reused: !!reuse, seconds: buildSec },
       storage: { databaseBytes, bytesPerFrame: databaseBytes / frames, frameBytesPerFrame: frameBytes / frames, relations },
       recall: { k, queries: recallVecs.length, atDefault, sweep, imageK, imageQueries: imageVecs.length, imageAtDefault: imageRecall },
-      image: { knnMs: vecBlock(imageKnn), knnSequentialMs: vecBlock(imageSequential), alignMs: null, vectorsPerCall: iq[0]?.regions.length ?? 0, calls: 2 },
+      image: { knnMs: vecBlock(imageKnn), knnSequentialMs: vecBlock(imageSequential), alignMs: null, vectorsPerCall: iq[0] ? (2 * iq[0].regions.length + iq[0].centre.length) / 2 : 0, calls: 2 },
       video: {
         knnMs: vecBlock(videoKnn),
         knnSequentialMs: vecBlock(videoSequential),
         alignMs: vecBlock(videoAlign),
-        vectorsPerCall: vq.length ? Math.round(vq.reduce((s, q) => s + q.frames.flat().length, 0) / vq.length) : 0,
+        vectorsPerCall: vq.length ? Math.round(vq.reduce((s, q) => s + q.frames.flat().length + q.centres.flat().length / 2, 0) / vq.length) : 0,
         calls: 2,
         framesPerQuery: vq.length ? framesPerQuery / vq.length : 0,
         copyFoundAt1: vq.length ? copyFound / vq.length : NaN,

@@ -245,15 +245,23 @@ export function describeStored(raster: Raster): DescribedFrame {
   return { quality: p.quality, vectors: [byVariant.get(0)!, byVariant.get(1)!] };
 }
 
-/** A query frame as search sees it: quality and the tier-1 region vectors (whole, mirrored). */
+/**
+ * A query frame as search's first tier sees it: quality, the region vectors compared with both
+ * stored variants (whole picture, mirrored, and any unstripped alternative) and those compared
+ * with the stored centre only (the centre region).
+ */
 export interface QueryFrameVectors {
   quality: number;
   regions: Float32Array[];
+  centre: Float32Array[];
 }
 
 export function describeQuery(raster: Raster): QueryFrameVectors {
   const p = prepareFrame(raster);
-  return { quality: p.quality, regions: queryRegions(raster, p.content, 1).map((r) => descriptor.describeOne(r.raster)) };
+  const tier1 = queryRegions(raster, p.content, 1);
+  const vectors = (pick: (against: readonly number[]) => boolean) =>
+    tier1.filter((r) => pick(r.against)).map((r) => descriptor.describeOne(r.raster));
+  return { quality: p.quality, regions: vectors((a) => a.includes(0)), centre: vectors((a) => !a.includes(0)) };
 }
 
 /** A random mild re-encode for a query copy. */
