@@ -37,13 +37,13 @@ function scene(opts: { refSec: number; querySec: number; copyStart: number; copy
   const rate = opts.rate ?? 1;
   const keys = Array.from({ length: opts.refSec + 2 }, () => randomUnit(r));
   const contentAt = (t: number) => mix(keys[Math.floor(t)], keys[Math.floor(t) + 1], t - Math.floor(t));
-  const ref = Array.from({ length: opts.refSec }, (_, i) => ({ tr: i, vector: contentAt(i) }));
+  const ref = Array.from({ length: opts.refSec }, (_, i) => ({ tr: i, vectors: [contentAt(i)] }));
   const query: RefineQueryFrame[] = [];
   for (let q = 0; q * 0.5 < opts.querySec; q++) {
     const tq = q * 0.5;
     const inCopy = tq >= opts.copyStart && tq < opts.copyEnd;
     const v = inCopy ? mix(contentAt(opts.refStart + rate * (tq - opts.copyStart)), randomUnit(r), opts.noise ?? 0.3) : randomUnit(r);
-    query.push({ q, tq, vector: v, floor: 0.8 });
+    query.push({ q, tq, vectors: [v], floor: 0.8 });
   }
   return { ref, query };
 }
@@ -56,8 +56,9 @@ function dot(a: Float32Array, b: Float32Array): number {
 function chainOf(s: Scene, qs: readonly number[]): AlignedSegment {
   const points: MatchPoint[] = qs.map((q) => {
     const f = s.query[q];
-    const best = s.ref.reduce((a, b) => (dot(f.vector!, b.vector) > dot(f.vector!, a.vector) ? b : a));
-    return { q, tq: f.tq, tr: best.tr, similarity: dot(f.vector!, best.vector), w: 0.5 };
+    const v = f.vectors[0]!;
+    const best = s.ref.reduce((a, b) => (dot(v, b.vectors[0]!) > dot(v, a.vectors[0]!) ? b : a));
+    return { q, tq: f.tq, tr: best.tr, similarity: dot(v, best.vectors[0]!), w: 0.5 };
   });
   const trs = points.map((p) => p.tr);
   return {
@@ -113,8 +114,8 @@ describe('segment refinement', () => {
     // A static shot: every reference frame looks alike, so a chain can creep at any rate.
     const r = rng(7);
     const still = randomUnit(r);
-    const ref = Array.from({ length: 30 }, (_, i) => ({ tr: i, vector: mix(still, randomUnit(r), 0.05) }));
-    const query: RefineQueryFrame[] = Array.from({ length: 20 }, (_, q) => ({ q, tq: q * 0.5, vector: mix(still, randomUnit(r), 0.05), floor: 0.8 }));
+    const ref = Array.from({ length: 30 }, (_, i) => ({ tr: i, vectors: [mix(still, randomUnit(r), 0.05)] }));
+    const query: RefineQueryFrame[] = Array.from({ length: 20 }, (_, q) => ({ q, tq: q * 0.5, vectors: [mix(still, randomUnit(r), 0.05)], floor: 0.8 }));
     // The chain covers 10 s of query against 4 s of reference.
     const points: MatchPoint[] = Array.from({ length: 10 }, (_, i) => ({ q: i * 2, tq: i, tr: 5 + 0.4 * i, similarity: 0.99, w: 0.9 }));
     const seg = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 8.6, evidence: 5, points }, query, ref, OPTS(30));
@@ -125,7 +126,7 @@ describe('segment refinement', () => {
     // The whole 12 s query copies reference 20–32 s, but its first 3 s and last 2 s are flat:
     // no usable vector. Nothing there contradicts the copy, so it spans the whole query.
     const s = scene({ refSec: 60, querySec: 12, copyStart: 0, copyEnd: 12, refStart: 20 });
-    const query = s.query.map((f) => (f.tq < 3 || f.tq >= 10 ? { ...f, vector: null } : f));
+    const query = s.query.map((f) => (f.tq < 3 || f.tq >= 10 ? { ...f, vectors: [null] } : f));
     const seg = refineSegment(chainOf({ ...s, query }, [10, 11, 12, 13, 14]), query, s.ref, OPTS(60));
     expect(seg.queryStart).toBe(0);
     expect(seg.queryEnd).toBeCloseTo(12, 5);
@@ -136,9 +137,23 @@ describe('segment refinement', () => {
   it('does not run across flat frames once a compared frame has fallen below the floor', () => {
     // Copy at 4–12 s; unrelated footage at 2–4 s, then flat frames before it.
     const s = scene({ refSec: 60, querySec: 12, copyStart: 4, copyEnd: 12, refStart: 20 });
-    const query = s.query.map((f) => (f.tq < 2 ? { ...f, vector: null } : f));
+    const query = s.query.map((f) => (f.tq < 2 ? { ...f, vectors: [null] } : f));
     const seg = refineSegment(chainOf({ ...s, query }, [12, 13, 14, 15, 16]), query, s.ref, OPTS(60));
     expect(seg.queryStart).toBeGreaterThanOrEqual(3);
+  });
+
+  it('compares frames in every way the chain used: a caption can hide one way on some frames and another on others', () => {
+    // Two ways of comparing (say the whole picture and the centre): the copy shows through the
+    // first on 0–8 s and through the second on 8–16 s; the other way sees unrelated content.
+    const s = scene({ refSec: 60, querySec: 16, copyStart: 0, copyEnd: 16, refStart: 20 });
+    const r = rng(11);
+    const ref = s.ref.map((f) => ({ tr: f.tr, vectors: [f.vectors[0], f.vectors[0]] }));
+    const query = s.query.map((f) => ({ ...f, vectors: f.tq < 8 ? [f.vectors[0], randomUnit(r)] : [randomUnit(r), f.vectors[0]] }));
+    const chain = chainOf({ ref: s.ref, query: s.query }, [4, 5, 6, 7, 8]);
+    const both = refineSegment(chain, query, ref, OPTS(60));
+    expect(both.queryEnd).toBeGreaterThanOrEqual(15.5);
+    const firstOnly = refineSegment(chain, query.map((f) => ({ ...f, vectors: [f.vectors[0]] })), s.ref, OPTS(60));
+    expect(firstOnly.queryEnd).toBeLessThanOrEqual(9.5);
   });
 
   it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {

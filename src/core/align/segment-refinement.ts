@@ -20,16 +20,19 @@ import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
 export interface RefineQueryFrame {
   q: number;
   tq: number;
-  /** The query region's vector (the same region kind that made the chain), or null if unusable. */
-  vector: Float32Array | null;
+  /**
+   * One vector per way the chain's frames were compared (a query region against a stored
+   * variant), null where this frame has none; all null if the frame is unusable.
+   */
+  vectors: ReadonlyArray<Float32Array | null>;
   /** Similarity floor of this frame's region (from its background); evidence starts above it. */
   floor: number;
 }
 
-/** One stored reference frame: time and the vector of the stored variant the chain matched. */
+/** One stored reference frame: time and, for each way of comparing, the stored variant's vector. */
 export interface RefineRefFrame {
   tr: number;
-  vector: Float32Array;
+  vectors: ReadonlyArray<Float32Array | null>;
 }
 
 export interface RefineOptions {
@@ -111,7 +114,7 @@ export function refineSegment(
   const cache = new Map<string, { s: number; tr: number }>();
   const onLine = (i: number, line: Line): { s: number; tr: number } | null => {
     const f = frames[i];
-    if (!f.vector) return null;
+    if (!f.vectors.some(Boolean)) return null;
     const want = line.offset + line.rate * f.tq;
     const key = `${i}:${want.toFixed(3)}`;
     const hit = cache.get(key);
@@ -126,7 +129,14 @@ export function refineSegment(
       else hi = mid;
     }
     for (let j = lo; j < ref.length && ref[j].tr <= want + o.lineToleranceSec; j++) {
-      const s = dot(f.vector, ref[j].vector);
+      // The best of the ways the chain compared frames: a caption may hide the whole picture's
+      // match on some frames and the centre's on others.
+      let s = -1;
+      for (let k = 0; k < f.vectors.length; k++) {
+        const a = f.vectors[k];
+        const b = ref[j].vectors[k];
+        if (a && b) s = Math.max(s, dot(a, b));
+      }
       if (!best || s > best.s) best = { s, tr: ref[j].tr };
     }
     if (best) cache.set(key, best);

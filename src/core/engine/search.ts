@@ -242,29 +242,36 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const stored = await ctx.store.framesOf(videoId, Math.max(0, window.lo), window.hi);
       const out: AlignedSegment[] = [];
       for (const seg of segs) {
-        // The region/variant pair that carried most of the chain's evidence.
+        // The region/variant pairs that carried the chain's evidence, strongest first; the floor
+        // is the strongest one's.
         const byPair = new Map<string, number>();
         for (const p of seg.points) if (p.pair) byPair.set(p.pair, (byPair.get(p.pair) ?? 0) + p.w);
-        const pair = [...byPair.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-        if (!pair) {
+        const ranked = [...byPair.entries()].sort((a, b) => b[1] - a[1]);
+        const pairs = ranked.filter(([, w]) => w >= ranked[0][1] * REFINE_PAIR_SHARE).slice(0, REFINE_MAX_PAIRS).map(([p]) => p);
+        if (!pairs.length) {
           out.push(seg);
           continue;
         }
-        const [spec, variantText] = pair.split('>');
-        const variant = Number(variantText);
-        const vectors = await specVectors(spec);
+        const pair = pairs[0];
+        const ways = await Promise.all(
+          pairs.map(async (p) => {
+            const [spec, variantText] = p.split('>');
+            return { variant: Number(variantText), vectors: await specVectors(spec) };
+          }),
+        );
         const known = [...pairFloors.entries()].filter(([k]) => k.endsWith(`|${pair}`)).map(([, f]) => f).sort((a, b) => a - b);
         const typicalFloor = known.length ? known[known.length >> 1] : evidence.minFrameSimilarity;
         const query: RefineQueryFrame[] = frames.map((f, fi) => ({
           q: fi,
           tq: f.timestampSec,
-          vector: vectors.get(fi) ?? null,
+          vectors: ways.map((w) => w.vectors.get(fi) ?? null),
           floor: pairFloors.get(`${fi}|${pair}`) ?? typicalFloor,
         }));
         const ref: RefineRefFrame[] = [];
         for (const f of stored) {
-          const v = f.vectors.get(variant);
-          if (v && f.quality >= evidence.minQuality) ref.push({ tr: f.timestampSec, vector: v });
+          if (f.quality < evidence.minQuality) continue;
+          const vectors = ways.map((w) => f.vectors.get(w.variant) ?? null);
+          if (vectors.some(Boolean)) ref.push({ tr: f.timestampSec, vectors });
         }
         out.push(
           refineSegment(seg, query, ref, {
@@ -353,6 +360,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     };
   });
 }
+
+/** Refinement compares frames in each way that carried at least this share of the strongest way's evidence… */
+const REFINE_PAIR_SHARE = 0.25;
+/** …and in at most this many ways. */
+const REFINE_MAX_PAIRS = 3;
 
 /** A weighted hit with the region/variant pair that produced it (see `MatchPoint.pair`). */
 export type PairedHit = WeightedHit & { pair?: string };
