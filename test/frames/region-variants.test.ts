@@ -153,3 +153,45 @@ describe('queryRegions, second tier without windows', () => {
     expect(without).toHaveLength(withWindows.length - 18);
   });
 });
+
+describe('queryRegions, keys', () => {
+  it('names every region of a tier with a key that is unique and the same for every frame', () => {
+    const a = render(128, 128, FULL);
+    const b = render(128, 128, [0.2, 1.4, 0.1, 0.9]);
+    for (const tier of [1, 2, 3] as const) {
+      const keysA = queryRegions(a, whole(a), tier, { displayAspect: ASPECT }).map((r) => r.key);
+      const keysB = queryRegions(b, whole(b), tier, { displayAspect: ASPECT }).map((r) => r.key);
+      expect(new Set(keysA).size).toBe(keysA.length);
+      expect(keysB).toEqual(keysA);
+    }
+    // The first tier's optional regions keep their own names, so an inset is never mistaken
+    // for the picture with its flat runs kept in another frame.
+    const withBoth = queryRegions(a, { x: 0, y: 0, width: 90, height: 128 }, 1, { inset: { x: 64, y: 64, width: 60, height: 60 } });
+    expect(withBoth.map((r) => r.key)).toEqual(['whole', 'whole/flip', 'centre', 'unstripped', 'inset', 'inset/flip']);
+  });
+
+  it('builds only the regions asked for, identical to the same regions built with all the others', () => {
+    const q = render(128, 128, FULL);
+    const all = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
+    const wanted = new Set(['derotate -5.5 centre', 'zoom 0.75x0.65 @0.25,0.75', 'zoom 0.87x0.87/flip']);
+    const some = queryRegions(q, whole(q), 2, { displayAspect: ASPECT, only: (k) => wanted.has(k) });
+    expect(some.map((r) => r.key).sort()).toEqual([...wanted].sort());
+    for (const r of some) expect(r.raster.data).toEqual(all.find((x) => x.key === r.key)!.raster.data);
+  });
+});
+
+describe('queryRegions, third tier (refinement only)', () => {
+  it('trims each side of the picture, so a frame whose flat sky was stripped as a bar still compares', () => {
+    const q = render(128, 128, FULL);
+    const trims = queryRegions(q, whole(q), 3);
+    expect(trims).toHaveLength(24);
+    expect(trims.every((r) => r.kind === 'trim' && r.against.length === 1 && r.against[0] === STORED_VARIANT.whole)).toBe(true);
+    // The reference's detector took the top 26 rows off this frame (a flat sky, say).
+    const strippedRef = d.describeOne(storedRegions(q, { x: 0, y: 26, width: 128, height: 102 })[0].raster);
+    const sim = (key: string) => dot(d.describeOne(trims.find((r) => r.key === key)!.raster), strippedRef);
+    const untrimmed = dot(d.describeOne(queryRegions(q, whole(q), 1)[0].raster), strippedRef);
+    expect(sim('trim top 0.2')).toBeGreaterThan(0.95);
+    expect(sim('trim top 0.2')).toBeGreaterThan(untrimmed + 0.1);
+    expect(sim('trim top 0.2')).toBeGreaterThan(sim('trim bottom 0.2'));
+  });
+});

@@ -27,10 +27,16 @@ export function storedRegions(frame: Raster, content: Rect): Array<{ variant: nu
 }
 
 /** Why a query variant exists: each one undoes one family of edits. */
-export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'derotate';
+export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'derotate' | 'trim';
 
 export interface QueryRegion {
   kind: QueryVariantKind;
+  /**
+   * Names the region within its tier, the same for every frame of a query (`whole`,
+   * `zoom 0.87x0.75 @0.25,0.25`, `trim top 0.2`, …; mirror images end in `/flip`): hits of one
+   * region in different frames are evidence of one kind, and refinement asks for a region by key.
+   */
+  key: string;
   flipped: boolean;
   raster: Raster;
   /** Stored variants this region is compared with. */
@@ -48,6 +54,8 @@ export interface QueryRegionOptions {
    * time; a still image has no time to line up, and its windows matched unrelated pictures.
    */
   windows?: boolean;
+  /** Build only the regions whose key passes (the rest cost nothing): refinement needs a few. */
+  only?: (key: string) => boolean;
 }
 
 const BOTH: readonly number[] = [STORED_VARIANT.whole, STORED_VARIANT.centre];
@@ -97,6 +105,16 @@ const ZOOM_POSITIONS: ReadonlyArray<readonly [number, number]> = [
 const DEROTATE_DEGREES = [3, 5.5, 8];
 
 /**
+ * Trims of the refinement tier: flat runs (a sky, a floor, a wall) are stripped like bars where
+ * they are flat enough, so a reference may have lost its sky on some frames while a copy with a
+ * caption over that sky kept it (or the reverse). Fractions of the content's height or width.
+ */
+const TRIM_FRACTIONS = [0.1, 0.2, 0.3];
+const TRIM_SIDES = ['top', 'bottom', 'left', 'right'] as const;
+/** Keys of the third tier's trims (mirror images: the key with `/flip` added). */
+export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FRACTIONS.map((f) => `trim ${side} ${f}`));
+
+/**
  * Regions of a query frame described at search time (cheap: no storage cost).
  * - tier 1: the whole picture and its mirror image (re-encodes, colour edits, padding, flips)
  *   against both stored variants; the centre against the stored centre (captions and logos near
@@ -105,58 +123,87 @@ const DEROTATE_DEGREES = [3, 5.5, 8];
  * - tier 2: crops at several anisotropic scales and positions, matched against the stored centre
  *   region (cropped copies); de-rotated copies of the picture (small rotations); and
  *   sub-windows matched against whole stored frames (picture-in-picture whose inset was not
- *   detected, a copy pasted inside other footage).
+ *   detected, a copy pasted inside other footage);
+ * - tier 3, never searched, only compared by refinement with a found copy's frames: the picture
+ *   (and its mirror image) with one side trimmed, as border stripping may have trimmed a flat
+ *   sky or floor from the reference's frame but not from the query's (see `TRIM_FRACTIONS`).
  *
  * Measured on the accuracy benchmark (seeds 1–6, 576 queries): the centre region found three
  * captioned or logo-covered copies and one combination the whole picture missed, and raised
  * segment F by 0.01–0.03 per seed; keeping one-sided flat runs found a darkened copy.
+ *
+ * @example
+ * const regions = queryRegions(frame, content, 1, { inset });          // searched first
+ * const zooms = queryRegions(frame, content, 2, { only: (k) => k.startsWith('zoom') });
  */
-export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2, options: QueryRegionOptions = {}): QueryRegion[] {
-  const { inset = null, displayAspect = frame.width / frame.height, windows = true } = options;
+export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, options: QueryRegionOptions = {}): QueryRegion[] {
+  const { inset = null, displayAspect = frame.width / frame.height, windows = true, only = () => true } = options;
   const out: QueryRegion[] = [];
-  const push = (kind: QueryVariantKind, r: Raster, withFlip: boolean, against: readonly number[]) => {
-    out.push({ kind, flipped: false, raster: r, against });
-    if (withFlip) out.push({ kind, flipped: true, raster: flipHorizontal(r), against });
+  // Rasters are made only for the keys asked for: a crop is cheap, a rotation is not.
+  const push = (kind: QueryVariantKind, key: string, make: () => Raster, withFlip: boolean, against: readonly number[]) => {
+    const wantPlain = only(key);
+    const wantFlip = withFlip && only(`${key}/flip`);
+    if (!wantPlain && !wantFlip) return;
+    const r = make();
+    if (wantPlain) out.push({ kind, key, flipped: false, raster: r, against });
+    if (wantFlip) out.push({ kind, key: `${key}/flip`, flipped: true, raster: flipHorizontal(r), against });
   };
-  const add = (kind: QueryVariantKind, rect: Rect, withFlip: boolean, against: readonly number[] = WHOLE) =>
-    push(kind, crop(frame, rect), withFlip, against);
+  const add = (kind: QueryVariantKind, key: string, rect: Rect, withFlip: boolean, against: readonly number[] = WHOLE) =>
+    push(kind, key, () => crop(frame, rect), withFlip, against);
   if (tier === 1) {
-    add('whole', content, true, BOTH);
+    add('whole', 'whole', content, true, BOTH);
     // The centre against the stored centre: captions and logos near the edges stay outside it.
-    add('centre', centreRect(content, CENTRE_FRACTION), false, CENTRE);
+    add('centre', 'centre', centreRect(content, CENTRE_FRACTION), false, CENTRE);
     const sym = symmetricContent(frame, content);
-    if (sym.width - content.width > frame.width * 0.04 || sym.height - content.height > frame.height * 0.04) add('unstripped', sym, false, BOTH);
+    if (sym.width - content.width > frame.width * 0.04 || sym.height - content.height > frame.height * 0.04) add('unstripped', 'unstripped', sym, false, BOTH);
     // A detected picture-in-picture inset is a picture of its own, with its own black bars
     // perhaps (a letterboxed film pasted in): search its content like a whole frame.
     if (inset) {
       const inner = detectContentRect(crop(frame, inset));
-      add('inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
+      add('inset', 'inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
+    }
+    return out;
+  }
+  if (tier === 3) {
+    for (const side of TRIM_SIDES) {
+      for (const f of TRIM_FRACTIONS) {
+        const dy = Math.round(content.height * f);
+        const dx = Math.round(content.width * f);
+        const rect: Rect =
+          side === 'top' ? { ...content, y: content.y + dy, height: content.height - dy }
+          : side === 'bottom' ? { ...content, height: content.height - dy }
+          : side === 'left' ? { ...content, x: content.x + dx, width: content.width - dx }
+          : { ...content, width: content.width - dx };
+        add('trim', `trim ${side} ${f}`, rect, true, WHOLE);
+      }
     }
     return out;
   }
   for (const fx of ZOOM_SCALES) {
     for (const fy of ZOOM_SCALES) {
-      add('zoom', centreRect(content, fx, fy), true, CENTRE);
-      for (const [cx, cy] of ZOOM_POSITIONS) add('zoom', centreRect(content, fx, fy, cx, cy), false, CENTRE);
+      add('zoom', `zoom ${fx}x${fy}`, centreRect(content, fx, fy), true, CENTRE);
+      for (const [cx, cy] of ZOOM_POSITIONS) add('zoom', `zoom ${fx}x${fy} @${cx},${cy}`, centreRect(content, fx, fy, cx, cy), false, CENTRE);
     }
   }
-  const picture = crop(frame, content);
   const aspect = (displayAspect * (content.width / frame.width)) / (content.height / frame.height);
-  const whole: Rect = { x: 0, y: 0, width: picture.width, height: picture.height };
+  let picture: Raster | undefined;
+  const full: Rect = { x: 0, y: 0, width: content.width, height: content.height };
   for (const deg of DEROTATE_DEGREES) {
     const t = (deg * Math.PI) / 180;
     // Zoom that hides the black corners of a rotation by t (what a zoom-to-fill copy applied).
     const z = Math.cos(t) + Math.max(aspect, 1 / aspect) * Math.sin(t);
     for (const sign of [-1, 1]) {
-      const r = rotate(picture, sign * deg, aspect);
-      push('derotate', r, false, WHOLE);
-      push('derotate', crop(r, centreRect(whole, CENTRE_FRACTION)), false, CENTRE);
-      push('derotate', crop(r, centreRect(whole, Math.min(1, CENTRE_FRACTION * z))), false, CENTRE);
+      let rotated: Raster | undefined;
+      const r = () => (rotated ??= rotate((picture ??= crop(frame, content)), sign * deg, aspect));
+      const name = `derotate ${sign * deg}`;
+      push('derotate', name, r, false, WHOLE);
+      push('derotate', `${name} centre`, () => crop(r(), centreRect(full, CENTRE_FRACTION)), false, CENTRE);
+      push('derotate', `${name} zoom`, () => crop(r(), centreRect(full, Math.min(1, CENTRE_FRACTION * z))), false, CENTRE);
     }
   }
   if (windows) {
     for (const s of [0.5, 0.4]) {
-      for (const cy of [0, 0.5, 1]) for (const cx of [0, 0.5, 1]) add('window', centreRect(content, s, s, cx, cy), false);
+      for (const cy of [0, 0.5, 1]) for (const cx of [0, 0.5, 1]) add('window', `window ${s} @${cx},${cy}`, centreRect(content, s, s, cx, cy), false, WHOLE);
     }
   }
   return out;
