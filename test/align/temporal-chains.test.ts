@@ -142,6 +142,19 @@ describe('alignMatches', () => {
     for (const s of segs.slice(1)) expect(s.evidence).toBeLessThan(segs[0].evidence / 2);
   });
 
+  it('keeps a sparse chain of strong matches: an inset that matches one query frame in three', () => {
+    // 13 s of query, a strong match every 1.5 s (density 1/3, under minDensity).
+    const pts = copyPoints({ queryStart: 0, queryEnd: 13, refStart: 40, w: 0.7 }).filter((p) => p.q % 3 === 0);
+    const segs = align(pts);
+    expect(segs).toHaveLength(1);
+    expectSegment(segs[0], { queryStart: 0, queryEnd: 12.5, refStart: 40, refEnd: 52.5 });
+    // The same pattern with weak matches is what chance lines up: dropped.
+    expect(align(pts.map((p) => ({ ...p, w: 0.2 })))).toEqual([]);
+    // Sparser still (one frame in five) is dropped however strong.
+    const sparser = copyPoints({ queryStart: 0, queryEnd: 25, refStart: 40, w: 0.9 }).filter((p) => p.q % 5 === 0);
+    expect(align(sparser)).toEqual([]);
+  });
+
   it('needs at least minMatchedFrames distinct query frames', () => {
     expect(DEFAULT_ALIGN.minMatchedFrames).toBe(3);
     expect(align(copyPoints({ queryStart: 0, queryEnd: 1, refStart: 30 }))).toEqual([]);
@@ -225,7 +238,9 @@ describe('alignMatches', () => {
       for (let seed = 1; seed <= 20; seed++) {
         const segs = align(noisePoints(30, 120, 1, 0.35, seed));
         expect(segs.filter(reportable), `seed ${seed}`).toEqual([]);
+        // Sparser chains pass only with strong evidence, which weak noise never has.
         for (const s of segs) expect(s.points.length / ((s.queryEnd - s.queryStart) / Q)).toBeGreaterThanOrEqual(0.4);
+        for (const s of segs) expect(s.evidence).toBeLessThan(DEFAULT_ALIGN.strongChainEvidence);
       }
     });
   });

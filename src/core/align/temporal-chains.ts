@@ -54,6 +54,13 @@ export interface AlignOptions {
    */
   shortChainFrames: number;
   shortChainMinDensity: number;
+  /**
+   * A sparser chain is kept when its evidence reaches `strongChainEvidence` and its density is
+   * at least `strongChainMinDensity`: a picture-in-picture inset or a static subject may match
+   * only one query frame in three, but strongly, while chance chains that sparse stay weak.
+   */
+  strongChainEvidence: number;
+  strongChainMinDensity: number;
   /** Fewest distinct query frames in a segment. */
   minMatchedFrames: number;
   /** At most this many segments per reference video. */
@@ -75,6 +82,8 @@ export const DEFAULT_ALIGN: AlignOptions = {
   minDensity: 0.4,
   shortChainFrames: 6,
   shortChainMinDensity: 0.6,
+  strongChainEvidence: 2,
+  strongChainMinDensity: 0.25,
   minMatchedFrames: 3,
   maxSegments: 8,
   maxQueryOverlap: 0.5,
@@ -185,7 +194,9 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
     const distinct = new Set(chain.map((p) => p.q)).size;
     if (distinct < o.minMatchedFrames) continue;
     const density = distinct / ((qe - qs) / o.queryIntervalSec + 1);
-    if (density < (distinct < o.shortChainFrames ? o.shortChainMinDensity : o.minDensity)) continue;
+    const evidence = evidenceOf(chain);
+    const strong = evidence >= o.strongChainEvidence && density >= o.strongChainMinDensity;
+    if (!strong && density < (distinct < o.shortChainFrames ? o.shortChainMinDensity : o.minDensity)) continue;
     const rate = qe > qs ? (re - rs) / (qe - qs) : 1;
     if (qe > qs && (rate < o.minRate * 0.8 || rate > o.maxRate * 1.25)) continue;
     // Each sampled frame stands for the interval until the next sample.
@@ -194,7 +205,7 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
       queryEnd: qe + o.queryIntervalSec,
       refStart: rs,
       refEnd: re + Math.max(o.refIntervalSec * 0.5, o.queryIntervalSec * Math.min(Math.max(rate, o.minRate), o.maxRate)),
-      evidence: evidenceOf(chain),
+      evidence,
       points: chain,
     };
     const len = seg.queryEnd - seg.queryStart;
