@@ -122,6 +122,21 @@ describe('segment refinement', () => {
     expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
   });
 
+  it('lays a chain that crept along look-alike frames (a dashcam\'s road) on real time through the copy\'s start', () => {
+    // Every reference second looks much like the others, so the chain crept at 0.4× from the
+    // copy's true start; its median offset lies seconds away from the copy's.
+    const r = rng(5);
+    const road = randomUnit(r);
+    const keys = Array.from({ length: 12 }, () => mix(road, randomUnit(r), 0.35));
+    const at = (t: number) => mix(keys[Math.floor(t)], keys[Math.floor(t) + 1], t - Math.floor(t));
+    const ref = Array.from({ length: 10 }, (_, i) => ({ tr: i, vectors: [at(i)] }));
+    const query: RefineQueryFrame[] = Array.from({ length: 18 }, (_, q) => ({ q, tq: q * 0.5, vectors: [mix(at(q * 0.5), randomUnit(r), 0.05)], floor: 0.8 }));
+    const points: MatchPoint[] = query.map((f) => ({ q: f.q, tq: f.tq, tr: Math.floor(0.4 * f.tq), similarity: 0.9, w: 0.3 }));
+    const seg = refineSegment({ queryStart: 0, queryEnd: 9, refStart: 0, refEnd: 3, evidence: 1.2, points }, query, ref, OPTS(10));
+    expect(Math.abs(seg.refStart - 0)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(seg.refEnd - 9)).toBeLessThanOrEqual(0.6);
+  });
+
   it('runs a copy to the end of the query across frames that cannot be compared (flat sky, black)', () => {
     // The whole 12 s query copies reference 20–32 s, but its first 3 s and last 2 s are flat:
     // no usable vector. Nothing there contradicts the copy, so it spans the whole query.

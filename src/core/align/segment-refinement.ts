@@ -147,7 +147,7 @@ export function refineSegment(
   if (chainIdx.length < 2) return seg;
   const first = Math.min(...chainIdx);
   const last = Math.max(...chainIdx);
-  const meanOnLine = (line: Line): number => {
+  const onLineStats = (line: Line): { mean: number; n: number } => {
     let sum = 0;
     let n = 0;
     for (let i = first; i <= last; i++) {
@@ -157,15 +157,29 @@ export function refineSegment(
         n++;
       }
     }
-    return n ? sum / n : -1;
+    return { mean: n ? sum / n : -1, n };
   };
-  // The chain's own line, or real time through the chain's median offset if that fits as well:
-  // on a slow or static shot the chain may creep at a fraction of real time, while a copy really
-  // played at another speed shows it along the whole segment. (Searching offsets and a grid of
-  // rates by mean similarity was tried: it prefers slow lines through "average" frames of a pan.)
+  // The chain's own line, or real time if that fits as well: on a slow or static shot the chain
+  // may creep at a fraction of real time, while a copy really played at another speed shows it
+  // along the whole segment. Real time runs through the chain's median offset, or through the
+  // offset of one of its points if that fits better while comparing as many frames: a chain
+  // that crept along footage whose frames all look alike (a dashcam's road) has a median offset
+  // far from the copy's start. (Searching offsets and a grid of rates by mean similarity was
+  // tried: it prefers slow lines through "average" frames of a pan.)
   const fitted = fitLine(seg.points, o.minRate, o.maxRate);
-  const realTime: Line = { rate: 1, offset: offsetFor(seg.points, 1) };
-  const line = meanOnLine(realTime) >= meanOnLine(fitted) - o.realTimeSlack ? realTime : fitted;
+  let realTime: Line = { rate: 1, offset: offsetFor(seg.points, 1) };
+  let realStats = onLineStats(realTime);
+  for (const candidate of new Set(seg.points.map((p) => Math.round((p.tr - p.tq) * 100) / 100))) {
+    // One point's offset carries its sampling jitter: take the median of the points near it.
+    const near = seg.points.filter((p) => Math.abs(p.tr - p.tq - candidate) <= o.lineToleranceSec);
+    const offset = offsetFor(near, 1);
+    const stats = onLineStats({ rate: 1, offset });
+    if (stats.n >= realStats.n && stats.mean > realStats.mean) {
+      realTime = { rate: 1, offset };
+      realStats = stats;
+    }
+  }
+  const line = realStats.mean >= onLineStats(fitted).mean - o.realTimeSlack ? realTime : fitted;
 
   const extendFloor = (i: number) => Math.max(o.extendMinSimilarity, frames[i].floor - o.extendDrop);
   const inRef = (i: number) => {
