@@ -5,13 +5,19 @@ export interface InsetOptions {
   /** Smallest and largest inset side, as fractions of the frame side. */
   minFraction: number;
   maxFraction: number;
+  /**
+   * When nothing is found, look again down to this smaller side: a wide picture pasted into a
+   * taller frame can be a fifth of its height. Only as a second pass, because small rectangles
+   * are plentiful in ordinary footage and would otherwise outscore the true, larger inset.
+   */
+  fallbackMinFraction: number;
   /** A border pixel's edge strength must exceed its neighbours' by this factor. */
   minContrast: number;
   /** A drawn side must be a border along at least this fraction of its length. */
   minCoverage: number;
 }
 
-export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, minContrast: 2, minCoverage: 0.6 };
+export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, fallbackMinFraction: 0.12, minContrast: 2, minCoverage: 0.6 };
 
 interface Line {
   /** Column (vertical line) or row (horizontal line) index. */
@@ -33,9 +39,23 @@ interface Line {
  */
 export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT_INSET): Rect | null {
   if (frames.length < 3) return null;
+  const edges = averagedEdges(frames);
+  const found = findInset(edges, o, o.minFraction);
+  return found ?? (o.fallbackMinFraction < o.minFraction ? findInset(edges, o, o.fallbackMinFraction) : null);
+}
+
+interface AveragedEdges {
+  width: number;
+  height: number;
+  /** Time-summed absolute differences across each column boundary (dx at x: between x-1 and x), and row boundary. */
+  dx: Float64Array;
+  dy: Float64Array;
+  frames: number;
+}
+
+function averagedEdges(frames: readonly Raster[]): AveragedEdges {
   const W = frames[0].width;
   const H = frames[0].height;
-  // Time-averaged absolute differences across each column boundary (dx at x: between x-1 and x).
   const dx = new Float64Array(W * H);
   const dy = new Float64Array(W * H);
   for (const f of frames) {
@@ -43,9 +63,15 @@ export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT
     for (let y = 0; y < H; y++) for (let x = 1; x < W; x++) dx[y * W + x] += Math.abs(l[y * W + x] - l[y * W + x - 1]);
     for (let y = 1; y < H; y++) for (let x = 0; x < W; x++) dy[y * W + x] += Math.abs(l[y * W + x] - l[(y - 1) * W + x]);
   }
-  const eps = frames.length * 1.5;
-  const vLines = findLines(W, H, (x, y) => dx[y * W + x], o, eps);
-  const hLines = findLines(H, W, (y, x) => dy[y * W + x], o, eps);
+  return { width: W, height: H, dx, dy, frames: frames.length };
+}
+
+/** The best-scoring rectangle of border lines whose sides are at least `minFraction` of the frame's. */
+function findInset(e: AveragedEdges, o: InsetOptions, minFraction: number): Rect | null {
+  const { width: W, height: H, dx, dy } = e;
+  const eps = e.frames * 1.5;
+  const vLines = findLines(W, H, (x, y) => dx[y * W + x], o, minFraction, eps);
+  const hLines = findLines(H, W, (y, x) => dy[y * W + x], o, minFraction, eps);
 
   // Fraction of a side that is border: counted pixel by pixel, because scene edges crossing the
   // border break it into pieces that a longest-run measure would miss.
@@ -57,12 +83,12 @@ export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT
     for (const r of [...vLines, null]) {
       const x0 = l ? l.at : 0;
       const x1 = r ? r.at : W;
-      if (x1 - x0 < o.minFraction * W || x1 - x0 > o.maxFraction * W) continue;
+      if (x1 - x0 < minFraction * W || x1 - x0 > o.maxFraction * W) continue;
       for (const t of tops) {
         for (const b of [...hLines, null]) {
           const y0 = t ? t.at : 0;
           const y1 = b ? b.at : H;
-          if (y1 - y0 < o.minFraction * H || y1 - y0 > o.maxFraction * H) continue;
+          if (y1 - y0 < minFraction * H || y1 - y0 > o.maxFraction * H) continue;
           const drawn = [l, r, t, b].filter(Boolean).length;
           if (drawn < 2) continue;
           const cv = [cover(l, y0, y1), cover(r, y0, y1), cover(t, x0, x1), cover(b, x0, x1)];
@@ -84,7 +110,7 @@ export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT
  * of their length. An edge can fall between two output pixels and split over two neighbouring
  * positions, so a position's strength is the larger of itself and the next one.
  */
-function findLines(n: number, len: number, d: (pos: number, along: number) => number, o: InsetOptions, eps: number): Line[] {
+function findLines(n: number, len: number, d: (pos: number, along: number) => number, o: InsetOptions, minFraction: number, eps: number): Line[] {
   const found: Array<Line & { count: number }> = [];
   for (let p = 4; p < n - 2; p++) {
     const cum = new Uint16Array(len + 1);
@@ -95,7 +121,7 @@ function findLines(n: number, len: number, d: (pos: number, along: number) => nu
       cum[a + 1] = cum[a] + (s > o.minContrast * around + eps ? 1 : 0);
     }
     const count = cum[len];
-    if (count >= o.minFraction * len * o.minCoverage) found.push({ at: p, cum, count });
+    if (count >= minFraction * len * o.minCoverage) found.push({ at: p, cum, count });
   }
   // Keep the strongest of neighbouring positions (a split edge shows up at p and p+1).
   found.sort((a, b) => b.count - a.count);
