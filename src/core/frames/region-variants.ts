@@ -111,8 +111,9 @@ const DEROTATE_DEGREES = [3, 5.5, 8];
  */
 const TRIM_FRACTIONS = [0.1, 0.2, 0.3];
 const TRIM_SIDES = ['top', 'bottom', 'left', 'right'] as const;
+const trimKey = (side: (typeof TRIM_SIDES)[number], fraction: number) => `trim ${side} ${fraction}`;
 /** Keys of the third tier's trims (mirror images: the key with `/flip` added). */
-export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FRACTIONS.map((f) => `trim ${side} ${f}`));
+export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FRACTIONS.map((f) => trimKey(side, f)));
 
 /**
  * Regions of a query frame described at search time (cheap: no storage cost).
@@ -174,7 +175,7 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
           : side === 'bottom' ? { ...content, height: content.height - dy }
           : side === 'left' ? { ...content, x: content.x + dx, width: content.width - dx }
           : { ...content, width: content.width - dx };
-        add('trim', `trim ${side} ${f}`, rect, true, WHOLE);
+        add('trim', trimKey(side, f), rect, true, WHOLE);
       }
     }
     return out;
