@@ -23,6 +23,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 import { BuiltinDescriptor, DEFAULT_LIMITS, DEFAULT_SAMPLING } from '../../src/index.js';
+import { DEFAULT_EVIDENCE } from '../../src/core/search/evidence.js';
 import type { Progress } from '../../src/index.js';
 import { ingestVideo } from '../../src/core/engine/ingest.js';
 import { DEFAULT_ANN, FrameStore } from '../../src/db/frame-store.js';
@@ -92,7 +93,7 @@ export async function pgliteMemoryExperiment(opts: {
     let lastLog = performance.now();
     const t0 = performance.now();
     const r = await ingestVideo(
-      { store, descriptor, limits: DEFAULT_LIMITS, sampling: DEFAULT_SAMPLING, batchSize: 32 },
+      { store, descriptor, limits: DEFAULT_LIMITS, sampling: DEFAULT_SAMPLING, batchSize: 32, minQuality: DEFAULT_EVIDENCE.minQuality },
       opts.input,
       {
         onProgress: (p: Progress) => {

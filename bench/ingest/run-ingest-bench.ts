@@ -27,6 +27,8 @@ import type { IndexResult, MediaInfo, Progress } from '../../src/index.js';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { crop } from '../../src/core/frames/raster.js';
 import { DEFAULT_SAMPLING, samplerArgs } from '../../src/core/media/frame-sampler.js';
+import { candidateSampling, selectFrames } from '../../src/core/engine/frame-selection.js';
+import { DEFAULT_EVIDENCE } from '../../src/core/search/evidence.js';
 import { detectContentRect } from '../../src/core/frames/border-detection.js';
 import { frameQuality } from '../../src/core/frames/frame-quality.js';
 import { storedRegions } from '../../src/core/frames/region-variants.js';
@@ -285,7 +287,10 @@ async function stagePass(path: string, info: MediaInfo, descriptor: BuiltinDescr
   let frames = 0;
   const t0 = performance.now();
   let t = performance.now();
-  for await (const f of sampleFrames({ path, info, output: descriptor.input, sampling: DEFAULT_SAMPLING })) {
+  // The engine's own selection: 'decode' is the wait for the next kept frame, so it includes
+  // decoding the motion candidates and choosing among them.
+  const candidates = sampleFrames({ path, info, output: descriptor.input, sampling: candidateSampling(DEFAULT_SAMPLING) });
+  for await (const f of selectFrames(candidates, { sampling: DEFAULT_SAMPLING, minQuality: DEFAULT_EVIDENCE.minQuality })) {
     decodeMs += performance.now() - t;
     const f0 = performance.now();
     let a = f0;
@@ -429,7 +434,7 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestBe
         files.push({ ...skippedFile(path), skipped: 'not a video' });
         continue;
       }
-      const args = nullSinkArgs(samplerArgs({ path, info, output: descriptor.input, sampling: engine.sampling }));
+      const args = nullSinkArgs(samplerArgs({ path, info, output: descriptor.input, sampling: candidateSampling(engine.sampling) }));
       if (!exampleCommand.length) exampleCommand = [ffmpeg, ...args];
       const runs: IngestRun[] = [];
       let stage: StagePass | null = null;

@@ -6,7 +6,8 @@ import { sampleFrames } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { sha256File } from '../media/content-hash.js';
 import { storedRegions } from '../frames/region-variants.js';
-import { describeAll, prepareFrame } from './frame-describer.js';
+import { describeAll } from './frame-describer.js';
+import { candidateSampling, selectFrames } from './frame-selection.js';
 import type { IndexOptions, IndexResult, Progress } from './types.js';
 import { AbortedError, InvalidArgumentError } from '../errors/retrace-error.js';
 import { stat } from 'node:fs/promises';
@@ -18,6 +19,8 @@ export interface IngestContext {
   sampling: SamplingOptions;
   /** Frames described and committed together. */
   batchSize: number;
+  /** Information score below which frames never drive a match (and never call for a motion frame). */
+  minQuality: number;
 }
 
 /**
@@ -80,17 +83,17 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
 
     report({ stage: 'sampling', fraction: 0.02 });
     let ts = performance.now();
-    for await (const f of sampleFrames({
+    const candidates = sampleFrames({
       path,
       info,
       output: ctx.descriptor.input,
-      sampling: ctx.sampling,
+      sampling: candidateSampling(ctx.sampling),
       maxDurationSec: ctx.limits.maxDurationSec,
-      maxFrames: ctx.limits.maxFramesPerVideo,
       signal: opts.signal,
-    })) {
+    });
+    for await (const f of selectFrames(candidates, { sampling: ctx.sampling, minQuality: ctx.minQuality, maxFrames: ctx.limits.maxFramesPerVideo })) {
       timings.sample += performance.now() - ts;
-      const prepared = prepareFrame(f.raster);
+      const prepared = f.prepared;
       const index = batch.length;
       batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: prepared.quality, vectors: [] });
       for (const r of storedRegions(f.raster, prepared.content)) regions.push({ frame: index, ...r });

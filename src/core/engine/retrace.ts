@@ -149,7 +149,7 @@ export class Retrace {
    */
   index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
     return ingestVideo(
-      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, batchSize: this.batchSize },
+      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, batchSize: this.batchSize, minQuality: this.searchSettings.evidence.minQuality },
       path,
       options,
     );

@@ -14,6 +14,16 @@ export interface SamplingOptions {
   minKeyframeGapSec: number;
   /** Decoder threads (default 2). */
   threads: number;
+  /**
+   * Opt-in motion sampling: indexing keeps an extra frame when the picture's similarity to the
+   * last kept frame falls below this (built-in descriptor, 0–1; 0, the default, turns it off;
+   * 0.85 is the measured setting). Stills grabbed during fast motion are then found more often,
+   * at the cost of more stored frames and more chance matches: see `selectFrames`. Queries are
+   * sampled densely anyway and do not use it.
+   */
+  motionThreshold: number;
+  /** Seconds between the candidate frames checked for motion (default 0.25). */
+  motionIntervalSec: number;
 }
 
 export const DEFAULT_SAMPLING: SamplingOptions = {
@@ -21,6 +31,8 @@ export const DEFAULT_SAMPLING: SamplingOptions = {
   sceneThreshold: 0.35,
   minKeyframeGapSec: 0.25,
   threads: 2,
+  motionThreshold: 0,
+  motionIntervalSec: 0.25,
 };
 
 export interface SampledFrame {
