@@ -155,6 +155,22 @@ describe('alignMatches', () => {
     expect(align(sparser)).toEqual([]);
   });
 
+  it('measures density against the frames actually searched: a second-tier chain over a long query', () => {
+    // 20 s of query; the second tier searched 8 frames, one every 2.5 s, and all 8 matched strongly.
+    const searched = copyPoints({ queryStart: 0, queryEnd: 20, refStart: 0, w: 0.7 }).filter((p) => p.q % 5 === 1);
+    expect(new Set(searched.map((p) => p.q)).size).toBe(8);
+    // Measured against every 0.5 s of query they look like one frame in five: chance.
+    expect(align(searched)).toEqual([]);
+    const sparse = searched.map((p) => ({ ...p, spacingSec: 2.5 }));
+    const segs = align(sparse);
+    expect(segs).toHaveLength(1);
+    expectSegment(segs[0], { queryStart: 0.5, queryEnd: 18.5, refStart: 0.5, refEnd: 18.5 });
+    // One point from the full search means every frame of its span was searched: dense again.
+    expect(align([...sparse.slice(0, -1), { ...searched[searched.length - 1] }])).toEqual([]);
+    // Five points of a sparse search line up by chance too often: still measured densely.
+    expect(align(sparse.filter((p) => p.q <= 21))).toEqual([]);
+  });
+
   it('needs at least minMatchedFrames distinct query frames', () => {
     expect(DEFAULT_ALIGN.minMatchedFrames).toBe(3);
     expect(align(copyPoints({ queryStart: 0, queryEnd: 1, refStart: 30 }))).toEqual([]);

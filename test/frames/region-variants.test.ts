@@ -3,6 +3,7 @@ import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor
 import { rotate } from '../../src/core/frames/raster.js';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { queryRegions, storedRegions, STORED_VARIANT } from '../../src/core/frames/region-variants.js';
+import { detectContentRect } from '../../src/core/frames/border-detection.js';
 
 // A smooth, structured "scene" in display coordinates (x in [0, aspect], y in [0, 1]).
 function scene(x: number, y: number): number {
@@ -107,6 +108,23 @@ describe('queryRegions, second tier', () => {
     expect(derotated).toBeGreaterThan(zooms + 0.02);
   });
 
+  it('matches a black-cornered rotation of a scene whose flat floor the index stripped', () => {
+    // The source's bottom quarter is a flat white table: the index strips it like a bar. The
+    // rotated copy's black corners break that flat run, so its own border removal keeps it.
+    const table = (r: Raster): Raster => ({ ...r, data: r.data.map((v, i) => (Math.floor(i / r.width) >= r.height * 0.75 ? 235 : v)) });
+    const source = table(render(128, 128, FULL));
+    const stored = storedRegions(source, detectContentRect(source)).map((s) => d.describeOne(s.raster));
+    expect(detectContentRect(source).height).toBeLessThanOrEqual(100);
+    const q = rotate(source, 6.5, ASPECT);
+    const regions = queryRegions(q, detectContentRect(q), 2, { displayAspect: ASPECT, windows: false, only: (k) => k.startsWith('derotate -') });
+    const bestAgainst = (variant: number) =>
+      Math.max(...regions.filter((r) => r.against.includes(variant)).map((r) => dot(d.describeOne(r.raster), stored[variant])));
+    expect(bestAgainst(STORED_VARIANT.whole)).toBeGreaterThan(0.8);
+    // What the whole de-rotated picture, wedges and table included, reaches.
+    const plain = rotate(q, -5.5, ASPECT);
+    expect(bestAgainst(STORED_VARIANT.whole)).toBeGreaterThan(dot(d.describeOne(plain), stored[STORED_VARIANT.whole]) + 0.1);
+  });
+
   it('compares every second-tier region with a stored variant', () => {
     const q = render(96, 96, FULL);
     const regions = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
@@ -151,6 +169,14 @@ describe('queryRegions, second tier without windows', () => {
     expect(withWindows.filter((r) => r.kind === 'window')).toHaveLength(18);
     expect(without.filter((r) => r.kind === 'window')).toHaveLength(0);
     expect(without).toHaveLength(withWindows.length - 18);
+  });
+
+  it('leaves out the de-rotations when asked (image queries: no time to confirm a guess)', () => {
+    const q = render(96, 96, FULL);
+    const all = queryRegions(q, whole(q), 2, { displayAspect: ASPECT });
+    const without = queryRegions(q, whole(q), 2, { displayAspect: ASPECT, rotations: false });
+    expect(without.filter((r) => r.kind === 'derotate')).toHaveLength(0);
+    expect(without).toHaveLength(all.length - 18);
   });
 });
 

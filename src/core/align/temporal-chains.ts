@@ -28,6 +28,12 @@ export interface MatchPoint {
    * picture): refinement compares more frames the same way. Opaque to alignment.
    */
   pair?: string;
+  /**
+   * Query time between the frames searched the way this point was found, when sparser than the
+   * query's sampling (the second tier searches a few frames spread over the query). Density is
+   * measured against it: otherwise a long query could never show a dense second-tier chain.
+   */
+  spacingSec?: number;
 }
 
 export interface AlignOptions {
@@ -193,7 +199,11 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
     pts = pts.filter((p, i) => !used.has(i) && !(p.tq >= qs && p.tq <= qe && p.tr >= rs - o.jitterSec && p.tr <= re + o.jitterSec));
     const distinct = new Set(chain.map((p) => p.q)).size;
     if (distinct < o.minMatchedFrames) continue;
-    const density = distinct / ((qe - qs) / o.queryIntervalSec + 1);
+    // Against the densest search among the chain's points: one point of the full search means
+    // every frame of the span was searched. Short chains stay measured against the query's own
+    // sampling: among a sparse search's few frames, five can line up by chance.
+    const spacing = distinct < o.shortChainFrames ? o.queryIntervalSec : Math.max(o.queryIntervalSec, Math.min(...chain.map((p) => p.spacingSec ?? o.queryIntervalSec)));
+    const density = distinct / ((qe - qs) / spacing + 1);
     const evidence = evidenceOf(chain);
     const strong = evidence >= o.strongChainEvidence && density >= o.strongChainMinDensity;
     if (!strong && density < (distinct < o.shortChainFrames ? o.shortChainMinDensity : o.minDensity)) continue;

@@ -173,8 +173,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const aspect = info.width / info.height;
     const inset = isImage ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
     const regionsOf = (fi: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] =>
-      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !isImage, only });
+      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !isImage, rotations: !isImage, only });
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
+      // The query time each searched frame stands for: the second tier searches a spread few.
+      const spacingSec = good.length > frameIdx.length ? (interval * good.length) / Math.max(1, frameIdx.length) : undefined;
       const regions: RegionRef[] = [];
       for (const fi of frameIdx) {
         for (const region of regionsOf(fi, tier)) {
@@ -202,7 +204,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
         const regionFrame = sel.map((r) => r.frame);
         const floors = new Map<number, number>();
-        const pairOf = (h: WeightedHit) => ({ ...h, pair: `${sel[h.query].spec}>${variant}` });
+        const pairOf = (h: WeightedHit) => ({ ...h, pair: `${sel[h.query].spec}>${variant}`, spacingSec });
         weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, evidence, floors).map(pairOf));
         weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(pairOf));
         for (const [ri, floor] of floors) pairFloors.set(`${sel[ri].frame}|${sel[ri].spec}>${variant}`, floor);
@@ -393,7 +395,7 @@ const REFINE_PAIR_SHARE = 0.25;
 const REFINE_MAX_PAIRS = 3;
 
 /** A weighted hit with the region/variant pair that produced it (see `MatchPoint.pair`). */
-export type PairedHit = WeightedHit & { pair?: string };
+export type PairedHit = WeightedHit & { pair?: string; spacingSec?: number };
 
 /**
  * Group weighted hits into alignment points per reference video, keeping for each (query frame,
@@ -407,7 +409,7 @@ export function matchPointsByVideo(weighted: readonly PairedHit[], queryTimes: r
     if (!pts) byVideo.set(h.videoId, (pts = new Map()));
     const key = `${h.frame}:${h.frameId}`;
     const prev = pts.get(key);
-    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair });
+    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });
   }
   return byVideo;
 }
