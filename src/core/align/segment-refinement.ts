@@ -15,6 +15,7 @@
  * Everything here is arithmetic on vectors already fetched: no database, no I/O.
  */
 import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
+import { dot } from '../descriptors/frame-descriptor.js';
 
 /** One sampled query frame as refinement sees it. */
 export interface RefineQueryFrame {
@@ -58,12 +59,6 @@ export const DEFAULT_REFINE: Omit<RefineOptions, 'queryIntervalSec' | 'refDurati
   maxMisses: 2,
   realTimeSlack: 0.01,
 };
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
 interface Line {
   offset: number;

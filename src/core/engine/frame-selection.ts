@@ -1,5 +1,6 @@
 import type { SampledFrame, SamplingOptions } from '../media/frame-sampler.js';
 import { BuiltinDescriptor } from '../descriptors/builtin-descriptor.js';
+import { dot } from '../descriptors/frame-descriptor.js';
 import { crop } from '../frames/raster.js';
 import { TooManyFramesError } from '../errors/retrace-error.js';
 import { prepareFrame, type PreparedFrame } from './frame-describer.js';
@@ -61,17 +62,11 @@ export async function* selectFrames(candidates: AsyncIterable<SampledFrame>, opt
     let keep = last === null || f.timestampSec - last.t >= s.intervalSec - eps;
     keep ||= f.isKeyframe && f.timestampSec - last!.t >= s.minKeyframeGapSec - eps;
     let forMotion = false;
-    if (!keep && vector && last!.vector && similarity(vector, last!.vector) < s.motionThreshold) keep = forMotion = true;
+    if (!keep && vector && last!.vector && dot(vector, last!.vector) < s.motionThreshold) keep = forMotion = true;
     if (!keep) continue;
     if (opts.maxFrames !== undefined && kept >= opts.maxFrames) throw new TooManyFramesError(opts.maxFrames);
     kept++;
     last = { t: f.timestampSec, vector };
     yield { ...f, prepared, forMotion };
   }
-}
-
-function similarity(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
