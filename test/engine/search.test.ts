@@ -1,7 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Retrace } from '../../src/core/engine/retrace.js';
+import { DEFAULT_SEARCH, Retrace } from '../../src/core/engine/retrace.js';
+import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
+import { prepareFrame } from '../../src/core/engine/frame-describer.js';
+import { sampleFrames } from '../../src/core/media/frame-sampler.js';
+import { probeMedia } from '../../src/core/media/probe.js';
+import { DEFAULT_LIMITS } from '../../src/core/media/limits.js';
 import type { MatchSegment, SearchResult } from '../../src/core/engine/types.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
 import { CODECS, editClip, extractStill, ffmpeg, makeClip, makeTempDir, problemFiles, SOURCES } from '../helpers/media-fixtures.js';
@@ -24,6 +29,13 @@ let db: TestDatabase;
 let engine: Retrace;
 const ref: Record<'zoom' | 'pattern' | 'seahorse' | 'bars', { path: string; id: string }> = {} as never;
 const q: Record<string, string> = {};
+
+/** `frameQuality` of a still as search sees it (decoded to the descriptor's input, borders removed). */
+async function stillQuality(path: string): Promise<number> {
+  const info = await probeMedia(path, DEFAULT_LIMITS);
+  for await (const f of sampleFrames({ path, info, output: new BuiltinDescriptor().input })) return prepareFrame(f.raster).quality;
+  throw new Error(`no frame decoded from ${path}`);
+}
 
 function best(seg: MatchSegment[]): MatchSegment {
   return [...seg].sort((a, b) => b.score - a.score)[0];
@@ -93,10 +105,16 @@ beforeAll(async () => {
     '[0:v]setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]scale=320:240,fps=25,setpts=PTS-STARTPTS,format=yuv420p[b];[2:v]setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1:a=0[v]',
     '-map', '[v]', ...CODECS.h264.args, q.embedded,
   ]);
-  [q.stillJpg, q.stillPng, q.stillWebp] = await Promise.all([
+  // Contrast cut to a few per cent and darkened: stills with less information than any video
+  // frame that is searched (frame quality 0.05–0.2), the way a fade or an underexposed grab is.
+  const faded = (contrast: number) => `eq=contrast=${contrast}:brightness=-0.25`;
+  [q.stillJpg, q.stillPng, q.stillWebp, q.stillFadedZoom, q.stillFadedPattern, q.stillFadedLife] = await Promise.all([
     extractStill(pattern, 6, dir.file('still-pattern-6s.jpg')),
     extractStill(seahorse, 9, dir.file('still-seahorse-9s.png'), 'scale=480:360'),
     extractStill(zoom, 4, dir.file('still-zoom-4s.webp')),
+    extractStill(zoom, 4, dir.file('still-zoom-4s-faded.jpg'), faded(0.06)),
+    extractStill(pattern, 6, dir.file('still-pattern-6s-faded.jpg'), faded(0.06)),
+    extractStill(q.unrelatedLife, 4, dir.file('still-life-4s-faded.jpg'), faded(0.02)),
   ]);
   q.empty = await problemFiles.empty(dir);
 }, 300_000);
@@ -148,6 +166,21 @@ describe(`engine.search on ${TEST_DB_KIND}`, () => {
     it('for an unrelated clip (cellular automaton, MPEG-4/AVI)', async () => {
       expect((await engine.search(q.unrelatedCells)).matches).toEqual([]);
     });
+
+    it('for a dark, faded still of an unrelated clip', async () => {
+      const r = await engine.search(q.stillFadedLife);
+      expect(r.query.kind).toBe('image');
+      expect(r.matches).toEqual([]);
+    });
+  });
+
+  it('searches faded stills that carry less information than a searched video frame', async () => {
+    // The precondition of the faded-still cases above: each is below the video frames' quality floor.
+    for (const key of ['stillFadedZoom', 'stillFadedPattern', 'stillFadedLife']) {
+      const quality = await stillQuality(q[key]);
+      expect(quality, key).toBeGreaterThanOrEqual(DEFAULT_SEARCH.imageMinQuality);
+      expect(quality, key).toBeLessThan(DEFAULT_SEARCH.evidence.minQuality);
+    }
   });
 
   describe('finds the moment a still image comes from', () => {
@@ -155,6 +188,8 @@ describe(`engine.search on ${TEST_DB_KIND}`, () => {
       { what: 'a JPEG frame', key: 'stillJpg', ref: 'pattern' as const, t: 6 },
       { what: 'a PNG frame rescaled to 480×360', key: 'stillPng', ref: 'seahorse' as const, t: 9 },
       { what: 'a WebP frame', key: 'stillWebp', ref: 'zoom' as const, t: 4 },
+      { what: 'a dark, faded JPEG frame of the zoom (contrast 6 %)', key: 'stillFadedZoom', ref: 'zoom' as const, t: 4 },
+      { what: 'a dark, faded JPEG frame of the test pattern (contrast 6 %)', key: 'stillFadedPattern', ref: 'pattern' as const, t: 6 },
     ];
     it.each(cases)('$what taken at $t s', async (c) => {
       const r = await engine.search(q[c.key]);

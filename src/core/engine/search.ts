@@ -53,6 +53,17 @@ export interface SearchSettings {
   imageBackgroundMargin: number;
   /** Image queries: the rise above the floor at which an image match's confidence reaches 0.63. */
   imageEvidenceScale: number;
+  /**
+   * Image queries: the least information (`frameQuality`) a picture needs to be searched at all.
+   * Lower than for video frames (`evidence.minQuality`): a dark, faded or hazy still has nothing
+   * else to be found by, and a near-exact match to it is still evidence.
+   */
+  imageMinQuality: number;
+  /**
+   * Image queries with less information than `evidence.minQuality`: pairs below this similarity
+   * are dropped. Quantisation noise dominates such pictures, so chance matches run higher.
+   */
+  lowInformationMinSimilarity: number;
   /** Evidence at which a segment's confidence reaches 0.63. */
   evidenceScale: number;
   evidence: EvidenceOptions;
@@ -152,7 +163,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     }
     timings.decode = now() - t;
     const durationSec = isImage ? 0 : info.durationSec > 0 ? info.durationSec : (frames.at(-1)?.timestampSec ?? 0) + interval;
-    const good = frames.map((_, i) => i).filter((i) => frames[i].quality >= evidence.minQuality);
+    const minQueryQuality = isImage ? s.imageMinQuality : evidence.minQuality;
+    const good = frames.map((_, i) => i).filter((i) => frames[i].quality >= minQueryQuality);
+    // Only a still is searched with less information than a video frame needs; it must then match nearly exactly.
+    const lowInformation = isImage && frames.some((f) => f.quality < evidence.minQuality);
+    const frameEvidence: EvidenceOptions = lowInformation ? { ...evidence, minPairSimilarity: s.lowInformationMinSimilarity } : evidence;
 
     const align: AlignOptions = {
       ...s.align,
@@ -201,11 +216,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         if (!sel.length) continue;
         const hits: KnnHit[] = found[vi];
         const guessed = (h: KnnHit) => tier === 2 || GUESSED_KINDS.has(sel[h.query].region.kind);
-        const guessEvidence = { ...evidence, minFrameSimilarity: evidence.minFrameSimilarity + s.guessExtraFloor };
+        const guessEvidence = { ...frameEvidence, minFrameSimilarity: frameEvidence.minFrameSimilarity + s.guessExtraFloor };
         const regionFrame = sel.map((r) => r.frame);
         const floors = new Map<number, number>();
         const pairOf = (h: WeightedHit) => ({ ...h, pair: `${sel[h.query].spec}>${variant}`, spacingSec });
-        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, evidence, floors).map(pairOf));
+        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, frameEvidence, floors).map(pairOf));
         weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(pairOf));
         for (const [ri, floor] of floors) pairFloors.set(`${sel[ri].frame}|${sel[ri].spec}>${variant}`, floor);
       }

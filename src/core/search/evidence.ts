@@ -9,6 +9,11 @@ export interface EvidenceOptions {
   backgroundRank: number;
   /** Query frames below this quality are not searched: flat frames match everything. */
   minQuality: number;
+  /**
+   * Pairs below this similarity give no evidence either, but unlike `minFrameSimilarity` it
+   * neither raises the floor nor scales the weight of the pairs that pass.
+   */
+  minPairSimilarity?: number;
 }
 
 export const DEFAULT_EVIDENCE: EvidenceOptions = {
@@ -65,7 +70,7 @@ export function weighHits(
     floors?.set(region, floor);
     if (floor >= 1) continue;
     for (const h of list) {
-      if (h.quality < o.minQuality) continue;
+      if (h.quality < o.minQuality || h.similarity < (o.minPairSimilarity ?? -1)) continue;
       const w = (h.similarity - floor) / (1 - floor);
       if (w > 0) out.push({ ...h, frame: regionFrame[region], w: Math.min(1, w) });
     }
