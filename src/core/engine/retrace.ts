@@ -37,10 +37,10 @@ export const DEFAULT_SEARCH: SearchSettings = {
   minImageScore: 0.6,
   imageBackgroundMargin: 0.2,
   imageEvidenceScale: 0.33,
-  // Stills of quality 0.05–0.2 (dark, faded), measured on four seeds' splits with frames' contrast
-  // cut to 3–10 %: chance matches to unrelated videos peaked at similarity 0.909 (a faded screen
-  // recording against a terminal), while 503 of 749 faded copies of indexed frames scored 0.91 or
-  // more. Accuracy benchmark, ten seeds: images 151 → 153 of 160 (a fade-in, a dark road).
+  // Stills of quality 0.05–0.2 (dark, faded), measured on four seeds' splits with frames'
+  // contrast cut to 3–10 %: chance matches to unrelated videos peaked at similarity 0.909 (a
+  // faded screen recording against a terminal); 507 of 749 faded copies of indexed frames were
+  // found at 0.91. Accuracy benchmark, ten seeds: images 151 → 153 of 160 (a fade-in, a dark road).
   imageMinQuality: 0.05,
   lowInformationMinSimilarity: 0.91,
   evidenceScale: 1.5,
