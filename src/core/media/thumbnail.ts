@@ -8,7 +8,7 @@ const MAX_JPEG_BYTES = 8 * 1024 * 1024;
 const MAX_LOG_CHARS = 64 * 1024;
 
 export interface ExtractFrameOptions {
-  /** Stop ffmpeg after this long (default 15 s). */
+  /** Time limit for the whole extraction, a decode from the start included (default 15 s). */
   timeoutMs?: number;
   /** ffmpeg binary (default: resolveFfmpegPaths(): `FFMPEG_PATH`, PATH, then the npm build). */
   ffmpegPath?: string;
