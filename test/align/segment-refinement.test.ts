@@ -171,6 +171,21 @@ describe('segment refinement', () => {
     expect(firstOnly.queryEnd).toBeLessThanOrEqual(9.5);
   });
 
+  it('covers every matched frame it reports, even where sampling jitter puts one just off the fitted line', () => {
+    // Query 0–8 s copies reference 3–11 s; the decoder stamped the chain's frames a few
+    // hundredths apart from the line, one of them (query 0 s ↔ reference 3 s) before it.
+    const s = scene({ refSec: 30, querySec: 8, copyStart: 0, copyEnd: 8, refStart: 3 });
+    const chain = chainOf(s, [0, 2, 4, 6, 8, 10, 12, 14]);
+    const points = chain.points.map((p, i) => ({ ...p, tr: p.tr + (i === 0 ? 0 : 0.07) }));
+    const seg = refineSegment({ ...chain, points }, s.query, s.ref, OPTS(30));
+    for (const p of seg.points) {
+      expect(p.tq).toBeGreaterThanOrEqual(seg.queryStart);
+      expect(p.tq).toBeLessThanOrEqual(seg.queryEnd);
+      expect(p.tr).toBeGreaterThanOrEqual(seg.refStart);
+      expect(p.tr).toBeLessThanOrEqual(seg.refEnd);
+    }
+  });
+
   it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {
     const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
     const chain = chainOf(s, [10, 11, 12, 13]);

@@ -207,11 +207,15 @@ export function refineSegment(
   const queryStart = Math.min(frames[start].tq, seg.queryStart);
   const queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
   const clampRef = (t: number) => Math.min(o.refDurationSec, Math.max(0, t));
+  // The line passes within sampling jitter of the chain's points, not through them: the segment
+  // still covers every frame it reports as matched (a decoder that stamps the first frame a few
+  // hundredths later would otherwise leave that frame outside its own segment).
+  const chainRef = seg.points.map((p) => p.tr);
   return {
     queryStart,
     queryEnd,
-    refStart: clampRef(line.offset + line.rate * queryStart),
-    refEnd: clampRef(line.offset + line.rate * queryEnd),
+    refStart: clampRef(Math.min(line.offset + line.rate * queryStart, ...chainRef)),
+    refEnd: clampRef(Math.max(line.offset + line.rate * queryEnd, ...chainRef)),
     // Boundaries only: counting the frames on the line as evidence was measured to turn a
     // negative query into a match (static footage lines up just above the floor for many frames).
     evidence: seg.evidence,
