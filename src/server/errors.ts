@@ -19,8 +19,11 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   TOO_MANY_FRAMES: 422,
   INVALID_DIMENSIONS: 422,
   FFMPEG_NOT_FOUND: 500,
+  FFMPEG_UNUSABLE: 500,
   INVALID_ARGUMENT: 400,
   NOT_FOUND: 404,
+  // The server opens (and creates) its database at start; a missing one is its configuration's fault.
+  DB_NOT_FOUND: 500,
   DB_LOCKED: 503,
   DB_ERROR: 500,
   DESCRIPTOR_MISMATCH: 500,

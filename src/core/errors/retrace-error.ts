@@ -14,8 +14,10 @@ export type RetraceErrorCode =
   | 'TOO_MANY_FRAMES'
   | 'INVALID_DIMENSIONS'
   | 'FFMPEG_NOT_FOUND'
+  | 'FFMPEG_UNUSABLE'
   | 'INVALID_ARGUMENT'
   | 'NOT_FOUND'
+  | 'DB_NOT_FOUND'
   | 'DB_LOCKED'
   | 'DB_ERROR'
   | 'DESCRIPTOR_MISMATCH'
@@ -89,6 +91,14 @@ export class InvalidDimensionsError extends RetraceError {
 export class FfmpegNotFoundError extends RetraceError {
   constructor(message: string) { super('FFMPEG_NOT_FOUND', message); }
 }
+/**
+ * An ffmpeg or ffprobe binary was found but cannot be used: not an executable file, or it fails
+ * to run `-version` (wrong architecture, missing libraries, a broken wrapper). An environment
+ * problem, not a problem with the media.
+ */
+export class FfmpegUnusableError extends RetraceError {
+  constructor(message: string, cause?: unknown) { super('FFMPEG_UNUSABLE', message, { cause }); }
+}
 /** A caller passed an argument that cannot be used. */
 export class InvalidArgumentError extends RetraceError {
   constructor(message: string) { super('INVALID_ARGUMENT', message); }
@@ -101,6 +111,15 @@ export class NotFoundError extends RetraceError {
 export class DatabaseLockedError extends RetraceError {
   constructor(dir: string, pid: number | undefined) {
     super('DB_LOCKED', `Database directory ${dir} is in use by another process${pid ? ` (pid ${pid})` : ''}; close it first or use a PostgreSQL server for concurrent access`);
+  }
+}
+/**
+ * The database named does not exist, or holds no retrace index, and the caller asked not to
+ * create one (`Retrace.open({ create: false })`: the CLI's search, list, stats and remove).
+ */
+export class DatabaseNotFoundError extends RetraceError {
+  constructor(location: string, reason: string) {
+    super('DB_NOT_FOUND', `No retrace index at ${location}: ${reason}`, { details: { location } });
   }
 }
 /** The database failed in a way retrace did not expect. */
