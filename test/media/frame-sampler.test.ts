@@ -41,7 +41,8 @@ async function ffmpegProcessesFor(needle: string): Promise<number[]> {
       const cmd = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state !== 'Z' && /ffmpeg$/.test(cmd[0] ?? '') && cmd.includes(needle)) pids.push(Number(entry));
+      // The sampler names its input as `file:<absolute path>`.
+      if (state !== 'Z' && /ffmpeg$/.test(cmd[0] ?? '') && cmd.some((a) => a === needle || a === `file:${needle}`)) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }

@@ -1,19 +1,29 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { basename, delimiter, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { FfmpegNotFoundError } from '../errors/retrace-error.js';
+import { FfmpegNotFoundError, FfmpegUnusableError } from '../errors/retrace-error.js';
 
 export interface FfmpegPaths {
   ffmpeg: string;
   ffprobe: string;
 }
 
-let cached: FfmpegPaths | undefined;
+/** The last verified pair, valid while the environment that chose it is unchanged. */
+let cached: { key: string; paths: FfmpegPaths } | undefined;
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
 
 function isExecutable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
-    return true;
+    return isFile(p);
   } catch {
     return false;
   }
@@ -38,19 +48,95 @@ function fromNpm(pkg: '@ffmpeg-installer/ffmpeg' | '@ffprobe-installer/ffprobe')
   }
 }
 
+type Tool = 'ffmpeg' | 'ffprobe';
+
+/** The binary for `tool`: its environment variable if set (and then only that), else PATH, else npm. */
+function locate(tool: Tool): { path: string; source: string } {
+  const envName = tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
+  const fromEnv = process.env[envName];
+  if (fromEnv) {
+    if (!isFile(fromEnv)) throw new FfmpegNotFoundError(`${tool} not found: ${envName}=${fromEnv} is not a file; fix or unset ${envName}`);
+    if (!isExecutable(fromEnv)) throw new FfmpegUnusableError(`${tool} cannot run: ${envName}=${fromEnv} is not executable (chmod +x it, or fix ${envName})`);
+    return { path: fromEnv, source: envName };
+  }
+  const system = onPath(tool);
+  if (system) return { path: system, source: 'PATH' };
+  const pkg = tool === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe';
+  const shipped = fromNpm(pkg);
+  if (shipped) return { path: shipped, source: pkg };
+  throw new FfmpegNotFoundError(`${tool} not found: set ${envName}, install ffmpeg, or reinstall ${pkg}`);
+}
+
+/** Run `<bin> -version` once: a binary that cannot print its version cannot decode anything either. */
+function verify(tool: Tool, bin: string, source: string): void {
+  const r = spawnSync(bin, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const where = `${bin} (from ${source})`;
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FfmpegNotFoundError(`${tool} not found: ${where} does not exist`);
+    throw new FfmpegUnusableError(`${tool} at ${where} cannot run: ${r.error.message}`, r.error);
+  }
+  if (r.status !== 0 || !/version/i.test(r.stdout ?? '')) {
+    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean);
+    const how = r.status !== null ? `exit code ${r.status}` : `signal ${r.signal}`;
+    throw new FfmpegUnusableError(`${tool} at ${where} does not work: \`${tool} -version\` failed (${how})${said ? `: ${said.slice(0, 200)}` : ''}`);
+  }
+}
+
 /**
- * Find ffmpeg and ffprobe: `FFMPEG_PATH`/`FFPROBE_PATH` first, then the system PATH (a distro
- * build is newer and faster), then the binaries shipped on npm so `npm install` alone works.
+ * Find ffmpeg and ffprobe: `FFMPEG_PATH`/`FFPROBE_PATH` first (when set, nothing else is tried),
+ * then the system PATH (a distro build is newer and faster), then the binaries shipped on npm so
+ * `npm install` alone works. Each is checked once with `-version`, so a broken installation is
+ * reported as such (FFMPEG_NOT_FOUND or FFMPEG_UNUSABLE, an environment error) and never as a
+ * problem with the media being read.
  *
  * @example
  * const { ffmpeg, ffprobe } = resolveFfmpegPaths();
  */
 export function resolveFfmpegPaths(): FfmpegPaths {
-  if (cached) return cached;
-  const ffmpeg = process.env.FFMPEG_PATH || onPath('ffmpeg') || fromNpm('@ffmpeg-installer/ffmpeg');
-  const ffprobe = process.env.FFPROBE_PATH || onPath('ffprobe') || fromNpm('@ffprobe-installer/ffprobe');
-  if (!ffmpeg) throw new FfmpegNotFoundError('ffmpeg not found: set FFMPEG_PATH, install ffmpeg, or reinstall @ffmpeg-installer/ffmpeg');
-  if (!ffprobe) throw new FfmpegNotFoundError('ffprobe not found: set FFPROBE_PATH, install ffmpeg, or reinstall @ffprobe-installer/ffprobe');
-  cached = { ffmpeg, ffprobe };
-  return cached;
+  const key = [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH, process.env.PATH].join('\0');
+  if (cached?.key === key) return cached.paths;
+  const ffmpeg = locate('ffmpeg');
+  const ffprobe = locate('ffprobe');
+  verify('ffmpeg', ffmpeg.path, ffmpeg.source);
+  verify('ffprobe', ffprobe.path, ffprobe.source);
+  cached = { key, paths: { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path } };
+  return cached.paths;
+}
+
+/**
+ * The input argument that makes ffmpeg or ffprobe read `path` as a plain local file whatever its
+ * name: through the `file:` protocol on the absolute path, a name such as `-x.mp4` is not taken
+ * for an option and `concat:a.mp4|b.mp4` or `http://…` not for a protocol.
+ *
+ * @example
+ * spawn(ffprobe, ['-v', 'error', '-show_format', ffmpegInput('-x.mp4')]);
+ */
+export function ffmpegInput(path: string): string {
+  return `file:${resolve(path)}`;
+}
+
+/** Picture extensions the image2 demuxer is chosen for (by name), in every ffmpeg version in use. */
+const IMAGE2_EXTENSIONS = new Set(['bmp', 'gif', 'jpeg', 'jpg', 'jp2', 'pbm', 'pgm', 'png', 'ppm', 'tga', 'tif', 'tiff', 'webp']);
+
+/**
+ * Options to put before `-i` so that a picture whose name holds a pattern character (`%d`, `*`,
+ * `?`, `[`, `{`) is read as named: the image2 demuxer, chosen for picture file names, otherwise
+ * reads `shot%d.png` as the sequence shot1.png, shot2.png, … Empty for every other name, so the
+ * option reaches no other demuxer (ffmpeg rejects an option its demuxer does not know).
+ */
+export function literalNameArgs(path: string): string[] {
+  const name = basename(path);
+  const ext = extname(name).slice(1).toLowerCase();
+  return /[%*?[\]{}]/.test(name) && IMAGE2_EXTENSIONS.has(ext) ? ['-pattern_type', 'none'] : [];
+}
+
+/**
+ * The error for a binary that failed to start (`spawn`'s 'error' event): it was verified when
+ * resolved, so it has since gone or lost its permissions.
+ */
+export function spawnFailure(tool: Tool, bin: string, err: Error): FfmpegNotFoundError | FfmpegUnusableError {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT'
+    ? new FfmpegNotFoundError(`${tool} not found: ${bin} no longer exists (set ${tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'} or install ffmpeg)`)
+    : new FfmpegUnusableError(`${tool} at ${bin} cannot run: ${err.message}`, err);
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { resolveFfmpegPaths } from './ffmpeg-binaries.js';
+import { ffmpegInput, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import { cleanFfmpegMessage } from './probe.js';
 import type { MediaInfo } from '../engine/types.js';
 import type { Raster } from '../frames/raster.js';
@@ -77,7 +77,9 @@ export function samplerArgs(req: SampleRequest): string[] {
     // Deblocking barely changes a 128-pixel thumbnail and is a large share of H.264 decode time.
     '-skip_loop_filter', 'all',
     '-threads', String(s.threads),
-    '-i', req.path,
+    // The image2 demuxer (picture file names) would read a `%d` in the name as a sequence number.
+    ...(req.info.container === 'image2' ? ['-pattern_type', 'none'] : []),
+    '-i', ffmpegInput(req.path),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', vf,
     ...(req.info.kind === 'image' ? ['-frames:v', '1'] : []),
@@ -151,9 +153,13 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     stderrEnded = true;
     notify();
   });
+  let spawnError: Error | null = null;
   const exited = new Promise<number | null>((resolve) => {
     proc.on('close', (code) => resolve(code));
-    proc.on('error', () => resolve(-1));
+    proc.on('error', (e) => {
+      spawnError = e;
+      resolve(-1);
+    });
   });
   const onAbort = () => proc.kill('SIGKILL');
   req.signal?.addEventListener('abort', onAbort, { once: true });
@@ -195,6 +201,7 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     }
     const code = await exited;
     if (req.signal?.aborted) throw new AbortedError();
+    if (spawnError) throw spawnFailure('ffmpeg', ffmpeg, spawnError);
     if (code !== 0) {
       throw new CorruptMediaError(`Decoding failed${errors.length ? `: ${errors[0]}` : ` (ffmpeg exit code ${code})`}`);
     }

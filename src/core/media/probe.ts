@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import { resolveFfmpegPaths } from './ffmpeg-binaries.js';
+import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import type { MediaLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { MediaInfo } from '../engine/types.js';
@@ -85,7 +85,7 @@ async function readHead(path: string, n = 16): Promise<Buffer> {
  */
 async function measureVideoDuration(path: string, stopAfterSec: number): Promise<{ durationSec: number; packets: number }> {
   const { ffprobe } = resolveFfmpegPaths();
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,dts_time,duration_time', '-of', 'csv=p=0', path];
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,dts_time,duration_time', '-of', 'csv=p=0', ...literalNameArgs(path), ffmpegInput(path)];
   return new Promise((resolve, reject) => {
     const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let start = Infinity;
@@ -110,7 +110,7 @@ async function measureVideoDuration(path: string, stopAfterSec: number): Promise
         p.kill('SIGKILL');
       }
     });
-    p.on('error', (e) => reject(new UnsupportedMediaError(`ffprobe could not run: ${e.message}`, e)));
+    p.on('error', (e) => reject(spawnFailure('ffprobe', ffprobe, e)));
     p.on('close', () => resolve({ durationSec: packets ? end - (Number.isFinite(start) ? Math.min(start, end) : 0) : 0, packets }));
   });
 }
@@ -119,14 +119,14 @@ async function measureVideoDuration(path: string, stopAfterSec: number): Promise
 async function runFfprobe(path: string): Promise<ProbeOutput> {
   const { ffprobe } = resolveFfmpegPaths();
   const head = await readHead(path);
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...literalNameArgs(path), ffmpegInput(path)];
   return new Promise((resolve, reject) => {
     const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => { if (err.length < 8192) err += b.toString(); });
-    p.on('error', (e) => reject(new UnsupportedMediaError(`ffprobe could not run: ${e.message}`, e)));
+    p.on('error', (e) => reject(spawnFailure('ffprobe', ffprobe, e)));
     p.on('close', (code) => {
       const firstLine = err.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
       if (code !== 0) {
@@ -150,9 +150,9 @@ async function runFfprobe(path: string): Promise<ProbeOutput> {
   });
 }
 
-/** Strip ffmpeg's "[mov,mp4 @ 0x55…]" prefixes and file paths so messages read cleanly. */
+/** Strip ffmpeg's "[mov,mp4 @ 0x55…]" prefixes and file paths (`file:/…: `) so messages read cleanly. */
 export function cleanFfmpegMessage(line: string): string {
-  return line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '').replace(/^\/\S+:\s*/, '').trim();
+  return line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '').replace(/^(?:file:)?\/\S+:\s*/, '').trim();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { resolveFfmpegPaths } from './ffmpeg-binaries.js';
-import { CorruptMediaError, FfmpegNotFoundError, FileNotFoundError, InvalidArgumentError } from '../errors/retrace-error.js';
+import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
+import { CorruptMediaError, FileNotFoundError, InvalidArgumentError } from '../errors/retrace-error.js';
 
 /** Most bytes a thumbnail may take before ffmpeg is stopped (guards against a runaway encoder). */
 const MAX_JPEG_BYTES = 8 * 1024 * 1024;
@@ -84,13 +84,14 @@ export async function extractFrameJpeg(path: string, timeSec: number, width = 32
     'pipe:1',
   ];
   const head = ['-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin'];
+  const input = ffmpegInput(path);
   // Seeking a still image yields no frame at all, so time 0 does not seek.
-  if (timeSec === 0) return (await runExtraction(bin, [...head, '-i', path, ...output], path, timeSec, deadline)).jpeg;
-  const fast = await runExtraction(bin, [...head, '-ss', timeSec.toFixed(3), '-i', path, ...output], path, timeSec, deadline);
+  if (timeSec === 0) return (await runExtraction(bin, [...head, ...literalNameArgs(path), '-i', input, ...output], path, timeSec, deadline)).jpeg;
+  const fast = await runExtraction(bin, [...head, '-ss', timeSec.toFixed(3), '-i', input, ...output], path, timeSec, deadline);
   const verdict = judgeSeek(fast.stderr);
   if (seekIsTrusted(verdict)) return fast.jpeg;
   try {
-    return (await runExtraction(bin, [...head, '-i', path, '-ss', timeSec.toFixed(3), ...output], path, timeSec, deadline)).jpeg;
+    return (await runExtraction(bin, [...head, '-i', input, '-ss', timeSec.toFixed(3), ...output], path, timeSec, deadline)).jpeg;
   } catch (err) {
     // A clean but later frame beats none; a garbled one does not.
     if (!verdict.decodeErrors) return fast.jpeg;
@@ -127,10 +128,7 @@ function runExtraction(bin: string, args: string[], path: string, timeSec: numbe
       chunks.push(b);
     });
     child.stderr.on('data', (b: Buffer) => { if (stderr.length < MAX_LOG_CHARS) stderr += b.toString('utf8'); });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') finish(new FfmpegNotFoundError(`ffmpeg not found (tried "${bin}"); install ffmpeg or set FFMPEG_PATH`));
-      else finish(err);
-    });
+    child.on('error', (err) => finish(spawnFailure('ffmpeg', bin, err)));
     child.on('close', (code) => {
       if (settled) return;
       const out = Buffer.concat(chunks);
