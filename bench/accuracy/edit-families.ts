@@ -78,6 +78,12 @@ export interface ClipSegment {
 export const MAX_W = 1280;
 export const MAX_H = 720;
 
+/** A frame-size cap ({ w, h }); queries without one use MAX_W × MAX_H. */
+export interface SizeCap {
+  w: number;
+  h: number;
+}
+
 const even = (x: number): number => Math.max(2, 2 * Math.round(x / 2));
 
 /** Fit (w, h) inside (maxW, maxH) keeping the aspect ratio; never enlarges; even dimensions. */
@@ -156,6 +162,12 @@ export interface VideoQuerySpec {
   encode: Encode;
   /** The single edit families this spec was drawn from (several for combo). */
   parts: VideoEditFamily[];
+  /**
+   * Frame-size cap of this query (default MAX_W × MAX_H). Absent on the benchmark's regular
+   * queries, so their specs, hashes and cached files are unchanged; the large negative set
+   * caps at 640 px wide to keep generation cheap.
+   */
+  maxSize?: SizeCap;
 }
 
 /** Context a family needs to draw its parameters. */
@@ -436,7 +448,7 @@ interface Dims {
 }
 
 /** Filter for one step, tracking frame size. Returns null for steps handled elsewhere (speed, fps). */
-function stepFilter(step: EditStep, d: Dims): { filter: string | null; dims: Dims } {
+function stepFilter(step: EditStep, d: Dims, cap: SizeCap, capScale = false): { filter: string | null; dims: Dims } {
   switch (step.op) {
     case 'crop': {
       const cw = even(d.w * (1 - step.left - step.right));
@@ -444,7 +456,7 @@ function stepFilter(step: EditStep, d: Dims): { filter: string | null; dims: Dim
       const x = Math.round(d.w * step.left);
       const y = Math.round(d.h * step.top);
       // Rescale back to the original height, keeping the cropped aspect ratio.
-      const out = fitWithin(even((cw * d.h) / ch), d.h);
+      const out = fitWithin(even((cw * d.h) / ch), d.h, cap.w, cap.h);
       return { filter: `crop=${cw}:${ch}:${x}:${y},scale=${out.w}:${out.h},setsar=1`, dims: out };
     }
     case 'rotate': {
@@ -487,15 +499,17 @@ function stepFilter(step: EditStep, d: Dims): { filter: string | null; dims: Dim
       const h = d.h + 2 * py;
       const filter = `pad=${w}:${h}:${px}:${py}:color=${step.colour}`;
       // Keep within the size cap (windowbox can grow past it).
-      const fit = fitWithin(w, h);
+      const fit = fitWithin(w, h, cap.w, cap.h);
       if (fit.w !== w || fit.h !== h) return { filter: `${filter},scale=${fit.w}:${fit.h},setsar=1`, dims: fit };
       return { filter, dims: { w, h } };
     }
     case 'noise':
       return { filter: `noise=alls=${step.strength}:allf=${step.temporal ? 't+u' : 'u'}`, dims: d };
     case 'scale': {
-      const h = step.height;
-      const w = even((d.w * h) / d.h);
+      let h = step.height;
+      let w = even((d.w * h) / d.h);
+      // A capped query (large negative set) stays within its cap; regular queries scale as drawn.
+      if (capScale) ({ w, h } = fitWithin(w, h, cap.w, cap.h));
       return { filter: `scale=${w}:${h},setsar=1`, dims: { w, h } };
     }
     case 'speed':
@@ -539,7 +553,8 @@ export function buildVideoJob(spec: VideoQuerySpec, clips: ReadonlyMap<string, C
     return c;
   };
   const src = get(spec.copy.clip);
-  const base = fitWithin(src.width, src.height);
+  const cap: SizeCap = spec.maxSize ?? { w: MAX_W, h: MAX_H };
+  const base = fitWithin(src.width, src.height, cap.w, cap.h);
   let dims: Dims = { w: base.w, h: base.h };
   const filters: string[] = [];
   let speed = 1;
@@ -553,7 +568,7 @@ export function buildVideoJob(spec: VideoQuerySpec, clips: ReadonlyMap<string, C
       fps = step.fps;
       continue;
     }
-    const r = stepFilter(step, dims);
+    const r = stepFilter(step, dims, cap, spec.maxSize !== undefined);
     if (r.filter) filters.push(r.filter);
     dims = r.dims;
   }
@@ -573,7 +588,7 @@ export function buildVideoJob(spec: VideoQuerySpec, clips: ReadonlyMap<string, C
     truth.push({ queryStart: 0, queryEnd: copyLen, refStart: spec.copy.start, refEnd: spec.copy.start + spec.copy.duration });
   } else if (compose.op === 'pip') {
     const bgClip = get(compose.background.clip);
-    const bg = fitWithin(bgClip.width, bgClip.height);
+    const bg = fitWithin(bgClip.width, bgClip.height, cap.w, cap.h);
     let fw = even(bg.w * compose.scale);
     let fh = even((fw * dims.h) / dims.w);
     if (fh > bg.h * 0.9) {
@@ -624,6 +639,8 @@ export interface ImageQuerySpec {
   /** Final file format and (for jpeg/webp) quality. */
   format: 'png' | 'jpeg' | 'webp';
   quality?: number;
+  /** Frame-size cap before the variant's own rescale or crop (default MAX_W × MAX_H; see VideoQuerySpec). */
+  maxSize?: SizeCap;
 }
 
 export function drawImageEdit(family: ImageFamily, rng: Rng, clip: ClipInfo): ImageQuerySpec {
@@ -669,10 +686,15 @@ export function drawImageEdit(family: ImageFamily, rng: Rng, clip: ClipInfo): Im
  * query is then produced from that PNG at the spec's quality (see query-set.ts).
  */
 export function buildImageArgs(spec: ImageQuerySpec, clip: ClipInfo, pngPath: string): string[] {
-  const base = fitWithin(clip.width, clip.height);
+  const cap: SizeCap = spec.maxSize ?? { w: MAX_W, h: MAX_H };
+  const base = fitWithin(clip.width, clip.height, cap.w, cap.h);
   const vf = [`scale=${base.w}:${base.h}`, 'setsar=1'];
   if (spec.variant === 'rescale' && spec.height) {
-    vf.push(`scale=${even((base.w * spec.height) / base.h)}:${spec.height}`, 'setsar=1');
+    let w = even((base.w * spec.height) / base.h);
+    let h = spec.height;
+    // A capped still (large negative set) stays within its cap; regular ones scale as drawn.
+    if (spec.maxSize) ({ w, h } = fitWithin(w, h, cap.w, cap.h));
+    vf.push(`scale=${w}:${h}`, 'setsar=1');
   }
   if (spec.variant === 'crop' && spec.crop) {
     const c = spec.crop;

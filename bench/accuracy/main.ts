@@ -4,13 +4,30 @@
  *
  *   npx vite-node bench/accuracy/cli.ts -- --corpus DIR [--seed N] [--json FILE] [--per-family N]
  *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only]
+ *       [--split tuning|holdout|mixed] [--holdout DIR] [--mixed-reference tuning|holdout]
+ *       [--negatives N] [--other-corpus DIR] [--negative-image-share F]
+ *
+ * --split tuning (default): references and pool are a seeded split of --corpus.
+ * --split holdout: the same split of --holdout DIR (evaluation only; --corpus not needed).
+ * --split mixed: every clip of one corpus indexed (--mixed-reference, default tuning = --corpus),
+ *   every clip of the other never indexed (negatives, and pip/insert footage).
+ * --negatives N: a large negative set of N short windows and stills of never-indexed footage
+ *   (the split's pool, plus every clip of --other-corpus DIR; not with mixed, whose pool is
+ *   already the whole other corpus), reported separately with 95 % upper bounds.
  */
 import { ALL_FAMILIES, isQueryFamily, type QueryFamily } from './edit-families.js';
-import { buildQuerySet } from './query-set.js';
-import { runAccuracyBenchmark } from './run-accuracy.js';
+import { buildNegativeSet } from './negative-set.js';
+import { buildQuerySet, SPLIT_MODES, type CorpusLabel, type SplitMode } from './query-set.js';
+import { negativeSetOptions, runAccuracyBenchmark } from './run-accuracy.js';
 
 export interface AccuracyCliArgs {
-  corpus: string;
+  corpus?: string;
+  holdout?: string;
+  split?: SplitMode;
+  mixedReference?: CorpusLabel;
+  negatives?: number;
+  otherCorpus?: string;
+  negativeImageShare?: number;
   seed?: number;
   json?: string;
   perFamily?: number;
@@ -70,11 +87,51 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
       case '--generate-only':
         out.generateOnly = true;
         break;
+      case '--split': {
+        const v = need(i++, a);
+        if (!(SPLIT_MODES as readonly string[]).includes(v)) throw new Error(`--split must be one of ${SPLIT_MODES.join(', ')}, got ${v}`);
+        out.split = v as SplitMode;
+        break;
+      }
+      case '--holdout':
+        out.holdout = need(i++, a);
+        break;
+      case '--mixed-reference': {
+        const v = need(i++, a);
+        if (v !== 'tuning' && v !== 'holdout') throw new Error(`--mixed-reference must be tuning or holdout, got ${v}`);
+        out.mixedReference = v;
+        break;
+      }
+      case '--negatives':
+        out.negatives = int(need(i++, a), a);
+        break;
+      case '--other-corpus':
+        out.otherCorpus = need(i++, a);
+        break;
+      case '--negative-image-share': {
+        const v = need(i++, a);
+        const x = Number(v);
+        if (!Number.isFinite(x) || x < 0 || x > 1) throw new Error(`--negative-image-share must be a number from 0 to 1, got ${v}`);
+        out.negativeImageShare = x;
+        break;
+      }
       default:
         throw new Error(`unknown argument ${a}`);
     }
   }
-  if (!out.corpus) throw new Error('--corpus DIR is required');
+  const split = out.split ?? 'tuning';
+  if (split !== 'holdout' && !out.corpus) throw new Error(`--corpus DIR is required${split === 'mixed' ? ' by --split mixed' : ''}`);
+  if (split !== 'tuning' && !out.holdout) throw new Error(`--split ${split} needs --holdout DIR`);
+  if (split === 'tuning' && out.holdout) {
+    throw new Error('--holdout is used by --split holdout|mixed; to add its clips to the large negative set of the tuning split, pass --other-corpus DIR');
+  }
+  if (out.mixedReference && split !== 'mixed') throw new Error('--mixed-reference is used only with --split mixed');
+  if (split === 'mixed' && out.otherCorpus) {
+    throw new Error('--other-corpus is not used with --split mixed: its negatives already come from every clip of the never-indexed corpus');
+  }
+  if ((out.otherCorpus || out.negativeImageShare !== undefined) && !out.negatives) {
+    throw new Error('--other-corpus and --negative-image-share need --negatives N');
+  }
   return out as AccuracyCliArgs;
 }
 
@@ -83,6 +140,10 @@ export async function accuracyCli(argv: readonly string[], log: (line: string) =
   if (args.generateOnly) {
     const set = await buildQuerySet({ ...args, log });
     log(`wrote ${set.cacheDir}/queries.json`);
+    if ((args.negatives ?? 0) > 0) {
+      const neg = await buildNegativeSet(set, negativeSetOptions(args, log));
+      log(`wrote ${neg.cacheDir}/negatives.json`);
+    }
     return 0;
   }
   await runAccuracyBenchmark({ ...args, log });

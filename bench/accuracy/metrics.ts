@@ -247,3 +247,59 @@ export function aggregate(items: readonly EvaluatedQuery[]): GroupMetrics {
     latencyP95Ms: percentile(lat, 95),
   };
 }
+
+// ---------------------------------------------------------------------------
+// Rates with a confidence bound
+
+/** P(X ≤ k) for X ~ Binomial(n, p), summed in log space (no underflow at n in the thousands). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  if (p <= 0) return 1;
+  if (p >= 1) return 0;
+  const logRatio = Math.log(p) - Math.log1p(-p);
+  let logTerm = n * Math.log1p(-p);
+  let maxLog = logTerm;
+  const logs = [logTerm];
+  for (let i = 1; i <= k; i++) {
+    logTerm += Math.log((n - i + 1) / i) + logRatio;
+    logs.push(logTerm);
+    if (logTerm > maxLog) maxLog = logTerm;
+  }
+  let sum = 0;
+  for (const l of logs) sum += Math.exp(l - maxLog);
+  return Math.min(1, Math.exp(maxLog) * sum);
+}
+
+/**
+ * One-sided upper confidence bound of a binomial proportion k/n, exact (Clopper–Pearson): the p
+ * at which P(X ≤ k) = 1 − level. With k = 0 this is 1 − (1 − level)^(1/n), ≈ 3/n at 95 %
+ * (the rule of three). NaN for n = 0.
+ */
+export function binomialUpperBound(k: number, n: number, level = 0.95): number {
+  if (n <= 0) return NaN;
+  if (k >= n) return 1;
+  const alpha = 1 - level;
+  if (k <= 0) return 1 - alpha ** (1 / n);
+  let lo = k / n;
+  let hi = 1;
+  for (let it = 0; it < 200 && hi - lo > 1e-12; it++) {
+    const mid = (lo + hi) / 2;
+    if (binomialCdf(k, n, mid) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+export interface RateWithBound {
+  n: number;
+  matched: number;
+  /** matched / n (NaN when n = 0). */
+  rate: number;
+  /** One-sided 95 % upper bound of the rate (Clopper–Pearson; ≈ 3/n when nothing matched). */
+  upper95: number;
+}
+
+export function rateWithBound(matched: number, n: number): RateWithBound {
+  return { n, matched, rate: n === 0 ? NaN : matched / n, upper95: binomialUpperBound(matched, n) };
+}

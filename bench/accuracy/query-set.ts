@@ -64,8 +64,34 @@ export interface QueryRecord {
   cached: boolean;
 }
 
+/**
+ * Where references, positives and negatives come from:
+ * - `tuning`: a seeded ~70/30 split of `corpus` (the corpus thresholds are tuned on; the default);
+ * - `holdout`: the same split of the `holdout` folder instead (evaluation only);
+ * - `mixed`: every clip of one corpus is indexed (positives are drawn from it) and every clip of
+ *   the other is never-indexed footage (negatives, and the unrelated footage of pip/insert).
+ */
+export type SplitMode = 'tuning' | 'holdout' | 'mixed';
+export const SPLIT_MODES: readonly SplitMode[] = ['tuning', 'holdout', 'mixed'];
+export type CorpusLabel = 'tuning' | 'holdout';
+
+export interface CorpusUse {
+  label: CorpusLabel;
+  dir: string;
+  /** `split`: split into reference and pool by the seed; `reference`/`pool`: used whole as one side. */
+  role: 'split' | 'reference' | 'pool';
+  clips: number;
+}
+
 export interface QuerySetOptions {
-  corpus: string;
+  /** The tuning corpus (required unless split is `holdout`). */
+  corpus?: string;
+  /** The hold-out corpus (required by the `holdout` and `mixed` splits). */
+  holdout?: string;
+  /** Default `tuning`. */
+  split?: SplitMode;
+  /** Which corpus the `mixed` split indexes (default `tuning`; the other one gives the negatives). */
+  mixedReference?: CorpusLabel;
   seed?: number;
   /** Queries per positive family (default 4). */
   perFamily?: number;
@@ -73,7 +99,7 @@ export interface QuerySetOptions {
   negativeMultiplier?: number;
   /** Only these families (default all). */
   families?: readonly QueryFamily[];
-  /** Default `.bench-cache/accuracy/<seed>/` under the current directory. */
+  /** Default `.bench-cache/accuracy/<seed>/` under the current directory (`holdout-<seed>/`, `mixed-<reference>-<seed>/` for the other splits). */
   cacheDir?: string;
   /** Parallel ffmpeg processes (default 2). */
   concurrency?: number;
@@ -87,7 +113,12 @@ export interface QuerySetOptions {
 export interface QuerySet {
   version: number;
   seed: number;
+  /** The corpus the references come from (the split corpus, or the indexed one in `mixed`). */
   corpus: string;
+  split: SplitMode;
+  corpora: CorpusUse[];
+  /** Label of the corpus the pool (never-indexed clips) comes from. */
+  poolCorpus: CorpusLabel;
   cacheDir: string;
   fontFile: string | null;
   params: { perFamily: number; negativeMultiplier: number; referenceFraction: number; segmentSec: [number, number] };
@@ -249,7 +280,7 @@ async function probeDuration(path: string): Promise<number> {
 // ---------------------------------------------------------------------------
 // Planning
 
-interface PlannedQuery {
+export interface PlannedQuery {
   id: string;
   family: QueryFamily;
   positive: boolean;
@@ -264,6 +295,45 @@ export function splitCorpus(clips: readonly ClipInfo[], seed: number, referenceF
   const nRef = Math.min(clips.length - 2, Math.max(1, Math.round(clips.length * referenceFraction)));
   const byName = (a: ClipInfo, b: ClipInfo): number => a.file.localeCompare(b.file);
   return { reference: shuffled.slice(0, nRef).sort(byName), pool: shuffled.slice(nRef).sort(byName) };
+}
+
+/**
+ * Reference and pool clips of a split. `primary` is the split corpus (`tuning`/`holdout`) or, for
+ * `mixed`, the indexed corpus; `other` is mixed's never-indexed corpus. The `tuning` and `holdout`
+ * splits are exactly `splitCorpus`, so a seed draws the same clips as before splits existed.
+ */
+export function chooseSplit(
+  mode: SplitMode,
+  primary: readonly ClipInfo[],
+  other: readonly ClipInfo[] | null,
+  seed: number,
+  referenceFraction = 0.7,
+): { reference: ClipInfo[]; pool: ClipInfo[] } {
+  if (mode !== 'mixed') return splitCorpus(primary, seed, referenceFraction);
+  if (!other || other.length === 0) throw new Error('the mixed split needs clips in both corpora');
+  assertDistinctNames([primary, other]);
+  const byName = (a: ClipInfo, b: ClipInfo): number => a.file.localeCompare(b.file);
+  return { reference: [...primary].sort(byName), pool: [...other].sort(byName) };
+}
+
+/** Queries name clips by file name, so two corpora used together must not share one. */
+export function assertDistinctNames(lists: ReadonlyArray<readonly ClipInfo[]>): void {
+  const seen = new Map<string, string>();
+  for (const list of lists) {
+    for (const c of list) {
+      const prev = seen.get(c.file);
+      if (prev !== undefined && resolve(prev) !== resolve(c.path)) {
+        throw new Error(`two corpora have a clip named ${c.file} (${prev} and ${c.path}); rename one`);
+      }
+      seen.set(c.file, c.path);
+    }
+  }
+}
+
+/** Default cache directory of a split's query set. */
+export function defaultCacheDir(split: SplitMode, seed: number, mixedReference: CorpusLabel = 'tuning'): string {
+  const name = split === 'tuning' ? String(seed) : split === 'holdout' ? `holdout-${seed}` : `mixed-${mixedReference}-${seed}`;
+  return join('.bench-cache', 'accuracy', name);
 }
 
 /** Deterministic plan of every query (no ffmpeg); each (family, index) has its own forked generator. */
@@ -302,7 +372,7 @@ export function planQueries(
   return planned;
 }
 
-function specHash(p: PlannedQuery, clips: ReadonlyMap<string, ClipInfo>): string {
+export function specHash(p: PlannedQuery, clips: ReadonlyMap<string, ClipInfo>): string {
   const used = new Set<string>([p.origin.file]);
   const c = p.video?.compose;
   if (c?.op === 'pip') used.add(c.background.clip);
@@ -367,6 +437,120 @@ function clampTruth(truth: Interval2D[], duration: number): Interval2D[] {
     .filter((t) => t.queryEnd > t.queryStart);
 }
 
+/** Durations measured on an earlier run, for cached files (saves an ffprobe each), from a manifest's `queries`. */
+export async function readKnownDurations(manifest: string): Promise<Map<string, number>> {
+  const known = new Map<string, number>();
+  if (existsSync(manifest)) {
+    try {
+      const prev = JSON.parse(await readFile(manifest, 'utf8')) as { queries?: Array<{ file: string; durationSec: number }> };
+      for (const q of prev.queries ?? []) if (q.durationSec > 0) known.set(q.file, q.durationSec);
+    } catch {
+      /* ignore a corrupt manifest */
+    }
+  }
+  return known;
+}
+
+/**
+ * Make one planned query's file with ffmpeg (or find it in `cacheDir`, named by the hash of its
+ * parameters) and return its record. `clips` resolves every clip name the plan uses.
+ */
+export async function materializeQuery(
+  p: PlannedQuery,
+  clips: ReadonlyMap<string, ClipInfo>,
+  cacheDir: string,
+  knownDurations: ReadonlyMap<string, number>,
+): Promise<QueryRecord> {
+  const hash = specHash(p, clips);
+  const started = Date.now();
+  const difficulty = familyDifficulty(p.family);
+  const kind = familyKind(p.family);
+  let file: string;
+  let truth: Interval2D[] = [];
+  let durationSec = 0;
+  let cached = true;
+  if (p.video) {
+    const ext = p.video.encode.container;
+    file = join(cacheDir, `${p.id}-${hash}.${ext}`);
+    const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
+    const job = buildVideoJob(p.video, clips, tmp);
+    if (!existsSync(file)) {
+      cached = false;
+      try {
+        await run('ffmpeg', job.args);
+        await rename(tmp, file);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+    }
+    durationSec = (cached && knownDurations.get(file)) || round(await probeDuration(file));
+    truth = p.positive ? clampTruth(job.truth, durationSec) : [];
+  } else {
+    const spec = p.image as ImageQuerySpec;
+    const ext = spec.format === 'jpeg' ? 'jpg' : spec.format;
+    file = join(cacheDir, `${p.id}-${hash}.${ext}`);
+    if (!existsSync(file)) {
+      cached = false;
+      const png = join(cacheDir, `${p.id}-${hash}.tmp.png`);
+      try {
+        await run('ffmpeg', buildImageArgs(spec, p.origin, png));
+        if (!existsSync(png)) throw new Error(`ffmpeg produced no frame at ${spec.time}s of ${p.origin.file}`);
+        if (spec.format === 'png') await rename(png, file);
+        else {
+          const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
+          await encodeStill(png, tmp, spec.format, spec.quality ?? 85);
+          await rename(tmp, file);
+        }
+      } finally {
+        await rm(png, { force: true });
+      }
+    }
+  }
+  const genMs = cached ? 0 : Date.now() - started;
+  return {
+    id: p.id,
+    family: p.family,
+    difficulty,
+    kind,
+    positive: p.positive,
+    file,
+    source: p.positive ? p.origin.file : null,
+    origin: p.origin.file,
+    truth,
+    ...(p.image ? { imageTime: p.image.time } : {}),
+    durationSec,
+    spec: (p.video ?? p.image) as VideoQuerySpec | ImageQuerySpec,
+    genMs,
+    cached,
+  };
+}
+
+/** The split's corpora, resolved and checked against the options. */
+export function splitCorpora(opts: Pick<QuerySetOptions, 'corpus' | 'holdout' | 'split' | 'mixedReference'>): {
+  split: SplitMode;
+  primary: { label: CorpusLabel; dir: string };
+  other: { label: CorpusLabel; dir: string } | null;
+} {
+  const split = opts.split ?? 'tuning';
+  const tuning = opts.corpus !== undefined ? { label: 'tuning' as const, dir: resolve(opts.corpus) } : null;
+  const holdout = opts.holdout !== undefined ? { label: 'holdout' as const, dir: resolve(opts.holdout) } : null;
+  switch (split) {
+    case 'tuning':
+      if (!tuning) throw new Error('the tuning split needs --corpus DIR');
+      return { split, primary: tuning, other: null };
+    case 'holdout':
+      if (!holdout) throw new Error('the holdout split needs --holdout DIR');
+      return { split, primary: holdout, other: null };
+    case 'mixed': {
+      if (!tuning || !holdout) throw new Error('the mixed split needs both --corpus DIR and --holdout DIR');
+      if (tuning.dir === holdout.dir) throw new Error('--corpus and --holdout are the same folder');
+      const ref = opts.mixedReference ?? 'tuning';
+      return ref === 'tuning' ? { split, primary: tuning, other: holdout } : { split, primary: holdout, other: tuning };
+    }
+  }
+}
+
 /** Build (or reuse from the cache) the whole query set. */
 export async function buildQuerySet(opts: QuerySetOptions): Promise<QuerySet> {
   const t0 = Date.now();
@@ -377,104 +561,50 @@ export async function buildQuerySet(opts: QuerySetOptions): Promise<QuerySet> {
   const referenceFraction = opts.referenceFraction ?? 0.7;
   const segmentSec = opts.segmentSec ?? [6, 20];
   const families = opts.families ?? ALL_FAMILIES;
-  const corpus = resolve(opts.corpus);
-  const cacheDir = resolve(opts.cacheDir ?? join('.bench-cache', 'accuracy', String(seed)));
+  const { split, primary, other } = splitCorpora(opts);
+  const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(split, seed, primary.label));
   await mkdir(cacheDir, { recursive: true });
 
-  const clips = await probeCorpus(corpus, join(cacheDir, 'clips.json'));
-  const byName = new Map(clips.map((c) => [c.file, c]));
-  const { reference, pool } = splitCorpus(clips, seed, referenceFraction);
+  const clips = await probeCorpus(primary.dir, join(cacheDir, 'clips.json'));
+  const otherClips = other ? await probeCorpus(other.dir, join(cacheDir, 'clips-other.json')) : null;
+  const byName = new Map([...clips, ...(otherClips ?? [])].map((c) => [c.file, c]));
+  const { reference, pool } = chooseSplit(split, clips, otherClips, seed, referenceFraction);
+  const corpora: CorpusUse[] = other
+    ? [
+        { label: primary.label, dir: primary.dir, role: 'reference', clips: clips.length },
+        { label: other.label, dir: other.dir, role: 'pool', clips: otherClips?.length ?? 0 },
+      ]
+    : [{ label: primary.label, dir: primary.dir, role: 'split', clips: clips.length }];
   const fontFile = findFontFile();
-  log(`corpus: ${clips.length} clips → ${reference.length} reference, ${pool.length} pool (seed ${seed})${fontFile ? '' : '; no font found, captions replaced by boxes'}`);
+  const splitText =
+    split === 'mixed'
+      ? `split mixed: ${primary.label} ${clips.length} clips all indexed, ${other?.label} ${pool.length} clips never indexed`
+      : `${split === 'holdout' ? 'split holdout: ' : ''}corpus: ${clips.length} clips → ${reference.length} reference, ${pool.length} pool`;
+  log(`${splitText} (seed ${seed})${fontFile ? '' : '; no font found, captions replaced by boxes'}`);
 
   const plans = planQueries(reference, pool, seed, { perFamily, negativeMultiplier, families, fontFile, segmentSec });
-  // Durations measured on an earlier run, for cached files (saves an ffprobe each).
-  const knownDurations = new Map<string, number>();
   const manifest = join(cacheDir, 'queries.json');
-  if (existsSync(manifest)) {
-    try {
-      const prev = JSON.parse(await readFile(manifest, 'utf8')) as Partial<QuerySet>;
-      for (const q of prev.queries ?? []) if (q.durationSec > 0) knownDurations.set(q.file, q.durationSec);
-    } catch {
-      /* ignore a corrupt manifest */
-    }
-  }
+  const knownDurations = await readKnownDurations(manifest);
   let done = 0;
   let fresh = 0;
   const queries = await mapLimit(plans, opts.concurrency ?? 2, async (p): Promise<QueryRecord> => {
-    const hash = specHash(p, byName);
-    const started = Date.now();
-    const difficulty = familyDifficulty(p.family);
-    const kind = familyKind(p.family);
-    let file: string;
-    let truth: Interval2D[] = [];
-    let durationSec = 0;
-    let cached = true;
-    if (p.video) {
-      const ext = p.video.encode.container;
-      file = join(cacheDir, `${p.id}-${hash}.${ext}`);
-      const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
-      const job = buildVideoJob(p.video, byName, tmp);
-      if (!existsSync(file)) {
-        cached = false;
-        try {
-          await run('ffmpeg', job.args);
-          await rename(tmp, file);
-        } catch (e) {
-          await rm(tmp, { force: true });
-          throw e;
-        }
-      }
-      durationSec = (cached && knownDurations.get(file)) || round(await probeDuration(file));
-      truth = p.positive ? clampTruth(job.truth, durationSec) : [];
-    } else {
-      const spec = p.image as ImageQuerySpec;
-      const ext = spec.format === 'jpeg' ? 'jpg' : spec.format;
-      file = join(cacheDir, `${p.id}-${hash}.${ext}`);
-      if (!existsSync(file)) {
-        cached = false;
-        const png = join(cacheDir, `${p.id}-${hash}.tmp.png`);
-        try {
-          await run('ffmpeg', buildImageArgs(spec, p.origin, png));
-          if (!existsSync(png)) throw new Error(`ffmpeg produced no frame at ${spec.time}s of ${p.origin.file}`);
-          if (spec.format === 'png') await rename(png, file);
-          else {
-            const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
-            await encodeStill(png, tmp, spec.format, spec.quality ?? 85);
-            await rename(tmp, file);
-          }
-        } finally {
-          await rm(png, { force: true });
-        }
-      }
-    }
-    if (!cached) fresh++;
+    const q = await materializeQuery(p, byName, cacheDir, knownDurations);
     done++;
-    const genMs = cached ? 0 : Date.now() - started;
-    if (!cached) log(`  [gen ${done}/${plans.length}] ${p.id} ${((genMs) / 1000).toFixed(1)}s`);
-    return {
-      id: p.id,
-      family: p.family,
-      difficulty,
-      kind,
-      positive: p.positive,
-      file,
-      source: p.positive ? p.origin.file : null,
-      origin: p.origin.file,
-      truth,
-      ...(p.image ? { imageTime: p.image.time } : {}),
-      durationSec,
-      spec: (p.video ?? p.image) as VideoQuerySpec | ImageQuerySpec,
-      genMs,
-      cached,
-    };
+    if (!q.cached) {
+      fresh++;
+      log(`  [gen ${done}/${plans.length}] ${p.id} ${(q.genMs / 1000).toFixed(1)}s`);
+    }
+    return q;
   });
   const generateMs = Date.now() - t0;
   log(`queries: ${queries.length} (${fresh} generated, ${queries.length - fresh} from cache) in ${(generateMs / 1000).toFixed(1)}s → ${cacheDir}`);
   const set: QuerySet = {
     version: GENERATOR_VERSION,
     seed,
-    corpus,
+    corpus: primary.dir,
+    split,
+    corpora,
+    poolCorpus: other ? other.label : primary.label,
     cacheDir,
     fontFile,
     params: { perFamily, negativeMultiplier, referenceFraction, segmentSec },

@@ -11,8 +11,27 @@ import { basename, join, resolve } from 'node:path';
 
 import type { IndexOptions, IndexResult, SearchOptions, SearchResult } from '../../src/core/engine/types.js';
 import { ALL_FAMILIES, type Difficulty, type QueryFamily } from './edit-families.js';
-import { aggregate, evaluateQuery, type EvaluatedQuery, type GroupMetrics, type PredictedMatch, type QueryOutcome, type Segment2D } from './metrics.js';
-import { buildQuerySet, type QueryRecord, type QuerySet } from './query-set.js';
+import {
+  aggregate,
+  evaluateQuery,
+  percentile,
+  rateWithBound,
+  type EvaluatedQuery,
+  type GroupMetrics,
+  type PredictedMatch,
+  type QueryOutcome,
+  type RateWithBound,
+  type Segment2D,
+} from './metrics.js';
+import {
+  buildNegativeSet,
+  LARGE_NEGATIVE_FAMILIES,
+  type LargeNegativeFamily,
+  type LargeNegativeParams,
+  type NegativeSet,
+  type NegativeSetOptions,
+} from './negative-set.js';
+import { buildQuerySet, type CorpusLabel, type CorpusUse, type QueryRecord, type QuerySet, type SplitMode } from './query-set.js';
 
 /** The part of the engine the benchmark uses (the `Retrace` class of src/index.ts). */
 export interface BenchEngine {
@@ -30,7 +49,20 @@ export async function openRetrace(db: string): Promise<BenchEngine> {
 }
 
 export interface AccuracyOptions {
-  corpus: string;
+  /** The tuning corpus (required unless split is `holdout`). */
+  corpus?: string;
+  /** The hold-out corpus (`holdout` and `mixed` splits). */
+  holdout?: string;
+  /** `tuning` (default: a seeded split of `corpus`), `holdout` (the same of `holdout`), or `mixed` (see QuerySetOptions). */
+  split?: SplitMode;
+  /** Corpus the `mixed` split indexes whole (default `tuning`). */
+  mixedReference?: CorpusLabel;
+  /** Size of the large negative set (default 0: none). */
+  negatives?: number;
+  /** Another corpus whose clips all join the large negative set's sources (not with `mixed`). */
+  otherCorpus?: string;
+  /** Share of stills in the large negative set (default 0.4). */
+  negativeImageShare?: number;
   seed?: number;
   /** Write the JSON report here. */
   json?: string;
@@ -54,6 +86,9 @@ export interface AccuracyOptions {
 
 export interface QueryDetail {
   id: string;
+  /** Large negative set only: its edit family and the corpus of its footage. */
+  negFamily?: LargeNegativeFamily;
+  corpus?: CorpusLabel;
   family: QueryFamily;
   difficulty: Difficulty;
   kind: 'video' | 'image';
@@ -79,22 +114,40 @@ export interface TargetCheck {
   pass: boolean;
 }
 
+/** False positives of the large negative set, overall and by family, corpus and kind. */
+export interface LargeNegativeReport {
+  params: LargeNegativeParams;
+  cacheDir: string;
+  sources: NegativeSet['sources'];
+  /** All of it; `errors` searches threw (counted as no match). */
+  all: RateWithBound & { errors: number; latencyP50Ms: number; latencyP95Ms: number };
+  byFamily: Partial<Record<LargeNegativeFamily, RateWithBound>>;
+  byCorpus: Partial<Record<CorpusLabel, RateWithBound>>;
+  byKind: { video: RateWithBound; image: RateWithBound };
+  /** The matched queries, for a quick look (full details in `queries`). */
+  falsePositives: Array<{ id: string; negFamily: LargeNegativeFamily; corpus: CorpusLabel; origin: string; file: string; top1: { source: string | null; score: number } | null }>;
+  queries: QueryDetail[];
+}
+
 export interface AccuracyReport {
   version: 1;
   createdAt: string;
+  /** The corpus the references come from. */
   corpus: string;
   seed: number;
   params: QuerySet['params'];
   db: string;
   /** Context for the latency figures and for reproducing the run. */
   environment: { node: string; cpus: number; loadAvgAtStart: number[]; git: { commit: string; dirty: boolean } | null };
-  split: { reference: string[]; pool: string[] };
+  split: { mode: SplitMode; corpora: CorpusUse[]; poolCorpus: CorpusLabel; reference: string[]; pool: string[] };
   indexed: Array<{ file: string; videoId: string | null; status: string; durationSec: number; frames: number; ms: number; error: string | null }>;
-  timingsMs: { generate: number; index: number; search: number; total: number };
+  timingsMs: { generate: number; index: number; search: number; total: number; generateNegatives?: number; searchNegatives?: number };
   summary: Record<Difficulty | 'all', GroupMetrics>;
   families: Partial<Record<QueryFamily, GroupMetrics>>;
   targets: TargetCheck[];
   queries: QueryDetail[];
+  /** Present when a large negative set was run (`negatives` > 0). */
+  largeNegatives?: LargeNegativeReport;
 }
 
 function stripSegment(s: { queryStart: number; queryEnd: number; refStart: number; refEnd: number; score?: number; matchedFrames?: number }): Segment2D & {
@@ -137,7 +190,7 @@ export function formatReport(r: AccuracyReport): string[] {
       fmtMs(m.latencyP95Ms),
       String(m.errors),
     ]);
-  const out: string[] = [];
+  const out: string[] = [...formatSplit(r)];
   out.push(row(head));
   out.push('-'.repeat(row(head).length));
   for (const f of ALL_FAMILIES) {
@@ -151,30 +204,115 @@ export function formatReport(r: AccuracyReport): string[] {
   out.push('');
   out.push('R@1/Rany/seg*: video positives; FPR: negatives with any match; imgR@1 & tsErr (median s): image positives;');
   out.push('extra: positives that also listed a wrong video; latency: wall-clock per search.');
+  if (r.largeNegatives) out.push('', ...formatLargeNegatives(r.largeNegatives));
   out.push('');
   out.push('targets:');
-  for (const t of r.targets) out.push(`  ${!Number.isFinite(t.value) ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(34)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
+  for (const t of r.targets) out.push(`  ${!Number.isFinite(t.value) ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(40)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
   out.push(
     `engine: ${r.environment.git ? `${r.environment.git.commit.slice(0, 10)}${r.environment.git.dirty ? ' + uncommitted src changes' : ''}` : 'unknown revision'}; ${r.environment.cpus} cpus, load ${r.environment.loadAvgAtStart.join(' ')} at start`,
   );
+  const neg =
+    r.timingsMs.generateNegatives !== undefined
+      ? `, negatives: generate ${(r.timingsMs.generateNegatives / 1000).toFixed(1)}s, search ${((r.timingsMs.searchNegatives ?? 0) / 1000).toFixed(1)}s`
+      : '';
   out.push(
-    `timings: generate ${(r.timingsMs.generate / 1000).toFixed(1)}s, index ${(r.timingsMs.index / 1000).toFixed(1)}s, search ${(r.timingsMs.search / 1000).toFixed(1)}s, total ${(r.timingsMs.total / 1000).toFixed(1)}s`,
+    `timings: generate ${(r.timingsMs.generate / 1000).toFixed(1)}s, index ${(r.timingsMs.index / 1000).toFixed(1)}s, search ${(r.timingsMs.search / 1000).toFixed(1)}s${neg}, total ${(r.timingsMs.total / 1000).toFixed(1)}s`,
   );
   return out;
+}
+
+/** Which split, which corpora, how many clips each side. */
+export function formatSplit(r: Pick<AccuracyReport, 'split' | 'seed'>): string[] {
+  const s = r.split;
+  const desc = s.corpora.map((c) =>
+    c.role === 'split'
+      ? `${c.label} corpus ${c.dir} (${c.clips} clips: ${s.reference.length} indexed, ${s.pool.length} never indexed)`
+      : c.role === 'reference'
+        ? `${c.label} corpus ${c.dir} (all ${c.clips} clips indexed)`
+        : `${c.label} corpus ${c.dir} (all ${c.clips} clips never indexed: negatives, pip/insert footage)`,
+  );
+  return [`split: ${s.mode} (seed ${r.seed}) — ${desc.join('; ')}`, ''];
+}
+
+/** The large negative set's false positives by family, corpus and kind, with one-sided 95 % upper bounds. */
+export function formatLargeNegatives(n: LargeNegativeReport): string[] {
+  const line = (name: string, m: RateWithBound): string =>
+    `${name.padEnd(15)} ${String(m.n).padStart(5)} ${String(m.matched).padStart(7)} ${fmt(m.rate, 4).padStart(7)} ${fmt(m.upper95, 4).padStart(9)}`;
+  const out: string[] = [];
+  const corpora = n.sources.map((s) => `${s.corpus} ${s.clips.length} clips`).join(', ');
+  out.push(
+    `large negative set: ${n.all.n} queries of never-indexed footage (${corpora}; windows ${n.params.segmentSec[0]}–${n.params.segmentSec[1]} s, ≤ ${n.params.maxSize.w} px wide, ${Math.round(n.params.imageShare * 100)} % stills)`,
+  );
+  const head = `${'family'.padEnd(15)} ${'n'.padStart(5)} ${'matched'.padStart(7)} ${'FPR'.padStart(7)} ${'95%upper'.padStart(9)}`;
+  out.push(head, '-'.repeat(head.length));
+  for (const f of LARGE_NEGATIVE_FAMILIES) {
+    const m = n.byFamily[f];
+    if (m) out.push(line(f, m));
+  }
+  out.push('-'.repeat(head.length));
+  out.push(line('VIDEO', n.byKind.video), line('IMAGE', n.byKind.image));
+  for (const [c, m] of Object.entries(n.byCorpus)) out.push(line(`corpus ${c}`, m));
+  out.push(line('ALL', n.all));
+  out.push(
+    `95%upper: one-sided exact (Clopper–Pearson) bound; with 0 matched it is 1 − 0.05^(1/n) ≈ 3/n. errors ${n.all.errors}; latency p50 ${fmtMs(n.all.latencyP50Ms)} ms, p95 ${fmtMs(n.all.latencyP95Ms)} ms.`,
+  );
+  for (const f of n.falsePositives) {
+    out.push(`  FP ${f.id} (${f.corpus} ${f.origin}) → ${f.top1 ? `${f.top1.source ?? '?'} ${f.top1.score.toFixed(2)}` : '?'}`);
+  }
+  return out;
+}
+
+/** Aggregates the large negative set's searches. */
+export function summariseLargeNegatives(set: NegativeSet, details: readonly QueryDetail[]): LargeNegativeReport {
+  const rate = (items: readonly QueryDetail[]): RateWithBound => rateWithBound(items.filter((d) => d.outcome.anyMatch).length, items.length);
+  const byFamily: LargeNegativeReport['byFamily'] = {};
+  for (const f of LARGE_NEGATIVE_FAMILIES) {
+    const items = details.filter((d) => d.negFamily === f);
+    if (items.length > 0) byFamily[f] = rate(items);
+  }
+  const byCorpus: LargeNegativeReport['byCorpus'] = {};
+  for (const c of [...new Set(details.map((d) => d.corpus))].sort()) {
+    if (c) byCorpus[c] = rate(details.filter((d) => d.corpus === c));
+  }
+  const lat = details.map((d) => d.latencyMs);
+  return {
+    params: set.params,
+    cacheDir: set.cacheDir,
+    sources: set.sources,
+    all: { ...rate(details), errors: details.filter((d) => d.error !== null).length, latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95) },
+    byFamily,
+    byCorpus,
+    byKind: { video: rate(details.filter((d) => d.kind === 'video')), image: rate(details.filter((d) => d.kind === 'image')) },
+    falsePositives: details
+      .filter((d) => d.outcome.anyMatch)
+      .map((d) => ({
+        id: d.id,
+        negFamily: d.negFamily as LargeNegativeFamily,
+        corpus: d.corpus as CorpusLabel,
+        origin: d.expected.origin,
+        file: d.file,
+        top1: d.got.top1 ? { source: d.got.top1.source, score: d.got.top1.score } : null,
+      })),
+    queries: [...details],
+  };
 }
 
 function familyDifficultyOf(r: AccuracyReport, f: QueryFamily): string {
   return r.queries.find((q) => q.family === f)?.difficulty ?? '';
 }
 
-function checkTargets(s: AccuracyReport['summary']): TargetCheck[] {
+function checkTargets(s: AccuracyReport['summary'], large?: LargeNegativeReport): TargetCheck[] {
   const positives = aggregateSegF(s);
+  const extra: TargetCheck[] = large
+    ? [{ measure: 'false-positive rate, large negative set', target: '≤ 0.01', value: large.all.rate, pass: large.all.rate <= 0.01 }]
+    : [];
   return [
     { measure: 'recall@1, easy edits', target: '≥ 0.99', value: s.easy.recallAt1, pass: s.easy.recallAt1 >= 0.99 },
     { measure: 'recall@1, hard edits', target: '≥ 0.90', value: s.hard.recallAt1, pass: s.hard.recallAt1 >= 0.9 },
     { measure: 'false-positive rate on negatives', target: '≤ 0.01', value: s.negative.falsePositiveRate, pass: s.negative.falsePositiveRate <= 0.01 },
     { measure: 'segment F (VCSL), easy+hard', target: '≥ 0.90', value: positives, pass: positives >= 0.9 },
     { measure: 'image recall@1', target: '≥ 0.95', value: s.image.imageRecallAt1, pass: s.image.imageRecallAt1 >= 0.95 },
+    ...extra,
   ];
 }
 
@@ -204,7 +342,10 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
   const log = opts.log ?? ((l: string) => console.log(l));
   const environment = { node: process.version, cpus: cpus().length, loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), git: gitState() };
   const set = await buildQuerySet({
-    corpus: opts.corpus,
+    ...(opts.corpus !== undefined ? { corpus: opts.corpus } : {}),
+    ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
+    ...(opts.split !== undefined ? { split: opts.split } : {}),
+    ...(opts.mixedReference !== undefined ? { mixedReference: opts.mixedReference } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.perFamily !== undefined ? { perFamily: opts.perFamily } : {}),
     ...(opts.negativeMultiplier !== undefined ? { negativeMultiplier: opts.negativeMultiplier } : {}),
@@ -214,6 +355,7 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     ...(opts.families !== undefined ? { families: opts.families } : {}),
     log,
   });
+  const negSet = (opts.negatives ?? 0) > 0 ? await buildNegativeSet(set, negativeSetOptions(opts, log)) : null;
 
   let tmpDir: string | null = null;
   let db = opts.db;
@@ -226,8 +368,10 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
   const indexed: AccuracyReport['indexed'] = [];
   const details: QueryDetail[] = [];
   const evaluated: Array<EvaluatedQuery & { family: QueryFamily; difficulty: Difficulty }> = [];
+  const negDetails: QueryDetail[] = [];
   let indexMs = 0;
   let searchMs = 0;
+  let searchNegMs = 0;
   try {
     // Index the reference set.
     const ti = Date.now();
@@ -267,6 +411,19 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
       log(`  [search ${i + 1}/${set.queries.length}] ${progressLine(detail)}`);
     }
     searchMs = Date.now() - ts;
+
+    // The large negative set, after the regular queries (their latencies stay comparable with earlier runs).
+    if (negSet) {
+      const tn = Date.now();
+      for (const [i, q] of negSet.queries.entries()) {
+        const detail = await runQuery(engine, q, resolver, opts.searchOptions ?? {});
+        negDetails.push({ ...detail, negFamily: q.negFamily, corpus: q.corpus });
+        if (detail.outcome.anyMatch || detail.error || negSet.queries.length <= 100 || (i + 1) % 50 === 0) {
+          log(`  [negatives ${i + 1}/${negSet.queries.length}] ${progressLine(detail)}`);
+        }
+      }
+      searchNegMs = Date.now() - tn;
+    }
   } finally {
     await engine.close();
     if (tmpDir && !opts.db) await rm(tmpDir, { recursive: true, force: true });
@@ -284,6 +441,7 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     image: aggregate(evaluated.filter((e) => e.difficulty === 'image')),
     all: aggregate(evaluated),
   };
+  const largeNegatives = negSet ? summariseLargeNegatives(negSet, negDetails) : undefined;
   const report: AccuracyReport = {
     version: 1,
     createdAt: new Date().toISOString(),
@@ -292,13 +450,20 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     params: set.params,
     db: opts.db ?? '(temporary)',
     environment,
-    split: { reference: set.reference.map((c) => c.file), pool: set.pool.map((c) => c.file) },
+    split: { mode: set.split, corpora: set.corpora, poolCorpus: set.poolCorpus, reference: set.reference.map((c) => c.file), pool: set.pool.map((c) => c.file) },
     indexed,
-    timingsMs: { generate: set.generateMs, index: indexMs, search: searchMs, total: Date.now() - t0 },
+    timingsMs: {
+      generate: set.generateMs,
+      index: indexMs,
+      search: searchMs,
+      ...(negSet ? { generateNegatives: negSet.generateMs, searchNegatives: searchNegMs } : {}),
+      total: Date.now() - t0,
+    },
     summary,
     families,
-    targets: checkTargets(summary),
+    targets: checkTargets(summary, largeNegatives),
     queries: details,
+    ...(largeNegatives ? { largeNegatives } : {}),
   };
   log('');
   for (const l of formatReport(report)) log(l);
@@ -307,6 +472,16 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     log(`report written to ${opts.json}`);
   }
   return report;
+}
+
+/** Options of the large negative set, from the benchmark's. */
+export function negativeSetOptions(opts: Pick<AccuracyOptions, 'negatives' | 'otherCorpus' | 'negativeImageShare'>, log: (line: string) => void): NegativeSetOptions {
+  return {
+    count: opts.negatives ?? 0,
+    ...(opts.otherCorpus !== undefined ? { otherCorpus: opts.otherCorpus } : {}),
+    ...(opts.negativeImageShare !== undefined ? { imageShare: opts.negativeImageShare } : {}),
+    log,
+  };
 }
 
 /** Commit of the checkout the benchmark runs from, and whether it has local changes (null outside git). */

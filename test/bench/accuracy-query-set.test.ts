@@ -6,13 +6,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ALL_FAMILIES } from '../../bench/accuracy/edit-families.js';
+import { accuracyCli } from '../../bench/accuracy/main.js';
+import { buildNegativeSet, type NegativeSet } from '../../bench/accuracy/negative-set.js';
 import { buildQuerySet, type QueryRecord, type QuerySet } from '../../bench/accuracy/query-set.js';
 import { runAccuracyBenchmark, type BenchEngine } from '../../bench/accuracy/run-accuracy.js';
 import type { IndexResult, SearchResult, VideoRecord } from '../../src/core/engine/types.js';
@@ -163,5 +165,102 @@ describe('runAccuracyBenchmark', () => {
     expect(report.summary.hard.segmentF).toBe(0);
     expect(report.summary.negative.falsePositiveRate).toBe(0);
     expect(report.summary.image.imageRecallAt1).toBe(0);
+  });
+});
+
+describe('splits and the large negative set, end to end', () => {
+  let holdout: string;
+  const HOLDOUT_SOURCES = [
+    'gradients=size=176x144:rate=15:speed=0.05',
+    'mandelbrot=size=176x144:rate=15:start_scale=1.5,hue=h=90',
+    'testsrc=size=176x144:rate=15,negate',
+  ];
+
+  beforeAll(() => {
+    holdout = join(dir, 'holdout');
+    execFileSync('mkdir', ['-p', holdout]);
+    HOLDOUT_SOURCES.forEach((src, i) => {
+      execFileSync('ffmpeg', [
+        '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(4 + i),
+        '-c:v', 'libx264', '-preset', 'ultrafast', join(holdout, `held${i}.mp4`),
+      ]);
+    });
+  }, 60_000);
+
+  /** An engine that returns the first indexed video for every query (every negative is then a false positive), or nothing. */
+  function matchAll(mode: 'always' | 'never'): BenchEngine {
+    const ids: string[] = [];
+    return {
+      async index(path): Promise<IndexResult> {
+        const id = `vid-${ids.length}`;
+        ids.push(id);
+        return { videoId: id, status: 'indexed', durationSec: 1, frames: 1, video: fakeRecord(id, path), timingsMs: {} };
+      },
+      async search(path): Promise<SearchResult> {
+        const matches =
+          mode === 'always' ? [{ videoId: ids[0]!, path: '/x', title: null, score: 0.9, segments: [{ queryStart: 0, queryEnd: 1, refStart: 0, refEnd: 1, score: 0.9, matchedFrames: 2, frames: [] }] }] : [];
+        return { query: { path, kind: 'video', durationSec: 1, frames: 1 }, matches, timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, total: 0 } };
+      },
+      async close() {},
+    };
+  }
+
+  it('mixed: every tuning clip indexed, negatives and large negatives from the hold-out clips, reported apart', async () => {
+    const lines: string[] = [];
+    const opts = {
+      corpus, holdout, split: 'mixed' as const, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4] as [number, number],
+      families: ['flip', 'pip', 'neg-plain', 'image-negative'] as const, cacheDir: join(dir, 'mixed'), negatives: 6, db: join(dir, 'db'),
+      log: (l: string) => lines.push(l),
+    };
+    const report = await runAccuracyBenchmark({ ...opts, families: [...opts.families], openEngine: async () => matchAll('always'), json: join(dir, 'mixed.json') });
+    expect(report.split.mode).toBe('mixed');
+    expect(report.split.corpora.map((c) => [c.label, c.role, c.clips])).toEqual([['tuning', 'reference', 6], ['holdout', 'pool', 3]]);
+    expect(report.indexed).toHaveLength(6);
+    expect(report.split.pool).toEqual(['held0.mp4', 'held1.mp4', 'held2.mp4']);
+    for (const q of report.queries) {
+      expect(q.expected.origin.startsWith('held')).toBe(!q.positive);
+      const c = (q.params as { compose?: { op: string; background?: { clip: string } } }).compose;
+      if (c?.op === 'pip') expect(c.background!.clip.startsWith('held')).toBe(true);
+    }
+    const ln = report.largeNegatives!;
+    expect(ln.all).toMatchObject({ n: 6, matched: 6, rate: 1 });
+    expect(ln.byCorpus).toEqual({ holdout: { n: 6, matched: 6, rate: 1, upper95: 1 } });
+    expect(ln.queries.every((q) => q.expected.origin.startsWith('held') && q.corpus === 'holdout' && !q.positive)).toBe(true);
+    expect(ln.queries.filter((q) => q.kind === 'image')).toHaveLength(2);
+    expect(ln.falsePositives).toHaveLength(6);
+    expect(report.summary.negative.queries).toBe(2);
+    expect(report.targets.find((t) => t.measure.includes('large negative set'))).toMatchObject({ value: 1, pass: false });
+    expect(lines[lines.findIndex((l) => l.startsWith('family')) - 2]).toMatch(/^split: mixed \(seed 5\) — tuning corpus .* \(all 6 clips indexed\); holdout corpus/);
+    expect(lines.some((l) => /^ALL\s+6\s+6\s+1\.0000/.test(l))).toBe(true);
+    expect(existsSync(join(dir, 'mixed.json'))).toBe(true);
+
+    // Again: everything from the cache, and nothing matched by an engine that never answers.
+    const again = await runAccuracyBenchmark({ ...opts, families: [...opts.families], log: () => {}, openEngine: async () => matchAll('never') });
+    expect(again.largeNegatives!.all).toMatchObject({ n: 6, matched: 0, rate: 0 });
+    expect(again.largeNegatives!.all.upper95).toBeCloseTo(1 - 0.05 ** (1 / 6), 10);
+    const set = await buildQuerySet({ corpus, holdout, split: 'mixed', seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], families: [...opts.families], cacheDir: opts.cacheDir });
+    const neg = await buildNegativeSet(set, { count: 6 });
+    expect(neg.queries.every((q) => q.cached)).toBe(true);
+  });
+
+  it('holdout split with the tuning corpus as other corpus: negatives from both, never from an indexed clip', async () => {
+    const cache = join(dir, 'holdout-split');
+    const code = await accuracyCli(
+      ['--split', 'holdout', '--holdout', holdout, '--seed', '2', '--per-family', '1', '--families', 'neg-plain', '--cache-dir', cache, '--negatives', '10', '--other-corpus', corpus, '--generate-only'],
+      () => {},
+    );
+    expect(code).toBe(0);
+    const set = JSON.parse(await readFile(join(cache, 'queries.json'), 'utf8')) as QuerySet;
+    expect(set.split).toBe('holdout');
+    expect(set.reference.length + set.pool.length).toBe(3);
+    const neg = JSON.parse(await readFile(join(cache, 'negatives', 'negatives.json'), 'utf8')) as NegativeSet;
+    expect(neg.queries).toHaveLength(10);
+    const indexed = new Set(set.reference.map((c) => c.file));
+    expect(neg.queries.some((q) => indexed.has(q.origin))).toBe(false);
+    expect(neg.sources.map((s) => [s.corpus, s.clips.length])).toEqual([['holdout', set.pool.length], ['tuning', 6]]);
+    for (const q of neg.queries) {
+      expect(existsSync(q.file)).toBe(true);
+      expect(q.corpus).toBe(q.origin.startsWith('held') ? 'holdout' : 'tuning');
+    }
   });
 });
