@@ -61,6 +61,11 @@ export interface RetraceOptions {
    * slowing it, but makes 100k-frame searches about 1.4× slower (bench/RESULTS.md).
    */
   pgliteSharedBuffers?: string;
+  /**
+   * Create the index if there is none (default true). With false, opening fails with
+   * DB_NOT_FOUND unless `db` already holds a retrace index, and nothing is created.
+   */
+  create?: boolean;
   /** Frame descriptor; default the built-in one. An index only accepts the descriptor that built it. */
   descriptor?: FrameDescriptor;
   limits?: Partial<MediaLimits>;
@@ -115,14 +120,14 @@ export class Retrace {
   }
 
   /**
-   * Open (creating if needed) an index. Embedded directories are locked against a second
-   * process; a `postgres://` URL may be shared.
+   * Open (creating if needed, unless `create: false`) an index. Embedded directories are locked
+   * against a second process; a `postgres://` URL may be shared.
    *
    * @example
    * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
    */
   static async open(options: RetraceOptions = {}): Promise<Retrace> {
-    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers });
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers, create: options.create });
     try {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
       const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
