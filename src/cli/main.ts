@@ -25,10 +25,13 @@ Usage:
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
-a postgres:// URL selects a PostgreSQL server with pgvector.
+a postgres:// URL selects a PostgreSQL server with pgvector. Only index and serve
+create an index; the other commands need one to exist.
+Put -- before file names that begin with a dash: retrace index -- -clip.mp4
 
 Exit codes: 0 ok, 1 failed (some inputs failed), 2 usage, 3 bad media, 4 over a limit,
-5 not found, 6 database (locked, mismatch, unreachable), 7 environment (ffmpeg, model).`;
+5 not found (file, video id, or no index at --db), 6 database (locked, mismatch,
+unreachable), 7 environment (ffmpeg, model), 130/143 interrupted (SIGINT/SIGTERM).`;
 
 function version(): string {
   try {
@@ -39,12 +42,35 @@ function version(): string {
   }
 }
 
+/** Commands that may create the database they are pointed at; the others need an existing index. */
+const CREATING_COMMANDS = new Set(['index', 'serve']);
+
+let pipesGuarded = false;
+/**
+ * `retrace list | head -1` closes the pipe early: the rest of the output has nowhere to go, which
+ * is not an error of retrace's (without a listener Node would crash with EPIPE).
+ */
+function ignoreClosedPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  ignoreClosedPipes();
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) {
+    process.stderr.write(HELP + '\n');
+    return EXIT.usage;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP + '\n');
-    return command ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
   }
   if (command === '--version' || command === '-v') {
     process.stdout.write(version() + '\n');
@@ -88,14 +114,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'index' && !need(1, 'files or folders to index')) return EXIT.usage;
   if (command === 'search' && !need(1, 'the file to search for')) return EXIT.usage;
   if (command === 'remove' && !need(1, 'the video id to remove')) return EXIT.usage;
+  const maxPositionals: Record<string, number> = { search: 1, list: 0, stats: 0, serve: 0 };
+  if (command in maxPositionals && positionals.length > maxPositionals[command]) {
+    const extra = positionals.slice(maxPositionals[command]);
+    process.stderr.write(`retrace ${command}: unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
 
   let engine: Retrace | undefined;
   try {
-    // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).
-    engine = await Retrace.open({ db, ...(command === 'index' ? { pgliteSharedBuffers: '32MB' } : {}) });
+    engine = await Retrace.open({
+      db,
+      // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
+      create: CREATING_COMMANDS.has(command),
+      // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).
+      ...(command === 'index' ? { pgliteSharedBuffers: '32MB' } : {}),
+    });
     switch (command) {
       case 'index':
-        return await indexCommand(engine, positionals, values.json ?? false);
+        return await indexCommand(engine, positionals, { json: values.json ?? false });
       case 'search':
         return await searchCommand(engine, positionals[0], { json: values.json ?? false, limit });
       case 'list':

@@ -33,6 +33,8 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   const timings: Record<string, number> = { probe: 0, hash: 0, sample: 0, describe: 0, store: 0 };
   const report = (p: Progress) => opts.onProgress?.(p);
   const checkAbort = () => { if (opts.signal?.aborted) throw new AbortedError(); };
+  // A file whose turn comes after the caller gave up is not even probed.
+  checkAbort();
 
   report({ stage: 'probing', fraction: 0 });
   let t = performance.now();
