@@ -47,15 +47,16 @@ const CREATING_COMMANDS = new Set(['index', 'serve']);
 
 let pipesGuarded = false;
 /**
- * `retrace list | head -1` closes the pipe early: the rest of the output has nowhere to go, which
- * is not an error of retrace's (without a listener Node would crash with EPIPE).
+ * `retrace list | head -1` closes the pipe early, a closed terminal fails writes with EIO: the
+ * rest of the output has nowhere to go, which is not an error of retrace's (without a listener
+ * Node would crash, in the middle of whatever it was doing).
  */
 function ignoreClosedPipes(): void {
   if (pipesGuarded) return;
   pipesGuarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
+      if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
     });
   }
 }

@@ -9,9 +9,10 @@ import { chmod, copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { makeClip, makeTempDir, problemFiles } from '../helpers/media-fixtures.js';
+import { ffmpeg, makeClip, makeTempDir, problemFiles } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
-import { ensureCliBuilt, runCli, runCliOnTerminal, SCRIPT_BIN } from './run-cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, ensureCliBuilt, runCli, runCliOnTerminal, SCRIPT_BIN } from './run-cli.js';
 
 const VERSION = (await import('../../package.json', { with: { type: 'json' } })).default.version;
 
@@ -273,4 +274,41 @@ describe.skipIf(!SCRIPT_BIN)('index on a terminal', () => {
     for (const bar of bars) expect([...bar].length).toBeLessThan(100);
     expect(draws.filter((d) => d.startsWith('indexed '))).toHaveLength(2);
   });
+});
+
+describe('index interrupted', () => {
+  /** Long enough (at a cheap size) that indexing is still running when the signal comes. */
+  let long: string;
+  beforeAll(async () => {
+    long = dir.file('long.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=5', '-t', '600', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', long]);
+    // The shared index exists (a duplicate if the tests above indexed it already).
+    expect((await runCli(['index', '--db', db.location, clip.a])).code).toBe(0);
+  }, 120_000);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('by %s: stops, exits 128 + signal, and leaves no half-indexed video', async (signal) => {
+    const before = await listJson(db.location);
+    const child = spawn(process.execPath, [BIN, 'index', '--db', db.location, long, clip.a], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
+    const started = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (t: string) => {
+        stderr += t;
+        if (stderr.includes('probing    [1/2]')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await started;
+    // Past probing and hashing, into decoding and storing.
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill(signal);
+    const code = await exited;
+    expect(code, stderr).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(stderr).toContain(`retrace: ${signal}: stopping`);
+    expect(stdout).toMatch(/not indexed \(interrupted\)/);
+    expect(stdout).not.toMatch(/^indexed +.*long-/m);
+    // The database was closed properly (it opens), and holds what it held before: nothing half-indexed.
+    expect(await listJson(db.location)).toEqual(before);
+  }, 240_000);
 });

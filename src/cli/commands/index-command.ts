@@ -56,9 +56,9 @@ function signalExitCode(signal: NodeJS.Signals): number {
  * others, except for an error that would fail every one of them (ffmpeg missing or broken, the
  * database failing), which stops the run with its own exit code (7, 6). Progress is a bar on a
  * terminal with a width and plain lines elsewhere, and nothing it does can stop indexing.
- * SIGINT or SIGTERM stops cleanly: files in flight are abandoned (their rows removed, as for any
- * failed file), files not started are skipped, the database is closed, and the exit code is 130
- * or 143. A second signal quits at once.
+ * SIGINT, SIGTERM or SIGHUP stops cleanly: files in flight are abandoned (their rows removed, as
+ * for any failed file), files not started are skipped, the database is closed, and the exit code
+ * is 128 + the signal's number (SIGINT 130, SIGTERM 143). A second signal quits at once.
  */
 export async function indexCommand(engine: Retrace, inputs: readonly string[], options: IndexCommandOptions): Promise<number> {
   const { json } = options;
@@ -102,8 +102,9 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
     controller.abort();
     print(process.stderr, `\nretrace: ${signal}: stopping; files not finished are left out of the index (${signal} again quits at once)\n`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP: the terminal was closed under a running index.
+  const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   try {
     await engine.indexMany(files, {
@@ -142,8 +143,7 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
       }),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     safely(() => progress.close());
   }
   if (!json) {
