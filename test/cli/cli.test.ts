@@ -299,7 +299,9 @@ describe('index interrupted', () => {
       });
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await started;
+    const waited = await Promise.race([started.then(() => true), exited.then(() => false), new Promise<false>((r) => setTimeout(() => r(false), 60_000))]);
+    if (!waited) child.kill('SIGKILL');
+    expect(waited, `no progress line for the first file; stderr: ${stderr}`).toBe(true);
     // Past probing and hashing, into decoding and storing.
     await new Promise((r) => setTimeout(r, 1500));
     child.kill(signal);
