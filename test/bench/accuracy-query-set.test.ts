@@ -19,6 +19,9 @@ import { buildQuerySet, type QueryRecord, type QuerySet } from '../../bench/accu
 import { runAccuracyBenchmark, type BenchEngine } from '../../bench/accuracy/run-accuracy.js';
 import type { IndexResult, SearchResult, VideoRecord } from '../../src/core/engine/types.js';
 
+/** Segment fields a fake engine's results carry unchanged. */
+const UNVERIFIED = { verified: false, verification: { status: 'unverified' as const, pairs: 0, voting: 0, agreeing: 0, inliers: 0 }, transform: null };
+
 let dir: string;
 let corpus: string;
 let cacheDir: string;
@@ -119,13 +122,13 @@ function fakeEngine(mode: 'oracle' | 'blind'): BenchEngine {
       const result: SearchResult = {
         query: { path, kind: q?.kind ?? 'video', durationSec: q?.durationSec ?? 0, frames: 1 },
         matches: [],
-        timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, total: 0 },
+        timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 },
       };
       if (mode === 'oracle' && q?.positive && q.source) {
         const segments =
           q.kind === 'image'
-            ? [{ queryStart: 0, queryEnd: 0, refStart: q.imageTime! - 0.1, refEnd: q.imageTime! + 0.1, score: 1, matchedFrames: 1, frames: [] }]
-            : q.truth.map((t) => ({ ...t, score: 1, matchedFrames: 5, frames: [] }));
+            ? [{ queryStart: 0, queryEnd: 0, refStart: q.imageTime! - 0.1, refEnd: q.imageTime! + 0.1, score: 1, ...UNVERIFIED, matchedFrames: 1, frames: [] }]
+            : q.truth.map((t) => ({ ...t, score: 1, ...UNVERIFIED, matchedFrames: 5, frames: [] }));
         result.matches.push({ videoId: ids.get(q.source)!, path: `/somewhere/${q.source}`, title: q.source, score: 1, segments });
       }
       return result;
@@ -198,8 +201,8 @@ describe('splits and the large negative set, end to end', () => {
       },
       async search(path): Promise<SearchResult> {
         const matches =
-          mode === 'always' ? [{ videoId: ids[0]!, path: '/x', title: null, score: 0.9, segments: [{ queryStart: 0, queryEnd: 1, refStart: 0, refEnd: 1, score: 0.9, matchedFrames: 2, frames: [] }] }] : [];
-        return { query: { path, kind: 'video', durationSec: 1, frames: 1 }, matches, timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, total: 0 } };
+          mode === 'always' ? [{ videoId: ids[0]!, path: '/x', title: null, score: 0.9, segments: [{ queryStart: 0, queryEnd: 1, refStart: 0, refEnd: 1, score: 0.9, ...UNVERIFIED, matchedFrames: 2, frames: [] }] }] : [];
+        return { query: { path, kind: 'video', durationSec: 1, frames: 1 }, matches, timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 } };
       },
       async close() {},
     };

@@ -11,6 +11,7 @@ import { DEFAULT_SAMPLING } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
 import { DEFAULT_EVIDENCE } from '../search/evidence.js';
+import type { VerifySettings } from '../verify/verify-settings.js';
 import { DEFAULT_REFINE_SETTINGS } from './search.js';
 import { ingestMany, ingestVideo } from './ingest.js';
 import type { IndexManyOptions, IndexOutcome } from './ingest.js';
@@ -18,6 +19,38 @@ import type { SearchSettings } from './search.js';
 import { searchMedia } from './search.js';
 import type { QueryInput } from './query-input.js';
 import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
+
+/**
+ * Verification (src/core/verify). First values, measured on frames of the tuning corpus
+ * (see bench/RESULTS.md, "Verification"): ORB at 320 px after CLAHE.
+ */
+export const DEFAULT_VERIFY: VerifySettings = {
+  enabled: true,
+  widthPx: 320,
+  pairsPerSegment: 4,
+  maxSegments: 6,
+  claheClipLimit: 2,
+  claheTiles: 4,
+  orbFeatures: 500,
+  orbPatchSize: 15,
+  orbFastThreshold: 10,
+  ratio: 0.8,
+  ransacThresholdPx: 4,
+  minKeypoints: 20,
+  minInliers: 12,
+  minInlierRatio: 0.2,
+  minScale: 0.2,
+  maxScale: 5,
+  maxAnisotropy: 1.8,
+  maxTiltDeg: 20,
+  minInlierArea: 0.04,
+  agreement: 0.08,
+  singlePairMinInliers: 30,
+  abstainMinScore: 0.8,
+  rejectedMinScore: 0.9,
+  candidateMinScore: 0.56,
+  inlierScale: 40,
+};
 
 export const DEFAULT_SEARCH: SearchSettings = {
   queryIntervalSec: 0.5,
@@ -50,6 +83,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   evidence: { ...DEFAULT_EVIDENCE, minFrameSimilarity: 0.7 },
   align: DEFAULT_ALIGN,
   refine: DEFAULT_REFINE_SETTINGS,
+  verify: DEFAULT_VERIFY,
 };
 
 export interface RetraceOptions {
@@ -73,8 +107,9 @@ export interface RetraceOptions {
   /** Frames described and committed per batch while indexing (default 32). */
   batchSize?: number;
   ann?: Partial<AnnSettings>;
-  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine'>> & {
+  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine' | 'verify'>> & {
     refine?: Partial<SearchSettings['refine']>;
+    verify?: Partial<SearchSettings['verify']>;
     evidence?: Partial<SearchSettings['evidence']>;
     align?: Partial<SearchSettings['align']>;
   };
@@ -116,6 +151,7 @@ export class Retrace {
       evidence: { ...DEFAULT_SEARCH.evidence, ...s.evidence },
       align: { ...DEFAULT_ALIGN, ...s.align },
       refine: { ...DEFAULT_REFINE_SETTINGS, ...s.refine },
+      verify: { ...DEFAULT_VERIFY, ...s.verify },
     };
   }
 

@@ -16,10 +16,16 @@ import type { RefineQueryFrame, RefineRefFrame } from '../align/segment-refineme
 import type { AlignOptions, AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
 import { segmentScore, videoScore } from '../search/segment-scoring.js';
-import type { MatchSegment, SearchOptions, SearchResult, VideoMatch } from './types.js';
+import type { MatchSegment, SearchOptions, SearchResult, SegmentVerification, VideoMatch } from './types.js';
 import type { QueryInput } from './query-input.js';
 import { withQueryFile } from './query-input.js';
 import { AbortedError } from '../errors/retrace-error.js';
+import { resolve as resolvePath } from 'node:path';
+import type { MatchTransform } from '../verify/segment-verification.js';
+import { describeGeometry } from '../verify/segment-verification.js';
+import type { QueryMedia } from '../verify/verify-segments.js';
+import { verifySegments } from '../verify/verify-segments.js';
+import type { VerifySettings } from '../verify/verify-settings.js';
 
 export interface SearchSettings {
   /** Seconds between sampled query frames (denser than indexing: more chances to meet a stored frame). */
@@ -69,6 +75,7 @@ export interface SearchSettings {
   evidence: EvidenceOptions;
   align: AlignOptions;
   refine: RefineSettings;
+  verify: VerifySettings;
 }
 
 /** Dense refinement of found segments against the candidate reference's stored frames. */
@@ -129,7 +136,7 @@ function spread<T>(items: readonly T[], n: number): T[] {
  */
 export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: SearchOptions = {}): Promise<SearchResult> {
   const t0 = now();
-  const timings = { decode: 0, describe: 0, knn: 0, align: 0, total: 0 };
+  const timings = { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 };
   const s = ctx.settings;
   const baseEvidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };
   const minVideoSegmentScore = opts.minSegmentScore ?? s.minSegmentScore;
@@ -330,7 +337,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     };
 
     const matchAll = async (): Promise<Array<{ videoId: string; segments: MatchSegment[]; score: number }>> => {
-      const tt = now();
+      let tt = now();
       const byVideo = matchPointsByVideo(weighted, isImage ? frames.map(() => 0) : frames.map((f) => f.timestampSec));
       const aligned = new Map<string, AlignedSegment[]>();
       for (const [videoId, pts] of byVideo) {
@@ -347,17 +354,25 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
           if (rec) aligned.set(videoId, await refineVideo(videoId, segs, rec.durationSec));
         }
       }
-      const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
+      const candidates: ScoredSegment[] = [];
       for (const [videoId, segs] of aligned) {
-        const scored = segs
-          .map((seg) => toMatchSegment(seg, segmentScore(seg, isImage ? s.imageEvidenceScale : s.evidenceScale), isImage))
-          .filter((m) => m.score >= minSegmentScore);
+        for (const seg of segs) {
+          const score = segmentScore(seg, isImage ? s.imageEvidenceScale : s.evidenceScale);
+          if (score >= Math.min(minSegmentScore, s.verify.enabled ? s.verify.candidateMinScore : Infinity)) candidates.push({ videoId, seg, score });
+        }
+      }
+      timings.align += now() - tt;
+      tt = now();
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, opts.signal);
+      timings.verify += now() - tt;
+      const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
+      for (const [videoId, segs] of judged) {
+        const scored = segs.map((j) => toMatchSegment(j, isImage));
         // Several places where one picture appears are not independent evidence: an image
         // query's video scores as its best place.
         const score = isImage ? Math.max(...scored.map((m) => m.score)) : videoScore(scored.map((m) => m.score));
-        if (scored.length) out.push({ videoId, segments: scored, score });
+        if (scored.length) out.push({ videoId, segments: scored.sort((a, b) => b.score - a.score), score });
       }
-      timings.align += now() - tt;
       return out.sort((a, b) => b.score - a.score);
     };
 
@@ -390,6 +405,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         describe: Math.round(timings.describe),
         knn: Math.round(timings.knn),
         align: Math.round(timings.align),
+        verify: Math.round(timings.verify),
         total: Math.round(timings.total),
       },
     };
@@ -434,7 +450,8 @@ function round(x: number, digits = 3): number {
   return Math.round(x * f) / f;
 }
 
-function toMatchSegment(seg: AlignedSegment, score: number, isImage: boolean): MatchSegment {
+function toMatchSegment(j: JudgedSegment, isImage: boolean): MatchSegment {
+  const { seg } = j;
   const frames = [...seg.points]
     .sort((a, b) => a.tq - b.tq || a.tr - b.tr)
     .map((p) => ({ queryTime: round(p.tq), refTime: round(p.tr), similarity: round(p.similarity) }));
@@ -443,10 +460,103 @@ function toMatchSegment(seg: AlignedSegment, score: number, isImage: boolean): M
     queryEnd: isImage ? 0 : round(seg.queryEnd),
     refStart: round(seg.refStart),
     refEnd: round(seg.refEnd),
-    score: round(score),
+    score: round(j.score),
+    verified: j.verification.status === 'confirmed',
+    verification: j.verification,
+    transform: j.transform,
     matchedFrames: new Set(seg.points.map((p) => `${p.q}:${p.tr}`)).size,
     frames,
   };
+}
+
+interface ScoredSegment {
+  videoId: string;
+  seg: AlignedSegment;
+  /** Temporal score (segmentScore). */
+  score: number;
+}
+
+interface JudgedSegment extends ScoredSegment {
+  verification: SegmentVerification;
+  transform: MatchTransform | null;
+}
+
+/**
+ * The verification stage's rules: a segment is reported when geometry confirms it; unconfirmed,
+ * only when its temporal score alone reaches a higher floor (`verify.abstainMinScore` where the
+ * frames had too little texture to judge, `verify.rejectedMinScore` where they had texture and no
+ * consistent model fits); unverifiable (file gone, verification off), by the temporal floor as
+ * before. A confirmed segment's score adds the geometry's confidence to the temporal one.
+ */
+async function judgeCandidates(
+  ctx: SearchContext,
+  query: QueryMedia,
+  candidates: ScoredSegment[],
+  minSegmentScore: number,
+  signal?: AbortSignal,
+): Promise<Map<string, JudgedSegment[]>> {
+  const v = ctx.settings.verify;
+  const out = new Map<string, JudgedSegment[]>();
+  const keep = (j: JudgedSegment) => {
+    const list = out.get(j.videoId) ?? [];
+    list.push(j);
+    out.set(j.videoId, list);
+  };
+  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({ ...c, verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason }, transform: null });
+  if (!v.enabled) {
+    for (const c of candidates) if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
+    return out;
+  }
+  const ranked = [...candidates].sort((a, b) => b.score - a.score);
+  const toVerify = ranked.slice(0, v.maxSegments);
+  const records = await ctx.store.getMany([...new Set(toVerify.map((c) => c.videoId))]);
+  const verifiable = toVerify.filter((c) => records.has(c.videoId));
+  const outcomes = await verifySegments(
+    query,
+    verifiable.map((c) => {
+      const r = records.get(c.videoId)!;
+      const { seg } = c;
+      const span = seg.queryEnd - seg.queryStart;
+      const line = query.isImage || span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height }, points: seg.points, line };
+    }),
+    v,
+    signal,
+  );
+  const confirmedVideos = new Set<string>();
+  for (const [i, c] of verifiable.entries()) {
+    const o = outcomes[i];
+    if (o.status === 'unavailable') {
+      if (c.score >= minSegmentScore) keep(unverified(c, o.reason));
+      continue;
+    }
+    const verification: SegmentVerification = {
+      status: o.status === 'confirmed' ? 'confirmed' : 'unconfirmed',
+      pairs: o.pairs,
+      voting: o.voting,
+      agreeing: o.agreeing,
+      inliers: o.inliers,
+      ...(o.status === 'abstained' ? { reason: 'too little texture to compare' } : o.status === 'rejected' ? { reason: 'no consistent geometry' } : {}),
+    };
+    if (o.status === 'confirmed' && o.model) {
+      confirmedVideos.add(c.videoId);
+      const { seg } = c;
+      const span = seg.queryEnd - seg.queryStart;
+      const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
+      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart });
+      const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
+      keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
+    } else if (c.score >= (o.status === 'abstained' ? v.abstainMinScore : v.rejectedMinScore)) {
+      // Local features fail on some true copies (heavy downscaling, repetitive patterns, deep
+      // fades), so very strong temporal evidence still stands, reported as unconfirmed.
+      keep({ ...c, verification, transform: null });
+    }
+  }
+  // Segments beyond the verified ones stand only beside a confirmed segment of the same video.
+  for (const c of ranked.slice(v.maxSegments)) {
+    if (c.score >= minSegmentScore && confirmedVideos.has(c.videoId)) keep(unverified(c, 'not verified: beyond the segments verified per query'));
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,7 @@
 /** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
+import type { MatchTransform } from '../verify/segment-verification.js';
+
+export type { MatchTransform, NormRect } from '../verify/segment-verification.js';
 
 /** Stages reported through `onProgress` while indexing or searching. */
 export type Stage = 'queued' | 'probing' | 'sampling' | 'describing' | 'storing' | 'matching' | 'done' | 'failed';
@@ -92,6 +95,28 @@ export interface FrameMatch {
   similarity: number;
 }
 
+/**
+ * What the verification stage said of a segment (see src/core/verify).
+ * - `confirmed`: local features of two or more frame pairs (one strong pair for a still) fit one
+ *   geometric model; the score combines the temporal evidence with that geometry.
+ * - `unconfirmed`: geometry could not confirm the copy — the frames had too little texture (sky, a
+ *   bare wall, darkness) or no consistent model fitted (`reason` says which); the segment is
+ *   reported only because its temporal evidence alone is strong, and its score is that evidence.
+ * - `unverified`: the reference's file is gone or cannot be decoded, verification is switched off,
+ *   or the segment was beyond the verified ones; the score is the temporal evidence alone.
+ */
+export interface SegmentVerification {
+  status: 'confirmed' | 'unconfirmed' | 'unverified';
+  /** Frame pairs compared, pairs with enough texture to vote, pairs agreeing on one model. */
+  pairs: number;
+  voting: number;
+  agreeing: number;
+  /** Keypoint matches consistent with the model, in the strongest agreeing pair. */
+  inliers: number;
+  /** Why a segment is not confirmed. */
+  reason?: string;
+}
+
 export interface MatchSegment {
   queryStart: number;
   queryEnd: number;
@@ -99,6 +124,11 @@ export interface MatchSegment {
   refEnd: number;
   /** Calibrated confidence 0–1 that this segment is a real copy. */
   score: number;
+  /** True when verification confirmed the copy with geometry (`verification.status === 'confirmed'`). */
+  verified: boolean;
+  verification: SegmentVerification;
+  /** How the copy was altered; null unless verified. */
+  transform: MatchTransform | null;
   matchedFrames: number;
   frames: FrameMatch[];
 }
@@ -116,6 +146,8 @@ export interface SearchTimings {
   describe: number;
   knn: number;
   align: number;
+  /** Decoding frames at the matched times and comparing their local features. */
+  verify: number;
   total: number;
 }
 

@@ -1,0 +1,236 @@
+/**
+ * Verification of aligned segments: several of a segment's matched frame pairs are compared
+ * with local features (local-features.ts), and the segment is confirmed only when at least two
+ * pairs fit *one* geometric model — a copy keeps the same crop, scale and mirror over its whole
+ * length, while chance fits between unrelated frames give a different model for every pair.
+ * Frames without texture cannot vote; when too few pairs can, verification abstains.
+ */
+import type { Raster } from '../frames/raster.js';
+import type { Affine, Box, PairFit } from './local-features.js';
+import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
+import type { VerifySettings } from './verify-settings.js';
+
+/** How a copy was altered, from the fitted geometry and the temporal fit. */
+export interface MatchTransform {
+  /** The copy is the reference mirrored left–right. */
+  mirrored: boolean;
+  /**
+   * Size of the reference's picture in the query relative to the query frame, along the width:
+   * above 1 the query shows an enlarged part (a crop), below 1 a reduced whole (an inset).
+   */
+  scale: number;
+  /** Rotation of the picture in degrees, counter-clockwise positive. */
+  rotationDeg: number;
+  /** The part of the reference frame the query shows, as fractions of the reference frame (0–1). */
+  refRect: NormRect;
+  /** Where the reference's picture lies in the query frame, as fractions of the query frame (0–1). */
+  queryRect: NormRect;
+  /** Reference seconds per query second (2 = the copy plays twice as fast). */
+  speed: number;
+  /** Reference time at query time 0: refTime = offsetSec + speed · queryTime. */
+  offsetSec: number;
+}
+
+export interface NormRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What verification said of one segment. */
+export interface SegmentVerdict {
+  /**
+   * `confirmed`: two or more pairs (one strong pair for a still) agree on one model;
+   * `rejected`: enough pairs had texture to judge and no consistent model fits;
+   * `abstained`: too few pairs had texture to judge.
+   */
+  status: 'confirmed' | 'rejected' | 'abstained';
+  /** Pairs compared, pairs that could vote (had texture), pairs agreeing on the model. */
+  pairs: number;
+  voting: number;
+  agreeing: number;
+  /** Inliers of the strongest agreeing pair. */
+  inliers: number;
+  model: Affine | null;
+  mirrored: boolean;
+}
+
+/** A frame pair picked for verification. */
+export interface VerifyPair {
+  queryTime: number;
+  refTime: number;
+}
+
+/** A segment's temporal line: the reference time shown at query time t is refStart + speed·(t − queryStart). */
+export interface TimeLine {
+  queryStart: number;
+  refStart: number;
+  speed: number;
+  refDurationSec: number;
+}
+
+/**
+ * Pick up to `n` pairs spread over a segment's matched points: the most similar point of each
+ * of `n` equal stretches of query time (for a still, the `n` most similar reference times).
+ * With a `line`, the reference is taken at the instant the query frame shows rather than at the
+ * stored frame it matched, which can be up to half a sampling interval away: in a fast pan or a
+ * spinning picture that half second is a different geometry.
+ */
+export function pickPairs(points: ReadonlyArray<{ tq: number; tr: number; similarity: number }>, n: number, line?: TimeLine): VerifyPair[] {
+  if (!points.length || n <= 0) return [];
+  const sorted = [...points].sort((a, b) => a.tq - b.tq);
+  const lo = sorted[0].tq;
+  const hi = sorted[sorted.length - 1].tq;
+  const picked: VerifyPair[] = [];
+  const seen = new Set<string>();
+  const add = (p: { tq: number; tr: number }) => {
+    const refTime = line ? Math.round(Math.min(line.refDurationSec, Math.max(0, line.refStart + line.speed * (p.tq - line.queryStart))) * 1000) / 1000 : p.tr;
+    const key = `${p.tq}|${refTime}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    picked.push({ queryTime: p.tq, refTime });
+  };
+  if (hi - lo < 1e-9) {
+    for (const p of [...points].sort((a, b) => b.similarity - a.similarity)) {
+      if (picked.length >= n) break;
+      add(p);
+    }
+    return picked;
+  }
+  for (let b = 0; b < n; b++) {
+    const from = lo + ((hi - lo) * b) / n;
+    const to = b === n - 1 ? Infinity : lo + ((hi - lo) * (b + 1)) / n;
+    const inBucket = sorted.filter((p) => p.tq >= from && p.tq < to);
+    if (inBucket.length) add(inBucket.reduce((x, y) => (y.similarity > x.similarity ? y : x)));
+  }
+  return picked;
+}
+
+/** Two models agree when they place the area both saw at the same spot of the reference. */
+export function modelsAgree(a: PairFit, b: PairFit, tolerance: number): boolean {
+  if (!a.model || !b.model || a.mirrored !== b.mirrored) return false;
+  const box = unionBox(a.queryBox, b.queryBox);
+  const pts: Array<[number, number]> = [
+    [box.x0, box.y0],
+    [box.x1, box.y0],
+    [box.x0, box.y1],
+    [box.x1, box.y1],
+    [(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2],
+  ];
+  for (const [x, y] of pts) {
+    const [ax, ay] = applyAffine(a.model, x, y);
+    const [bx, by] = applyAffine(b.model, x, y);
+    if (Math.hypot(ax - bx, ay - by) > tolerance) return false;
+  }
+  return true;
+}
+
+function unionBox(a: Box | null, b: Box | null): Box {
+  const boxes = [a, b].filter((x): x is Box => x !== null);
+  if (!boxes.length) return { x0: 0, y0: 0, x1: 1, y1: 1 };
+  return {
+    x0: Math.min(...boxes.map((x) => x.x0)),
+    y0: Math.min(...boxes.map((x) => x.y0)),
+    x1: Math.max(...boxes.map((x) => x.x1)),
+    y1: Math.max(...boxes.map((x) => x.y1)),
+  };
+}
+
+/** The verdict on a segment from its pairs' fits. */
+export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentVerdict {
+  const voting = fits.filter((f) => f.status !== 'flat');
+  const matches = fits.filter((f) => f.status === 'match');
+  // The largest group of pairs that agree with one of them (its strongest member leads).
+  let group: PairFit[] = [];
+  for (const lead of matches) {
+    const g = matches.filter((m) => m === lead || modelsAgree(lead, m, s.agreement));
+    if (g.length > group.length || (g.length === group.length && lead.inliers > (group[0]?.inliers ?? -1))) {
+      group = [lead, ...g.filter((m) => m !== lead)];
+    }
+  }
+  const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
+  const base = { pairs: fits.length, voting: voting.length, agreeing: group.length, inliers: strongest?.inliers ?? 0, model: strongest?.model ?? null, mirrored: strongest?.mirrored ?? false };
+  // One pair can carry a segment only when it is the only pair that could vote, and strongly.
+  const single = voting.length === 1 && strongest !== null && strongest.inliers >= s.singlePairMinInliers;
+  if (group.length >= 2 || single) return { status: 'confirmed', ...base };
+  if (voting.length >= 2 || (voting.length === 1 && fits.length === 1)) return { status: 'rejected', ...base };
+  return { status: 'abstained', ...base };
+}
+
+/** Compare each pair of frames and judge the segment. */
+export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; ref: Raster }>, s: VerifySettings): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
+  const fits: PairFit[] = [];
+  for (const f of frames) fits.push(await comparePair(f.query, f.ref, s));
+  return { verdict: judgeFits(fits, s), fits };
+}
+
+function clipRect(pts: Array<[number, number]>): NormRect {
+  const xs = pts.map((p) => Math.min(1, Math.max(0, p[0])));
+  const ys = pts.map((p) => Math.min(1, Math.max(0, p[1])));
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x: round(x), y: round(y), width: round(Math.max(...xs) - x), height: round(Math.max(...ys) - y) };
+}
+
+const CORNERS: Array<[number, number]> = [
+  [0, 0],
+  [1, 0],
+  [0, 1],
+  [1, 1],
+];
+
+/**
+ * The transform of a verified segment: the geometry of its model and its temporal line
+ * (`speed`, `offsetSec`). Widths are in each frame's own fractions, so `scale` compares the
+ * reference's picture width with the query frame's width.
+ */
+export function describeGeometry(model: Affine, mirrored: boolean, aspect: { query: number; ref: number }, time: { speed: number; offsetSec: number }): MatchTransform {
+  const inv = invertAffine(model);
+  const refRect = clipRect(CORNERS.map(([x, y]) => applyAffine(model, x, y)));
+  const queryRect = inv ? clipRect(CORNERS.map(([x, y]) => applyAffine(inv, x, y))) : { x: 0, y: 0, width: 1, height: 1 };
+  // Normalised coordinates stretch each frame to a square: undo that for angles and sizes.
+  const px: Affine = [model[0] * aspect.ref / aspect.query, model[1] * aspect.ref, 0, model[3] / aspect.query, model[4], 0];
+  const unmirrored: Affine = mirrored ? [-px[0], px[1], 0, -px[3], px[4], 0] : px;
+  const g = decompose(unmirrored);
+  return {
+    mirrored,
+    scale: round(1 / Math.max(1e-9, Math.sqrt(Math.abs(model[0] * model[4] - model[1] * model[3])))),
+    rotationDeg: Math.round(g.rotationDeg * 10) / 10,
+    refRect,
+    queryRect,
+    speed: round(time.speed),
+    offsetSec: round(time.offsetSec),
+  };
+}
+
+/**
+ * The transform in words, for people: "mirrored · centre 70 % · 1.5× speed".
+ *
+ * @example
+ * describeTransform(t); // 'mirrored · centre 70 % · 1.5× speed'
+ */
+export function describeTransform(t: MatchTransform): string {
+  const parts: string[] = [];
+  if (t.mirrored) parts.push('mirrored');
+  const r = t.refRect;
+  const area = r.width * r.height;
+  if (area < 0.9) {
+    const cx = r.x + r.width / 2;
+    const cy = r.y + r.height / 2;
+    const h = cx < 0.4 ? 'left' : cx > 0.6 ? 'right' : '';
+    const v = cy < 0.4 ? 'top' : cy > 0.6 ? 'bottom' : '';
+    const where = v || h ? [v, h].filter(Boolean).join(' ') : 'centre';
+    parts.push(`${where} ${Math.round(area * 100)} %`);
+  }
+  const q = t.queryRect;
+  if (q.width * q.height < 0.85) parts.push(`inset ${Math.round(q.width * q.height * 100)} % of the frame`);
+  if (Math.abs(t.rotationDeg) >= 1.5) parts.push(`rotated ${Math.round(t.rotationDeg)}°`);
+  if (Math.abs(t.speed - 1) >= 0.05) parts.push(`${Math.round(t.speed * 100) / 100}× speed`);
+  return parts.length ? parts.join(' · ') : 'as is';
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,49 @@
+/**
+ * Settings of the verification stage. Defaults live with the other search defaults
+ * (`DEFAULT_SEARCH.verify` in engine/retrace.ts), each with the measurement that chose it.
+ */
+export interface VerifySettings {
+  enabled: boolean;
+  /** Frames are compared at this width (pixels); the height keeps each frame's display aspect. */
+  widthPx: number;
+  /** Matched frame pairs compared per segment, spread over it. */
+  pairsPerSegment: number;
+  /** Segments verified per query (best first); the rest are reported only if confirmed ones are not enough. */
+  maxSegments: number;
+  claheClipLimit: number;
+  claheTiles: number;
+  orbFeatures: number;
+  orbPatchSize: number;
+  orbFastThreshold: number;
+  /** Lowe's ratio test on Hamming distances. */
+  ratio: number;
+  ransacThresholdPx: number;
+  /** A frame with fewer keypoints than this cannot vote: verification abstains on the pair. */
+  minKeypoints: number;
+  minInliers: number;
+  /** Inliers as a share of the ratio-test matches. */
+  minInlierRatio: number;
+  /** Query → reference scale bounds (linear; 3 ≈ an inset of a ninth of the frame). */
+  minScale: number;
+  maxScale: number;
+  maxAnisotropy: number;
+  /** Tilt beyond a quarter turn that a copy may show (degrees). */
+  maxTiltDeg: number;
+  /** Area (share of the frame) the inliers must span in the query or the reference. */
+  minInlierArea: number;
+  /** Two pairs' models agree when they place the copied area within this distance (share of the reference frame). */
+  agreement: number;
+  /** One pair confirms on its own (a still, a segment of one usable pair) only with this many inliers. */
+  singlePairMinInliers: number;
+  /**
+   * Where verification must abstain (frames without texture), a segment is still reported
+   * when its temporal score reaches this, above the ordinary `minSegmentScore`.
+   */
+  abstainMinScore: number;
+  /** Where the frames had texture and no consistent model fits, the temporal score needed to report the segment anyway. */
+  rejectedMinScore: number;
+  /** Segments scoring this or more (temporal evidence alone) are verified; confirmed ones are reported even below `minSegmentScore`. */
+  candidateMinScore: number;
+  /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
+  inlierScale: number;
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import type { Raster } from '../../src/core/frames/raster.js';
+import { DEFAULT_VERIFY } from '../../src/core/engine/retrace.js';
+import { comparePair } from '../../src/core/verify/local-features.js';
+import { describeGeometry, describeTransform, judgeFits, pickPairs } from '../../src/core/verify/segment-verification.js';
+import { seededRng } from '../helpers/seeded-rng.js';
+
+/**
+ * Generated frames: a coarse colour layout (a bright diagonal band over a dark gradient) with
+ * fine detail drawn on it (random rectangles and discs). Two scenes with the same layout and
+ * different detail look alike to a global descriptor; only one of them is a copy.
+ */
+const W = 640;
+const H = 360;
+
+function scene(seed: number): Raster {
+  const r = seededRng(seed);
+  const data = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = 60 + 80 * Math.exp(-(((x - y * 1.6) / 160) ** 2)) + (40 * y) / H;
+  for (let i = 0; i < 260; i++) {
+    const cx = r() * W, cy = r() * H, size = 4 + r() * 22, v = Math.round(r() * 255);
+    const disc = r() < 0.5;
+    for (let y = Math.max(0, Math.floor(cy - size)); y < Math.min(H, cy + size); y++) {
+      for (let x = Math.max(0, Math.floor(cx - size)); x < Math.min(W, cx + size); x++) {
+        if (!disc || (x - cx) ** 2 + (y - cy) ** 2 <= size * size) data[y * W + x] = (data[y * W + x] + v) >> 1;
+      }
+    }
+  }
+  return { width: W, height: H, channels: 1, data };
+}
+
+/** Bilinear resample of a part of `src` (fractions of its frame) to `w`×`h`, mirrored if asked. */
+function cut(src: Raster, rect: { x: number; y: number; width: number; height: number }, w: number, h: number, mirror = false): Raster {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const fx = mirror ? 1 - (x + 0.5) / w : (x + 0.5) / w;
+      const sx = (rect.x + fx * rect.width) * src.width - 0.5;
+      const sy = (rect.y + ((y + 0.5) / h) * rect.height) * src.height - 0.5;
+      const x0 = Math.max(0, Math.min(src.width - 2, Math.floor(sx))), y0 = Math.max(0, Math.min(src.height - 2, Math.floor(sy)));
+      const ax = Math.min(1, Math.max(0, sx - x0)), ay = Math.min(1, Math.max(0, sy - y0));
+      const p = (xx: number, yy: number) => src.data[yy * src.width + xx];
+      out[y * w + x] = Math.round((p(x0, y0) * (1 - ax) + p(x0 + 1, y0) * ax) * (1 - ay) + (p(x0, y0 + 1) * (1 - ax) + p(x0 + 1, y0 + 1) * ax) * ay);
+    }
+  }
+  return { width: w, height: h, channels: 1, data: out };
+}
+
+const WHOLE = { x: 0, y: 0, width: 1, height: 1 };
+const CENTRE_70 = { x: 0.15, y: 0.15, width: 0.7, height: 0.7 };
+const S = DEFAULT_VERIFY;
+
+describe('verification of frame pairs', () => {
+  it('confirms a mirrored centre crop of 70 % and reports that transform', async () => {
+    const fits = [];
+    for (const seed of [1, 2, 3]) {
+      const ref = scene(seed);
+      fits.push(await comparePair(cut(ref, CENTRE_70, 320, 180, true), cut(ref, WHOLE, 320, 180), S));
+    }
+    for (const f of fits) {
+      expect(f.status).toBe('match');
+      expect(f.mirrored).toBe(true);
+    }
+    const verdict = judgeFits(fits, S);
+    expect(verdict.status).toBe('confirmed');
+    const t = describeGeometry(verdict.model!, verdict.mirrored, { query: 16 / 9, ref: 16 / 9 }, { speed: 1.5, offsetSec: 4 });
+    expect(t.mirrored).toBe(true);
+    expect(t.scale).toBeCloseTo(1 / 0.7, 1);
+    expect(Math.abs(t.rotationDeg)).toBeLessThan(2);
+    expect(t.refRect.x).toBeCloseTo(0.15, 1);
+    expect(t.refRect.y).toBeCloseTo(0.15, 1);
+    expect(t.refRect.width).toBeCloseTo(0.7, 1);
+    expect(t.refRect.height).toBeCloseTo(0.7, 1);
+    expect(describeTransform(t)).toBe('mirrored · centre 49 % · 1.5× speed');
+  });
+
+  it('confirms a picture-in-picture inset and places it in the query frame', async () => {
+    const fits = [];
+    for (const seed of [4, 5]) {
+      const ref = scene(seed);
+      // The reference at 55 % width in the top right of other footage.
+      const other = cut(scene(seed + 100), WHOLE, 640, 360);
+      const inset = cut(ref, WHOLE, 352, 198);
+      const q = { ...other, data: Uint8Array.from(other.data) };
+      for (let y = 0; y < 198; y++) for (let x = 0; x < 352; x++) q.data[(y + 20) * 640 + x + 268] = inset.data[y * 352 + x];
+      fits.push(await comparePair(cut(q, WHOLE, 320, 180), cut(ref, WHOLE, 320, 180), S));
+    }
+    const verdict = judgeFits(fits, S);
+    expect(verdict.status).toBe('confirmed');
+    const t = describeGeometry(verdict.model!, verdict.mirrored, { query: 16 / 9, ref: 16 / 9 }, { speed: 1, offsetSec: 0 });
+    expect(t.mirrored).toBe(false);
+    expect(t.scale).toBeCloseTo(0.55, 1);
+    expect(t.queryRect.x).toBeCloseTo(268 / 640, 1);
+    expect(t.queryRect.width).toBeCloseTo(0.55, 1);
+  });
+
+  it('rejects two different scenes with the same colour layout', async () => {
+    const fits = [];
+    for (const seed of [11, 12, 13]) fits.push(await comparePair(cut(scene(seed), WHOLE, 320, 180), cut(scene(seed + 50), WHOLE, 320, 180), S));
+    for (const f of fits) expect(f.status).toBe('nomatch');
+    expect(judgeFits(fits, S).status).toBe('rejected');
+  });
+
+  it('abstains on frames without texture instead of voting', async () => {
+    const flat = (v: number): Raster => ({ width: 320, height: 180, channels: 1, data: new Uint8Array(320 * 180).fill(v) });
+    const fits = [await comparePair(flat(30), flat(30), S), await comparePair(flat(200), cut(scene(7), WHOLE, 320, 180), S)];
+    for (const f of fits) expect(f.status).toBe('flat');
+    expect(judgeFits(fits, S).status).toBe('abstained');
+  });
+
+  it('does not confirm pairs whose models disagree, however strong each one is', () => {
+    const strong = { status: 'match' as const, mirrored: false, inliers: 80, matches: 100, keypoints: { query: 300, ref: 300 }, queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 }, refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 } };
+    const a = { ...strong, model: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number] };
+    const b = { ...strong, model: [0.6, 0, 0.3, 0, 0.6, 0.1] as [number, number, number, number, number, number] };
+    expect(judgeFits([a, b], S).status).toBe('rejected');
+    expect(judgeFits([a, { ...a }], S).status).toBe('confirmed');
+  });
+
+  it('picks pairs spread over the segment, the most similar of each stretch', () => {
+    const points = Array.from({ length: 20 }, (_, i) => ({ tq: i * 0.5, tr: 10 + i * 0.5, similarity: i % 3 === 0 ? 0.9 : 0.8 }));
+    const pairs = pickPairs(points, 4);
+    expect(pairs).toHaveLength(4);
+    expect(pairs[0].queryTime).toBeLessThan(2.5);
+    expect(pairs[3].queryTime).toBeGreaterThan(7);
+    for (const p of pairs) expect(points.find((x) => x.tq === p.queryTime)!.similarity).toBe(0.9);
+  });
+});
