@@ -247,8 +247,23 @@ describe(`engine.search on ${TEST_DB_KIND}`, () => {
         expect(fr.similarity).toBeGreaterThan(0);
         expect(fr.similarity).toBeLessThanOrEqual(1 + 1e-6);
       }
-      for (const key of ['decode', 'describe', 'knn', 'align', 'total'] as const) expect(r.timingsMs[key]).toBeGreaterThanOrEqual(0);
+      for (const key of ['decode', 'describe', 'knn', 'align', 'verify', 'total'] as const) expect(r.timingsMs[key]).toBeGreaterThanOrEqual(0);
       expect(r.timingsMs.total).toBeGreaterThanOrEqual(r.timingsMs.decode);
+    });
+
+    it('says each copy was verified with geometry, and how it was altered', async () => {
+      const flipped = best((await engine.search(q.flipZoom)).matches[0].segments);
+      expect(flipped.verified).toBe(true);
+      expect(flipped.verification.status).toBe('confirmed');
+      expect(flipped.verification.agreeing).toBeGreaterThanOrEqual(2);
+      expect(flipped.transform).toMatchObject({ mirrored: true });
+      expect(flipped.transform!.summary).toContain('mirrored');
+      const plain = best((await engine.search(q.reencodeUp)).matches[0].segments);
+      expect(plain.verified).toBe(true);
+      expect(plain.transform!.mirrored).toBe(false);
+      expect(plain.transform!.scale).toBeCloseTo(1, 1);
+      expect(plain.transform!.speed).toBeCloseTo(1, 1);
+      expect(plain.transform!.offsetSec).toBeCloseTo(EXCERPT.start, 0);
     });
 
     it('respects limit', async () => {

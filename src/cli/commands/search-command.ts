@@ -19,9 +19,10 @@ export async function searchCommand(engine: Retrace, file: string, options: { js
   for (const m of r.matches) {
     m.segments.forEach((s, i) => {
       const where = q.kind === 'image' ? `picture ↔ ${clock(s.refStart)}–${clock(s.refEnd)}` : `${clock(s.queryStart)}–${clock(s.queryEnd)} ↔ ${clock(s.refStart)}–${clock(s.refEnd)}`;
-      rows.push(i === 0 ? [m.title ?? m.path, m.score.toFixed(2), where, s.score.toFixed(2), String(s.matchedFrames)] : ['', '', where, s.score.toFixed(2), String(s.matchedFrames)]);
+      const how = s.verified && s.transform ? `verified: ${s.transform.summary}` : s.verification.status === 'unconfirmed' ? `unconfirmed (${s.verification.reason ?? 'geometry'})` : 'not verified';
+      rows.push([i === 0 ? m.title ?? m.path : '', i === 0 ? m.score.toFixed(2) : '', where, s.score.toFixed(2), String(s.matchedFrames), how]);
     });
   }
-  process.stdout.write(table(['video', 'score', 'query ↔ reference', 'segment', 'frames'], rows) + '\n');
+  process.stdout.write(table(['video', 'score', 'query ↔ reference', 'segment', 'frames', 'copy'], rows) + '\n');
   return EXIT.ok;
 }

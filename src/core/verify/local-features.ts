@@ -28,12 +28,13 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
   loading ??= (async () => {
     // Emscripten's Node glue installs process-wide handlers (an unhandled rejection anywhere
     // would abort the process): the ones it adds are taken off again.
-    const events = ['uncaughtException', 'unhandledRejection'] as const;
-    const before = events.map((e) => new Set(process.listeners(e)));
+    const events: Array<'uncaughtException' | 'unhandledRejection'> = ['uncaughtException', 'unhandledRejection'];
+    const listeners = (e: 'uncaughtException' | 'unhandledRejection') => process.listeners(e as 'uncaughtException') as Array<(...args: unknown[]) => void>;
+    const before = events.map((e) => new Set(listeners(e)));
     // require, not import(): an ESM namespace wrapping a thenable is itself awaited by loaders.
     const exported = createRequire(import.meta.url)('@techstark/opencv-js') as Cv & { Mat?: unknown; onRuntimeInitialized?: () => void };
     events.forEach((e, i) => {
-      for (const l of process.listeners(e)) if (!before[i].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      for (const l of listeners(e)) if (!before[i].has(l)) process.removeListener(e, l);
     });
     if (!exported.Mat) {
       await new Promise<void>((resolve) => {

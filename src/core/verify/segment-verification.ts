@@ -29,6 +29,8 @@ export interface MatchTransform {
   speed: number;
   /** Reference time at query time 0: refTime = offsetSec + speed · queryTime. */
   offsetSec: number;
+  /** The same in words, for people: "mirrored · centre 49 % · 1.5× speed" (see `describeTransform`). */
+  summary: string;
 }
 
 export interface NormRect {
@@ -193,7 +195,7 @@ export function describeGeometry(model: Affine, mirrored: boolean, aspect: { que
   const px: Affine = [model[0] * aspect.ref / aspect.query, model[1] * aspect.ref, 0, model[3] / aspect.query, model[4], 0];
   const unmirrored: Affine = mirrored ? [-px[0], px[1], 0, -px[3], px[4], 0] : px;
   const g = decompose(unmirrored);
-  return {
+  const t: Omit<MatchTransform, 'summary'> = {
     mirrored,
     scale: round(1 / Math.max(1e-9, Math.sqrt(Math.abs(model[0] * model[4] - model[1] * model[3])))),
     rotationDeg: Math.round(g.rotationDeg * 10) / 10,
@@ -202,6 +204,7 @@ export function describeGeometry(model: Affine, mirrored: boolean, aspect: { que
     speed: round(time.speed),
     offsetSec: round(time.offsetSec),
   };
+  return { ...t, summary: describeTransform(t) };
 }
 
 /**
@@ -210,7 +213,7 @@ export function describeGeometry(model: Affine, mirrored: boolean, aspect: { que
  * @example
  * describeTransform(t); // 'mirrored · centre 70 % · 1.5× speed'
  */
-export function describeTransform(t: MatchTransform): string {
+export function describeTransform(t: Omit<MatchTransform, 'summary'>): string {
   const parts: string[] = [];
   if (t.mirrored) parts.push('mirrored');
   const r = t.refRect;

@@ -574,7 +574,8 @@ function renderMatch(m, index, video, job, play) {
       el('span', {},
         el('span', { class: 'seg-range', text: s.refEnd - s.refStart < 0.05 ? `at ${fmtTime(s.refStart)}` : `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
         el('span', { class: 'muted', text: job.result.query.kind === 'image' ? ' in the video' : ` ↔ your ${fmtTime(s.queryStart)}–${fmtTime(s.queryEnd)}` }),
-        el('span', { class: 'muted', text: ` · ${plural(s.matchedFrames, 'frame')} · ${pct(s.score)}` }))));
+        el('span', { class: 'muted', text: ` · ${plural(s.matchedFrames, 'frame')} · ${pct(s.score)}` }),
+        el('span', { class: s.verified ? 'verified' : 'muted', text: s.verified && s.transform ? ` · verified: ${s.transform.summary}` : s.verification?.status === 'unconfirmed' ? ` · unconfirmed (${s.verification.reason})` : ' · not verified' }))));
   }
 
   // Query and reference frames side by side, for the best matches.
@@ -599,6 +600,16 @@ function renderMatch(m, index, video, job, play) {
       }, { once: true });
       qImg.src = `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`;
       rImg.src = `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`;
+      // The part of the reference the copy shows, drawn over the reference frame.
+      const r = seg.transform?.refRect;
+      if (r && r.width * r.height < 0.98) {
+        const wrap = el('div', { class: 'rect-wrap' });
+        rImg.replaceWith(wrap);
+        wrap.append(rImg, el('div', {
+          class: 'copy-rect', title: seg.transform.summary,
+          style: { left: `${r.x * 100}%`, top: `${r.y * 100}%`, width: `${r.width * 100}%`, height: `${r.height * 100}%` },
+        }));
+      }
     }
   }
   return node;
