@@ -2,6 +2,7 @@ import { EXIT } from '../exit-codes.js';
 
 const BENCH_HELP = `Usage:
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
+      [--split tuning|holdout|mixed] [--holdout DIR] [--negatives N] [--other-corpus DIR]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]`;
 
