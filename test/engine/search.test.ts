@@ -117,6 +117,11 @@ beforeAll(async () => {
     extractStill(q.unrelatedLife, 4, dir.file('still-life-4s-faded.jpg'), faded(0.02)),
   ]);
   q.empty = await problemFiles.empty(dir);
+  // Excerpts too short for temporal evidence.
+  [q.oneSecond, q.fifthSecond] = await Promise.all([
+    editClip(zoom, dir, 'q-zoom-1s', { start: 5, duration: 1 }),
+    editClip(seahorse, dir, 'q-seahorse-0.2s', { start: 9, duration: 0.2 }),
+  ]);
 }, 300_000);
 
 afterAll(async () => {
@@ -204,6 +209,22 @@ describe(`engine.search on ${TEST_DB_KIND}`, () => {
       expect(s.refStart - TOL).toBeLessThanOrEqual(c.t);
       expect(s.refEnd + TOL).toBeGreaterThanOrEqual(c.t);
       expect(s.refEnd).toBeGreaterThanOrEqual(s.refStart);
+    });
+  });
+
+  describe('finds excerpts too short for temporal evidence, as a still is found', () => {
+    it.each([
+      { what: 'a 1 s excerpt', key: 'oneSecond', ref: 'zoom' as const, t: 5 },
+      { what: 'a 0.2 s excerpt', key: 'fifthSecond', ref: 'seahorse' as const, t: 9 },
+    ])('$what (reference from $t s)', async (c) => {
+      const r = await engine.search(q[c.key]);
+      expect(r.query.kind).toBe('video');
+      expect(r.matches.map((m) => m.videoId)).toEqual([ref[c.ref].id]);
+      const s = best(r.matches[0].segments);
+      expect(s.queryStart).toBe(0);
+      expect(s.queryEnd).toBeCloseTo(r.query.durationSec, 2);
+      expect(s.refStart - TOL).toBeLessThanOrEqual(c.t + 1);
+      expect(s.refEnd + TOL).toBeGreaterThanOrEqual(c.t);
     });
   });
 

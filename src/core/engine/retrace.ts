@@ -77,6 +77,9 @@ export const DEFAULT_SEARCH: SearchSettings = {
   imageMinQuality: 0.05,
   lowInformationMinSimilarity: 0.91,
   evidenceScale: 1.5,
+  // A chain needs 3 matched frames at 40 % density over 0.5 s query samples: 1 s and 0.2 s
+  // excerpts of indexed videos got no match at all (issue 14), so under 2 s a clip is a still.
+  shortClipSec: 2,
   // The built-in descriptor's gradient part lowers similarities of unrelated frames (99.9th
   // percentile 0.88 -> 0.79) and of true ones a little. Of 0.70/0.72/0.75 measured on the
   // accuracy benchmark (seeds 1-3), 0.70 found the most copies with the fewest false positives.

@@ -72,6 +72,8 @@ export interface SearchSettings {
   lowInformationMinSimilarity: number;
   /** Evidence at which a segment's confidence reaches 0.63. */
   evidenceScale: number;
+  /** Video queries shorter than this (seconds) are searched by their best frame, as a still. */
+  shortClipSec: number;
   evidence: EvidenceOptions;
   align: AlignOptions;
   refine: RefineSettings;
@@ -146,9 +148,13 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   return withQueryFile(input, async (path) => {
     report({ stage: 'probing', fraction: 0 });
     const info = await probeMedia(path, ctx.limits);
+    // A clip too short for temporal evidence (under `shortClipSec`) is searched by its best
+    // frame, under the rules of a still: `single` covers both, `isImage` only real pictures.
     const isImage = info.kind === 'image';
-    const evidence: EvidenceOptions = isImage ? { ...baseEvidence, backgroundMargin: s.imageBackgroundMargin } : baseEvidence;
-    const minSegmentScore = isImage ? opts.minSegmentScore ?? s.minImageScore : minVideoSegmentScore;
+    const shortClip = !isImage && info.durationSec > 0 && info.durationSec < s.shortClipSec;
+    const single = isImage || shortClip;
+    const evidence: EvidenceOptions = single ? { ...baseEvidence, backgroundMargin: s.imageBackgroundMargin } : baseEvidence;
+    const minSegmentScore = single ? opts.minSegmentScore ?? s.minImageScore : minVideoSegmentScore;
     let interval = s.queryIntervalSec;
     if (!isImage && info.durationSec / interval > s.maxQueryFrames) interval = info.durationSec / s.maxQueryFrames;
 
@@ -169,16 +175,20 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       if (info.durationSec > 0) report({ stage: 'sampling', fraction: 0.05 + 0.4 * Math.min(1, f.timestampSec / info.durationSec), mediaTimeSec: f.timestampSec, framesDone: frames.length });
     }
     timings.decode = now() - t;
+    if (shortClip && frames.length > 1) {
+      const bestFrame = frames.reduce((a, b) => (b.quality > a.quality ? b : a));
+      frames.splice(0, frames.length, bestFrame);
+    }
     const durationSec = isImage ? 0 : info.durationSec > 0 ? info.durationSec : (frames.at(-1)?.timestampSec ?? 0) + interval;
-    const minQueryQuality = isImage ? s.imageMinQuality : evidence.minQuality;
+    const minQueryQuality = single ? s.imageMinQuality : evidence.minQuality;
     const good = frames.map((_, i) => i).filter((i) => frames[i].quality >= minQueryQuality);
     // Only a still is searched with less information than a video frame needs; it must then match nearly exactly.
-    const lowInformation = isImage && frames.some((f) => f.quality < evidence.minQuality);
+    const lowInformation = single && frames.some((f) => f.quality < evidence.minQuality);
     const frameEvidence: EvidenceOptions = lowInformation ? { ...evidence, minPairSimilarity: s.lowInformationMinSimilarity } : evidence;
 
     const align: AlignOptions = {
       ...s.align,
-      minMatchedFrames: isImage ? 1 : opts.minMatchedFrames ?? s.align.minMatchedFrames,
+      minMatchedFrames: single ? 1 : opts.minMatchedFrames ?? s.align.minMatchedFrames,
       queryIntervalSec: interval,
       refIntervalSec: ctx.sampling.intervalSec,
     };
@@ -193,9 +203,9 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     // so it is searched in the first tier, in every frame, like the whole picture.
     // Frames are stretched to a square raster; regions that rotate need the picture's true shape.
     const aspect = info.width / info.height;
-    const inset = isImage ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
+    const inset = single ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
     const regionsOf = (fi: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] =>
-      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !isImage, rotations: !isImage, only });
+      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !single, rotations: !single, only });
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       // The query time each searched frame stands for: the second tier searches a spread few.
       const spacingSec = good.length > frameIdx.length ? (interval * good.length) / Math.max(1, frameIdx.length) : undefined;
@@ -217,7 +227,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
       const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
       const found = await Promise.all(
-        variants.map(({ variant, sel }) => (sel.length ? ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, isImage ? s.imageK : s.k) : Promise.resolve([]))),
+        variants.map(({ variant, sel }) => (sel.length ? ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, single ? s.imageK : s.k) : Promise.resolve([]))),
       );
       for (const [vi, { variant, sel }] of variants.entries()) {
         if (!sel.length) continue;
@@ -341,9 +351,9 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const byVideo = matchPointsByVideo(weighted, isImage ? frames.map(() => 0) : frames.map((f) => f.timestampSec));
       const aligned = new Map<string, AlignedSegment[]>();
       for (const [videoId, pts] of byVideo) {
-        aligned.set(videoId, isImage ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
+        aligned.set(videoId, single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
       }
-      if (!isImage && s.refine.enabled) {
+      if (!single && s.refine.enabled) {
         const strongest = [...aligned.entries()]
           .filter(([, segs]) => segs.length)
           .sort((a, b) => Math.max(...b[1].map((x) => x.evidence)) - Math.max(...a[1].map((x) => x.evidence)))
@@ -357,7 +367,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const candidates: ScoredSegment[] = [];
       for (const [videoId, segs] of aligned) {
         for (const seg of segs) {
-          const score = segmentScore(seg, isImage ? s.imageEvidenceScale : s.evidenceScale);
+          const score = segmentScore(seg, single ? s.imageEvidenceScale : s.evidenceScale);
           if (score >= Math.min(minSegmentScore, s.verify.enabled ? s.verify.candidateMinScore : Infinity)) candidates.push({ videoId, seg, score });
         }
       }
@@ -367,10 +377,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
-        const scored = segs.map((j) => toMatchSegment(j, isImage));
+        const scored = segs.map((j) => toMatchSegment(j, single ? [0, isImage ? 0 : durationSec] : null));
         // Several places where one picture appears are not independent evidence: an image
         // query's video scores as its best place.
-        const score = isImage ? Math.max(...scored.map((m) => m.score)) : videoScore(scored.map((m) => m.score));
+        const score = single ? Math.max(...scored.map((m) => m.score)) : videoScore(scored.map((m) => m.score));
         if (scored.length) out.push({ videoId, segments: scored.sort((a, b) => b.score - a.score), score });
       }
       return out.sort((a, b) => b.score - a.score);
@@ -450,14 +460,15 @@ function round(x: number, digits = 3): number {
   return Math.round(x * f) / f;
 }
 
-function toMatchSegment(j: JudgedSegment, isImage: boolean): MatchSegment {
+/** `queryRange`: the whole query, for a still (0–0) or a clip searched by one frame. */
+function toMatchSegment(j: JudgedSegment, queryRange: [number, number] | null): MatchSegment {
   const { seg } = j;
   const frames = [...seg.points]
     .sort((a, b) => a.tq - b.tq || a.tr - b.tr)
     .map((p) => ({ queryTime: round(p.tq), refTime: round(p.tr), similarity: round(p.similarity) }));
   return {
-    queryStart: isImage ? 0 : round(seg.queryStart),
-    queryEnd: isImage ? 0 : round(seg.queryEnd),
+    queryStart: queryRange ? queryRange[0] : round(seg.queryStart),
+    queryEnd: queryRange ? round(queryRange[1]) : round(seg.queryEnd),
     refStart: round(seg.refStart),
     refEnd: round(seg.refEnd),
     score: round(j.score),
