@@ -45,7 +45,7 @@ export const DEFAULT_VERIFY: VerifySettings = {
   maxTiltDeg: 20,
   minInlierArea: 0.04,
   agreement: 0.08,
-  singlePairMinInliers: 30,
+  singlePairMinInliers: 40,
   abstainMinScore: 0.8,
   rejectedMinScore: 0.9,
   candidateMinScore: 0.56,

@@ -55,9 +55,10 @@ export type Affine = [number, number, number, number, number, number];
 /** What comparing one pair of frames found. */
 export interface PairFit {
   /**
-   * `match`: a plausible model with enough inliers; `nomatch`: both frames have texture but no
-   * plausible model fits; `flat`: a frame has too few keypoints to say either (sky, a bare wall,
-   * black) — verification abstains on such pairs.
+   * `match`: a plausible model with enough inliers; `nomatch`: there were enough candidate
+   * correspondences to test a model and no plausible one fits; `flat`: too few keypoints or
+   * correspondences to say either (sky, a bare wall, black, a caption over sky) — verification
+   * abstains on such pairs.
    */
   status: 'match' | 'nomatch' | 'flat';
   mirrored: boolean;
@@ -245,6 +246,9 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings)
             Math.max(boxArea(queryBox), boxArea(refBox)) >= s.minInlierArea;
           if (ok) candidate.status = 'match';
         }
+        // Too few correspondences to test any model (a caption over sky against the sky, a
+        // dark frame): the pair cannot say no, so it abstains like a flat one.
+        if (pairs.length < s.minInliers) candidate.status = 'flat';
         if (!best || rank(candidate) > rank(best)) best = candidate;
       } finally {
         q.delete();

@@ -153,8 +153,9 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentV
   }
   const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
   const base = { pairs: fits.length, voting: voting.length, agreeing: group.length, inliers: strongest?.inliers ?? 0, model: strongest?.model ?? null, mirrored: strongest?.mirrored ?? false };
-  // One pair can carry a segment only when it is the only pair that could vote, and strongly.
-  const single = voting.length === 1 && strongest !== null && strongest.inliers >= s.singlePairMinInliers;
+  // One pair can carry a segment on its own only strongly, and when no other pair fits a
+  // different model (a low-texture shot may show its geometry in one frame of four).
+  const single = group.length === 1 && matches.length === 1 && strongest !== null && strongest.inliers >= s.singlePairMinInliers;
   if (group.length >= 2 || single) return { status: 'confirmed', ...base };
   if (voting.length >= 2 || (voting.length === 1 && fits.length === 1)) return { status: 'rejected', ...base };
   return { status: 'abstained', ...base };
