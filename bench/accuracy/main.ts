@@ -3,7 +3,7 @@
  * delegate to `accuracyCli`). Run directly with bench/accuracy/cli.ts:
  *
  *   npx vite-node bench/accuracy/cli.ts -- --corpus DIR [--seed N] [--json FILE] [--per-family N]
- *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only]
+ *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only] [--no-verify]
  *       [--split tuning|holdout|mixed] [--holdout DIR] [--mixed-reference tuning|holdout]
  *       [--negatives N] [--other-corpus DIR] [--negative-image-share F]
  *
@@ -18,7 +18,7 @@
 import { ALL_FAMILIES, isQueryFamily, type QueryFamily } from './edit-families.js';
 import { buildNegativeSet } from './negative-set.js';
 import { buildQuerySet, SPLIT_MODES, type CorpusLabel, type SplitMode } from './query-set.js';
-import { negativeSetOptions, runAccuracyBenchmark } from './run-accuracy.js';
+import { negativeSetOptions, openRetrace, runAccuracyBenchmark } from './run-accuracy.js';
 
 export interface AccuracyCliArgs {
   corpus?: string;
@@ -36,6 +36,8 @@ export interface AccuracyCliArgs {
   cacheDir?: string;
   families?: QueryFamily[];
   generateOnly: boolean;
+  /** `--no-verify`: the engine without its verification stage, to measure what verification changes. */
+  verify?: boolean;
 }
 
 export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
@@ -86,6 +88,9 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
       }
       case '--generate-only':
         out.generateOnly = true;
+        break;
+      case '--no-verify':
+        out.verify = false;
         break;
       case '--split': {
         const v = need(i++, a);
@@ -146,6 +151,7 @@ export async function accuracyCli(argv: readonly string[], log: (line: string) =
     }
     return 0;
   }
-  await runAccuracyBenchmark({ ...args, log });
+  const verify = args.verify ?? true;
+  await runAccuracyBenchmark({ ...args, log, ...(verify ? {} : { openEngine: (db: string) => openRetrace(db, { verify: false }) }) });
   return 0;
 }

@@ -529,7 +529,10 @@ async function judgeCandidates(
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
       const line = query.isImage || span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
-      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height }, points: seg.points, line };
+      // Region specs of mirrored query regions end in `/flip` (see region-variants).
+      const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.split('>')[0].endsWith('/flip') ? p.w : 0), 0);
+      const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
+      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height }, points: seg.points, line, mirroredHint };
     }),
     v,
     signal,

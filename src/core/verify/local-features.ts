@@ -197,16 +197,19 @@ function plausibleRotation(deg: number, maxTiltDeg: number): boolean {
 }
 
 /**
- * Compare a query frame with a reference frame, as given and mirrored, and keep the better fit.
+ * Compare a query frame with a reference frame, as given and mirrored, and keep the better fit
+ * (once one orientation fits, the other is not tried).
  * Models are returned in normalised coordinates (query 0–1 → reference 0–1), mirror included.
  */
-export async function comparePair(query: Raster, ref: Raster, s: VerifySettings): Promise<PairFit> {
+export async function comparePair(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst = false): Promise<PairFit> {
   const { cv } = await loadOpenCv();
   const r = features(cv, ref, false, s);
   try {
     const flat = (q: number) => q < s.minKeypoints || r.count < s.minKeypoints;
     let best: PairFit | null = null;
-    for (const mirrored of [false, true]) {
+    // The orientation the descriptor matched in is tried first; the other only if it fails.
+    for (const mirrored of mirroredFirst ? [true, false] : [false, true]) {
+      if (best?.status === 'match') break;
       const q = features(cv, query, mirrored, s);
       try {
         const keypoints = { query: q.count, ref: r.count };

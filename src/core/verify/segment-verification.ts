@@ -161,10 +161,16 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentV
   return { status: 'abstained', ...base };
 }
 
-/** Compare each pair of frames and judge the segment. */
-export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; ref: Raster }>, s: VerifySettings): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
+/**
+ * Compare pairs of frames and judge the segment. Comparing stops once two pairs agree: more
+ * agreement cannot change a confirmation, and each pair costs tens of milliseconds.
+ */
+export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; ref: Raster }>, s: VerifySettings, mirroredFirst = false): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
   const fits: PairFit[] = [];
-  for (const f of frames) fits.push(await comparePair(f.query, f.ref, s));
+  for (const f of frames) {
+    fits.push(await comparePair(f.query, f.ref, s, mirroredFirst));
+    if (fits.length >= 2 && judgeFits(fits, s).agreeing >= 2) break;
+  }
   return { verdict: judgeFits(fits, s), fits };
 }
 

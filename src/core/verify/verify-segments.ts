@@ -17,6 +17,8 @@ export interface VerifyCandidate {
   points: ReadonlyArray<{ tq: number; tr: number; similarity: number }>;
   /** The segment's temporal line (video queries): references are decoded where it says. */
   line?: TimeLine;
+  /** The descriptor matched the query's mirror image: try the mirrored comparison first. */
+  mirroredHint?: boolean;
 }
 
 export interface QueryMedia {
@@ -40,9 +42,9 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
   const pairs = candidates.map((c) => pickPairs(c.points, s.pairsPerSegment, c.line));
   // All query frames at once, each time decoded once.
   const queryTimes = [...new Set(pairs.flat().map((p) => p.queryTime))].sort((a, b) => a - b);
-  const queryFrames = new Map<number, Raster>();
-  const grabbedQuery = await grabLumaFrames(query.path, queryTimes, { width: s.widthPx, displayWidth: query.width, displayHeight: query.height, isImage: query.isImage, signal });
-  queryTimes.forEach((t, i) => queryFrames.set(t, grabbedQuery[i]));
+  // The query's decode runs beside the references' (two processes at a time on two cores).
+  const queryGrab = grabLumaFrames(query.path, queryTimes, { width: s.widthPx, displayWidth: query.width, displayHeight: query.height, isImage: query.isImage, signal });
+  queryGrab.catch(() => undefined);
 
   // Reference frames, one decode per reference file.
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number> }>();
@@ -71,6 +73,8 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
     }
   }
 
+  const grabbedQuery = await queryGrab;
+  const queryFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedQuery[i]]));
   const out: VerifyOutcome[] = [];
   for (const [i, c] of candidates.entries()) {
     const t = performance.now();
@@ -82,6 +86,7 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
     const { verdict } = await verifyFramePairs(
       pairs[i].map((p) => ({ query: queryFrames.get(p.queryTime)!, ref: frames.get(p.refTime)! })),
       s,
+      c.mirroredHint ?? false,
     );
     out.push({ ...verdict, timeMs: performance.now() - t });
   }
