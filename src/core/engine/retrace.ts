@@ -27,6 +27,9 @@ import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, 
 export const DEFAULT_VERIFY: VerifySettings = {
   enabled: true,
   widthPx: 320,
+  // Synthetic rotating test pattern, 15 % crop: at the line's instant 4 of 4 pairs fit, 0.1 s
+  // later 1 of 4, 0.3 s later none; the line's offset is only known to a fraction of a second.
+  timeSlackSec: 0.2,
   pairsPerSegment: 4,
   maxSegments: 6,
   claheClipLimit: 2,
@@ -47,7 +50,6 @@ export const DEFAULT_VERIFY: VerifySettings = {
   agreement: 0.08,
   singlePairMinInliers: 40,
   abstainMinScore: 0.8,
-  rejectedMinScore: 0.9,
   candidateMinScore: 0.56,
   inlierScale: 40,
 };

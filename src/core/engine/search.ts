@@ -493,11 +493,11 @@ interface JudgedSegment extends ScoredSegment {
 }
 
 /**
- * The verification stage's rules: a segment is reported when geometry confirms it; unconfirmed,
- * only when its temporal score alone reaches a higher floor (`verify.abstainMinScore` where the
- * frames had too little texture to judge, `verify.rejectedMinScore` where they had texture and no
- * consistent model fits); unverifiable (file gone, verification off), by the temporal floor as
- * before. A confirmed segment's score adds the geometry's confidence to the temporal one.
+ * The verification stage's rules: a segment is reported when geometry confirms it; where the
+ * frames had too little texture to judge, only when its temporal score alone reaches
+ * `verify.abstainMinScore`; where they had texture and no consistent model fits, never;
+ * unverifiable (file gone, verification off), by the temporal floor as before. A confirmed
+ * segment's score adds the geometry's confidence to the temporal one.
  */
 async function judgeCandidates(
   ctx: SearchContext,
@@ -532,7 +532,7 @@ async function judgeCandidates(
       // Region specs of mirrored query regions end in `/flip` (see region-variants).
       const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.split('>')[0].endsWith('/flip') ? p.w : 0), 0);
       const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
-      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height }, points: seg.points, line, mirroredHint };
+      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint };
     }),
     v,
     signal,
@@ -550,7 +550,7 @@ async function judgeCandidates(
       voting: o.voting,
       agreeing: o.agreeing,
       inliers: o.inliers,
-      ...(o.status === 'abstained' ? { reason: 'too little texture to compare' } : o.status === 'rejected' ? { reason: 'no consistent geometry' } : {}),
+      ...(o.status === 'abstained' ? { reason: 'too little texture to compare' } : {}),
     };
     if (o.status === 'confirmed' && o.model) {
       confirmedVideos.add(c.videoId);
@@ -560,11 +560,12 @@ async function judgeCandidates(
       const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart });
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
-    } else if (c.score >= (o.status === 'abstained' ? v.abstainMinScore : v.rejectedMinScore)) {
-      // Local features fail on some true copies (heavy downscaling, repetitive patterns, deep
-      // fades), so very strong temporal evidence still stands, reported as unconfirmed.
+    } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {
       keep({ ...c, verification, transform: null });
     }
+    // Rejected: the frames had texture and no consistent model fits. Temporal evidence cannot
+    // overrule that: look-alike footage (the same layout, other detail, the same pan) chains at
+    // scores near 1 (test/engine/verification.test.ts).
   }
   // Segments beyond the verified ones stand only beside a confirmed segment of the same video.
   for (const c of ranked.slice(v.maxSegments)) {

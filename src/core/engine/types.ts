@@ -99,9 +99,10 @@ export interface FrameMatch {
  * What the verification stage said of a segment (see src/core/verify).
  * - `confirmed`: local features of two or more frame pairs (one strong pair for a still) fit one
  *   geometric model; the score combines the temporal evidence with that geometry.
- * - `unconfirmed`: geometry could not confirm the copy — the frames had too little texture (sky, a
- *   bare wall, darkness) or no consistent model fitted (`reason` says which); the segment is
- *   reported only because its temporal evidence alone is strong, and its score is that evidence.
+ * - `unconfirmed`: the frames had too little texture for geometry to judge (sky, a bare wall,
+ *   darkness); the segment is reported only because its temporal evidence alone is strong, and
+ *   its score is that evidence. (Frames with texture that fit no consistent model are rejected:
+ *   such a segment is never reported.)
  * - `unverified`: the reference's file is gone or cannot be decoded, verification is switched off,
  *   or the segment was beyond the verified ones; the score is the temporal evidence alone.
  */

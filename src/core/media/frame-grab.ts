@@ -11,6 +11,11 @@ export interface GrabOptions {
   width: number;
   displayWidth: number;
   displayHeight: number;
+  /**
+   * Video only: for each time t, the frames at t + offset for each offset, in this order, from
+   * one seek (default [0]). The result is time-major: times.length × offsets.length frames.
+   */
+  offsets?: readonly number[];
   /** A still image: decoded once, whatever the times asked for. */
   isImage?: boolean;
   timeoutMs?: number;
@@ -37,25 +42,39 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   const inputs: string[] = [];
   const chains: string[] = [];
   const n = o.isImage ? 1 : times.length;
+  // Around each time, frames at these offsets too, from the same seek (video only).
+  const offsets = o.isImage ? [0] : (o.offsets ?? [0]);
+  const first = Math.min(...offsets);
+  const span = Math.max(...offsets) - first;
+  const labels: string[] = [];
   for (let i = 0; i < n; i++) {
-    if (!o.isImage && times[i] > 0) inputs.push('-ss', times[i].toFixed(3));
+    const start = o.isImage ? 0 : Math.max(0, times[i] + first);
+    if (start > 0) inputs.push('-ss', start.toFixed(3));
     // Each input reads only a short stretch after its seek: without a limit, every input would
-    // be decoded to the end of the file after its one frame was taken. The loop filter only
+    // be decoded to the end of the file after its frames were taken. The loop filter only
     // smooths block edges, which keypoints at this size do not need (about a third of H.264's cost).
-    if (!o.isImage) inputs.push('-t', String(READ_AFTER_SEEK_SEC), '-skip_loop_filter', 'all', '-threads', '1');
+    if (!o.isImage) inputs.push('-t', String(READ_AFTER_SEEK_SEC + span), '-skip_loop_filter', 'all', '-threads', '1');
     inputs.push(...literalNameArgs(path), '-i', source);
-    chains.push(`[${i}:v:0]trim=end_frame=1,scale=${width}:${height}:flags=area,format=gray,setsar=1,setpts=N/TB[v${i}]`);
+    const branches = offsets.map((off, j) => ({ label: `v${i}_${j}`, at: Math.max(0, times[i] + off) - start }));
+    const head = `[${i}:v:0]scale=${width}:${height}:flags=area,format=gray,setsar=1`;
+    if (branches.length === 1) chains.push(`${head},trim=end_frame=1,setpts=N/TB[${branches[0].label}]`);
+    else {
+      chains.push(`${head},split=${branches.length}${branches.map((b) => `[s${b.label}]`).join('')}`);
+      for (const b of branches) chains.push(`[s${b.label}]trim=start=${b.at.toFixed(3)},trim=end_frame=1,setpts=N/TB[${b.label}]`);
+    }
+    labels.push(...branches.map((b) => b.label));
   }
   // Every frame out as it comes (the default frame-rate logic drops one of same-time frames).
-  const graph = n === 1 ? chains[0].replace('[v0]', '[out]') : `${chains.join(';')};${chains.map((_, i) => `[v${i}]`).join('')}concat=n=${n}:v=1:a=0[out]`;
+  const count = labels.length;
+  const graph = `${chains.join(';')};${labels.map((l) => `[${l}]`).join('')}${count === 1 ? 'null' : `concat=n=${count}:v=1:a=0`}[out]`;
   const args = ['-hide_banner', '-nostats', '-loglevel', 'error', '-nostdin', ...inputs, '-filter_complex', graph, '-map', '[out]', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
   const bin = o.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
-  const out = await run(bin, args, path, frameBytes * n, o.timeoutMs ?? 15_000, o.signal);
+  const out = await run(bin, args, path, frameBytes * count, o.timeoutMs ?? 15_000, o.signal);
   const frames: Raster[] = [];
-  for (let i = 0; i < n && (i + 1) * frameBytes <= out.length; i++) {
+  for (let i = 0; i < count && (i + 1) * frameBytes <= out.length; i++) {
     frames.push({ width, height, channels: 1, data: new Uint8Array(out.buffer, out.byteOffset + i * frameBytes, frameBytes) });
   }
-  if (frames.length < n) throw new CorruptMediaError(`Decoded ${frames.length} of ${n} frames from ${path} (a time past the end?)`);
+  if (frames.length < count) throw new CorruptMediaError(`Decoded ${frames.length} of ${count} frames from ${path} (a time past the end?)`);
   return o.isImage ? times.map(() => frames[0]) : frames;
 }
 

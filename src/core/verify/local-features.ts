@@ -207,9 +207,10 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings,
   try {
     const flat = (q: number) => q < s.minKeypoints || r.count < s.minKeypoints;
     let best: PairFit | null = null;
+    let settled = false;
     // The orientation the descriptor matched in is tried first; the other only if it fails.
     for (const mirrored of mirroredFirst ? [true, false] : [false, true]) {
-      if (best?.status === 'match') break;
+      if (settled) break;
       const q = features(cv, query, mirrored, s);
       try {
         const keypoints = { query: q.count, ref: r.count };
@@ -244,15 +245,20 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings,
             g.det > 0 &&
             g.scale >= s.minScale && g.scale <= s.maxScale &&
             g.anisotropy <= s.maxAnisotropy &&
-            plausibleRotation(g.rotationDeg, s.maxTiltDeg) &&
-            // Inliers bunched in a corner are a repeated texture, not a picture.
-            Math.max(boxArea(queryBox), boxArea(refBox)) >= s.minInlierArea;
-          if (ok) candidate.status = 'match';
+            plausibleRotation(g.rotationDeg, s.maxTiltDeg);
+          // Inliers bunched in a small area may be a repeated texture, or the only detail there
+          // is (a plane in an empty sky, one line of text on a terminal): such a fit neither
+          // confirms nor contradicts, so the pair abstains.
+          if (ok) {
+            candidate.status = Math.max(boxArea(queryBox), boxArea(refBox)) >= s.minInlierArea ? 'match' : 'flat';
+            // A plausible fit in this orientation: the other one cannot say more.
+            settled = true;
+          }
         }
         // Too few correspondences to test any model (a caption over sky against the sky, a
         // dark frame): the pair cannot say no, so it abstains like a flat one.
         if (pairs.length < s.minInliers) candidate.status = 'flat';
-        if (!best || rank(candidate) > rank(best)) best = candidate;
+        if (settled || !best || rank(candidate) > rank(best)) best = candidate;
       } finally {
         q.delete();
       }

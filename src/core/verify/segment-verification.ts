@@ -139,6 +139,10 @@ function unionBox(a: Box | null, b: Box | null): Box {
   };
 }
 
+function pairRank(p: PairFit): number {
+  return (p.status === 'match' ? 1e6 : p.status === 'nomatch' ? 1e3 : 0) + p.inliers;
+}
+
 /** The verdict on a segment from its pairs' fits. */
 export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentVerdict {
   const voting = fits.filter((f) => f.status !== 'flat');
@@ -165,10 +169,17 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentV
  * Compare pairs of frames and judge the segment. Comparing stops once two pairs agree: more
  * agreement cannot change a confirmation, and each pair costs tens of milliseconds.
  */
-export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; ref: Raster }>, s: VerifySettings, mirroredFirst = false): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
+export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[] }>, s: VerifySettings, mirroredFirst = false): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
   const fits: PairFit[] = [];
   for (const f of frames) {
-    fits.push(await comparePair(f.query, f.ref, s, mirroredFirst));
+    // The reference at the expected instant first, then the frames around it (see verify-segments).
+    let best: PairFit | null = null;
+    for (const ref of f.refs) {
+      const fit = await comparePair(f.query, ref, s, mirroredFirst);
+      if (!best || pairRank(fit) > pairRank(best)) best = fit;
+      if (best.status === 'match') break;
+    }
+    fits.push(best!);
     if (fits.length >= 2 && judgeFits(fits, s).agreeing >= 2) break;
   }
   return { verdict: judgeFits(fits, s), fits };

@@ -13,7 +13,7 @@ import type { VerifySettings } from './verify-settings.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
 export interface VerifyCandidate {
-  ref: { path: string; width: number; height: number };
+  ref: { path: string; width: number; height: number; durationSec: number };
   points: ReadonlyArray<{ tq: number; tr: number; similarity: number }>;
   /** The segment's temporal line (video queries): references are decoded where it says. */
   line?: TimeLine;
@@ -53,7 +53,7 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
     for (const p of pairs[i]) entry.times.add(p.refTime);
     byRef.set(c.ref.path, entry);
   });
-  const refFrames = new Map<string, Map<number, Raster> | string>();
+  const refFrames = new Map<string, Map<number, Raster[]> | string>();
   for (const [path, { ref, times }] of byRef) {
     if (signal?.aborted) throw new AbortedError();
     try {
@@ -63,9 +63,15 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
       continue;
     }
     const sorted = [...times].sort((a, b) => a - b);
+    // The instant a query frame shows is known to within the line's jitter (a fraction of the
+    // 1 s sampling), and moving pictures change within it: frames just before and after are
+    // taken from the same seek, and tried when the first does not fit.
+    const slack = s.timeSlackSec;
+    const offsets = slack > 0 ? [0, -slack, slack] : [0];
+    const clamp = (t: number) => Math.min(Math.max(0, ref.durationSec - slack - 0.1), t);
     try {
-      const grabbed = await grabLumaFrames(path, sorted, { width: s.widthPx, displayWidth: ref.width, displayHeight: ref.height, signal });
-      refFrames.set(path, new Map(sorted.map((t, i) => [t, grabbed[i]])));
+      const grabbed = await grabLumaFrames(path, sorted.map(clamp), { width: s.widthPx, displayWidth: ref.width, displayHeight: ref.height, offsets, signal });
+      refFrames.set(path, new Map(sorted.map((t, i) => [t, grabbed.slice(i * offsets.length, (i + 1) * offsets.length)])));
     } catch (e) {
       if (e instanceof AbortedError) throw e;
       // A reference that no longer decodes is reported unverified, never fails the search.
@@ -84,7 +90,7 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
       continue;
     }
     const { verdict } = await verifyFramePairs(
-      pairs[i].map((p) => ({ query: queryFrames.get(p.queryTime)!, ref: frames.get(p.refTime)! })),
+      pairs[i].map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: frames.get(p.refTime)! })),
       s,
       c.mirroredHint ?? false,
     );

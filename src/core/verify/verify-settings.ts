@@ -6,6 +6,8 @@ export interface VerifySettings {
   enabled: boolean;
   /** Frames are compared at this width (pixels); the height keeps each frame's display aspect. */
   widthPx: number;
+  /** Reference frames this far before and after the expected instant are tried when it does not fit (0: only the instant). */
+  timeSlackSec: number;
   /** Matched frame pairs compared per segment, spread over it. */
   pairsPerSegment: number;
   /** Segments verified per query (best first); the rest are reported only if confirmed ones are not enough. */
@@ -40,8 +42,6 @@ export interface VerifySettings {
    * when its temporal score reaches this, above the ordinary `minSegmentScore`.
    */
   abstainMinScore: number;
-  /** Where the frames had texture and no consistent model fits, the temporal score needed to report the segment anyway. */
-  rejectedMinScore: number;
   /** Segments scoring this or more (temporal evidence alone) are verified; confirmed ones are reported even below `minSegmentScore`. */
   candidateMinScore: number;
   /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
