@@ -169,8 +169,13 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentV
  * Compare pairs of frames and judge the segment. Comparing stops once two pairs agree: more
  * agreement cannot change a confirmation, and each pair costs tens of milliseconds.
  */
-export async function verifyFramePairs(frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[] }>, s: VerifySettings, mirroredFirst = false): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
-  const fits: PairFit[] = [];
+export async function verifyFramePairs(
+  frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[] }>,
+  s: VerifySettings,
+  mirroredFirst = false,
+  earlier: readonly PairFit[] = [],
+): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
+  const fits: PairFit[] = [...earlier];
   for (const f of frames) {
     // The reference at the expected instant first, then the frames around it (see verify-segments).
     let best: PairFit | null = null;

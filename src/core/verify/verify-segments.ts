@@ -7,8 +7,9 @@ import { access } from 'node:fs/promises';
 import type { Raster } from '../frames/raster.js';
 import { grabLumaFrames } from '../media/frame-grab.js';
 import { AbortedError, RetraceError } from '../errors/retrace-error.js';
-import type { SegmentVerdict, TimeLine } from './segment-verification.js';
-import { pickPairs, verifyFramePairs } from './segment-verification.js';
+import type { PairFit } from './local-features.js';
+import type { SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
+import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from './verify-settings.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
@@ -39,20 +40,64 @@ export type VerifyOutcome = (SegmentVerdict & { timeMs: number }) | { status: 'u
  */
 export async function verifySegments(query: QueryMedia, candidates: readonly VerifyCandidate[], s: VerifySettings, signal?: AbortSignal): Promise<VerifyOutcome[]> {
   const t0 = performance.now();
-  const pairs = candidates.map((c) => pickPairs(c.points, s.pairsPerSegment, c.line));
-  // All query frames at once, each time decoded once.
-  const queryTimes = [...new Set(pairs.flat().map((p) => p.queryTime))].sort((a, b) => a - b);
-  // The query's decode runs beside the references' (two processes at a time on two cores).
+  // The first and last of the spread pairs first: most copies are confirmed by those two, and
+  // the others are decoded only for the segments they do not settle.
+  const pairs = candidates.map((c) => firstAndLastFirst(pickPairs(c.points, s.pairsPerSegment, c.line)));
+  const fits: PairFit[][] = candidates.map(() => []);
+  const unavailable = new Map<number, string>();
+  for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
+    const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s));
+    if (!todo.length) break;
+    const frames = await decodeRound(query, todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i] })), s, signal);
+    for (const [k, i] of todo.entries()) {
+      const got = frames[k];
+      if (typeof got === 'string') {
+        unavailable.set(i, got);
+        continue;
+      }
+      const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i]);
+      fits[i] = more;
+    }
+  }
+  const timeMs = Math.round((performance.now() - t0) / Math.max(1, candidates.length));
+  return candidates.map((_, i) => (unavailable.has(i) ? { status: 'unavailable', reason: unavailable.get(i)!, timeMs } : { ...judgeFits(fits[i], s), timeMs }));
+}
+
+/** Enough agreement that more pairs cannot change the verdict. */
+function settled(fits: readonly PairFit[], s: VerifySettings): boolean {
+  return fits.length >= 2 && judgeFits(fits, s).agreeing >= 2;
+}
+
+function firstAndLastFirst<T>(xs: readonly T[]): T[] {
+  return xs.length <= 2 ? [...xs] : [xs[0], xs[xs.length - 1], ...xs.slice(1, -1)];
+}
+
+/**
+ * Decode the frames of some pairs: the query's in one process, each reference file's in one
+ * process (beside the query's). A reference that is gone or no longer decodes yields a reason
+ * instead of frames: it is reported unverified, never fails the search.
+ */
+async function decodeRound(
+  query: QueryMedia,
+  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[] }>,
+  s: VerifySettings,
+  signal?: AbortSignal,
+): Promise<Array<Array<{ query: Raster; refs: Raster[] }> | string>> {
+  const queryTimes = [...new Set(jobs.flatMap((j) => j.pairs.map((p) => p.queryTime)))].sort((a, b) => a - b);
   const queryGrab = grabLumaFrames(query.path, queryTimes, { width: s.widthPx, displayWidth: query.width, displayHeight: query.height, isImage: query.isImage, signal });
   queryGrab.catch(() => undefined);
 
-  // Reference frames, one decode per reference file.
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number> }>();
-  candidates.forEach((c, i) => {
-    const entry = byRef.get(c.ref.path) ?? { ref: c.ref, times: new Set<number>() };
-    for (const p of pairs[i]) entry.times.add(p.refTime);
-    byRef.set(c.ref.path, entry);
-  });
+  for (const j of jobs) {
+    const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>() };
+    for (const p of j.pairs) entry.times.add(p.refTime);
+    byRef.set(j.ref.path, entry);
+  }
+  // The instant a query frame shows is known to within the line's jitter (a fraction of the
+  // 1 s sampling), and moving pictures change within it: frames just before and after are
+  // taken from the same seek, and tried when the first does not fit.
+  const slack = s.timeSlackSec;
+  const offsets = slack > 0 ? [0, -slack, slack] : [0];
   const refFrames = new Map<string, Map<number, Raster[]> | string>();
   for (const [path, { ref, times }] of byRef) {
     if (signal?.aborted) throw new AbortedError();
@@ -63,40 +108,20 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
       continue;
     }
     const sorted = [...times].sort((a, b) => a - b);
-    // The instant a query frame shows is known to within the line's jitter (a fraction of the
-    // 1 s sampling), and moving pictures change within it: frames just before and after are
-    // taken from the same seek, and tried when the first does not fit.
-    const slack = s.timeSlackSec;
-    const offsets = slack > 0 ? [0, -slack, slack] : [0];
     const clamp = (t: number) => Math.min(Math.max(0, ref.durationSec - slack - 0.1), t);
     try {
       const grabbed = await grabLumaFrames(path, sorted.map(clamp), { width: s.widthPx, displayWidth: ref.width, displayHeight: ref.height, offsets, signal });
       refFrames.set(path, new Map(sorted.map((t, i) => [t, grabbed.slice(i * offsets.length, (i + 1) * offsets.length)])));
     } catch (e) {
       if (e instanceof AbortedError) throw e;
-      // A reference that no longer decodes is reported unverified, never fails the search.
       refFrames.set(path, e instanceof RetraceError ? e.code : 'decode failed');
     }
   }
-
   const grabbedQuery = await queryGrab;
   const queryFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedQuery[i]]));
-  const out: VerifyOutcome[] = [];
-  for (const [i, c] of candidates.entries()) {
-    const t = performance.now();
-    const frames = refFrames.get(c.ref.path);
-    if (typeof frames === 'string' || !frames) {
-      out.push({ status: 'unavailable', reason: frames ?? 'no frames', timeMs: 0 });
-      continue;
-    }
-    const { verdict } = await verifyFramePairs(
-      pairs[i].map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: frames.get(p.refTime)! })),
-      s,
-      c.mirroredHint ?? false,
-    );
-    out.push({ ...verdict, timeMs: performance.now() - t });
-  }
-  // Decoding is shared: spread its time over the candidates.
-  const decodeShare = (performance.now() - t0 - out.reduce((a, o) => a + o.timeMs, 0)) / Math.max(1, out.length);
-  return out.map((o) => ({ ...o, timeMs: Math.round(o.timeMs + decodeShare) }));
+  return jobs.map((j) => {
+    const frames = refFrames.get(j.ref.path);
+    if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
+    return j.pairs.map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: frames.get(p.refTime)! }));
+  });
 }
