@@ -6,9 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,6 +18,7 @@ import { buildNegativeSet, type NegativeSet } from '../../bench/accuracy/negativ
 import { buildQuerySet, type QueryRecord, type QuerySet } from '../../bench/accuracy/query-set.js';
 import { runAccuracyBenchmark, type BenchEngine } from '../../bench/accuracy/run-accuracy.js';
 import type { IndexResult, SearchResult, VideoRecord } from '../../src/core/engine/types.js';
+import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 
 /** Segment fields a fake engine's results carry unchanged. */
 const UNVERIFIED = { verified: false, verification: { status: 'unverified' as const, pairs: 0, voting: 0, agreeing: 0, inliers: 0 }, transform: null };
@@ -36,14 +37,27 @@ const SOURCES = [
   'rgbtestsrc=size=160x120:rate=15,rotate=a=t/2',
 ];
 
+/** The ffmpeg the engine uses (FFMPEG_PATH, PATH or the npm binary), which this file runs too. */
+let ffmpegBin: string;
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'retrace-bench-test-'));
   corpus = join(dir, 'corpus');
   cacheDir = join(dir, 'cache');
+  const { ffmpeg, ffprobe } = resolveFfmpegPaths();
+  ffmpegBin = ffmpeg;
+  // The query-set builder spawns a bare `ffmpeg` and `ffprobe`: put the resolved pair first on
+  // this test process's PATH, so it runs where no ffmpeg is installed and with the same binaries
+  // as the engine. (Vitest runs each test file in its own process.)
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  await symlink(ffmpeg, join(bin, 'ffmpeg'));
+  await symlink(ffprobe, join(bin, 'ffprobe'));
+  process.env.PATH = `${bin}${delimiter}${process.env.PATH ?? ''}`;
   execFileSync('mkdir', ['-p', corpus]);
   SOURCES.forEach((src, i) => {
     const dur = 5 + i;
-    execFileSync('ffmpeg', [
+    execFileSync(ffmpegBin, [
       '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(dur),
       '-c:v', 'libx264', '-preset', 'ultrafast', join(corpus, `clip${i}.mp4`),
     ]);
@@ -174,7 +188,7 @@ describe('runAccuracyBenchmark', () => {
 describe('splits and the large negative set, end to end', () => {
   let holdout: string;
   const HOLDOUT_SOURCES = [
-    'gradients=size=176x144:rate=15:speed=0.05',
+    'cellauto=size=176x144:rate=15:rule=30:seed=7',
     'mandelbrot=size=176x144:rate=15:start_scale=1.5,hue=h=90',
     'testsrc=size=176x144:rate=15,negate',
   ];
@@ -183,7 +197,7 @@ describe('splits and the large negative set, end to end', () => {
     holdout = join(dir, 'holdout');
     execFileSync('mkdir', ['-p', holdout]);
     HOLDOUT_SOURCES.forEach((src, i) => {
-      execFileSync('ffmpeg', [
+      execFileSync(ffmpegBin, [
         '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(4 + i),
         '-c:v', 'libx264', '-preset', 'ultrafast', join(holdout, `held${i}.mp4`),
       ]);

@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
+import { fpsModeArgs, resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 
 // ---- processes ----------------------------------------------------------------------------
 
@@ -93,6 +93,7 @@ export interface Raster2D {
  * Visually rich, mutually distinct lavfi sources with steady motion: neighbouring seconds
  * look alike but a few seconds apart they do not, so a copy can be placed in time.
  * Each returns a filtergraph producing `width`×`height` at `rate` fps (endless; cut with -t).
+ * Only sources the npm-shipped ffmpeg (a 2018 build) has: no `gradients`, `sierpinski`, `zoneplate`.
  */
 export const SOURCES = {
   /** Zoom into the Mandelbrot set (default view). */
@@ -115,8 +116,6 @@ export const SOURCES = {
     `life=s=${Math.round(width / 2)}x${Math.round(height / 2)}:r=5:mold=20:ratio=0.5:seed=11:rule=B36/S23:life_color=#ffcc00:death_color=#2040a0,scale=${width}:${height}:flags=neighbor,fps=${rate}`,
   /** A 1-D cellular automaton (rule 30) scrolling up. */
   cellauto: ({ width, height, rate }: Raster2D) => `cellauto=s=${width}x${height}:r=${rate}:rule=30:seed=9`,
-  /** Slowly turning colour gradients: smooth, little texture. */
-  gradients: ({ width, height, rate }: Raster2D) => `gradients=s=${width}x${height}:r=${rate}:n=5:seed=21:speed=0.05:type=spiral`,
   /** Still SMPTE bars: a static shot. */
   staticBars: ({ width, height, rate }: Raster2D) => `smptebars=s=${width}x${height}:r=${rate}`,
 } as const;
@@ -286,7 +285,9 @@ export const problemFiles = {
       '-f', 'lavfi', '-i', `${SOURCES.rotatingPattern({ width: 320, height: 240, rate: 10 })},trim=duration=4`,
       '-f', 'lavfi', '-i', `${SOURCES.mandelbrot({ width: 320, height: 240, rate: 30 })},trim=duration=4`,
       '-filter_complex', '[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]',
-      '-map', '[v]', '-fps_mode', 'vfr', ...CODECS.h264.args, p,
+      // `-r 30` sets the output time base to 1/30 s: without it ffmpeg before 5.1 takes the
+      // first input's rate (10 fps), rounds the 30 fps part onto it and drops two frames in three.
+      '-map', '[v]', ...fpsModeArgs(resolveFfmpegPaths().ffmpeg, 'vfr'), '-r', '30', ...CODECS.h264.args, p,
     ]);
     return p;
   },

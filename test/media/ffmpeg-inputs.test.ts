@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia } from '../../src/core/media/probe.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { extractFrameJpeg } from '../../src/core/media/thumbnail.js';
-import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
+import { fpsModeArgs, resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
 import { ffmpeg, makeClip, makeStill, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
@@ -131,5 +131,21 @@ describe('a missing or broken ffmpeg is an environment error', () => {
     delete process.env.FFMPEG_PATH;
     if (saved.FFMPEG_PATH !== undefined) process.env.FFMPEG_PATH = saved.FFMPEG_PATH;
     expect((await probeMedia(real)).width).toBe(320);
+  });
+});
+
+describe('options whose name changed between ffmpeg versions', () => {
+  it('-fps_mode where the binary lists it (ffmpeg 5.1+), -vsync where it does not (the npm-shipped 2018 build)', async () => {
+    const help = (lines: string) => `#!/bin/sh\n[ "$2" = "-h" ] || exit 1\nprintf '%s\\n' ${lines}\n`;
+    const current = dir.file('ffmpeg-current');
+    await writeFile(current, help(`'-vsync              set video sync method globally; deprecated, use -fps_mode' '-fps_mode           set framerate mode for matching video streams; overrides vsync'`));
+    const old = dir.file('ffmpeg-2018');
+    await writeFile(old, help(`'-vsync              video sync method'`));
+    await Promise.all([chmod(current, 0o755), chmod(old, 0o755)]);
+    expect(fpsModeArgs(current, 'passthrough')).toEqual(['-fps_mode', 'passthrough']);
+    expect(fpsModeArgs(old, 'vfr')).toEqual(['-vsync', 'vfr']);
+    // The binary the suite runs with: whichever it is, it accepts what it is given.
+    const bin = resolveFfmpegPaths().ffmpeg;
+    await ffmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=64x48:d=0.2', ...fpsModeArgs(bin, 'passthrough'), '-f', 'null', '-']);
   });
 });

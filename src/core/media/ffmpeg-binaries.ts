@@ -104,6 +104,30 @@ export function resolveFfmpegPaths(): FfmpegPaths {
   return cached.paths;
 }
 
+/** Whether each ffmpeg binary (by path) knows `-fps_mode`, asked once per binary. */
+const fpsModeKnown = new Map<string, boolean>();
+
+/**
+ * The output option that sets how frame timestamps reach the muxer (`passthrough`: as decoded;
+ * `vfr`: as decoded, dropping duplicates; `cfr`: a constant rate). ffmpeg 5.1 renamed `-vsync`
+ * to `-fps_mode` and deprecated the old name; builds before 5.1 (the npm-shipped ffmpeg is a
+ * 2018 build) know only `-vsync`. Which one `ffmpeg` knows is read once from its option list
+ * (`-h long`, about 0.1 s).
+ *
+ * @example
+ * spawn(ffmpeg, ['-i', input, ...fpsModeArgs(ffmpeg, 'passthrough'), '-f', 'rawvideo', 'pipe:1']);
+ */
+export function fpsModeArgs(ffmpeg: string, mode: 'passthrough' | 'vfr' | 'cfr'): string[] {
+  let known = fpsModeKnown.get(ffmpeg);
+  if (known === undefined) {
+    const r = spawnSync(ffmpeg, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    known = /^-fps_mode\b/m.test(r.stdout ?? '');
+    // An unanswered question is not cached: the old spelling is used this time and asked again next.
+    if (r.status === 0) fpsModeKnown.set(ffmpeg, known);
+  }
+  return [known ? '-fps_mode' : '-vsync', mode];
+}
+
 /**
  * The input argument that makes ffmpeg or ffprobe read `path` as a plain local file whatever its
  * name: through the `file:` protocol on the absolute path, a name such as `-x.mp4` is not taken

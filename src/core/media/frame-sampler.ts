@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ffmpegInput, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
+import { ffmpegInput, fpsModeArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import { cleanFfmpegMessage } from './probe.js';
 import type { MediaInfo } from '../engine/types.js';
 import type { Raster } from '../frames/raster.js';
@@ -54,8 +54,11 @@ export interface SampleRequest {
   signal?: AbortSignal;
 }
 
-/** The ffmpeg arguments for one sampling run; exported so the benchmark can time ffmpeg alone on the same stream. */
-export function samplerArgs(req: SampleRequest): string[] {
+/**
+ * The ffmpeg arguments for one sampling run by the binary `ffmpeg` (which spelling of the
+ * timestamp option it takes); exported so the benchmark can time ffmpeg alone on the same stream.
+ */
+export function samplerArgs(req: SampleRequest, ffmpeg: string = resolveFfmpegPaths().ffmpeg): string[] {
   const s = { ...DEFAULT_SAMPLING, ...req.sampling };
   const { width, height, channels } = req.output;
   const pixFmt = channels === 1 ? 'gray' : 'rgb24';
@@ -83,7 +86,7 @@ export function samplerArgs(req: SampleRequest): string[] {
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', vf,
     ...(req.info.kind === 'image' ? ['-frames:v', '1'] : []),
-    '-vsync', 'passthrough',
+    ...fpsModeArgs(ffmpeg, 'passthrough'),
     '-f', 'rawvideo', 'pipe:1',
   ];
 }
@@ -109,7 +112,7 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
   if (req.signal?.aborted) throw new AbortedError();
   const { ffmpeg } = resolveFfmpegPaths();
   const frameBytes = req.output.width * req.output.height * req.output.channels;
-  const proc = spawn(ffmpeg, samplerArgs(req), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(ffmpeg, samplerArgs(req, ffmpeg), { stdio: ['ignore', 'pipe', 'pipe'] });
 
   const metas: FrameMeta[] = [];
   const errors: string[] = [];
