@@ -373,7 +373,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       }
       timings.align += now() - tt;
       tt = now();
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, opts.signal);
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, lowInformation, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -504,6 +504,7 @@ async function judgeCandidates(
   query: QueryMedia,
   candidates: ScoredSegment[],
   minSegmentScore: number,
+  lowInformation: boolean,
   signal?: AbortSignal,
 ): Promise<Map<string, JudgedSegment[]>> {
   const v = ctx.settings.verify;
@@ -539,7 +540,10 @@ async function judgeCandidates(
   );
   const confirmedVideos = new Set<string>();
   for (const [i, c] of verifiable.entries()) {
-    const o = outcomes[i];
+    // A dark or faded still (below the video frames' quality floor) has too little information
+    // for keypoints to say no: JPEG blocks amplified by contrast normalisation are not a picture.
+    // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
+    const o = lowInformation && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
     if (o.status === 'unavailable') {
       if (c.score >= minSegmentScore) keep(unverified(c, o.reason));
       continue;

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { Raster } from '../frames/raster.js';
 import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
+import { DECODE_ERROR } from './thumbnail.js';
 import { AbortedError, CorruptMediaError, FileNotFoundError } from '../errors/retrace-error.js';
+
+/** A frame taken this long after the time asked for means the seek landed late (intra refresh). */
+const LATE_SEEK_SEC = 0.15;
 
 /** Seconds each input reads after its seek: at least one frame even at 1 fps. */
 const READ_AFTER_SEEK_SEC = 1.5;
@@ -47,6 +51,7 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   const first = Math.min(...offsets);
   const span = Math.max(...offsets) - first;
   const labels: string[] = [];
+  const expected: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = o.isImage ? 0 : Math.max(0, times[i] + first);
     if (start > 0) inputs.push('-ss', start.toFixed(3));
@@ -57,19 +62,34 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
     inputs.push(...literalNameArgs(path), '-i', source);
     const branches = offsets.map((off, j) => ({ label: `v${i}_${j}`, at: Math.max(0, times[i] + off) - start }));
     const head = `[${i}:v:0]scale=${width}:${height}:flags=area,format=gray,setsar=1`;
-    if (branches.length === 1) chains.push(`${head},trim=end_frame=1,setpts=N/TB[${branches[0].label}]`);
+    // showinfo logs each taken frame's time since the seek, to check it is the one asked for.
+    if (branches.length === 1) chains.push(`${head},trim=start=${branches[0].at.toFixed(3)},trim=end_frame=1,showinfo,setpts=N/TB[${branches[0].label}]`);
     else {
       chains.push(`${head},split=${branches.length}${branches.map((b) => `[s${b.label}]`).join('')}`);
-      for (const b of branches) chains.push(`[s${b.label}]trim=start=${b.at.toFixed(3)},trim=end_frame=1,setpts=N/TB[${b.label}]`);
+      for (const b of branches) chains.push(`[s${b.label}]trim=start=${b.at.toFixed(3)},trim=end_frame=1,showinfo,setpts=N/TB[${b.label}]`);
     }
     labels.push(...branches.map((b) => b.label));
+    expected.push(...branches.map((b) => b.at));
   }
   // Every frame out as it comes (the default frame-rate logic drops one of same-time frames).
   const count = labels.length;
   const graph = `${chains.join(';')};${labels.map((l) => `[${l}]`).join('')}${count === 1 ? 'null' : `concat=n=${count}:v=1:a=0`}[out]`;
-  const args = ['-hide_banner', '-nostats', '-loglevel', 'error', '-nostdin', ...inputs, '-filter_complex', graph, '-map', '[out]', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
+  const args = ['-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin', ...inputs, '-filter_complex', graph, '-map', '[out]', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
   const bin = o.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
-  const out = await run(bin, args, path, frameBytes * count, o.timeoutMs ?? 15_000, o.signal);
+  const deadline = Date.now() + (o.timeoutMs ?? 15_000);
+  const { out, stderr } = await run(bin, args, path, frameBytes * count, o.timeoutMs ?? 15_000, o.signal);
+  // Some files list keyframes the decoder cannot start from (intra refresh, references before
+  // the "keyframe"): after a seek their frames come out garbled, and the decoder says so. Those
+  // files are decoded from the start instead, once, up to the last time asked for.
+  // Others deliver a later, complete frame instead (intra refresh): the taken frames' times
+  // since their seeks say so.
+  const shown = [...stderr.matchAll(/pts_time:\s*(-?[\d.]+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const wanted = [...expected].sort((a, b) => a - b);
+  const late = !o.isImage && shown.length === wanted.length && shown.some((t, i) => t - wanted[i] > LATE_SEEK_SEC);
+  if (!o.isImage && (late || DECODE_ERROR.test(stderr))) {
+    const targets = times.slice(0, n).flatMap((t) => offsets.map((off) => Math.max(0, t + off)));
+    return grabFromStart(bin, path, source, targets, { width, height }, Math.max(1, deadline - Date.now()), o.signal);
+  }
   const frames: Raster[] = [];
   for (let i = 0; i < count && (i + 1) * frameBytes <= out.length; i++) {
     frames.push({ width, height, channels: 1, data: new Uint8Array(out.buffer, out.byteOffset + i * frameBytes, frameBytes) });
@@ -78,7 +98,36 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   return o.isImage ? times.map(() => frames[0]) : frames;
 }
 
-function run(bin: string, args: string[], path: string, maxBytes: number, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * Frames at `targets` (seconds, in any order) from one decode from the start of the file: each
+ * target gets the first frame at or after it. `showinfo` says which frames came out.
+ */
+async function grabFromStart(bin: string, path: string, source: string, targets: readonly number[], size: { width: number; height: number }, timeoutMs: number, signal?: AbortSignal): Promise<Raster[]> {
+  const unique = [...new Set(targets)].sort((a, b) => a - b);
+  // The first frame at or after each target: its time has reached the target, the last frame
+  // selected had not.
+  const prev = 'if(isnan(prev_selected_t),-1,prev_selected_t)';
+  const pick = unique.map((t) => `gte(t,${t.toFixed(3)})*lt(${prev},${t.toFixed(3)})`).join('+');
+  const args = [
+    '-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin',
+    '-t', (unique[unique.length - 1] + 1).toFixed(3), '-skip_loop_filter', 'all', '-threads', '1',
+    ...literalNameArgs(path), '-i', source,
+    '-vf', `select='${pick}',showinfo,scale=${size.width}:${size.height}:flags=area,format=gray,setsar=1`,
+    '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1',
+  ];
+  const frameBytes = size.width * size.height;
+  const { out, stderr } = await run(bin, args, path, frameBytes * unique.length, timeoutMs, signal);
+  if (DECODE_ERROR.test(stderr)) throw new CorruptMediaError(`Frames of ${path} do not decode cleanly even from the start`);
+  const shown = [...stderr.matchAll(/pts_time:\s*(-?[\d.]+)/g)].map((m) => Number(m[1]));
+  const frames = shown.slice(0, Math.floor(out.length / frameBytes)).map((t, i) => ({ t, raster: { width: size.width, height: size.height, channels: 1 as const, data: new Uint8Array(out.buffer, out.byteOffset + i * frameBytes, frameBytes) } }));
+  return targets.map((t) => {
+    const f = frames.find((x) => x.t >= t - 1e-3) ?? frames.at(-1);
+    if (!f) throw new CorruptMediaError(`No frame at ${t.toFixed(3)} s in ${path} (past the end?)`);
+    return f.raster;
+  });
+}
+
+function run(bin: string, args: string[], path: string, maxBytes: number, timeoutMs: number, signal?: AbortSignal): Promise<{ out: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
@@ -91,7 +140,7 @@ function run(bin: string, args: string[], path: string, maxBytes: number, timeou
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
-      else resolve(value!);
+      else resolve({ out: value!, stderr });
     };
     const onAbort = () => {
       child.kill('SIGKILL');
@@ -109,7 +158,8 @@ function run(bin: string, args: string[], path: string, maxBytes: number, timeou
       chunks.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {
-      if (stderr.length < 16_384) stderr += b.toString('utf8');
+      // Enough for the decoder's complaints and showinfo's lines for a few dozen frames.
+      if (stderr.length < 262_144) stderr += b.toString('utf8');
     });
     child.on('error', (err) => finish(spawnFailure('ffmpeg', bin, err)));
     child.on('close', (code) => {

@@ -26,7 +26,8 @@ export interface SeekVerdict {
   fps: number | null;
 }
 
-const DECODE_ERROR = /error while decoding|concealing \d+|reference \d+ >= \d+|co located POCs unavailable|non-existing PPS|missing reference picture|mmco: unref short failure/i;
+/** What ffmpeg logs when a frame was decoded without its references (garbled after a seek). */
+export const DECODE_ERROR = /error while decoding|concealing \d+|reference \d+ >= \d+|co located POCs unavailable|non-existing PPS|missing reference picture|mmco: unref short failure/i;
 
 /**
  * Read an extraction's stderr (log level info, with a `showinfo` filter before scaling). After

@@ -95,8 +95,9 @@ function toMat(cv: Cv, r: Raster): InstanceType<Cv['Mat']> {
 function features(cv: Cv, r: Raster, mirror: boolean, s: VerifySettings): Features {
   const src = toMat(cv, r);
   const eq = new cv.Mat();
-  const clahe = new cv.CLAHE(s.claheClipLimit, new cv.Size(s.claheTiles, s.claheTiles));
-  clahe.apply(src, eq);
+  const clahe = new cv.CLAHE(Math.max(s.claheClipLimit, 0.01), new cv.Size(s.claheTiles, s.claheTiles));
+  if (s.claheClipLimit > 0) clahe.apply(src, eq);
+  else src.copyTo(eq);
   if (mirror) cv.flip(eq, eq, 1);
   const orb = new cv.ORB(s.orbFeatures, 1.2, 8, s.orbPatchSize, 0, 2, 0 /* HARRIS_SCORE */, s.orbPatchSize, s.orbFastThreshold);
   const kp = new cv.KeyPointVector();

@@ -144,7 +144,7 @@ function pairRank(p: PairFit): number {
 }
 
 /** The verdict on a segment from its pairs' fits. */
-export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentVerdict {
+export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment = false): SegmentVerdict {
   const voting = fits.filter((f) => f.status !== 'flat');
   const matches = fits.filter((f) => f.status === 'match');
   // The largest group of pairs that agree with one of them (its strongest member leads).
@@ -157,11 +157,14 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings): SegmentV
   }
   const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
   const base = { pairs: fits.length, voting: voting.length, agreeing: group.length, inliers: strongest?.inliers ?? 0, model: strongest?.model ?? null, mirrored: strongest?.mirrored ?? false };
-  // One pair can carry a segment on its own only strongly, and when no other pair fits a
-  // different model (a low-texture shot may show its geometry in one frame of four).
-  const single = group.length === 1 && matches.length === 1 && strongest !== null && strongest.inliers >= s.singlePairMinInliers;
+  // A still (or a clip searched by one frame) shows one moment: the reference frames tried are
+  // candidates for that moment, and one that fits confirms it — on the tuning corpus no pair of
+  // frames of different clips (0 of 1022) gave a plausible fit. For a video segment, one pair
+  // carries it on its own only strongly, and when no other pair fits a different model (a
+  // low-texture shot may show its geometry in one frame of four).
+  const single = strongest !== null && (oneMoment || (group.length === 1 && matches.length === 1 && strongest.inliers >= s.singlePairMinInliers));
   if (group.length >= 2 || single) return { status: 'confirmed', ...base };
-  if (voting.length >= 2 || (voting.length === 1 && fits.length === 1)) return { status: 'rejected', ...base };
+  if (voting.length >= 2 || (voting.length === 1 && (fits.length === 1 || oneMoment))) return { status: 'rejected', ...base };
   return { status: 'abstained', ...base };
 }
 
@@ -174,6 +177,7 @@ export async function verifyFramePairs(
   s: VerifySettings,
   mirroredFirst = false,
   earlier: readonly PairFit[] = [],
+  oneMoment = false,
 ): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
   const fits: PairFit[] = [...earlier];
   for (const f of frames) {
@@ -185,9 +189,9 @@ export async function verifyFramePairs(
       if (best.status === 'match') break;
     }
     fits.push(best!);
-    if (fits.length >= 2 && judgeFits(fits, s).agreeing >= 2) break;
+    if (judgeFits(fits, s, oneMoment).status === 'confirmed' && (oneMoment || fits.length >= 2)) break;
   }
-  return { verdict: judgeFits(fits, s), fits };
+  return { verdict: judgeFits(fits, s, oneMoment), fits };
 }
 
 function clipRect(pts: Array<[number, number]>): NormRect {

@@ -44,9 +44,11 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
   // the others are decoded only for the segments they do not settle.
   const pairs = candidates.map((c) => firstAndLastFirst(pickPairs(c.points, s.pairsPerSegment, c.line)));
   const fits: PairFit[][] = candidates.map(() => []);
+  // A still, or a clip searched by one frame: every pair shows the same query moment.
+  const oneMoment = pairs.map((p) => new Set(p.map((x) => x.queryTime)).size === 1);
   const unavailable = new Map<number, string>();
   for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
-    const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s));
+    const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s, oneMoment[i]));
     if (!todo.length) break;
     const frames = await decodeRound(query, todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i] })), s, signal);
     for (const [k, i] of todo.entries()) {
@@ -55,17 +57,18 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
         unavailable.set(i, got);
         continue;
       }
-      const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i]);
+      const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i], oneMoment[i]);
       fits[i] = more;
     }
   }
   const timeMs = Math.round((performance.now() - t0) / Math.max(1, candidates.length));
-  return candidates.map((_, i) => (unavailable.has(i) ? { status: 'unavailable', reason: unavailable.get(i)!, timeMs } : { ...judgeFits(fits[i], s), timeMs }));
+  return candidates.map((_, i) => (unavailable.has(i) ? { status: 'unavailable', reason: unavailable.get(i)!, timeMs } : { ...judgeFits(fits[i], s, oneMoment[i]), timeMs }));
 }
 
 /** Enough agreement that more pairs cannot change the verdict. */
-function settled(fits: readonly PairFit[], s: VerifySettings): boolean {
-  return fits.length >= 2 && judgeFits(fits, s).agreeing >= 2;
+function settled(fits: readonly PairFit[], s: VerifySettings, oneMoment: boolean): boolean {
+  const v = judgeFits(fits, s, oneMoment);
+  return v.status === 'confirmed' && (oneMoment || v.agreeing >= 2);
 }
 
 function firstAndLastFirst<T>(xs: readonly T[]): T[] {
