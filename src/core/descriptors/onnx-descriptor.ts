@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { DescriptorError } from '../errors/retrace-error.js';
 import { resizeArea, toLuma, type Raster } from '../frames/raster.js';
 import { l2normalize, type FrameDescriptor } from './frame-descriptor.js';
@@ -94,18 +94,43 @@ interface Resolved {
  * }
  * ```
  */
+type Ort = typeof ort;
+let ortLoading: Promise<Ort> | undefined;
+
+/**
+ * onnxruntime-node, imported on the first {@link OnnxDescriptor.load}: it is an optional
+ * dependency (a native module of ~200 MB with an install script), so importing retrace and the
+ * built-in descriptor work without it, and only ONNX users need it installed.
+ */
+function loadOnnxRuntime(): Promise<Ort> {
+  ortLoading ??= import('onnxruntime-node').catch((err: unknown) => {
+    ortLoading = undefined;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const why = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+      ? 'it is not installed'
+      : `it failed to load: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
+    throw new DescriptorError(
+      `OnnxDescriptor needs onnxruntime-node, an optional dependency of retrace, and ${why}; install it with \`npm install onnxruntime-node\``,
+      err,
+    );
+  });
+  return ortLoading;
+}
+
 export class OnnxDescriptor implements FrameDescriptor {
   readonly id: string;
   readonly dimensions: number;
   readonly input: { width: number; height: number; channels: 1 | 3 };
 
   private session: ort.InferenceSession | null;
+  private readonly ort: Ort;
   private readonly cfg: Resolved;
   private readonly modelLabel: string;
   // Runs are chained so concurrent callers don't multiply CPU threads or race close().
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(session: ort.InferenceSession, cfg: Resolved, id: string, dimensions: number, modelLabel: string) {
+  private constructor(ortModule: Ort, session: ort.InferenceSession, cfg: Resolved, id: string, dimensions: number, modelLabel: string) {
+    this.ort = ortModule;
     this.session = session;
     this.cfg = cfg;
     this.id = id;
@@ -138,11 +163,12 @@ export class OnnxDescriptor implements FrameDescriptor {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new DescriptorError(`OnnxDescriptor: batchSize must be a positive integer, got ${batchSize}`);
 
     const modelHash = await hashModelFile(modelPath);
+    const ortModule = await loadOnnxRuntime();
 
     let session: ort.InferenceSession;
     try {
       // Passing the path (not bytes) lets onnxruntime resolve external-data files next to large models.
-      session = await ort.InferenceSession.create(modelPath, {
+      session = await ortModule.InferenceSession.create(modelPath, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
@@ -156,7 +182,7 @@ export class OnnxDescriptor implements FrameDescriptor {
       const cfg = resolveConfig(session, options, batchSize, label);
       const outMeta = session.outputMetadata[session.outputNames.indexOf(cfg.outputName)];
       let dimensions = outMeta?.isTensor ? staticDimensions(outMeta.shape) : undefined;
-      const descriptor = (d: number) => new OnnxDescriptor(session, cfg, makeId(modelHash, cfg), d, label);
+      const descriptor = (d: number) => new OnnxDescriptor(ortModule, session, cfg, makeId(modelHash, cfg), d, label);
       if (dimensions === undefined) {
         // The graph leaves the feature length symbolic: run zeros once to learn it.
         const probe = descriptor(0);
@@ -224,7 +250,7 @@ export class OnnxDescriptor implements FrameDescriptor {
 
     let result: ort.InferenceSession.ReturnType;
     try {
-      result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]);
+      result = await session.run({ [inputName]: new this.ort.Tensor('float32', data, dims) }, [outputName]);
     } catch (err) {
       throw new DescriptorError(`ONNX model ${this.modelLabel} failed on input [${dims.join(', ')}]: ${ortMessage(err)}`, err);
     }
