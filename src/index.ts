@@ -3,7 +3,7 @@
  * tells you which indexed videos contain a copy and exactly where.
  *
  * @example
- * import { Retrace } from 'retrace';
+ * import { Retrace } from '@retrace-video/retrace';
  * const engine = await Retrace.open();
  * await engine.index('movie.mp4');
  * const { matches } = await engine.search('clip.mp4');

@@ -23,6 +23,7 @@ Usage:
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
+  (benchmarks run from a checkout of the retrace repository, not from the installed package)
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
 a postgres:// URL selects a PostgreSQL server with pgvector. Only index and serve

@@ -44,7 +44,7 @@ function packageVersion(): string {
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'retrace' && pkg.version) return pkg.version;
+      if (pkg.name === '@retrace-video/retrace' && pkg.version) return pkg.version;
     } catch { /* try the next */ }
   }
   return '0.0.0';
