@@ -125,3 +125,14 @@ describe('verification of frame pairs', () => {
     for (const p of pairs) expect(points.find((x) => x.tq === p.queryTime)!.similarity).toBe(0.9);
   });
 });
+
+describe('verifySegments', () => {
+  it('leaves segments unverified, without failing, when the query frames cannot be decoded again', async () => {
+    const { verifySegments } = await import('../../src/core/verify/verify-segments.js');
+    const ref = { path: 'package.json', width: 320, height: 240, durationSec: 10 };
+    const points = [0, 1, 2].map((t) => ({ tq: t, tr: t + 3, similarity: 0.9 }));
+    const [outcome] = await verifySegments({ path: 'no-such-query.mp4', width: 320, height: 240, isImage: false }, [{ ref, points }], S);
+    expect(outcome.status).toBe('unavailable');
+    expect(outcome.status === 'unavailable' && outcome.reason).toMatch(/^query frames/);
+  });
+});

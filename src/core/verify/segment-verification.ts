@@ -62,7 +62,16 @@ export interface SegmentVerdict {
 export interface VerifyPair {
   queryTime: number;
   refTime: number;
+  /**
+   * The stored frame the query frame matched, when the segment's line puts the reference's
+   * instant elsewhere: a line fitted at the wrong rate (1.2× for a real-time copy was seen)
+   * drifts seconds from the copy, and the matched frame is then the better guess.
+   */
+  altRefTime?: number;
 }
+
+/** The matched stored frame is also tried when the line's instant is further than this from it. */
+const ALT_REF_MIN_GAP_SEC = 0.3;
 
 /** A segment's temporal line: the reference time shown at query time t is refStart + speed·(t − queryStart). */
 export interface TimeLine {
@@ -91,7 +100,7 @@ export function pickPairs(points: ReadonlyArray<{ tq: number; tr: number; simila
     const key = `${p.tq}|${refTime}`;
     if (seen.has(key)) return;
     seen.add(key);
-    picked.push({ queryTime: p.tq, refTime });
+    picked.push({ queryTime: p.tq, refTime, ...(line && Math.abs(p.tr - refTime) > ALT_REF_MIN_GAP_SEC ? { altRefTime: p.tr } : {}) });
   };
   if (hi - lo < 1e-9) {
     for (const p of [...points].sort((a, b) => b.similarity - a.similarity)) {

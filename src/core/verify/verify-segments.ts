@@ -93,7 +93,10 @@ async function decodeRound(
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number> }>();
   for (const j of jobs) {
     const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>() };
-    for (const p of j.pairs) entry.times.add(p.refTime);
+    for (const p of j.pairs) {
+      entry.times.add(p.refTime);
+      if (p.altRefTime !== undefined) entry.times.add(p.altRefTime);
+    }
     byRef.set(j.ref.path, entry);
   }
   // The instant a query frame shows is known to within the line's jitter (a fraction of the
@@ -120,11 +123,20 @@ async function decodeRound(
       refFrames.set(path, e instanceof RetraceError ? e.code : 'decode failed');
     }
   }
-  const grabbedQuery = await queryGrab;
+  let grabbedQuery: Raster[];
+  try {
+    grabbedQuery = await queryGrab;
+  } catch (e) {
+    if (e instanceof AbortedError) throw e;
+    // The query's own frames failed to decode again (a timeout on a loaded machine, a file
+    // that decodes once but not twice): every segment stays unverified, the search goes on.
+    const reason = `query frames: ${e instanceof RetraceError ? e.code : 'decode failed'}`;
+    return jobs.map(() => reason);
+  }
   const queryFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedQuery[i]]));
   return jobs.map((j) => {
     const frames = refFrames.get(j.ref.path);
     if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
-    return j.pairs.map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: frames.get(p.refTime)! }));
+    return j.pairs.map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])] }));
   });
 }
