@@ -1,7 +1,7 @@
 /**
  * Runs the accuracy benchmark from the command line:
  *
- *   npx vite-node bench/accuracy/cli.ts -- --corpus /work/shared/corpus/videos --seed 1 --per-family 2 --json report.json
+ *   npx vite-node bench/accuracy/cli.ts -- --corpus ../shared/corpus/videos --seed 1 --per-family 2 --json report.json
  *
  * (or `node dist/bench/accuracy/cli.js ...` after `npm run build`). See main.ts for the flags.
  */

@@ -1,7 +1,7 @@
 /**
  * Runs the ingest benchmark from the command line:
  *
- *   npx vite-node bench/ingest/cli.ts -- /work/shared/corpus/videos --repeat 3 --json ingest.json
+ *   npx vite-node bench/ingest/cli.ts -- ../shared/corpus/videos --repeat 3 --json ingest.json
  *
  * (or `node dist/bench/ingest/cli.js ...` after `npm run build`). See main.ts for the flags.
  */
