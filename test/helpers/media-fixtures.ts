@@ -125,7 +125,10 @@ export type SourceName = keyof typeof SOURCES;
 /** Codec + container pairs, as ffmpeg output arguments. */
 export const CODECS = {
   h264: { ext: 'mp4', args: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'] },
-  vp8: { ext: 'webm', args: ['-c:v', 'libvpx', '-b:v', '800k', '-deadline', 'realtime', '-cpu-used', '8'] },
+  // Not `-deadline realtime`: there libvpx lowers its effort when encoding falls behind the clock,
+  // so on a loaded machine the same command can give a different file (seen with 6 encodes at
+  // once: three different files from one command). `good` gives the same picture every time.
+  vp8: { ext: 'webm', args: ['-c:v', 'libvpx', '-b:v', '800k', '-deadline', 'good', '-cpu-used', '5'] },
   mpeg4: { ext: 'avi', args: ['-c:v', 'mpeg4', '-q:v', '4'] },
   mjpeg: { ext: 'mov', args: ['-c:v', 'mjpeg', '-q:v', '4', '-pix_fmt', 'yuvj420p'] },
 } as const;
