@@ -373,7 +373,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       }
       timings.align += now() - tt;
       tt = now();
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, lowInformation, opts.signal);
+      // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
+      // keypoints, which then cannot say no any more than a faded still's can.
+      const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, cannotReject, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -504,7 +507,7 @@ async function judgeCandidates(
   query: QueryMedia,
   candidates: ScoredSegment[],
   minSegmentScore: number,
-  lowInformation: boolean,
+  cannotReject: boolean,
   signal?: AbortSignal,
 ): Promise<Map<string, JudgedSegment[]>> {
   const v = ctx.settings.verify;
@@ -543,7 +546,7 @@ async function judgeCandidates(
     // A dark or faded still (below the video frames' quality floor) has too little information
     // for keypoints to say no: JPEG blocks amplified by contrast normalisation are not a picture.
     // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
-    const o = lowInformation && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
+    const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
     if (o.status === 'unavailable') {
       if (c.score >= minSegmentScore) keep(unverified(c, o.reason));
       continue;
