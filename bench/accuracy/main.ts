@@ -5,7 +5,7 @@
  *   npx vite-node bench/accuracy/cli.ts -- --corpus DIR [--seed N] [--json FILE] [--per-family N]
  *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only] [--no-verify]
  *       [--split tuning|holdout|mixed] [--holdout DIR] [--mixed-reference tuning|holdout]
- *       [--negatives N] [--other-corpus DIR] [--negative-image-share F]
+ *       [--negatives N] [--other-corpus DIR] [--negative-image-share F] [--social]
  *
  * --split tuning (default): references and pool are a seeded split of --corpus.
  * --split holdout: the same split of --holdout DIR (evaluation only; --corpus not needed).
@@ -14,8 +14,12 @@
  * --negatives N: a large negative set of N short windows and stills of never-indexed footage
  *   (the split's pool, plus every clip of --other-corpus DIR; not with mixed, whose pool is
  *   already the whole other corpus), reported separately with 95 % upper bounds.
+ * --social: add the social-media families (issue 15: vertical, vertical-blur, split, crop-heavy,
+ *   inset-small, speed-extreme) and neg-social to the drawn families, and social negatives to the
+ *   large negative set (on top of N). Without it a run draws exactly what it drew before; the
+ *   social families can also be named in --families.
  */
-import { ALL_FAMILIES, isQueryFamily, type QueryFamily } from './edit-families.js';
+import { isQueryFamily, KNOWN_FAMILIES, type QueryFamily } from './edit-families.js';
 import { buildNegativeSet } from './negative-set.js';
 import { buildQuerySet, SPLIT_MODES, type CorpusLabel, type SplitMode } from './query-set.js';
 import { negativeSetOptions, openRetrace, runAccuracyBenchmark } from './run-accuracy.js';
@@ -35,6 +39,8 @@ export interface AccuracyCliArgs {
   db?: string;
   cacheDir?: string;
   families?: QueryFamily[];
+  /** `--social`: add the social families, neg-social and social large negatives. */
+  social?: boolean;
   generateOnly: boolean;
   /** `--no-verify`: the engine without its verification stage, to measure what verification changes. */
   verify?: boolean;
@@ -81,13 +87,16 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
       case '--families': {
         const list = need(i++, a).split(',').map((s) => s.trim()).filter(Boolean);
         for (const f of list) {
-          if (!isQueryFamily(f)) throw new Error(`unknown family ${f}; known: ${ALL_FAMILIES.join(', ')}`);
+          if (!isQueryFamily(f)) throw new Error(`unknown family ${f}; known: ${KNOWN_FAMILIES.join(', ')}`);
         }
         out.families = list as QueryFamily[];
         break;
       }
       case '--generate-only':
         out.generateOnly = true;
+        break;
+      case '--social':
+        out.social = true;
         break;
       case '--no-verify':
         out.verify = false;

@@ -88,6 +88,38 @@ export function segmentPrecisionRecall(pred: readonly Segment2D[], gt: readonly 
 }
 
 // ---------------------------------------------------------------------------
+// Ground-truth transforms
+
+/** A rectangle as fractions (0–1) of a frame; the engine's `NormRect`. */
+export interface NormRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * How a query's copy was altered, from its drawn parameters, in the units of the engine's
+ * `MatchTransform` (src/core/verify/segment-verification.ts).
+ */
+export interface TruthTransform {
+  /** The copy is the reference mirrored left–right (flip, and combos with flip). */
+  mirrored: boolean;
+  /** Reference seconds per query second (2 = the copy plays twice as fast); 1 for stills. */
+  speed: number;
+  /**
+   * The part of the reference frame the copy shows, as fractions of the reference frame: the
+   * crop rectangle of crop families, the whole frame where nothing is cut. Absent where it is no
+   * single rectangle (rotations; a panning reframe, see `refRectPath`).
+   */
+  refRect?: NormRect;
+  /** A panning reframe: the window at the start and at the end of the query (it moves linearly between). */
+  refRectPath?: { from: NormRect; to: NormRect };
+  /** Where the copy lies in the query frame (pad, pip, inset, split, blurred-background vertical), as fractions of the query frame. */
+  queryRect: NormRect;
+}
+
+// ---------------------------------------------------------------------------
 // Per-query evaluation
 
 /** The part of an engine match the metrics need. */

@@ -16,14 +16,18 @@ import { join, resolve } from 'node:path';
 import {
   drawImageEdit,
   drawSegment,
+  drawSocialEdit,
   drawVideoEdit,
   EASY_FAMILIES,
   findFontFile,
   HARD_FAMILIES,
   IMAGE_FAMILIES,
+  socialClipFits,
+  SOCIAL_FAMILIES,
   type ClipInfo,
   type ImageFamily,
   type SizeCap,
+  type SocialFamily,
   type VideoEditFamily,
   type VideoQuerySpec,
 } from './edit-families.js';
@@ -45,8 +49,20 @@ import { createRng, type Rng } from './seeded-random.js';
 export const LARGE_NEGATIVE_VIDEO_FAMILIES = ['plain', ...EASY_FAMILIES, ...HARD_FAMILIES] as const;
 /** Image families: a still of never-indexed footage in each of the image variants. */
 export const LARGE_NEGATIVE_IMAGE_FAMILIES = IMAGE_FAMILIES;
-export type LargeNegativeFamily = (typeof LARGE_NEGATIVE_VIDEO_FAMILIES)[number] | (typeof LARGE_NEGATIVE_IMAGE_FAMILIES)[number];
+/** Social families (issue 15): added to the set, on top of its `count`, only when asked for (`--social`). */
+export const LARGE_NEGATIVE_SOCIAL_FAMILIES = SOCIAL_FAMILIES;
+export type LargeNegativeFamily =
+  | (typeof LARGE_NEGATIVE_VIDEO_FAMILIES)[number]
+  | (typeof LARGE_NEGATIVE_IMAGE_FAMILIES)[number]
+  | SocialFamily;
+/** The families of a default set (no social ones). */
 export const LARGE_NEGATIVE_FAMILIES: readonly LargeNegativeFamily[] = [...LARGE_NEGATIVE_VIDEO_FAMILIES, ...LARGE_NEGATIVE_IMAGE_FAMILIES];
+/** Every family a set can hold, in report order. */
+export const LARGE_NEGATIVE_REPORT_FAMILIES: readonly LargeNegativeFamily[] = [...LARGE_NEGATIVE_FAMILIES, ...LARGE_NEGATIVE_SOCIAL_FAMILIES];
+
+export function isSocialNegativeFamily(f: LargeNegativeFamily): f is SocialFamily {
+  return (LARGE_NEGATIVE_SOCIAL_FAMILIES as readonly string[]).includes(f);
+}
 
 export const LARGE_NEGATIVE_DEFAULTS = {
   /** Share of still images (cheap to make and to search). */
@@ -81,6 +97,8 @@ export interface LargeNegativeParams {
   segmentSec: [number, number];
   maxSize: SizeCap;
   weightCapSec: number;
+  /** Social negatives added on top of `count` (present only when asked for). */
+  social?: { perFamily: number; count: number };
 }
 
 export interface NegativeSet {
@@ -106,6 +124,19 @@ export function allocateLargeNegatives(count: number, imageShare: number = LARGE
   return out;
 }
 
+/**
+ * Social negatives per social family: as many as each video family of the regular allotment gets
+ * (round(video queries / 15), at least 1), so for N = 1000 40 each, 240 in all, on top of N.
+ * They get their own (family, k) generators, so the N regular queries stay exactly as without them.
+ */
+export function allocateSocialNegatives(count: number, imageShare: number = LARGE_NEGATIVE_DEFAULTS.imageShare): Array<{ family: SocialFamily; k: number }> {
+  const nVideo = count - Math.round(count * Math.min(1, Math.max(0, imageShare)));
+  const per = nVideo > 0 ? Math.max(1, Math.round(nVideo / LARGE_NEGATIVE_VIDEO_FAMILIES.length)) : 0;
+  const out: Array<{ family: SocialFamily; k: number }> = [];
+  for (let k = 0; k < per; k++) for (const family of LARGE_NEGATIVE_SOCIAL_FAMILIES) out.push({ family, k });
+  return out;
+}
+
 function pickWeighted(rng: Rng, sources: readonly NegativeSource[], capSec: number): NegativeSource {
   const w = sources.map((s) => Math.max(1, Math.min(capSec, s.clip.durationSec)));
   let u = rng.uniform(0, w.reduce((a, b) => a + b, 0));
@@ -123,7 +154,7 @@ function pickWeighted(rng: Rng, sources: readonly NegativeSource[], capSec: numb
 export function planLargeNegatives(
   sources: readonly NegativeSource[],
   seed: number,
-  opts: { count: number; fontFile: string | null } & Partial<Omit<LargeNegativeParams, 'count'>>,
+  opts: { count: number; fontFile: string | null; withSocial?: boolean } & Partial<Omit<LargeNegativeParams, 'count' | 'social'>>,
 ): LargeNegativePlan[] {
   if (opts.count > 0 && sources.length === 0) throw new Error('the large negative set has no never-indexed clips to draw from');
   const segmentSec = opts.segmentSec ?? LARGE_NEGATIVE_DEFAULTS.segmentSec;
@@ -153,6 +184,19 @@ export function planLargeNegatives(
           };
     plans.push({ id, family: family === 'plain' ? 'neg-plain' : 'neg-edited', positive: false, origin, video, negFamily: family, corpus: src.corpus });
   }
+  if (opts.withSocial) {
+    for (const { family, k } of allocateSocialNegatives(opts.count, opts.imageShare)) {
+      const rng = root.fork(`${family}:${k}`);
+      const fitting = ordered.filter((s) => socialClipFits(family, s.clip, k, segmentSec));
+      const src = pickWeighted(rng.fork('clip'), fitting.length > 0 ? fitting : ordered, capSec);
+      const origin = src.clip;
+      const video: VideoQuerySpec = {
+        ...drawSocialEdit(family, rng.fork('edit'), { copyClip: origin, pool: poolClips, querySec: segmentSec, index: k }),
+        maxSize,
+      };
+      plans.push({ id: `ln-${family}-${String(k).padStart(3, '0')}`, family: 'neg-social', positive: false, origin, video, negFamily: family, corpus: src.corpus });
+    }
+  }
   return plans;
 }
 
@@ -170,6 +214,8 @@ export interface NegativeSetOptions {
   imageShare?: number;
   segmentSec?: [number, number];
   maxSize?: SizeCap;
+  /** Add social negatives (see allocateSocialNegatives) on top of `count`. */
+  social?: boolean;
   log?: (line: string) => void;
 }
 
@@ -202,7 +248,15 @@ export async function buildNegativeSet(set: QuerySet, opts: NegativeSetOptions):
   const imageShare = opts.imageShare ?? LARGE_NEGATIVE_DEFAULTS.imageShare;
   const segmentSec = opts.segmentSec ?? LARGE_NEGATIVE_DEFAULTS.segmentSec;
   const maxSize = opts.maxSize ?? LARGE_NEGATIVE_DEFAULTS.maxSize;
-  const params: LargeNegativeParams = { count: opts.count, imageShare, segmentSec, maxSize, weightCapSec: LARGE_NEGATIVE_DEFAULTS.weightCapSec };
+  const socialCount = opts.social ? allocateSocialNegatives(opts.count, imageShare).length : 0;
+  const params: LargeNegativeParams = {
+    count: opts.count,
+    imageShare,
+    segmentSec,
+    maxSize,
+    weightCapSec: LARGE_NEGATIVE_DEFAULTS.weightCapSec,
+    ...(opts.social ? { social: { perFamily: socialCount / LARGE_NEGATIVE_SOCIAL_FAMILIES.length, count: socialCount } } : {}),
+  };
 
   let other: { label: CorpusLabel; dir: string; clips: ClipInfo[] } | null = null;
   if (opts.otherCorpus !== undefined) {
@@ -223,12 +277,12 @@ export async function buildNegativeSet(set: QuerySet, opts: NegativeSetOptions):
   const sources = negativeSources(set, other);
   const byName = new Map<string, ClipInfo>([...set.reference, ...set.pool, ...sources.map((s) => s.clip)].map((c) => [c.file, c]));
   const fontFile = set.fontFile ?? findFontFile();
-  const plans = planLargeNegatives(sources, set.seed, { count: opts.count, fontFile, imageShare, segmentSec, maxSize });
+  const plans = planLargeNegatives(sources, set.seed, { count: opts.count, fontFile, imageShare, segmentSec, maxSize, withSocial: opts.social ?? false });
   const byCorpus = new Map<CorpusLabel, string[]>();
   for (const s of sources) byCorpus.set(s.corpus, [...(byCorpus.get(s.corpus) ?? []), s.clip.file]);
   const poolDir = set.corpora.find((c) => c.label === set.poolCorpus)?.dir ?? null;
   log(
-    `large negative set: ${opts.count} queries from ${sources.length} never-indexed clips (${[...byCorpus].map(([l, c]) => `${l} ${c.length}`).join(', ')}), ` +
+    `large negative set: ${opts.count} queries${socialCount > 0 ? ` + ${socialCount} social` : ''} from ${sources.length} never-indexed clips (${[...byCorpus].map(([l, c]) => `${l} ${c.length}`).join(', ')}), ` +
       `${Math.round(imageShare * 100)} % stills, windows ${segmentSec[0]}–${segmentSec[1]} s, ≤ ${maxSize.w}×${maxSize.h}`,
   );
 

@@ -16,21 +16,29 @@ import {
   buildVideoJob,
   drawImageEdit,
   drawSegment,
+  drawSocialEdit,
   drawVideoEdit,
   EASY_FAMILIES,
   familyDifficulty,
   familyKind,
   findFontFile,
   HARD_FAMILIES,
+  imageTruthTransform,
+  isPositiveFamily,
+  socialClipFits,
+  SOCIAL_FAMILIES,
+  SOCIAL_QUERY_FAMILIES,
   type ClipInfo,
   type Difficulty,
   type ImageFamily,
   type ImageQuerySpec,
   type Interval2D,
   type QueryFamily,
+  type SocialFamily,
   type VideoEditFamily,
   type VideoQuerySpec,
 } from './edit-families.js';
+import type { TruthTransform } from './metrics.js';
 import { createRng, round } from './seeded-random.js';
 
 /** Bump when generation changes in a way that makes cached query files stale. */
@@ -55,6 +63,11 @@ export interface QueryRecord {
   truth: Interval2D[];
   /** Image queries: timestamp of the frame in `origin`. */
   imageTime?: number;
+  /**
+   * How the copy was altered (mirror, speed, the part of the reference shown, where it lies in the
+   * query frame), from the drawn parameters; for negatives, relative to `origin`.
+   */
+  transform: TruthTransform;
   /** Measured duration of the query file (0 for images). */
   durationSec: number;
   /** The drawn parameters. */
@@ -97,8 +110,10 @@ export interface QuerySetOptions {
   perFamily?: number;
   /** Negative families get perFamily × this many queries (default 2). */
   negativeMultiplier?: number;
-  /** Only these families (default all). */
+  /** Only these families (default ALL_FAMILIES, every family but the social ones). */
   families?: readonly QueryFamily[];
+  /** Add the social families (issue 15) and `neg-social` to `families`. */
+  social?: boolean;
   /** Default `.bench-cache/accuracy/<seed>/` under the current directory (`holdout-<seed>/`, `mixed-<reference>-<seed>/` for the other splits). */
   cacheDir?: string;
   /** Parallel ffmpeg processes (default 2). */
@@ -348,13 +363,23 @@ export function planQueries(
   const allEdits: VideoEditFamily[] = [...EASY_FAMILIES, ...HARD_FAMILIES];
   for (const family of opts.families) {
     const difficulty = familyDifficulty(family);
-    const positive = difficulty !== 'negative';
+    const positive = isPositiveFamily(family);
     const n = positive ? opts.perFamily : opts.perFamily * opts.negativeMultiplier;
     const clips = root.fork(`clips:${family}`).shuffle(positive ? reference : pool);
     for (let i = 0; i < n; i++) {
       const rng = root.fork(`query:${family}:${i}`);
-      const origin = clips[i % clips.length] as ClipInfo;
       const id = `${family}-${String(i).padStart(2, '0')}`;
+      if (difficulty === 'social') {
+        // neg-social: never-indexed footage edited by a random social family.
+        const social: SocialFamily = family === 'neg-social' ? rng.fork('family').pick(SOCIAL_FAMILIES) : (family as SocialFamily);
+        const fitting = clips.filter((c) => socialClipFits(social, c, i, opts.segmentSec));
+        const list = fitting.length > 0 ? fitting : clips;
+        const origin = list[i % list.length] as ClipInfo;
+        const video = drawSocialEdit(social, rng.fork('edit'), { copyClip: origin, pool, querySec: opts.segmentSec, index: i });
+        planned.push({ id, family, positive, origin, video });
+        continue;
+      }
+      const origin = clips[i % clips.length] as ClipInfo;
       if (familyKind(family) === 'image') {
         planned.push({ id, family, positive, origin, image: drawImageEdit(family as ImageFamily, rng, origin) });
         continue;
@@ -375,7 +400,7 @@ export function planQueries(
 export function specHash(p: PlannedQuery, clips: ReadonlyMap<string, ClipInfo>): string {
   const used = new Set<string>([p.origin.file]);
   const c = p.video?.compose;
-  if (c?.op === 'pip') used.add(c.background.clip);
+  if (c?.op === 'pip' || c?.op === 'split' || c?.op === 'inset') used.add(c.background.clip);
   if (c?.op === 'insert') {
     used.add(c.before.clip);
     used.add(c.after.clip);
@@ -467,6 +492,7 @@ export async function materializeQuery(
   const kind = familyKind(p.family);
   let file: string;
   let truth: Interval2D[] = [];
+  let transform: TruthTransform;
   let durationSec = 0;
   let cached = true;
   if (p.video) {
@@ -474,6 +500,7 @@ export async function materializeQuery(
     file = join(cacheDir, `${p.id}-${hash}.${ext}`);
     const tmp = join(cacheDir, `${p.id}-${hash}.tmp.${ext}`);
     const job = buildVideoJob(p.video, clips, tmp);
+    transform = job.transform;
     if (!existsSync(file)) {
       cached = false;
       try {
@@ -488,6 +515,7 @@ export async function materializeQuery(
     truth = p.positive ? clampTruth(job.truth, durationSec) : [];
   } else {
     const spec = p.image as ImageQuerySpec;
+    transform = imageTruthTransform(spec, p.origin);
     const ext = spec.format === 'jpeg' ? 'jpg' : spec.format;
     file = join(cacheDir, `${p.id}-${hash}.${ext}`);
     if (!existsSync(file)) {
@@ -519,6 +547,7 @@ export async function materializeQuery(
     origin: p.origin.file,
     truth,
     ...(p.image ? { imageTime: p.image.time } : {}),
+    transform,
     durationSec,
     spec: (p.video ?? p.image) as VideoQuerySpec | ImageQuerySpec,
     genMs,
@@ -551,6 +580,11 @@ export function splitCorpora(opts: Pick<QuerySetOptions, 'corpus' | 'holdout' | 
   }
 }
 
+/** `families`, plus the social ones (in their report order, without duplicates) when `social` is set. */
+export function withSocial(families: readonly QueryFamily[], social: boolean): QueryFamily[] {
+  return social ? [...families, ...SOCIAL_QUERY_FAMILIES.filter((f) => !families.includes(f))] : [...families];
+}
+
 /** Build (or reuse from the cache) the whole query set. */
 export async function buildQuerySet(opts: QuerySetOptions): Promise<QuerySet> {
   const t0 = Date.now();
@@ -560,7 +594,7 @@ export async function buildQuerySet(opts: QuerySetOptions): Promise<QuerySet> {
   const negativeMultiplier = opts.negativeMultiplier ?? 2;
   const referenceFraction = opts.referenceFraction ?? 0.7;
   const segmentSec = opts.segmentSec ?? [6, 20];
-  const families = opts.families ?? ALL_FAMILIES;
+  const families = withSocial(opts.families ?? ALL_FAMILIES, opts.social ?? false);
   const { split, primary, other } = splitCorpora(opts);
   const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(split, seed, primary.label));
   await mkdir(cacheDir, { recursive: true });
