@@ -94,6 +94,27 @@ describe('verification of frame pairs', () => {
     expect(t.queryRect.width).toBeCloseTo(0.55, 1);
   });
 
+  it('confirms a 16:9 picture placed across the middle of a vertical 9:16 canvas', async () => {
+    const fits = [];
+    for (const seed of [6, 7]) {
+      const ref = scene(seed);
+      // 320×568 canvas (its display shape), the picture 320×180 at y 194, above and below it
+      // an enlarged, softened copy, as vertical reposts of landscape clips are made.
+      const q = cut(ref, { x: 0.34, y: 0, width: 0.32, height: 1 }, 320, 568);
+      const soft = Uint8Array.from(q.data, (v, i) => (v + q.data[Math.max(0, i - 3)] + q.data[Math.min(q.data.length - 1, i + 3)]) / 3);
+      const canvas = { ...q, data: soft };
+      const pic = cut(ref, WHOLE, 320, 180);
+      canvas.data.set(pic.data, 194 * 320);
+      fits.push(await comparePair(canvas, cut(ref, WHOLE, 320, 180), S));
+    }
+    const verdict = judgeFits(fits, S);
+    expect(verdict.status).toBe('confirmed');
+    const t = describeGeometry(verdict.model!, verdict.mirrored, { query: 9 / 16, ref: 16 / 9 }, { speed: 1, offsetSec: 0 });
+    expect(t.queryRect.y).toBeCloseTo(194 / 568, 1);
+    expect(t.queryRect.height).toBeCloseTo(180 / 568, 1);
+    expect(t.refRect.width).toBeCloseTo(1, 1);
+  });
+
   it('rejects two different scenes with the same colour layout', async () => {
     const fits = [];
     for (const seed of [11, 12, 13]) fits.push(await comparePair(cut(scene(seed), WHOLE, 320, 180), cut(scene(seed + 50), WHOLE, 320, 180), S));

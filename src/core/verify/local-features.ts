@@ -228,8 +228,10 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings,
           const [a, b, c, d, e, f] = fit.model;
           const qw = query.width, qh = query.height, rw = ref.width, rh = ref.height;
           let m: Affine = [(a * qw) / rw, (b * qh) / rw, c / rw, (d * qw) / rh, (e * qh) / rh, f / rh];
-          // Scale, stretch and tilt are judged on the fit as found (before the mirror is undone).
-          const g = decompose(m);
+          // Scale, stretch and tilt are judged on the fit as found, in pixels (frames are decoded
+          // at their display shape): in normalised coordinates a 16:9 picture inside a 9:16
+          // canvas would look stretched 3.2 times.
+          const g = decompose(fit.model);
           if (mirrored) m = [-m[0], m[1], m[0] + m[2], -m[3], m[4], m[3] + m[5]];
           const qIdx = fit.inlierIdx.map((i) => pairs[i][0]);
           const rIdx = fit.inlierIdx.map((i) => pairs[i][1]);
