@@ -335,3 +335,167 @@ export interface RateWithBound {
 export function rateWithBound(matched: number, n: number): RateWithBound {
   return { n, matched, rate: n === 0 ? NaN : matched / n, upper95: binomialUpperBound(matched, n) };
 }
+
+// ---------------------------------------------------------------------------
+// Transform accuracy (issue 14: "the transform's mirror flag right on ≥ 0.98 of verified flip /
+// non-flip positives; speed within 10 % on the speed family; crop rectangle IoU ≥ 0.8 on the crop
+// family")
+
+/** Speed counts as right within this relative error. */
+export const SPEED_TOLERANCE = 0.1;
+/** A crop rectangle counts as right from this IoU. */
+export const CROP_IOU_THRESHOLD = 0.8;
+/** A copy counts as cropped (scored on IoU) when its refRect keeps less of the frame than this. */
+export const CROPPED_MAX_AREA = 0.98;
+
+/** The part of an engine segment's `transform` the scoring reads (units of `MatchTransform`). */
+export interface PredictedTransform {
+  mirrored: boolean;
+  /** Reference seconds per query second. */
+  speed: number;
+  /** The part of the reference frame the query shows, fractions of the reference frame. */
+  refRect: NormRect;
+}
+
+/** A predicted segment with what verification said of it. */
+export interface TransformedSegment extends Segment2D {
+  /** Verification confirmed it with geometry (the engine's `verified`). */
+  verified: boolean;
+  /** Null unless verified. */
+  transform: PredictedTransform | null;
+  score?: number;
+}
+
+/** Intersection over union of two rectangles; 0 when they do not overlap or either is empty. */
+export function rectIoU(a: NormRect, b: NormRect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Query-axis overlap of a segment with the ground-truth boxes. */
+function queryOverlap(s: Segment2D, truth: readonly Segment2D[]): number {
+  let sum = 0;
+  for (const t of truth) sum += Math.max(0, Math.min(s.queryEnd, t.queryEnd) - Math.max(s.queryStart, t.queryStart));
+  return sum;
+}
+
+/**
+ * The segment whose transform is scored: among the right video's verified segments that carry a
+ * transform, the one overlapping the true copy most on the query axis, then the best scored, then
+ * the first (stills: the best scored). Null when none is verified.
+ */
+export function pickTransformSegment<S extends TransformedSegment>(segments: readonly S[], truth: readonly Segment2D[]): S | null {
+  let best: S | null = null;
+  let bestKey: [number, number] = [-1, -Infinity];
+  for (const s of segments) {
+    if (!s.verified || !s.transform) continue;
+    const key: [number, number] = [queryOverlap(s, truth), s.score ?? 0];
+    if (key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1])) {
+      best = s;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+/** Relative speed error |predicted / truth − 1|. */
+export function speedError(predicted: number, truth: number): number {
+  return Math.abs(predicted / truth - 1);
+}
+
+/** The copy's speed was changed (so the query is scored on speed). */
+export function isSpeedChanged(t: TruthTransform): boolean {
+  return Math.abs(t.speed - 1) > 0.01;
+}
+
+/** The copy is a crop with a known rectangle (so the query is scored on IoU). */
+export function isCropped(t: TruthTransform): boolean {
+  return t.refRect !== undefined && t.refRect.width * t.refRect.height < CROPPED_MAX_AREA;
+}
+
+export interface TransformOutcome {
+  /** The right video came back with a verified segment carrying a transform (the one scored). */
+  verified: boolean;
+  mirrored: { truth: boolean; predicted: boolean | null; right: boolean | null };
+  speed: { truth: number; predicted: number | null; relError: number | null; within: boolean | null };
+  /** IoU only where the truth has a rectangle (absent after rotations and on panning reframes). */
+  refRect: { truth: NormRect | null; predicted: NormRect | null; iou: number | null };
+}
+
+/** Score one positive's transform: `segment` is the right video's scored segment (pickTransformSegment), or null. */
+export function evaluateTransform(truth: TruthTransform, segment: TransformedSegment | null): TransformOutcome {
+  const t = segment?.transform ?? null;
+  const truthRect = truth.refRect ?? null;
+  const relError = t ? speedError(t.speed, truth.speed) : null;
+  return {
+    verified: t !== null,
+    mirrored: { truth: truth.mirrored, predicted: t ? t.mirrored : null, right: t ? t.mirrored === truth.mirrored : null },
+    speed: { truth: truth.speed, predicted: t ? t.speed : null, relError, within: relError === null ? null : relError <= SPEED_TOLERANCE + 1e-9 },
+    refRect: { truth: truthRect, predicted: t ? t.refRect : null, iou: t && truthRect ? rectIoU(t.refRect, truthRect) : null },
+  };
+}
+
+/** hits of n (rate NaN when n = 0). */
+export interface Share {
+  n: number;
+  hits: number;
+  rate: number;
+}
+
+const share = (hits: number, n: number): Share => ({ n, hits, rate: n === 0 ? NaN : hits / n });
+
+export interface TransformMetrics {
+  /** Positives with a ground-truth transform. */
+  positives: number;
+  /** Of which the right video came back with a verified segment carrying a transform. */
+  verified: number;
+  /** Mirror flag right, over the verified positives; `flip`: those whose copy is mirrored, `nonFlip`: the others. */
+  mirror: Share;
+  flip: Share;
+  nonFlip: Share;
+  /** Speed within 10 % of the truth, over the verified positives whose speed was changed (`positives`: all such positives). */
+  speed: Share & { positives: number; medianRelError: number };
+  /** Crop rectangle IoU ≥ 0.8, over the verified positives whose copy is a crop (`positives`: all such positives). */
+  crop: Share & { positives: number; medianIoU: number };
+}
+
+export interface TransformItem {
+  positive: boolean;
+  truth: TruthTransform | null;
+  outcome: TransformOutcome | null;
+}
+
+export function aggregateTransforms(items: readonly TransformItem[]): TransformMetrics {
+  const scored = items.filter((i): i is TransformItem & { truth: TruthTransform } => i.positive && i.truth !== null);
+  const verified = scored.filter((i) => i.outcome?.verified === true);
+  const right = (list: typeof verified): number => list.filter((i) => i.outcome?.mirrored.right === true).length;
+  const flips = verified.filter((i) => i.truth.mirrored);
+  const nonFlips = verified.filter((i) => !i.truth.mirrored);
+  const speedAll = scored.filter((i) => isSpeedChanged(i.truth));
+  const speedVer = speedAll.filter((i) => i.outcome?.verified === true);
+  const speedErrs = speedVer.map((i) => i.outcome?.speed.relError ?? NaN).filter(Number.isFinite);
+  const cropAll = scored.filter((i) => isCropped(i.truth));
+  const cropVer = cropAll.filter((i) => i.outcome?.verified === true);
+  const ious = cropVer.map((i) => i.outcome?.refRect.iou ?? NaN).filter(Number.isFinite);
+  return {
+    positives: scored.length,
+    verified: verified.length,
+    mirror: share(right(verified), verified.length),
+    flip: share(right(flips), flips.length),
+    nonFlip: share(right(nonFlips), nonFlips.length),
+    speed: {
+      ...share(speedVer.filter((i) => i.outcome?.speed.within === true).length, speedVer.length),
+      positives: speedAll.length,
+      medianRelError: percentile(speedErrs, 50),
+    },
+    crop: {
+      ...share(ious.filter((x) => x >= CROP_IOU_THRESHOLD).length, cropVer.length),
+      positives: cropAll.length,
+      medianIoU: percentile(ious, 50),
+    },
+  };
+}

@@ -139,10 +139,18 @@ function fakeEngine(mode: 'oracle' | 'blind'): BenchEngine {
         timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 },
       };
       if (mode === 'oracle' && q?.positive && q.source) {
+        // Verified, with the true transform (a panning window has no single rectangle: the whole frame stands in).
+        const t = q.transform;
+        const refRect = t.refRect ?? { x: 0, y: 0, width: 1, height: 1 };
+        const verified = {
+          verified: true,
+          verification: { status: 'confirmed' as const, pairs: 2, voting: 2, agreeing: 2, inliers: 50 },
+          transform: { mirrored: t.mirrored, scale: 1, rotationDeg: 0, refRect, queryRect: t.queryRect, speed: t.speed, offsetSec: 0, summary: '' },
+        };
         const segments =
           q.kind === 'image'
-            ? [{ queryStart: 0, queryEnd: 0, refStart: q.imageTime! - 0.1, refEnd: q.imageTime! + 0.1, score: 1, ...UNVERIFIED, matchedFrames: 1, frames: [] }]
-            : q.truth.map((t) => ({ ...t, score: 1, ...UNVERIFIED, matchedFrames: 5, frames: [] }));
+            ? [{ queryStart: 0, queryEnd: 0, refStart: q.imageTime! - 0.1, refEnd: q.imageTime! + 0.1, score: 1, ...verified, matchedFrames: 1, frames: [] }]
+            : q.truth.map((tr) => ({ ...tr, score: 1, ...verified, matchedFrames: 5, frames: [] }));
         result.matches.push({ videoId: ids.get(q.source)!, path: `/somewhere/${q.source}`, title: q.source, score: 1, segments });
       }
       return result;
@@ -166,6 +174,16 @@ describe('runAccuracyBenchmark', () => {
     expect(report.summary.image.imageRecallAt1).toBe(1);
     expect(report.summary.image.timestampErrorMedian).toBe(0);
     expect(report.targets.every((t) => t.pass)).toBe(true);
+    expect(report.targets.map((t) => t.measure)).toEqual(expect.arrayContaining(['transform: mirror flag right, verified', 'transform: speed within 10 %, speed family', 'transform: crop IoU ≥ 0.8, crop family']));
+    const tf = report.transforms.summary.all;
+    expect(tf.verified).toBe(tf.positives);
+    expect(tf.mirror.rate).toBe(1);
+    expect(tf.flip.n).toBeGreaterThanOrEqual(1);
+    expect(report.transforms.families.speed!.speed).toMatchObject({ n: 1, hits: 1, medianRelError: 0 });
+    expect(report.transforms.families.crop!.crop).toMatchObject({ n: 1, hits: 1 });
+    expect(report.transforms.families.crop!.crop.medianIoU).toBeCloseTo(1, 9);
+    expect(report.queries.find((q) => q.family === 'flip')!.transform).toMatchObject({ verified: true, mirrored: { truth: true, predicted: true, right: true } });
+    expect(lines.some((l) => l.startsWith('transform of verified positives'))).toBe(true);
     expect(report.queries).toHaveLength(set.queries.length);
     expect(existsSync(join(dir, 'report.json'))).toBe(true);
     expect(lines.some((l) => l.startsWith('family'))).toBe(true);
@@ -182,6 +200,8 @@ describe('runAccuracyBenchmark', () => {
     expect(report.summary.hard.segmentF).toBe(0);
     expect(report.summary.negative.falsePositiveRate).toBe(0);
     expect(report.summary.image.imageRecallAt1).toBe(0);
+    expect(report.transforms.summary.all).toMatchObject({ positives: 2, verified: 0, mirror: { n: 0, hits: 0 } });
+    expect(report.targets.find((t) => t.measure.startsWith('transform: mirror'))).toMatchObject({ pass: false });
   });
 });
 
