@@ -63,6 +63,13 @@ export const DEFAULT_SEARCH: SearchSettings = {
   // fewer chance matches (seeds 1–3: hard 80 → 81 of 84, false positives 2 → 1 of 72; seed 4
   // unchanged) and a third less second-tier work.
   tier2MaxFrames: 8,
+  // Tuning corpus, 96 ten-second windows of its 37 clips: no layout found (a table edge at 0.54
+  // of the height and a screen's side panel were, before splits had to halve the frame and sharp
+  // pictures had to be centred, and margins blurred by both fine energy and sharpness); found in
+  // 5 of 5 generated reposts (three blurred-surround verticals, a side-by-side, a
+  // top-and-bottom), whose 6 copies were then confirmed in 5 (the low-texture plane-over-field
+  // half was rejected by verification).
+  detectLayouts: true,
   guessExtraFloor: 0.04,
   // Unrelated dark or static footage (a night launch against a dim film scene) made chance
   // segments scoring 0.53-0.55 on fresh seeds 7-8; true copies that weak are rare. Accuracy

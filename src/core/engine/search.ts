@@ -8,6 +8,7 @@ import { STORED_VARIANT, TRIM_KEYS, queryRegions } from '../frames/region-varian
 import type { QueryRegion } from '../frames/region-variants.js';
 import { describeAll, prepareFrame } from './frame-describer.js';
 import { detectInset } from '../frames/inset-detection.js';
+import { detectLayout } from '../frames/layout-detection.js';
 import type { PreparedFrame } from './frame-describer.js';
 import type { EvidenceOptions, WeightedHit } from '../search/evidence.js';
 import { weighHits } from '../search/evidence.js';
@@ -16,7 +17,7 @@ import type { RefineQueryFrame, RefineRefFrame } from '../align/segment-refineme
 import type { AlignOptions, AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
 import { segmentScore, videoScore } from '../search/segment-scoring.js';
-import type { MatchSegment, SearchOptions, SearchResult, SegmentVerification, VideoMatch } from './types.js';
+import type { MatchSegment, QueryLayout, SearchOptions, SearchResult, SegmentVerification, VideoMatch } from './types.js';
 import type { QueryInput } from './query-input.js';
 import { withQueryFile } from './query-input.js';
 import { AbortedError } from '../errors/retrace-error.js';
@@ -38,6 +39,11 @@ export interface SearchSettings {
   imageK: number;
   /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */
   tier2MaxFrames: number;
+  /**
+   * Look for layouts in video queries (a sharp picture in a blurred surround, split screens) and
+   * search their panels as pictures of their own (see `detectLayout`).
+   */
+  detectLayouts: boolean;
   /**
    * Added to the similarity floor of guessed regions — second-tier crops and windows, and
    * detected insets (screen recordings are full of rectangles that are not insets): the best of
@@ -203,9 +209,27 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     // so it is searched in the first tier, in every frame, like the whole picture.
     // Frames are stretched to a square raster; regions that rotate need the picture's true shape.
     const aspect = info.width / info.height;
-    const inset = single ? null : detectInset(spread(good, 24).map((i) => frames[i].raster));
+    // A layout (a sharp picture in a blurred surround, a split screen) is looked for first: its
+    // panels' edges would pass for an inset's.
+    const layoutFrames = single ? [] : spread(good, 24).map((i) => frames[i].raster);
+    const layout = s.detectLayouts ? detectLayout(layoutFrames) : null;
+    const inset = single || layout ? null : detectInset(layoutFrames);
+    const describeLayout = (): { layout?: QueryLayout } => {
+      const found = layout ?? (inset ? { kind: 'inset' as const, panels: [inset] } : null);
+      const r = frames[0]?.raster;
+      if (!found || !r) return {};
+      const panels = found.panels.map((p) => ({ x: round(p.x / r.width), y: round(p.y / r.height), width: round(p.width / r.width), height: round(p.height / r.height) }));
+      return { layout: { kind: found.kind, panels } };
+    };
     const regionsOf = (fi: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] =>
-      queryRegions(frames[fi].raster, frames[fi].content, tier, { inset: tier === 1 ? inset : null, displayAspect: aspect, windows: !single, rotations: !single, only });
+      queryRegions(frames[fi].raster, frames[fi].content, tier, {
+        inset: tier === 1 ? inset : null,
+        panels: tier === 1 ? layout?.panels : undefined,
+        displayAspect: aspect,
+        windows: !single,
+        rotations: !single,
+        only,
+      });
     const runTier = async (tier: 1 | 2, frameIdx: readonly number[]) => {
       // The query time each searched frame stands for: the second tier searches a spread few.
       const spacingSec = good.length > frameIdx.length ? (interval * good.length) / Math.max(1, frameIdx.length) : undefined;
@@ -376,7 +400,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
       // keypoints, which then cannot say no any more than a faded still's can.
       const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage }, candidates, minSegmentScore, cannotReject, opts.signal);
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, panels: describeLayout().layout?.panels }, candidates, minSegmentScore, cannotReject, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -411,7 +435,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     timings.total = now() - t0;
     report({ stage: 'done', fraction: 1 });
     return {
-      query: { path: displayPath, kind: info.kind, durationSec: round(durationSec), frames: frames.length },
+      query: { path: displayPath, kind: info.kind, durationSec: round(durationSec), frames: frames.length, ...describeLayout() },
       matches,
       timingsMs: {
         decode: Math.round(timings.decode),
@@ -504,7 +528,7 @@ interface JudgedSegment extends ScoredSegment {
  */
 async function judgeCandidates(
   ctx: SearchContext,
-  query: QueryMedia,
+  query: QueryMedia & { panels?: QueryLayout['panels'] },
   candidates: ScoredSegment[],
   minSegmentScore: number,
   cannotReject: boolean,
@@ -564,7 +588,7 @@ async function judgeCandidates(
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
-      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart });
+      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, query.panels);
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {

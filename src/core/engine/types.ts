@@ -152,8 +152,23 @@ export interface SearchTimings {
   total: number;
 }
 
+/** Pictures found inside the query's frames, each searched as a picture of its own. */
+export interface QueryLayout {
+  /** A sharp picture in a blurred copy of itself, a split screen's halves, or a picture-in-picture inset. */
+  kind: 'blur-surround' | 'split' | 'inset';
+  /** The pictures, as fractions (0–1) of the query frame. */
+  panels: Array<{ x: number; y: number; width: number; height: number }>;
+}
+
 export interface SearchResult {
-  query: { path: string; kind: 'video' | 'image'; durationSec: number; frames: number };
+  query: {
+    path: string;
+    kind: 'video' | 'image';
+    durationSec: number;
+    frames: number;
+    /** Set when the query's frames hold pictures of their own (searched besides the whole frame). */
+    layout?: QueryLayout;
+  };
   /** Best first; empty means no copy was found. */
   matches: VideoMatch[];
   timingsMs: SearchTimings;

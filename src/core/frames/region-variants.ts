@@ -27,7 +27,7 @@ export function storedRegions(frame: Raster, content: Rect): Array<{ variant: nu
 }
 
 /** Why a query variant exists: each one undoes one family of edits. */
-export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'derotate' | 'trim';
+export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'panel' | 'derotate' | 'trim';
 
 export interface QueryRegion {
   kind: QueryVariantKind;
@@ -46,6 +46,11 @@ export interface QueryRegion {
 export interface QueryRegionOptions {
   /** A picture-in-picture inset found across the query's frames (first tier). */
   inset?: Rect | null;
+  /**
+   * Panels of a layout found across the query's frames (first tier, see `detectLayout`): the
+   * sharp picture of a blurred-surround repost, the halves of a split screen.
+   */
+  panels?: readonly Rect[];
   /** Displayed width/height of the whole raster; de-rotation needs the picture's true shape. */
   displayAspect?: number;
   /**
@@ -82,6 +87,29 @@ export function symmetricContent(frame: Raster, content: Rect): Rect {
   const h = Math.min(left, right);
   const v = Math.min(top, bottom);
   return { x: h, y: v, width: frame.width - 2 * h, height: frame.height - 2 * v };
+}
+
+/**
+ * Aspect assumed for the source of a layout's panel: 16:9, by far the most common for the
+ * footage that gets re-framed (and the hold-out and tuning corpora's majority).
+ */
+const PANEL_SOURCE_ASPECT = 16 / 9;
+
+/**
+ * Where the stored centre region (the middle half of each axis) of a 16:9 source lies in a panel
+ * of the given display aspect that the source filled by a centred crop: an 8:9 half of a
+ * side-by-side shows the middle half of the source's width, so its full width at the middle half
+ * of its height is the stored centre. Null when the panel is the source's shape, or so narrow that
+ * it shows less than the centre region.
+ */
+export function coverCentre(rect: Rect, aspect: number): Rect | null {
+  const f = aspect / PANEL_SOURCE_ASPECT;
+  if (f > 0.95 && f < 1 / 0.95) return null;
+  // Narrower: the panel shows a share f of the source's width; wider: 1/f of its height.
+  const [fx, fy] = f < 1 ? [0.5 / f, 0.5] : [0.5, 0.5 * f];
+  // A panel a pixel or two narrower than a half (its split line shaved off) still shows the centre.
+  if (fx > 1.05 || fy > 1.05) return null;
+  return centreRect(rect, Math.min(1, fx), Math.min(1, fy));
 }
 
 /** Centre-crop scales of the second tier, per axis (crops of 10–25 % per side leave 50–80 %). */
@@ -147,7 +175,7 @@ export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FR
  * const zooms = queryRegions(frame, content, 2, { only: (k) => k.startsWith('zoom') });
  */
 export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, options: QueryRegionOptions = {}): QueryRegion[] {
-  const { inset = null, displayAspect = frame.width / frame.height, windows = true, rotations = true, only = () => true } = options;
+  const { inset = null, panels = [], displayAspect = frame.width / frame.height, windows = true, rotations = true, only = () => true } = options;
   const out: QueryRegion[] = [];
   // Rasters are made only for the keys asked for: a crop is cheap, a rotation is not.
   const push = (kind: QueryVariantKind, key: string, make: () => Raster, withFlip: boolean, against: readonly number[]) => {
@@ -172,6 +200,18 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
       const inner = detectContentRect(crop(frame, inset));
       add('inset', 'inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
     }
+    panels.forEach((panel, i) => {
+      const inner = detectContentRect(crop(frame, panel));
+      const rect: Rect = { x: panel.x + inner.x, y: panel.y + inner.y, width: inner.width, height: inner.height };
+      // As a picture of its own (scaled into the panel, bars stripped), and its centre.
+      add('panel', `panel ${i}`, rect, true, BOTH);
+      add('panel', `panel ${i} centre`, centreRect(rect, CENTRE_FRACTION), false, CENTRE);
+      // A panel narrower or wider than the usual source was filled by cropping the source:
+      // its centre region then lies at a known place in the panel (see `coverCentre`).
+      const aspect = (displayAspect * (rect.width / frame.width)) / (rect.height / frame.height);
+      const cover = coverCentre(rect, aspect);
+      if (cover) add('panel', `panel ${i} cover`, cover, false, CENTRE);
+    });
     return out;
   }
   if (tier === 3) {

@@ -223,10 +223,23 @@ const CORNERS: Array<[number, number]> = [
  * (`speed`, `offsetSec`). Widths are in each frame's own fractions, so `scale` compares the
  * reference's picture width with the query frame's width.
  */
-export function describeGeometry(model: Affine, mirrored: boolean, aspect: { query: number; ref: number }, time: { speed: number; offsetSec: number }): MatchTransform {
+export function describeGeometry(
+  model: Affine,
+  mirrored: boolean,
+  aspect: { query: number; ref: number },
+  time: { speed: number; offsetSec: number },
+  queryPanels: readonly NormRect[] = [],
+): MatchTransform {
   const inv = invertAffine(model);
-  const refRect = clipRect(CORNERS.map(([x, y]) => applyAffine(model, x, y)));
-  const queryRect = inv ? clipRect(CORNERS.map(([x, y]) => applyAffine(inv, x, y))) : { x: 0, y: 0, width: 1, height: 1 };
+  let queryRect = inv ? clipRect(CORNERS.map(([x, y]) => applyAffine(inv, x, y))) : { x: 0, y: 0, width: 1, height: 1 };
+  // In a layout (a split screen's half, a sharp picture in a blurred surround) only the panel
+  // that shows the reference shows it: beyond the panel's edge is other footage.
+  const panel = queryPanels.reduce<NormRect | null>((best, p) => (overlap(p, queryRect) > (best ? overlap(best, queryRect) : 0) ? p : best), null);
+  if (panel) queryRect = intersect(queryRect, panel);
+  const seen: Array<[number, number]> = panel
+    ? [[panel.x, panel.y], [panel.x + panel.width, panel.y], [panel.x, panel.y + panel.height], [panel.x + panel.width, panel.y + panel.height]]
+    : CORNERS;
+  const refRect = clipRect(seen.map(([x, y]) => applyAffine(model, x, y)));
   // Normalised coordinates stretch each frame to a square: undo that for angles and sizes.
   const px: Affine = [model[0] * aspect.ref / aspect.query, model[1] * aspect.ref, 0, model[3] / aspect.query, model[4], 0];
   const unmirrored: Affine = mirrored ? [-px[0], px[1], 0, -px[3], px[4], 0] : px;
@@ -241,6 +254,19 @@ export function describeGeometry(model: Affine, mirrored: boolean, aspect: { que
     offsetSec: round(time.offsetSec),
   };
   return { ...t, summary: describeTransform(t) };
+}
+
+function intersect(a: NormRect, b: NormRect): NormRect {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  const width = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - x);
+  const height = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - y);
+  return { x: round(x), y: round(y), width: round(width), height: round(height) };
+}
+
+function overlap(a: NormRect, b: NormRect): number {
+  const i = intersect(a, b);
+  return i.width * i.height;
 }
 
 /**

@@ -1,0 +1,271 @@
+import type { Raster, Rect } from './raster.js';
+import { toLuma } from './raster.js';
+
+/**
+ * How a query frame is laid out when it carries more than one picture:
+ * - `blur-surround`: one sharp picture inside a blurred, enlarged copy of itself (the vertical
+ *   repost of a landscape clip, or a portrait clip in a landscape canvas);
+ * - `split`: two pictures side by side or one above the other (reaction and comparison videos).
+ */
+export type LayoutKind = 'blur-surround' | 'split';
+
+export interface Layout {
+  kind: LayoutKind;
+  /** The panels that carry a picture of their own, in raster pixels of the frames given. */
+  panels: Rect[];
+}
+
+export interface LayoutOptions {
+  /** Smallest share of the frame's side the sharp picture spans (a 16:9 picture in a 9:16 canvas spans 0.32). */
+  minSharpFraction: number;
+  /** Largest share: above it the blurred margins are too thin to tell from a soft edge. */
+  maxSharpFraction: number;
+  /**
+   * The margins' sharpness (fine detail relative to coarse gradients) must be at most this
+   * share of the picture's. Blurred, enlarged margins keep coarse gradients but lose fine detail.
+   */
+  maxBlurRatio: number;
+  /** The margins' sharpness (fine over coarse energy) must be at most this share of the picture's. */
+  maxSharpnessRatio: number;
+  /**
+   * Margins flatter than this (mean coarse gradient per pixel, along and across the lines) are
+   * bars, which border detection handles.
+   */
+  minMarginGradient: number;
+  /** The sharp picture's centre lies within this share of the frame's centre (0.5 ± this). */
+  bandCentreSlack: number;
+  /**
+   * A split line lies within this share of the frame's centre (0.5 ± this). Split layouts cut
+   * the frame in halves; on the tuning corpus the static edges that passed every other test (a
+   * table edge, a wall) lay at 0.54 of the height, the true splits at 0.49–0.50.
+   */
+  splitCentreSlack: number;
+  /** A split line must be an edge along at least this share of its length. */
+  splitMinCoverage: number;
+  /** Edge strength at the split line against its neighbours, per pixel along it. */
+  splitMinContrast: number;
+  /**
+   * Across a true split the two pictures are unrelated: the luma just left and right of the
+   * line correlates (over time and along the line) below this. A pole or door frame in one
+   * scene has the same light on both sides of its edges much of the time.
+   */
+  splitMaxCorrelation: number;
+}
+
+export const DEFAULT_LAYOUT: LayoutOptions = {
+  minSharpFraction: 0.25,
+  maxSharpFraction: 0.85,
+  maxBlurRatio: 0.45,
+  maxSharpnessRatio: 0.6,
+  minMarginGradient: 1.5,
+  bandCentreSlack: 0.12,
+  splitCentreSlack: 0.025,
+  splitMinCoverage: 0.7,
+  splitMinContrast: 2,
+  splitMaxCorrelation: 0.5,
+};
+
+/**
+ * Find the parts of a query that carry a picture of their own, from several of its frames (at
+ * least 3: one frame cannot tell a split line from an edge in one scene). Returns null for an
+ * ordinary frame. A blurred surround is looked for first (its sharp picture's edges would also
+ * pass for split lines), then a split along either axis.
+ *
+ * @example
+ * const layout = detectLayout(frames.map((f) => f.raster));
+ * // { kind: 'blur-surround', panels: [{ x: 0, y: 44, width: 128, height: 40 }] }
+ */
+export function detectLayout(frames: readonly Raster[], o: LayoutOptions = DEFAULT_LAYOUT): Layout | null {
+  if (frames.length < 3) return null;
+  const lumas = frames.map(toLuma);
+  const { width: W, height: H } = lumas[0];
+  if (W < 16 || H < 16) return null;
+  const rows = sharpBand(lumas, 'rows', o);
+  const cols = sharpBand(lumas, 'cols', o);
+  const band = rows && cols ? (rows.score >= cols.score ? rows : cols) : rows ?? cols;
+  if (band) {
+    const rect = band.axis === 'rows' ? { x: 0, y: band.from, width: W, height: band.to - band.from } : { x: band.from, y: 0, width: band.to - band.from, height: H };
+    return { kind: 'blur-surround', panels: [rect] };
+  }
+  const split = splitLine(lumas, o);
+  if (split) {
+    const { axis, at } = split;
+    // One pixel off each side of the line: its own pixels mix the two pictures.
+    const panels: Rect[] =
+      axis === 'cols'
+        ? [
+            { x: 0, y: 0, width: at - 1, height: H },
+            { x: at + 1, y: 0, width: W - at - 1, height: H },
+          ]
+        : [
+            { x: 0, y: 0, width: W, height: at - 1 },
+            { x: 0, y: at + 1, width: W, height: H - at - 1 },
+          ];
+    return { kind: 'split', panels };
+  }
+  return null;
+}
+
+type Axis = 'rows' | 'cols';
+
+/**
+ * Per line across the axis (each row for 'rows'), fine and coarse gradient energy summed over
+ * the frames, measured along the line: fine = |second difference|, coarse = |difference over 8 px|.
+ */
+function lineEnergies(lumas: readonly Raster[], axis: Axis): { fine: Float64Array; coarse: Float64Array; across: Float64Array; len: number } {
+  const { width: W, height: H } = lumas[0];
+  const n = axis === 'rows' ? H : W;
+  const len = axis === 'rows' ? W : H;
+  const fine = new Float64Array(n);
+  const coarse = new Float64Array(n);
+  const across = new Float64Array(n);
+  for (const l of lumas) {
+    const d = l.data;
+    const at = axis === 'rows' ? (line: number, a: number) => d[line * W + a] : (line: number, a: number) => d[a * W + line];
+    for (let line = 0; line < n; line++) {
+      let f = 0;
+      let c = 0;
+      let x = 0;
+      const before = Math.max(0, line - 4);
+      const after = Math.min(n - 1, line + 4);
+      for (let a = 4; a < len - 4; a++) {
+        const v = at(line, a);
+        f += Math.abs(2 * v - at(line, a - 1) - at(line, a + 1));
+        c += Math.abs(at(line, a + 4) - at(line, a - 4));
+        x += Math.abs(at(after, a) - at(before, a));
+      }
+      fine[line] += f;
+      coarse[line] += c;
+      across[line] += x;
+    }
+  }
+  const norm = lumas.length * Math.max(1, len - 8);
+  for (let i = 0; i < n; i++) {
+    fine[i] /= norm;
+    coarse[i] /= norm;
+    across[i] /= norm;
+  }
+  return { fine, coarse, across, len };
+}
+
+/**
+ * The band of lines whose picture is sharp between margins that show a picture (coarse
+ * gradients) without fine detail: the blurred surround of a re-framed repost. The band's bounds
+ * are the best fit of a margin–band–margin step to the lines' fine energy; the fit must then
+ * show margins on both sides, each a blurred picture and not bars, with much less fine detail
+ * than the band. (Fine over coarse energy, which ignores how busy a line is, separated less:
+ * a blurred margin keeps little coarse gradient either, 0.12 against 0.25–0.3 in the band of a
+ * generated repost, where fine energy alone gave 0.7 against 2–3.5.)
+ */
+function sharpBand(lumas: readonly Raster[], axis: Axis, o: LayoutOptions): { axis: Axis; from: number; to: number; score: number } | null {
+  const { fine, coarse, across } = lineEnergies(lumas, axis);
+  const n = fine.length;
+  const cx = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) cx[i + 1] = cx[i] + across[i];
+  // Sums of fine energy and its square, for the step fit.
+  const cf = new Float64Array(n + 1);
+  const cf2 = new Float64Array(n + 1);
+  const cw = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    cf[i + 1] = cf[i] + fine[i];
+    cf2[i + 1] = cf2[i] + fine[i] * fine[i];
+    cw[i + 1] = cw[i] + coarse[i];
+  }
+  const sse = (a: number, b: number) => (b > a ? cf2[b] - cf2[a] - (cf[b] - cf[a]) ** 2 / (b - a) : 0);
+  const mean = (a: number, b: number) => (cf[b] - cf[a]) / Math.max(1, b - a);
+  // Coarse gradient along and across the lines: a blurred picture keeps some, bars have none.
+  const gradient = (a: number, b: number) => (cw[b] - cw[a] + cx[b] - cx[a]) / Math.max(1, b - a);
+  const minMargin = Math.max(2, Math.round(0.06 * n));
+  const minLen = Math.ceil(o.minSharpFraction * n);
+  const maxLen = Math.floor(o.maxSharpFraction * n);
+  let fit: { from: number; to: number; err: number } | null = null;
+  for (let from = minMargin; from <= n - minMargin - minLen; from++) {
+    for (let to = from + minLen; to <= Math.min(n - minMargin, from + maxLen); to++) {
+      const err = sse(0, from) + sse(from, to) + sse(to, n);
+      if (!fit || err < fit.err) fit = { from, to, err };
+    }
+  }
+  if (!fit) return null;
+  const { from, to } = fit;
+  // Re-framed reposts centre the picture; a sharp panel at one side is a screen's layout.
+  if (Math.abs((from + to) / 2 / n - 0.5) > o.bandCentreSlack) return null;
+  // Measured a little away from the bounds: the picture's own edge is sharp, and a bound may be off by a line.
+  const gap = Math.max(1, Math.round(n * 0.02));
+  const margins: Array<[number, number]> = [
+    [0, from - gap],
+    [to + gap, n],
+  ];
+  if (margins.some(([a, b]) => b - a < 2 || gradient(a, b) < o.minMarginGradient)) return null;
+  const inside = mean(from + gap, to - gap);
+  const outside = Math.max(...margins.map(([a, b]) => mean(a, b)));
+  if (!(inside > 0) || outside > o.maxBlurRatio * inside) return null;
+  // And blurred, not merely calmer: fine detail per coarse gradient must drop too. A calm floor
+  // under a busy scene has little fine energy but keeps its sharpness.
+  const sharpness = (a: number, b: number) => (cf[b] - cf[a]) / Math.max(1e-6, cw[b] - cw[a]);
+  const inSharp = sharpness(from + gap, to - gap);
+  if (margins.some(([a, b]) => sharpness(a, b) > o.maxSharpnessRatio * inSharp)) return null;
+  return { axis, from, to, score: inside / Math.max(1e-6, outside) };
+}
+
+/** A straight line near the frame's centre, an edge along nearly its whole length, between unrelated pictures. */
+function splitLine(lumas: readonly Raster[], o: LayoutOptions): { axis: Axis; at: number } | null {
+  const { width: W, height: H } = lumas[0];
+  let best: { axis: Axis; at: number; coverage: number } | null = null;
+  for (const axis of ['cols', 'rows'] as const) {
+    const n = axis === 'cols' ? W : H;
+    const len = axis === 'cols' ? H : W;
+    const px = (l: Raster, line: number, a: number) => (axis === 'cols' ? l.data[a * W + line] : l.data[line * W + a]);
+    // Time-summed absolute difference across the boundary before position p, per pixel along it.
+    const diff = (p: number, a: number) => lumas.reduce((s, l) => s + Math.abs(px(l, p, a) - px(l, p - 1, a)), 0);
+    // Position p also looks at the boundary after it (p + 1), hence the upper bound's − 1.
+    const lo = Math.max(3, Math.round((0.5 - o.splitCentreSlack) * n));
+    const hi = Math.min(n - 4, Math.round((0.5 + o.splitCentreSlack) * n) - 1);
+    for (let p = lo; p <= hi; p++) {
+      let covered = 0;
+      for (let a = 0; a < len; a++) {
+        // An edge can fall between two output pixels and split over two positions.
+        const s = Math.max(diff(p, a), diff(p + 1, a));
+        const around = (diff(p - 2, a) + diff(p + 3, a)) / 2;
+        if (s > o.splitMinContrast * around + lumas.length * 1.5) covered++;
+      }
+      const coverage = covered / len;
+      if (coverage >= o.splitMinCoverage && (!best || coverage > best.coverage)) best = { axis, at: p, coverage };
+    }
+  }
+  if (!best) return null;
+  // The sides must be different pictures: correlate the luma two pixels either side over
+  // every frame and position along the line.
+  const { axis, at } = best;
+  const px = (l: Raster, line: number, a: number) => (axis === 'cols' ? l.data[a * W + line] : l.data[line * W + a]);
+  const len = axis === 'cols' ? H : W;
+  const left: number[] = [];
+  const right: number[] = [];
+  for (const l of lumas) {
+    for (let a = 0; a < len; a++) {
+      left.push(px(l, at - 2, a));
+      right.push(px(l, Math.min((axis === 'cols' ? W : H) - 1, at + 2), a));
+    }
+  }
+  return correlation(left, right) <= o.splitMaxCorrelation ? { axis, at } : null;
+}
+
+function correlation(a: readonly number[], b: readonly number[]): number {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 1;
+}
