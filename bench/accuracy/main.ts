@@ -3,7 +3,7 @@
  * delegate to `accuracyCli`). Run directly with bench/accuracy/cli.ts:
  *
  *   npx vite-node bench/accuracy/cli.ts -- --corpus DIR [--seed N] [--json FILE] [--per-family N]
- *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only] [--no-verify]
+ *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only] [--no-verify] [--no-layouts]
  *       [--split tuning|holdout|mixed] [--holdout DIR] [--mixed-reference tuning|holdout]
  *       [--negatives N] [--other-corpus DIR] [--negative-image-share F] [--social]
  *
@@ -44,6 +44,8 @@ export interface AccuracyCliArgs {
   generateOnly: boolean;
   /** `--no-verify`: the engine without its verification stage, to measure what verification changes. */
   verify?: boolean;
+  /** `--no-layouts`: the engine without layout detection (blurred surrounds, split screens). */
+  layouts?: boolean;
 }
 
 export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
@@ -100,6 +102,9 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
         break;
       case '--no-verify':
         out.verify = false;
+        break;
+      case '--no-layouts':
+        out.layouts = false;
         break;
       case '--split': {
         const v = need(i++, a);
@@ -161,6 +166,8 @@ export async function accuracyCli(argv: readonly string[], log: (line: string) =
     return 0;
   }
   const verify = args.verify ?? true;
-  await runAccuracyBenchmark({ ...args, log, ...(verify ? {} : { openEngine: (db: string) => openRetrace(db, { verify: false }) }) });
+  const layouts = args.layouts ?? true;
+  const plain = verify && layouts;
+  await runAccuracyBenchmark({ ...args, log, ...(plain ? {} : { openEngine: (db: string) => openRetrace(db, { verify, layouts }) }) });
   return 0;
 }
