@@ -112,6 +112,40 @@ interface QueryFrame extends PreparedFrame {
   timestampSec: number;
 }
 
+type NormalisedRect = QueryLayout['panels'][number];
+
+/** A query's layout panels and inset, as fractions of its frame. */
+interface QueryWindows {
+  panels: NormalisedRect[];
+  inset: NormalisedRect | null;
+}
+
+/**
+ * The panel or inset (fractions of the query frame) whose regions carried most of a segment's
+ * evidence, widened a little; undefined when the whole frame did. Verification compares that
+ * part on its own, at a size keypoints can work with.
+ */
+function matchedWindow(points: ReadonlyArray<{ w: number; pair?: string }>, windows: QueryWindows | undefined): NormalisedRect | undefined {
+  if (!windows) return undefined;
+  const weight = new Map<string, number>();
+  let total = 0;
+  for (const p of points) {
+    total += p.w;
+    // Region specs: `1:panel 0 centre>1`, `1:inset/flip>0` (see region-variants).
+    const m = /^1:(panel \d+|inset)/.exec(p.pair ?? '');
+    if (m) weight.set(m[1], (weight.get(m[1]) ?? 0) + p.w);
+  }
+  const best = [...weight.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (!best || best[1] < total / 2) return undefined;
+  const r = best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice(6))];
+  if (!r) return undefined;
+  const mx = r.width * 0.03;
+  const my = r.height * 0.03;
+  const x = Math.max(0, r.x - mx);
+  const y = Math.max(0, r.y - my);
+  return { x, y, width: Math.min(1, r.x + r.width + mx) - x, height: Math.min(1, r.y + r.height + my) - y };
+}
+
 /**
  * First-tier regions that are guesses rather than the picture as given: a detected inset (screen
  * recordings are full of rectangles that are not insets) and the picture with one-sided flat
@@ -209,18 +243,20 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     // so it is searched in the first tier, in every frame, like the whole picture.
     // Frames are stretched to a square raster; regions that rotate need the picture's true shape.
     const aspect = info.width / info.height;
-    // A layout (a sharp picture in a blurred surround, a split screen) is looked for first: its
-    // panels' edges would pass for an inset's.
+    // A layout (a sharp picture in a blurred surround, a split screen) is looked for first: a
+    // split line would pass for an inset's edge. An inset may still sit on a blurred surround, or
+    // on footage soft enough to pass for one (a flower over an old film).
     const layoutFrames = single ? [] : spread(good, 24).map((i) => frames[i].raster);
     const layout = s.detectLayouts ? detectLayout(layoutFrames) : null;
-    const inset = single || layout ? null : detectInset(layoutFrames);
-    const describeLayout = (): { layout?: QueryLayout } => {
-      const found = layout ?? (inset ? { kind: 'inset' as const, panels: [inset] } : null);
-      const r = frames[0]?.raster;
-      if (!found || !r) return {};
-      const panels = found.panels.map((p) => ({ x: round(p.x / r.width), y: round(p.y / r.height), width: round(p.width / r.width), height: round(p.height / r.height) }));
-      return { layout: { kind: found.kind, panels } };
+    const inset = single || layout?.kind === 'split' ? null : detectInset(layoutFrames);
+    const fractions = (p: { x: number; y: number; width: number; height: number }) => {
+      const r = frames[0].raster;
+      return { x: round(p.x / r.width), y: round(p.y / r.height), width: round(p.width / r.width), height: round(p.height / r.height) };
     };
+    // The parts verification compares on their own when their regions matched (see `matchedWindow`).
+    const windows: QueryWindows = { panels: layout?.panels.map(fractions) ?? [], inset: inset ? fractions(inset) : null };
+    const describeLayout = (): { layout?: QueryLayout } =>
+      layout ? { layout: { kind: layout.kind, panels: windows.panels } } : windows.inset ? { layout: { kind: 'inset', panels: [windows.inset] } } : {};
     const regionsOf = (fi: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] =>
       queryRegions(frames[fi].raster, frames[fi].content, tier, {
         inset: tier === 1 ? inset : null,
@@ -400,7 +436,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
       // keypoints, which then cannot say no any more than a faded still's can.
       const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, panels: describeLayout().layout?.panels }, candidates, minSegmentScore, cannotReject, opts.signal);
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, windows }, candidates, minSegmentScore, cannotReject, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -528,7 +564,7 @@ interface JudgedSegment extends ScoredSegment {
  */
 async function judgeCandidates(
   ctx: SearchContext,
-  query: QueryMedia & { panels?: QueryLayout['panels'] },
+  query: QueryMedia & { windows?: QueryWindows },
   candidates: ScoredSegment[],
   minSegmentScore: number,
   cannotReject: boolean,
@@ -560,7 +596,7 @@ async function judgeCandidates(
       // Region specs of mirrored query regions end in `/flip` (see region-variants).
       const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.split('>')[0].endsWith('/flip') ? p.w : 0), 0);
       const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
-      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint };
+      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint, queryWindow: matchedWindow(seg.points, query.windows) };
     }),
     v,
     signal,
@@ -588,7 +624,7 @@ async function judgeCandidates(
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
-      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, query.panels);
+      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])]);
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {

@@ -5,10 +5,11 @@
  */
 import { access } from 'node:fs/promises';
 import type { Raster } from '../frames/raster.js';
+import { crop } from '../frames/raster.js';
 import { grabLumaFrames } from '../media/frame-grab.js';
 import { AbortedError, RetraceError } from '../errors/retrace-error.js';
-import type { PairFit } from './local-features.js';
-import type { SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
+import type { Affine, PairFit } from './local-features.js';
+import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from './verify-settings.js';
 
@@ -20,7 +21,17 @@ export interface VerifyCandidate {
   line?: TimeLine;
   /** The descriptor matched the query's mirror image: try the mirrored comparison first. */
   mirroredHint?: boolean;
+  /**
+   * The part of the query frame (fractions) that matched: a layout's panel or an inset. It is
+   * compared on its own, decoded larger so that it is about `widthPx` wide: at 320 px for the
+   * whole frame, a quarter-width inset would be 80 px, too few for keypoints. Models come back
+   * in whole-frame coordinates all the same.
+   */
+  queryWindow?: NormRect;
 }
+
+/** Largest width query frames are decoded at for a window (keeps a small inset's decode bounded). */
+const MAX_WINDOW_DECODE_PX = 1280;
 
 export interface QueryMedia {
   path: string;
@@ -50,7 +61,7 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
   for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
     const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s, oneMoment[i]));
     if (!todo.length) break;
-    const frames = await decodeRound(query, todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i] })), s, signal);
+    const frames = await decodeRound(query, todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow })), s, signal);
     for (const [k, i] of todo.entries()) {
       const got = frames[k];
       if (typeof got === 'string') {
@@ -62,7 +73,22 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
     }
   }
   const timeMs = Math.round((performance.now() - t0) / Math.max(1, candidates.length));
-  return candidates.map((_, i) => (unavailable.has(i) ? { status: 'unavailable', reason: unavailable.get(i)!, timeMs } : { ...judgeFits(fits[i], s, oneMoment[i]), timeMs }));
+  return candidates.map((c, i) => {
+    if (unavailable.has(i)) return { status: 'unavailable', reason: unavailable.get(i)!, timeMs };
+    const verdict = judgeFits(fits[i], s, oneMoment[i]);
+    return { ...verdict, model: verdict.model && c.queryWindow ? fromWindow(verdict.model, c.queryWindow) : verdict.model, timeMs };
+  });
+}
+
+/**
+ * A model fitted on a window of the query (window 0–1 → reference 0–1) as a model of the whole
+ * query frame: x in the window is (X − window.x) / window.width of the frame's X.
+ */
+function fromWindow(m: Affine, w: NormRect): Affine {
+  const [a, b, c, d, e, f] = m;
+  const sx = 1 / w.width;
+  const sy = 1 / w.height;
+  return [a * sx, b * sy, c - a * w.x * sx - b * w.y * sy, d * sx, e * sy, f - d * w.x * sx - e * w.y * sy];
 }
 
 /** Enough agreement that more pairs cannot change the verdict. */
@@ -82,13 +108,21 @@ function firstAndLastFirst<T>(xs: readonly T[]): T[] {
  */
 async function decodeRound(
   query: QueryMedia,
-  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[] }>,
+  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect }>,
   s: VerifySettings,
   signal?: AbortSignal,
 ): Promise<Array<Array<{ query: Raster; refs: Raster[] }> | string>> {
   const queryTimes = [...new Set(jobs.flatMap((j) => j.pairs.map((p) => p.queryTime)))].sort((a, b) => a - b);
-  const queryGrab = grabLumaFrames(query.path, queryTimes, { width: s.widthPx, displayWidth: query.width, displayHeight: query.height, isImage: query.isImage, signal });
-  queryGrab.catch(() => undefined);
+  // Whole-frame comparisons at the working width; windows from one larger decode, sized for the narrowest window.
+  const narrowest = Math.min(1, ...jobs.map((j) => j.window?.width ?? 1));
+  const windowWidth = Math.min(query.width, MAX_WINDOW_DECODE_PX, Math.round(s.widthPx / narrowest));
+  const grab = (width: number) => {
+    const g = grabLumaFrames(query.path, queryTimes, { width, displayWidth: query.width, displayHeight: query.height, isImage: query.isImage, signal });
+    g.catch(() => undefined);
+    return g;
+  };
+  const queryGrab = jobs.some((j) => !j.window) ? grab(s.widthPx) : null;
+  const windowGrab = jobs.some((j) => j.window) ? grab(Math.max(s.widthPx, windowWidth)) : null;
 
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number> }>();
   for (const j of jobs) {
@@ -123,9 +157,11 @@ async function decodeRound(
       refFrames.set(path, e instanceof RetraceError ? e.code : 'decode failed');
     }
   }
-  let grabbedQuery: Raster[];
+  let grabbedQuery: Raster[] = [];
+  let grabbedLarge: Raster[] = [];
   try {
-    grabbedQuery = await queryGrab;
+    if (queryGrab) grabbedQuery = await queryGrab;
+    if (windowGrab) grabbedLarge = await windowGrab;
   } catch (e) {
     if (e instanceof AbortedError) throw e;
     // The query's own frames failed to decode again (a timeout on a loaded machine, a file
@@ -134,9 +170,14 @@ async function decodeRound(
     return jobs.map(() => reason);
   }
   const queryFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedQuery[i]]));
+  const largeFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedLarge[i]]));
+  const cut = (r: Raster, w: NormRect) => crop(r, { x: w.x * r.width, y: w.y * r.height, width: w.width * r.width, height: w.height * r.height });
   return jobs.map((j) => {
     const frames = refFrames.get(j.ref.path);
     if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
-    return j.pairs.map((p) => ({ query: queryFrames.get(p.queryTime)!, refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])] }));
+    return j.pairs.map((p) => ({
+      query: j.window ? cut(largeFrames.get(p.queryTime)!, j.window) : queryFrames.get(p.queryTime)!,
+      refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])],
+    }));
   });
 }
