@@ -148,6 +148,22 @@ describe('verification of frame pairs', () => {
 });
 
 describe('verifySegments', () => {
+  it('takes query frames before the end when a segment runs past the last frame', async () => {
+    const { verifySegments } = await import('../../src/core/verify/verify-segments.js');
+    const { makeClip, makeTempDir } = await import('../helpers/media-fixtures.js');
+    const dir = await makeTempDir('retrace-verify-end-');
+    try {
+      const clip = await makeClip(dir, 'clip', { source: 'seahorse', durationSec: 4 });
+      const ref = { path: clip, width: 320, height: 240, durationSec: 4 };
+      // Sampled segments end up to an interval past the last frame (4.4 s here).
+      const points = [0.5, 2, 4.4].map((t) => ({ tq: t, tr: t, similarity: 0.95 }));
+      const [outcome] = await verifySegments({ path: clip, width: 320, height: 240, isImage: false, durationSec: 4 }, [{ ref, points }], S);
+      expect(outcome.status).not.toBe('unavailable');
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('leaves segments unverified, without failing, when the query frames cannot be decoded again', async () => {
     const { verifySegments } = await import('../../src/core/verify/verify-segments.js');
     const ref = { path: 'package.json', width: 320, height: 240, durationSec: 10 };

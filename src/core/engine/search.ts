@@ -436,7 +436,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
       // keypoints, which then cannot say no any more than a faded still's can.
       const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, windows }, candidates, minSegmentScore, cannotReject, opts.signal);
+      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, durationSec: info.durationSec, windows }, candidates, minSegmentScore, cannotReject, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -608,7 +608,11 @@ async function judgeCandidates(
     // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
     const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
     if (o.status === 'unavailable') {
-      if (c.score >= minSegmentScore) keep(unverified(c, o.reason));
+      // A reference whose file is gone keeps the rule that held before verification. When the
+      // query's own frames fail to decode again, every candidate is unverified alike, chance
+      // ones included: only temporal evidence strong enough to stand alone is reported.
+      const floor = o.reason.startsWith('query frames') ? Math.max(minSegmentScore, v.abstainMinScore) : minSegmentScore;
+      if (c.score >= floor) keep(unverified(c, o.reason));
       continue;
     }
     const verification: SegmentVerification = {

@@ -38,6 +38,8 @@ export interface QueryMedia {
   width: number;
   height: number;
   isImage: boolean;
+  /** Video: its duration. A segment may run past the last frame (by up to a sampling interval); its frames are taken before the end. */
+  durationSec?: number;
 }
 
 /** A verdict, or `unavailable` when the reference's file is gone or cannot be decoded. */
@@ -112,7 +114,11 @@ async function decodeRound(
   s: VerifySettings,
   signal?: AbortSignal,
 ): Promise<Array<Array<{ query: Raster; refs: Raster[] }> | string>> {
-  const queryTimes = [...new Set(jobs.flatMap((j) => j.pairs.map((p) => p.queryTime)))].sort((a, b) => a - b);
+  // A segment's end can lie past the query's last frame (a video of 7.54 s reported to 8.0 s):
+  // asking for a frame there fails the whole decode, so times are kept a frame's length inside.
+  const lastQueryTime = query.durationSec && query.durationSec > 0 ? Math.max(0, query.durationSec - 0.1) : Infinity;
+  const queryTimeOf = (p: VerifyPair) => Math.min(p.queryTime, lastQueryTime);
+  const queryTimes = [...new Set(jobs.flatMap((j) => j.pairs.map(queryTimeOf)))].sort((a, b) => a - b);
   // Whole-frame comparisons at the working width; windows from one larger decode, sized for the narrowest window.
   const narrowest = Math.min(1, ...jobs.map((j) => j.window?.width ?? 1));
   const windowWidth = Math.min(query.width, MAX_WINDOW_DECODE_PX, Math.round(s.widthPx / narrowest));
@@ -176,7 +182,7 @@ async function decodeRound(
     const frames = refFrames.get(j.ref.path);
     if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
     return j.pairs.map((p) => ({
-      query: j.window ? cut(largeFrames.get(p.queryTime)!, j.window) : queryFrames.get(p.queryTime)!,
+      query: j.window ? cut(largeFrames.get(queryTimeOf(p))!, j.window) : queryFrames.get(queryTimeOf(p))!,
       refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])],
     }));
   });
