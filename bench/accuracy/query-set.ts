@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
+import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 
 import {
   ALL_FAMILIES,
@@ -151,6 +152,15 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The ffmpeg and ffprobe the engine uses (FFMPEG_PATH / FFPROBE_PATH, else PATH, else npm's), so
+ * a benchmark never generates with one build and searches with another. Generation needs filters
+ * the 2018 npm build may lack (drawtext with a font file, gblur): set the variables to a full build.
+ */
+function tools(): { ffmpeg: string; ffprobe: string } {
+  return resolveFfmpegPaths();
+}
+
 export function run(cmd: string, args: readonly string[], timeoutMs = 600_000): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -214,7 +224,7 @@ interface ProbeJson {
 
 /** Duration, display size and a sane frame rate of a video file. */
 export async function probeClip(path: string): Promise<ClipInfo> {
-  const { stdout } = await run('ffprobe', [
+  const { stdout } = await run(tools().ffprobe, [
     '-v', 'error', '-select_streams', 'v:0',
     '-show_entries', 'stream=width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
     '-of', 'json', path,
@@ -241,7 +251,7 @@ export async function probeClip(path: string): Promise<ClipInfo> {
 
 /** Duration from packet timestamps, for files whose header has none. */
 async function measureDuration(path: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path]);
+  const { stdout } = await run(tools().ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path]);
   let min = Infinity;
   let max = 0;
   for (const line of stdout.split('\n')) {
@@ -283,7 +293,7 @@ export async function probeCorpus(corpus: string, cacheFile?: string): Promise<C
 
 async function probeDuration(path: string): Promise<number> {
   try {
-    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
+    const { stdout } = await run(tools().ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
     const d = Number(stdout.trim());
     if (Number.isFinite(d) && d > 0) return d;
   } catch {
@@ -443,7 +453,7 @@ async function encodeStill(png: string, out: string, format: 'jpeg' | 'webp', qu
     format === 'jpeg'
       ? ['-c:v', 'mjpeg', '-q:v', String(Math.round(2 + ((100 - quality) / 100) * 29)), '-f', 'image2']
       : ['-c:v', 'libwebp', '-quality', String(quality), '-f', 'webp'];
-  await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', png, ...args, out]);
+  await run(tools().ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', png, ...args, out]);
 }
 
 function clampTruth(truth: Interval2D[], duration: number): Interval2D[] {
@@ -504,7 +514,7 @@ export async function materializeQuery(
     if (!existsSync(file)) {
       cached = false;
       try {
-        await run('ffmpeg', job.args);
+        await run(tools().ffmpeg, job.args);
         await rename(tmp, file);
       } catch (e) {
         await rm(tmp, { force: true });
@@ -522,7 +532,7 @@ export async function materializeQuery(
       cached = false;
       const png = join(cacheDir, `${p.id}-${hash}.tmp.png`);
       try {
-        await run('ffmpeg', buildImageArgs(spec, p.origin, png));
+        await run(tools().ffmpeg, buildImageArgs(spec, p.origin, png));
         if (!existsSync(png)) throw new Error(`ffmpeg produced no frame at ${spec.time}s of ${p.origin.file}`);
         if (spec.format === 'png') await rename(png, file);
         else {

@@ -17,7 +17,7 @@ export const SEARCH_HELP = `retrace bench search --frames N [options]
                          PGlite directory, or memory:// (default: temporary PGlite directory)
   --json FILE            write the JSON report (several sizes: FILE gets -<N> before .json)
   --quick                small and fast (CI)
-  --sources DIR          videos the synthetic content is cut from (default /work/shared/corpus/videos)
+  --sources DIR          videos the synthetic content is cut from (default ../shared/corpus/videos beside the checkout)
   --seed N               synthetic content seed (default 1)
   --keep-db              keep the scratch database; a later run with the same N and seed reuses it
   --alternatives [LIST]  also measure alternative ANN indexes (all, or a comma list)

@@ -18,6 +18,7 @@
  *    binary codes with re-ranking), to choose a remedy by measurement.
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,7 +48,8 @@ import { DIMS, SyntheticReader, ensureSynthetic, framesOfVideo, sourceSetId, syn
 import type { SyntheticSet } from './synthetic-cache.js';
 import { SYNTH_VERSION, describeQuery, describeStored, randomCopyEdit, renderFrame, videoSpec } from './synthetic-videos.js';
 
-export const DEFAULT_SOURCES = process.env.RETRACE_BENCH_CORPUS ?? '/work/shared/corpus/videos';
+/** The tuning corpus beside the checkout (`../shared/corpus/videos`), or RETRACE_BENCH_CORPUS. */
+export const DEFAULT_SOURCES = process.env.RETRACE_BENCH_CORPUS ?? fileURLToPath(new URL('../../../shared/corpus/videos', import.meta.url));
 
 export interface SearchBenchOptions {
   /** Frames (not vectors: every frame stores 2) to fill the index with. */
@@ -58,7 +60,7 @@ export interface SearchBenchOptions {
   /** Small and fast (CI): fewer queries, short end-to-end clips, no alternatives. */
   quick?: boolean;
   log?: (s: string) => void;
-  /** Videos (files/folders) whose frames the synthetic content is made from. Default: RETRACE_BENCH_CORPUS or /work/shared/corpus/videos. */
+  /** Videos (files/folders) whose frames the synthetic content is made from. Default: RETRACE_BENCH_CORPUS or ../shared/corpus/videos beside the checkout. */
   sources?: string[];
   seed?: number;
   /** Length of every synthetic video in frames (= seconds at 1 frame/s). Default 300 (quick: 100). */

@@ -26,7 +26,7 @@ const VERSION = 1;
  * Decode (or load from cache) the frames of every video in `inputs`.
  *
  * @example
- * const clips = await loadSourceClips(['/work/shared/corpus/videos'], '/var/tmp/retrace-bench');
+ * const clips = await loadSourceClips(['../shared/corpus/videos'], '/var/tmp/retrace-bench');
  */
 export async function loadSourceClips(inputs: readonly string[], cacheDir: string, log: (s: string) => void = () => undefined): Promise<SourceClip[]> {
   const paths = await expandInputs(inputs);

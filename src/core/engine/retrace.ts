@@ -131,7 +131,7 @@ export interface RetraceOptions {
  * The retrace engine: index videos, then find where a clip or picture came from.
  *
  * @example
- * import { Retrace } from 'retrace';
+ * import { Retrace } from '@retrace-video/retrace';
  * const engine = await Retrace.open({ db: './.retrace' });
  * await engine.index('movie.mp4', { title: 'Movie' });
  * const result = await engine.search('clip.mp4');
