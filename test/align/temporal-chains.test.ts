@@ -113,6 +113,44 @@ describe('alignMatches', () => {
     expectSegment(segs[0], { queryStart: 0, queryEnd: 10, refStart: 30, refEnd: 50 });
   });
 
+  describe('extreme speeds (0.25×–4×)', () => {
+    // At 0.25× eight query frames (0.5 s apart) share one stored reference frame (1 s apart);
+    // at 4× consecutive query frames skip a stored frame. Both must stay one chain, at that rate.
+    for (const [rate, queryLen] of [[0.25, 16], [0.3, 12], [2.5, 8], [4, 6]] as const) {
+      it(`follows a copy played at ${rate}× (${queryLen} s of query show ${Math.round(rate * queryLen * 10) / 10} s of reference)`, () => {
+        const segs = align(copyPoints({ queryStart: 0, queryEnd: queryLen, refStart: 30.3, rate }));
+        expect(segs).toHaveLength(1);
+        const s = segs[0];
+        expectSegment(s, { queryStart: 0, queryEnd: queryLen, refStart: 30.3, refEnd: 30.3 + rate * queryLen }, 1);
+        // Every query frame is in the chain, at its own time.
+        expect(new Set(s.points.map((p) => p.q)).size).toBe(queryLen / Q);
+        expect(reportable(s)).toBe(true);
+      });
+    }
+
+    it('a slowed copy earns evidence by the reference frames it shows, not by its many query frames', () => {
+      // 16 s at 0.25× show 4 s of reference: about five stored frames, whatever the query's length.
+      const [slow] = align(copyPoints({ queryStart: 0, queryEnd: 16, refStart: 30, rate: 0.25 }));
+      const [plain] = align(copyPoints({ queryStart: 0, queryEnd: 4, refStart: 30 }));
+      expect(slow.evidence).toBeLessThanOrEqual(plain.evidence * 1.2);
+    });
+
+    it('keeps a 4× copy one chain across 2 s of query without matches (8 s of reference)', () => {
+      const pts = copyPoints({ queryStart: 0, queryEnd: 10, refStart: 20, rate: 4 }).filter((p) => p.tq < 4 || p.tq >= 6);
+      const segs = align(pts);
+      expect(segs).toHaveLength(1);
+      expectSegment(segs[0], { queryStart: 0, queryEnd: 10, refStart: 20, refEnd: 60 }, 1.5);
+    });
+
+    it('does not zigzag through chance matches: slow for a while, then 4× for a step', () => {
+      // A copy at 1× for 6 s, then one strong stray point 6.5 s further in the reference 1.5 s
+      // later: a 4× band admits the step, the chain's own rate does not.
+      const pts = [...copyPoints({ queryStart: 0, queryEnd: 6, refStart: 40 }), { q: 14, tq: 7, tr: 52, similarity: 0.95, w: 0.9 }];
+      const [s] = align(pts);
+      expect(s.refEnd).toBeLessThanOrEqual(47.5);
+    });
+  });
+
   it('finds both parts of a re-cut: two stretches of the reference in swapped order', () => {
     const segs = align([
       ...copyPoints({ queryStart: 0, queryEnd: 8, refStart: 40 }),

@@ -8,10 +8,13 @@
  * longest-path search like VCSL's temporal network, but on timestamps rather than frame
  * indices, so different frame rates, keyframe sampling and dropped or duplicated frames need no
  * special case), taken out, and the search repeats for further segments (re-cuts, several
- * copies). Unlike plain Hough voting over the offset, a chain may bend: speed changes of
- * 0.5×–2× keep one chain. Unlike the temporal network, a static shot or a loop cannot make a
- * long chain out of one query frame: each query frame counts once per chain, and a chain whose
- * query interval mostly repeats an accepted segment's is dropped.
+ * copies). Unlike plain Hough voting over the offset, a chain need not be straight: a copy
+ * played at 0.25×–4× keeps one chain (several query frames on one stored reference frame at
+ * 0.25×, stored frames skipped at 4×), while each step keeps to the chain's rate so far within a
+ * factor of two, so chance matches cannot zigzag across that band. Unlike the temporal network,
+ * a static shot or a loop cannot make a long chain out of one query frame: each query frame
+ * counts once per chain, and a chain whose query interval mostly repeats an accepted segment's
+ * is dropped.
  */
 
 export interface MatchPoint {
@@ -39,7 +42,10 @@ export interface MatchPoint {
 export interface AlignOptions {
   /** Longest jump between consecutive matches of one chain, on either axis (seconds). */
   maxGapSec: number;
-  /** Slowest and fastest playback rate of the copy relative to the reference. */
+  /**
+   * Slowest and fastest playback rate of the copy relative to the reference (reference seconds
+   * per query second: 4 means the query's 1 s shows 4 s of the reference).
+   */
   minRate: number;
   maxRate: number;
   /** Timing slack per step: sampling phase makes matched times jitter by up to one interval. */
@@ -48,8 +54,9 @@ export interface AlignOptions {
   gapPenaltyPerSec: number;
   /**
    * Penalty per point for the chain's overall rate (from its start) departing from real time,
-   * per unit of rate. Small: a 2× copy loses little, but on a static shot, where every rate
-   * fits equally well, the real-time chain wins instead of one creeping at a fraction of it.
+   * per unit of |ln rate| (so 4× and 0.25× cost the same). Small: a 4× copy loses little, but on
+   * a static shot, where every rate fits equally well, the real-time chain wins instead of one
+   * creeping at a fraction of it.
    */
   ratePenalty: number;
   /** Fewest matched query frames per sampled query frame over a segment's span: sparse chains are chance. */
@@ -80,8 +87,8 @@ export interface AlignOptions {
 
 export const DEFAULT_ALIGN: AlignOptions = {
   maxGapSec: 6,
-  minRate: 0.4,
-  maxRate: 2.5,
+  minRate: 0.25,
+  maxRate: 4,
   jitterSec: 1.1,
   gapPenaltyPerSec: 0.05,
   ratePenalty: 0.05,
@@ -111,12 +118,22 @@ export interface AlignedSegment {
   points: MatchPoint[];
 }
 
-function stepOk(a: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
+/**
+ * `chainRate`: the chain's rate so far (from its start), which scales the longest jump on the
+ * reference axis: a 4× copy that misses two seconds of query frames skips eight of reference.
+ */
+function stepOk(a: MatchPoint, b: MatchPoint, o: AlignOptions, chainRate = 1): boolean {
   const dq = b.tq - a.tq;
   const dr = b.tr - a.tr;
   if (dq <= 0 || b.q === a.q) return false;
-  if (dr < -o.jitterSec * 0.5 || dr > o.maxGapSec + o.jitterSec) return false;
+  if (dr < -o.jitterSec * 0.5 || dr > o.maxGapSec * Math.max(1, chainRate) + o.jitterSec) return false;
   return dr >= o.minRate * dq - o.jitterSec && dr <= o.maxRate * dq + o.jitterSec;
+}
+
+/** The chain's rate from `start` to `p`, once it spans at least `minSpan` seconds of query (else 1). */
+function rateFrom(start: MatchPoint, p: MatchPoint, minSpan: number): number {
+  const span = p.tq - start.tq;
+  return span >= minSpan ? (p.tr - start.tr) / span : 1;
 }
 
 /**
@@ -129,6 +146,27 @@ function spanOk(start: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
   const dr = b.tr - start.tr;
   return dr >= o.minRate * dq - o.jitterSec && dr <= o.maxRate * dq + o.jitterSec;
 }
+
+/**
+ * A step keeps to the chain's rate so far, within a factor of `STEADY_RATE_FACTOR` (and the
+ * jitter): a copy plays at one speed, while chance points over a 0.25×–4× band can zigzag (slow
+ * for five seconds, then 4× for two) and line up from one random match per query frame. Checked
+ * once the chain spans `STEADY_MIN_SPAN_SEC`, from its rate then known to within the jitter.
+ */
+function steadyOk(start: MatchPoint, a: MatchPoint, b: MatchPoint, o: AlignOptions): boolean {
+  const span = a.tq - start.tq;
+  if (span < STEADY_MIN_SPAN_SEC) return true;
+  const dr = a.tr - start.tr;
+  const lo = Math.max(o.minRate, (dr - o.jitterSec) / span) / STEADY_RATE_FACTOR;
+  const hi = Math.min(o.maxRate, Math.max(o.minRate, (dr + o.jitterSec) / span)) * STEADY_RATE_FACTOR;
+  const dq = b.tq - a.tq;
+  const step = b.tr - a.tr;
+  return step >= lo * dq - o.jitterSec && step <= hi * dq + o.jitterSec;
+}
+
+/** See `steadyOk`. */
+const STEADY_RATE_FACTOR = 2;
+const STEADY_MIN_SPAN_SEC = 2;
 
 /** Best chain among `pts` (sorted by tq, tr); returns point indices in order. */
 function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
@@ -144,12 +182,14 @@ function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {
     for (let i = j - 1; i >= 0; i--) {
       const pi = pts[i];
       if (pj.tq - pi.tq > o.maxGapSec) break;
-      if (!stepOk(pi, pj, o) || !spanOk(pts[start[i]], pj, o)) continue;
-      const skipped = Math.max(0, pj.tq - pi.tq - o.queryIntervalSec * 1.5);
       const st = pts[start[i]];
-      const span = pj.tq - st.tq;
-      const rate = span >= 1 ? (pj.tr - st.tr) / span : 1;
-      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped - o.ratePenalty * Math.abs(rate - 1);
+      if (!stepOk(pi, pj, o, rateFrom(st, pi, 2)) || !spanOk(st, pj, o) || !steadyOk(st, pi, pj, o)) continue;
+      // Gaps are counted in query time: at 4× consecutive query frames skip reference frames
+      // without missing anything, at 0.25× several query frames share one reference frame.
+      const skipped = Math.max(0, pj.tq - pi.tq - o.queryIntervalSec * 1.5);
+      const rate = rateFrom(st, pj, 1);
+      // Penalised by its ratio to real time, so that 4× and 0.25× cost the same.
+      const s = score[i] + pj.w - o.gapPenaltyPerSec * skipped - o.ratePenalty * Math.abs(Math.log(Math.max(rate, 0.1)));
       if (s > score[j]) {
         score[j] = s;
         prev[j] = i;
