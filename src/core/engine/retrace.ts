@@ -50,6 +50,10 @@ export const DEFAULT_VERIFY: VerifySettings = {
   agreement: 0.08,
   singlePairMinInliers: 40,
   abstainMinScore: 0.8,
+  // (0.75 × 320)² × 9/16: a 200×150 re-encode gave 1–2 agreeing pairs of 4 by RANSAC's draws
+  // (e62fdc5). Judged by width before, every portrait still under 240 px wide abstained, and
+  // one never-indexed still in 400 got through at 0.823 (RESULTS.md, session 9).
+  smallQueryPixelShare: 0.5625,
   candidateMinScore: 0.56,
   inlierScale: 40,
 };

@@ -433,9 +433,12 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       }
       timings.align += now() - tt;
       tt = now();
-      // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
-      // keypoints, which then cannot say no any more than a faded still's can.
-      const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
+      // A query with far fewer pixels than a 16:9 frame at the verification width (a 200×150
+      // re-encode) is upscaled for keypoints, which then cannot say no any more than a faded
+      // still's can. Pixels, not width: a 204×360 portrait still carries more than a 320×180
+      // frame, and letting every narrow portrait still abstain let one through (RESULTS.md).
+      const workingPixels = s.verify.widthPx * s.verify.widthPx * (9 / 16);
+      const cannotReject = lowInformation || info.width * info.height < workingPixels * s.verify.smallQueryPixelShare;
       const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, durationSec: info.durationSec, windows }, candidates, minSegmentScore, cannotReject, opts.signal);
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];

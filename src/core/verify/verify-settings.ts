@@ -42,6 +42,11 @@ export interface VerifySettings {
    * when its temporal score reaches this, above the ordinary `minSegmentScore`.
    */
   abstainMinScore: number;
+  /**
+   * A query with fewer pixels than this share of a 16:9 frame at `widthPx` is upscaled for
+   * keypoints, which then cannot reject (only confirm or abstain).
+   */
+  smallQueryPixelShare: number;
   /** Segments scoring this or more (temporal evidence alone) are verified; confirmed ones are reported even below `minSegmentScore`. */
   candidateMinScore: number;
   /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
