@@ -13,7 +13,8 @@ export type { RetraceOptions } from './core/engine/retrace.js';
 export type * from './core/engine/types.js';
 export type { IndexManyOptions, IndexOutcome } from './core/engine/ingest.js';
 export type { QueryInput } from './core/engine/query-input.js';
-export type { SearchSettings } from './core/engine/search.js';
+export type { RefineSettings, SearchSettings } from './core/settings/search-settings.js';
+export type { VerifySettings } from './core/verify/verify-settings.js';
 
 export * from './core/errors/retrace-error.js';
 

@@ -8,12 +8,12 @@
 import { DEFAULT_SEARCH } from '../../src/index.js';
 import type { SearchSettings } from '../../src/index.js';
 import type { KnnHit } from '../../src/db/frame-store.js';
-import { weighHits } from '../../src/core/search/evidence.js';
-import type { WeightedHit } from '../../src/core/search/evidence.js';
+import { weighHits } from '../../src/core/candidates/evidence.js';
+import type { WeightedHit } from '../../src/core/candidates/evidence.js';
 import { alignMatches } from '../../src/core/align/temporal-chains.js';
-import { matchPointsByVideo } from '../../src/core/engine/search.js';
+import { matchPointsByVideo } from '../../src/core/align/match-points.js';
 import type { AlignedSegment } from '../../src/core/align/temporal-chains.js';
-import { segmentScore, videoScore } from '../../src/core/search/segment-scoring.js';
+import { segmentScore, videoScore } from '../../src/core/align/segment-scoring.js';
 
 export interface VariantHits {
   hits: KnnHit[];

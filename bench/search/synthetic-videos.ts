@@ -16,7 +16,7 @@
  */
 import { BuiltinDescriptor } from '../../src/index.js';
 import type { Raster } from '../../src/core/frames/raster.js';
-import { prepareFrame } from '../../src/core/engine/frame-describer.js';
+import { prepareFrame } from '../../src/core/frames/prepared-frame.js';
 import { queryRegions, storedRegions } from '../../src/core/frames/region-variants.js';
 import { Prng, hash32 } from '../common/random.js';
 import type { SourceClip } from './source-frames.js';

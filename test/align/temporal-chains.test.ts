@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alignMatches, DEFAULT_ALIGN } from '../../src/core/align/temporal-chains.js';
 import type { AlignedSegment, AlignOptions, MatchPoint } from '../../src/core/align/temporal-chains.js';
-import { segmentScore } from '../../src/core/search/segment-scoring.js';
+import { segmentScore } from '../../src/core/align/segment-scoring.js';
 import { DEFAULT_SEARCH } from '../../src/core/engine/retrace.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 

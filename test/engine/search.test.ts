@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEARCH, Retrace } from '../../src/core/engine/retrace.js';
 import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
-import { prepareFrame } from '../../src/core/engine/frame-describer.js';
+import { prepareFrame } from '../../src/core/frames/prepared-frame.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { probeMedia } from '../../src/core/media/probe.js';
 import { DEFAULT_LIMITS } from '../../src/core/media/limits.js';

@@ -16,6 +16,7 @@
  * counts once per chain, and a chain whose query interval mostly repeats an accepted segment's
  * is dropped.
  */
+import type { RegionPair } from '../candidates/region-pair.js';
 
 export interface MatchPoint {
   /** Query frame index (one frame can have several candidate reference times). */
@@ -30,7 +31,7 @@ export interface MatchPoint {
    * Which query region matched which stored variant (e.g. the mirror image against the whole
    * picture): refinement compares more frames the same way. Opaque to alignment.
    */
-  pair?: string;
+  pair?: RegionPair;
   /**
    * Query time between the frames searched the way this point was found, when sparser than the
    * query's sampling (the second tier searches a few frames spread over the query). Density is

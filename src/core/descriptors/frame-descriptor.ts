@@ -39,3 +39,12 @@ export function dot(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/** Describe many regions in descriptor-sized batches, preserving order. */
+export async function describeAll(descriptor: FrameDescriptor, rasters: readonly Raster[], batchSize = 64): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < rasters.length; i += batchSize) {
+    out.push(...(await descriptor.describe(rasters.slice(i, i + batchSize))));
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { BuiltinDescriptor } from '../descriptors/builtin-descriptor.js';
 import { dot } from '../descriptors/frame-descriptor.js';
 import { crop } from '../frames/raster.js';
 import { TooManyFramesError } from '../errors/retrace-error.js';
-import { prepareFrame, type PreparedFrame } from './frame-describer.js';
+import { prepareFrame, type PreparedFrame } from '../frames/prepared-frame.js';
 
 /** A sampled frame the index keeps, with its border removal and quality already computed. */
 export interface SelectedFrame extends SampledFrame {

@@ -6,7 +6,7 @@ import { sampleFrames } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { sha256File } from '../media/content-hash.js';
 import { storedRegions } from '../frames/region-variants.js';
-import { describeAll } from './frame-describer.js';
+import { describeAll } from '../descriptors/frame-descriptor.js';
 import { candidateSampling, selectFrames } from './frame-selection.js';
 import type { IndexOptions, IndexResult, Progress } from './types.js';
 import { AbortedError, InvalidArgumentError } from '../errors/retrace-error.js';

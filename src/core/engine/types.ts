@@ -1,7 +1,10 @@
 /** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
-import type { MatchTransform } from '../verify/segment-verification.js';
+import type { MediaInfo } from '../media/probe.js';
+import type { VideoMatch } from '../results/match-results.js';
 
-export type { MatchTransform, NormRect } from '../verify/segment-verification.js';
+export type { MatchTransform, NormRect, SegmentVerification } from '../verify/segment-verification.js';
+export type { MediaInfo } from '../media/probe.js';
+export type { FrameMatch, MatchSegment, VideoMatch } from '../results/match-results.js';
 
 /** Stages reported through `onProgress` while indexing or searching. */
 export type Stage = 'queued' | 'probing' | 'sampling' | 'describing' | 'storing' | 'matching' | 'done' | 'failed';
@@ -16,24 +19,6 @@ export interface Progress {
 }
 
 export type ProgressListener = (p: Progress) => void;
-
-export interface MediaInfo {
-  kind: 'video' | 'image';
-  /** Duration in seconds; for a file whose header has none, measured by decoding. 0 for images. */
-  durationSec: number;
-  /** Average frame rate; `null` when the container reports none (0/0) and none can be derived. */
-  fps: number | null;
-  /** Display size, after rotation metadata is applied. */
-  width: number;
-  height: number;
-  /** Rotation metadata in degrees (0, 90, 180, 270). */
-  rotation: number;
-  codec: string;
-  container: string;
-  hasAudio: boolean;
-  variableFrameRate: boolean;
-  sizeBytes: number;
-}
 
 export type VideoStatus = 'indexing' | 'ready' | 'failed';
 
@@ -88,59 +73,9 @@ export interface SearchOptions {
   signal?: AbortSignal;
 }
 
-/** One matched frame pair inside a segment. */
-export interface FrameMatch {
-  queryTime: number;
-  refTime: number;
-  similarity: number;
-}
 
-/**
- * What the verification stage said of a segment (see src/core/verify).
- * - `confirmed`: local features of two or more frame pairs (one strong pair for a still) fit one
- *   geometric model; the score combines the temporal evidence with that geometry.
- * - `unconfirmed`: the frames had too little texture for geometry to judge (sky, a bare wall,
- *   darkness); the segment is reported only because its temporal evidence alone is strong, and
- *   its score is that evidence. (Frames with texture that fit no consistent model are rejected:
- *   such a segment is never reported.)
- * - `unverified`: the reference's file is gone or cannot be decoded, verification is switched off,
- *   or the segment was beyond the verified ones; the score is the temporal evidence alone.
- */
-export interface SegmentVerification {
-  status: 'confirmed' | 'unconfirmed' | 'unverified';
-  /** Frame pairs compared, pairs with enough texture to vote, pairs agreeing on one model. */
-  pairs: number;
-  voting: number;
-  agreeing: number;
-  /** Keypoint matches consistent with the model, in the strongest agreeing pair. */
-  inliers: number;
-  /** Why a segment is not confirmed. */
-  reason?: string;
-}
 
-export interface MatchSegment {
-  queryStart: number;
-  queryEnd: number;
-  refStart: number;
-  refEnd: number;
-  /** Calibrated confidence 0–1 that this segment is a real copy. */
-  score: number;
-  /** True when verification confirmed the copy with geometry (`verification.status === 'confirmed'`). */
-  verified: boolean;
-  verification: SegmentVerification;
-  /** How the copy was altered; null unless verified. */
-  transform: MatchTransform | null;
-  matchedFrames: number;
-  frames: FrameMatch[];
-}
 
-export interface VideoMatch {
-  videoId: string;
-  path: string;
-  title: string | null;
-  score: number;
-  segments: MatchSegment[];
-}
 
 export interface SearchTimings {
   decode: number;

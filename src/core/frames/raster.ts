@@ -18,6 +18,14 @@ export interface Rect {
   height: number;
 }
 
+/** A rectangle as fractions (0–1) of a frame's width and height. */
+export interface NormRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /** Luma (BT.601 weights) of a raster as a new single-channel raster; a luma raster is returned as is. */
 export function toLuma(r: Raster): Raster {
   if (r.channels === 1) return r;

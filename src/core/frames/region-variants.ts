@@ -38,6 +38,8 @@ export interface QueryRegion {
    */
   key: string;
   flipped: boolean;
+  /** For a layout panel's regions, which panel (index into the layout's panels). */
+  panel?: number;
   raster: Raster;
   /** Stored variants this region is compared with. */
   against: readonly number[];
@@ -201,6 +203,7 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
       add('inset', 'inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
     }
     panels.forEach((panel, i) => {
+      const first = out.length;
       const inner = detectContentRect(crop(frame, panel));
       const rect: Rect = { x: panel.x + inner.x, y: panel.y + inner.y, width: inner.width, height: inner.height };
       // As a picture of its own (scaled into the panel, bars stripped), and its centre.
@@ -211,6 +214,7 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
       const aspect = (displayAspect * (rect.width / frame.width)) / (rect.height / frame.height);
       const cover = coverCentre(rect, aspect);
       if (cover) add('panel', `panel ${i} cover`, cover, false, CENTRE);
+      for (const r of out.slice(first)) r.panel = i;
     });
     return out;
   }

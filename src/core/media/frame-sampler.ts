@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { ffmpegInput, fpsModeArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import { cleanFfmpegMessage } from './probe.js';
-import type { MediaInfo } from '../engine/types.js';
+import type { MediaInfo } from './probe.js';
 import type { Raster } from '../frames/raster.js';
 import { AbortedError, CorruptMediaError, MediaTooLongError, TooManyFramesError } from '../errors/retrace-error.js';
 

@@ -3,7 +3,6 @@ import { open, stat } from 'node:fs/promises';
 import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import type { MediaLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { MediaInfo } from '../engine/types.js';
 import {
   CorruptMediaError,
   EmptyFileError,
@@ -14,6 +13,25 @@ import {
   NoVideoStreamError,
   UnsupportedMediaError,
 } from '../errors/retrace-error.js';
+
+/** What probing found out about a media file. */
+export interface MediaInfo {
+  kind: 'video' | 'image';
+  /** Duration in seconds; for a file whose header has none, measured by decoding. 0 for images. */
+  durationSec: number;
+  /** Average frame rate; `null` when the container reports none (0/0) and none can be derived. */
+  fps: number | null;
+  /** Display size, after rotation metadata is applied. */
+  width: number;
+  height: number;
+  /** Rotation metadata in degrees (0, 90, 180, 270). */
+  rotation: number;
+  codec: string;
+  container: string;
+  hasAudio: boolean;
+  variableFrameRate: boolean;
+  sizeBytes: number;
+}
 
 interface ProbeStream {
   codec_type?: string;

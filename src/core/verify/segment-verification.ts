@@ -5,7 +5,7 @@
  * length, while chance fits between unrelated frames give a different model for every pair.
  * Frames without texture cannot vote; when too few pairs can, verification abstains.
  */
-import type { Raster } from '../frames/raster.js';
+import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
 import type { VerifySettings } from './verify-settings.js';
@@ -33,11 +33,29 @@ export interface MatchTransform {
   summary: string;
 }
 
-export interface NormRect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+export type { NormRect } from '../frames/raster.js';
+
+/**
+ * What the verification stage said of a segment (see src/core/verify).
+ * - `confirmed`: local features of two or more frame pairs (one strong pair for a still) fit one
+ *   geometric model; the score combines the temporal evidence with that geometry.
+ * - `unconfirmed`: the frames had too little texture for geometry to judge (sky, a bare wall,
+ *   darkness); the segment is reported only because its temporal evidence alone is strong, and
+ *   its score is that evidence. (Frames with texture that fit no consistent model are rejected:
+ *   such a segment is never reported.)
+ * - `unverified`: the reference's file is gone or cannot be decoded, verification is switched off,
+ *   or the segment was beyond the verified ones; the score is the temporal evidence alone.
+ */
+export interface SegmentVerification {
+  status: 'confirmed' | 'unconfirmed' | 'unverified';
+  /** Frame pairs compared, pairs with enough texture to vote, pairs agreeing on one model. */
+  pairs: number;
+  voting: number;
+  agreeing: number;
+  /** Keypoint matches consistent with the model, in the strongest agreeing pair. */
+  inliers: number;
+  /** Why a segment is not confirmed. */
+  reason?: string;
 }
 
 /** What verification said of one segment. */

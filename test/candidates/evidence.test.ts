@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KnnHit } from '../../src/db/frame-store.js';
-import { DEFAULT_EVIDENCE, regionFloor, weighHits } from '../../src/core/search/evidence.js';
-import type { EvidenceOptions } from '../../src/core/search/evidence.js';
+import { DEFAULT_EVIDENCE, regionFloor, weighHits } from '../../src/core/candidates/evidence.js';
+import type { EvidenceOptions } from '../../src/core/candidates/evidence.js';
 
 const o: EvidenceOptions = { minFrameSimilarity: 0.7, backgroundMargin: 0.1, backgroundRank: 3, minQuality: 0.2 };
 

@@ -1,0 +1,176 @@
+import type { FrameStore, KnnHit } from '../../db/frame-store.js';
+import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
+import { describeAll } from '../descriptors/frame-descriptor.js';
+import { STORED_VARIANT, queryRegions } from '../frames/region-variants.js';
+import type { QueryRegion } from '../frames/region-variants.js';
+import type { QueryPlan } from '../query/query-plan.js';
+import { AbortedError } from '../errors/retrace-error.js';
+import type { WeightedHit } from './evidence.js';
+import { weighHits } from './evidence.js';
+import type { RegionPair } from './region-pair.js';
+import { regionPair, regionSpec } from './region-pair.js';
+
+/** How candidates are searched (part of `SearchSettings`). */
+export interface CandidateSettings {
+  /** Neighbours fetched per query region. */
+  k: number;
+  /** Neighbours per region for image queries: one frame is cheap to search widely, and a wide list gives a reliable background. */
+  imageK: number;
+  /**
+   * Added to the similarity floor of guessed regions — second-tier crops and windows, and
+   * detected insets (screen recordings are full of rectangles that are not insets): the best of
+   * many guesses against unrelated footage scores higher than one honest comparison does.
+   */
+  guessExtraFloor: number;
+}
+
+/** A weighted hit with the region/variant pair that produced it. */
+export interface PairedHit extends WeightedHit {
+  pair: RegionPair;
+  /**
+   * Query time between the frames searched this way, when sparser than the query's sampling
+   * (the second tier searches a few frames spread over the query).
+   */
+  spacingSec?: number;
+}
+
+/**
+ * First-tier regions that are guesses rather than the picture as given: a detected inset (screen
+ * recordings are full of rectangles that are not insets) and the picture with one-sided flat
+ * runs kept (usually a flat sky, rarely a shadow clipped to black).
+ */
+const GUESSED_KINDS: ReadonlySet<QueryRegion['kind']> = new Set(['inset', 'unstripped']);
+
+interface SearchedRegion {
+  frame: number;
+  region: QueryRegion;
+  tier: 1 | 2 | 3;
+  /** Stored variant this region is compared with. */
+  against: number;
+}
+
+/**
+ * The candidate stage: the query's regions (the picture, its mirror image, its centre, layout
+ * panels and inset; in the second tier crops, windows and de-rotations) are described and
+ * searched among the stored frames' vectors, and each hit is weighed against its region's
+ * background. Vectors and floors are kept, so that refinement can compare more frames the way a
+ * chain's frames were compared.
+ */
+export class RegionSearch {
+  /** Every weighted hit found so far, over all tiers searched. */
+  readonly hits: PairedHit[] = [];
+  readonly timings = { describe: 0, knn: 0 };
+  /** Region vectors by `frame|tier:key`. */
+  private readonly vectors = new Map<string, Float32Array>();
+  /** Each searched region's floor by `frame|pair id`. */
+  private readonly floors = new Map<string, number>();
+
+  constructor(
+    private readonly plan: QueryPlan,
+    private readonly store: FrameStore,
+    private readonly descriptor: FrameDescriptor,
+    private readonly settings: CandidateSettings,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** The regions of one query frame in a tier (only those whose key passes `only`, if given). */
+  regionsOf(frame: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] {
+    const { plan } = this;
+    const f = plan.frames[frame];
+    return queryRegions(f.raster, f.content, tier, {
+      inset: tier === 1 ? plan.inset : null,
+      panels: tier === 1 ? plan.layout?.panels : undefined,
+      displayAspect: plan.aspect,
+      windows: !plan.single,
+      rotations: !plan.single,
+      only,
+    });
+  }
+
+  /** Describe and search the regions of a tier in some frames; their weighted hits join `hits`. */
+  async searchTier(tier: 1 | 2, frameIdx: readonly number[]): Promise<void> {
+    const { plan, settings: s } = this;
+    // The query time each searched frame stands for: the second tier searches a spread few.
+    const spacingSec = plan.good.length > frameIdx.length ? (plan.intervalSec * plan.good.length) / Math.max(1, frameIdx.length) : undefined;
+    const regions: SearchedRegion[] = [];
+    for (const frame of frameIdx) {
+      for (const region of this.regionsOf(frame, tier)) {
+        for (const against of region.against) regions.push({ frame, region, tier, against });
+      }
+    }
+    let t = performance.now();
+    // A region compared with both stored variants is described once and searched twice.
+    const unique = [...new Set(regions.map((r) => r.region))];
+    const vecs = await describeAll(this.descriptor, unique.map((r) => r.raster));
+    const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
+    for (const r of regions) this.vectors.set(`${r.frame}|${regionSpec(tier, r.region.key)}`, vecOf.get(r.region)!);
+    this.timings.describe += performance.now() - t;
+    t = performance.now();
+    // Both variants' scans at once: on a server they run on two pooled connections (image
+    // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
+    const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
+    const k = plan.single ? s.imageK : s.k;
+    const found = await Promise.all(variants.map(({ variant, sel }) => (sel.length ? this.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, k) : Promise.resolve([]))));
+    const guessEvidence = { ...plan.evidence, minFrameSimilarity: plan.evidence.minFrameSimilarity + s.guessExtraFloor };
+    for (const [vi, { variant, sel }] of variants.entries()) {
+      if (!sel.length) continue;
+      const hits: KnnHit[] = found[vi];
+      const pairs = sel.map((r) => regionPair(tier, r.region, variant));
+      const guessed = (h: KnnHit) => tier === 2 || GUESSED_KINDS.has(sel[h.query].region.kind);
+      const regionFrame = sel.map((r) => r.frame);
+      const floors = new Map<number, number>();
+      const paired = (h: WeightedHit): PairedHit => ({ ...h, pair: pairs[h.query], spacingSec });
+      this.hits.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, plan.evidence, floors).map(paired));
+      this.hits.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(paired));
+      for (const [ri, floor] of floors) this.floors.set(`${sel[ri].frame}|${pairs[ri].id}`, floor);
+    }
+    this.timings.knn += performance.now() - t;
+    if (this.signal?.aborted) throw new AbortedError();
+  }
+
+  /**
+   * Vectors of some regions (`tier:key` specs) for every usable query frame, describing the ones
+   * not described yet: keyed by spec, then by frame.
+   */
+  async vectorsOf(specs: ReadonlyArray<{ tier: 1 | 2 | 3; key: string }>): Promise<Map<string, Map<number, Float32Array>>> {
+    const missing: Array<{ key: string; raster: QueryRegion['raster'] }> = [];
+    const byTier = new Map<1 | 2 | 3, Set<string>>();
+    for (const { tier, key } of specs) {
+      if (!byTier.has(tier)) byTier.set(tier, new Set());
+      byTier.get(tier)!.add(key);
+    }
+    for (const fi of this.plan.good) {
+      for (const [tier, keys] of byTier) {
+        const want = (key: string) => keys.has(key) && !this.vectors.has(`${fi}|${regionSpec(tier, key)}`);
+        for (const region of this.regionsOf(fi, tier, want)) missing.push({ key: `${fi}|${regionSpec(tier, region.key)}`, raster: region.raster });
+      }
+    }
+    const vecs = await describeAll(this.descriptor, missing.map((m) => m.raster));
+    missing.forEach((m, i) => this.vectors.set(m.key, vecs[i]));
+    const out = new Map<string, Map<number, Float32Array>>();
+    for (const { tier, key } of specs) {
+      const spec = regionSpec(tier, key);
+      const bySpec = new Map<number, Float32Array>();
+      for (const fi of this.plan.good) {
+        const v = this.vectors.get(`${fi}|${spec}`);
+        if (v) bySpec.set(fi, v);
+      }
+      out.set(spec, bySpec);
+    }
+    return out;
+  }
+
+  /** The similarity floor a frame's region had against a stored variant, if it was searched. */
+  floorOf(frame: number, pair: RegionPair): number | undefined {
+    return this.floors.get(`${frame}|${pair.id}`);
+  }
+
+  /** The median floor of a pair over the frames where it was searched. */
+  typicalFloor(pair: RegionPair): number | undefined {
+    const known = [...this.floors.entries()]
+      .filter(([k]) => k.endsWith(`|${pair.id}`))
+      .map(([, f]) => f)
+      .sort((a, b) => a - b);
+    return known.length ? known[known.length >> 1] : undefined;
+  }
+}

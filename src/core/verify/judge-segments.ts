@@ -1,0 +1,153 @@
+import { resolve as resolvePath } from 'node:path';
+import type { FrameStore } from '../../db/frame-store.js';
+import type { NormRect } from '../frames/raster.js';
+import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
+import type { QueryWindows } from '../query/query-plan.js';
+import type { MatchTransform, SegmentVerification } from './segment-verification.js';
+import { describeGeometry } from './segment-verification.js';
+import type { QueryMedia } from './verify-segments.js';
+import { verifySegments } from './verify-segments.js';
+import type { VerifySettings } from './verify-settings.js';
+
+/** An aligned segment of a reference video with its temporal score. */
+export interface ScoredSegment {
+  videoId: string;
+  seg: AlignedSegment;
+  /** Temporal score (segmentScore). */
+  score: number;
+}
+
+/** A segment after verification: its score (geometry's confidence added when confirmed), verdict and transform. */
+export interface JudgedSegment extends ScoredSegment {
+  verification: SegmentVerification;
+  transform: MatchTransform | null;
+}
+
+/**
+ * Whether geometry may reject a query's segments. A query with far fewer pixels than a 16:9
+ * frame at the verification width (a 200×150 re-encode) is upscaled for keypoints, which then
+ * cannot say no any more than a faded still's can. Pixels, not width: a 204×360 portrait still
+ * carries more than a 320×180 frame, and letting every narrow portrait still abstain let one
+ * through (RESULTS.md, session 9).
+ */
+export function verificationCanReject(query: { width: number; height: number; lowInformation: boolean }, s: Pick<VerifySettings, 'widthPx' | 'smallQueryPixelShare'>): boolean {
+  const workingPixels = s.widthPx * s.widthPx * (9 / 16);
+  return !query.lowInformation && query.width * query.height >= workingPixels * s.smallQueryPixelShare;
+}
+
+/**
+ * The panel or inset (fractions of the query frame) whose regions carried most of a segment's
+ * evidence, widened a little; undefined when the whole frame did. Verification compares that
+ * part on its own, at a size keypoints can work with.
+ */
+export function matchedWindow(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, windows: QueryWindows | undefined): NormRect | undefined {
+  if (!windows) return undefined;
+  const weight = new Map<string, number>();
+  let total = 0;
+  for (const p of points) {
+    total += p.w;
+    const win = p.pair?.window;
+    if (!win) continue;
+    const id = win.kind === 'inset' ? 'inset' : `panel ${win.index}`;
+    weight.set(id, (weight.get(id) ?? 0) + p.w);
+  }
+  const best = [...weight.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (!best || best[1] < total / 2) return undefined;
+  const r = best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice('panel '.length))];
+  if (!r) return undefined;
+  const mx = r.width * 0.03;
+  const my = r.height * 0.03;
+  const x = Math.max(0, r.x - mx);
+  const y = Math.max(0, r.y - my);
+  return { x, y, width: Math.min(1, r.x + r.width + mx) - x, height: Math.min(1, r.y + r.height + my) - y };
+}
+
+/**
+ * The verification stage's rules: a segment is reported when geometry confirms it; where the
+ * frames had too little texture to judge, only when its temporal score alone reaches
+ * `verify.abstainMinScore`; where they had texture and no consistent model fits, never;
+ * unverifiable (file gone, verification off), by the temporal floor as before. A confirmed
+ * segment's score adds the geometry's confidence to the temporal one.
+ */
+export async function judgeCandidates(
+  store: FrameStore,
+  query: QueryMedia & { windows?: QueryWindows },
+  candidates: ScoredSegment[],
+  minSegmentScore: number,
+  cannotReject: boolean,
+  settings: VerifySettings,
+  signal?: AbortSignal,
+): Promise<Map<string, JudgedSegment[]>> {
+  const v = settings;
+  const out = new Map<string, JudgedSegment[]>();
+  const keep = (j: JudgedSegment) => {
+    const list = out.get(j.videoId) ?? [];
+    list.push(j);
+    out.set(j.videoId, list);
+  };
+  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({ ...c, verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason }, transform: null });
+  if (!v.enabled) {
+    for (const c of candidates) if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
+    return out;
+  }
+  const ranked = [...candidates].sort((a, b) => b.score - a.score);
+  const toVerify = ranked.slice(0, v.maxSegments);
+  const records = await store.getMany([...new Set(toVerify.map((c) => c.videoId))]);
+  const verifiable = toVerify.filter((c) => records.has(c.videoId));
+  const outcomes = await verifySegments(
+    query,
+    verifiable.map((c) => {
+      const r = records.get(c.videoId)!;
+      const { seg } = c;
+      const span = seg.queryEnd - seg.queryStart;
+      const line = query.isImage || span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+      const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
+      const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
+      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint, queryWindow: matchedWindow(seg.points, query.windows) };
+    }),
+    v,
+    signal,
+  );
+  const confirmedVideos = new Set<string>();
+  for (const [i, c] of verifiable.entries()) {
+    // A dark or faded still (below the video frames' quality floor) has too little information
+    // for keypoints to say no: JPEG blocks amplified by contrast normalisation are not a picture.
+    // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
+    const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
+    if (o.status === 'unavailable') {
+      // A reference whose file is gone keeps the rule that held before verification. When the
+      // query's own frames fail to decode again, every candidate is unverified alike, chance
+      // ones included: only temporal evidence strong enough to stand alone is reported.
+      const floor = o.reason.startsWith('query frames') ? Math.max(minSegmentScore, v.abstainMinScore) : minSegmentScore;
+      if (c.score >= floor) keep(unverified(c, o.reason));
+      continue;
+    }
+    const verification: SegmentVerification = {
+      status: o.status === 'confirmed' ? 'confirmed' : 'unconfirmed',
+      pairs: o.pairs,
+      voting: o.voting,
+      agreeing: o.agreeing,
+      inliers: o.inliers,
+      ...(o.status === 'abstained' ? { reason: 'too little texture to compare' } : {}),
+    };
+    if (o.status === 'confirmed' && o.model) {
+      confirmedVideos.add(c.videoId);
+      const { seg } = c;
+      const span = seg.queryEnd - seg.queryStart;
+      const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
+      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])]);
+      const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
+      keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
+    } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {
+      keep({ ...c, verification, transform: null });
+    }
+    // Rejected: the frames had texture and no consistent model fits. Temporal evidence cannot
+    // overrule that: look-alike footage (the same layout, other detail, the same pan) chains at
+    // scores near 1 (test/engine/verification.test.ts).
+  }
+  // Segments beyond the verified ones stand only beside a confirmed segment of the same video.
+  for (const c of ranked.slice(v.maxSegments)) {
+    if (c.score >= minSegmentScore && confirmedVideos.has(c.videoId)) keep(unverified(c, 'not verified: beyond the segments verified per query'));
+  }
+  return out;
+}
