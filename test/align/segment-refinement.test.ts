@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REFINE, refineSegment } from '../../src/core/align/segment-refinement.js';
 import type { RefineOptions, RefineQueryFrame, RefineRefFrame } from '../../src/core/align/segment-refinement.js';
+import { DEFAULT_ALIGN } from '../../src/core/align/temporal-chains.js';
 import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 
@@ -73,8 +74,8 @@ function chainOf(s: Scene, qs: readonly number[]): AlignedSegment {
 
 const OPTS = (refDurationSec: number): RefineOptions => ({
   ...DEFAULT_REFINE,
-  minRate: 0.4,
-  maxRate: 2.5,
+  minRate: DEFAULT_ALIGN.minRate,
+  maxRate: DEFAULT_ALIGN.maxRate,
   lineToleranceSec: 0.7,
   queryIntervalSec: 0.5,
   refDurationSec,
@@ -110,6 +111,51 @@ describe('segment refinement', () => {
     expect(seg.refEnd).toBeLessThan(29.5);
   });
 
+  describe('extreme speeds (0.25×–4×)', () => {
+    // The chain holds every query frame of the copy, each matched to its most similar stored
+    // frame: on the 1 s grid, so at 0.25× eight query frames in a row share one.
+    for (const [rate, querySec, refStart] of [[0.25, 16, 20.4], [0.3, 10, 20.7], [2.5, 8, 10.3], [4, 6, 10.6]] as const) {
+      it(`reports a copy played at ${rate}× on its own time line: reference interval and speed`, () => {
+        const s = scene({ refSec: 60, querySec, copyStart: 0, copyEnd: querySec, refStart, rate, noise: 0.2, seed: 3 });
+        const chain = chainOf(s, s.query.map((f) => f.q));
+        const seg = refineSegment(chain, s.query, s.ref, OPTS(60));
+        const refEnd = refStart + rate * querySec;
+        const got = `query ${seg.queryStart}–${seg.queryEnd} ↔ ref ${seg.refStart.toFixed(2)}–${seg.refEnd.toFixed(2)}, want ref ${refStart}–${refEnd}`;
+        expect(seg.queryStart, got).toBe(0);
+        expect(Math.abs(seg.queryEnd - querySec), got).toBeLessThanOrEqual(0.5);
+        expect(Math.abs(seg.refStart - refStart), got).toBeLessThanOrEqual(0.5);
+        expect(Math.abs(seg.refEnd - refEnd), got).toBeLessThanOrEqual(Math.max(0.5, rate * 0.5));
+        // The speed verification reports: reference length over query length.
+        const speed = (seg.refEnd - seg.refStart) / (seg.queryEnd - seg.queryStart);
+        expect(Math.abs(speed / rate - 1), got).toBeLessThanOrEqual(0.1);
+        // Frames it reports as matched lie inside it.
+        for (const p of seg.points) {
+          expect(p.tr).toBeGreaterThanOrEqual(seg.refStart);
+          expect(p.tr).toBeLessThanOrEqual(seg.refEnd);
+        }
+      });
+    }
+
+    it('places a slowed copy between the stored frames: 0.3× for 6 s spans two stored frames, whose grid alone misses the rate', () => {
+      // Reference 20.6–22.4 s: the chain's own points sit on 21 and 22 (and 20 or 23 at the ends).
+      const s = scene({ refSec: 40, querySec: 6, copyStart: 0, copyEnd: 6, refStart: 20.6, rate: 0.3, noise: 0.1, seed: 9 });
+      const seg = refineSegment(chainOf(s, s.query.map((f) => f.q)), s.query, s.ref, OPTS(40));
+      const speed = (seg.refEnd - seg.refStart) / (seg.queryEnd - seg.queryStart);
+      expect(Math.abs(speed / 0.3 - 1), `speed ${speed}`).toBeLessThanOrEqual(0.1);
+    });
+
+    it('keeps the speed where the copy runs into the end of the reference: the query bound moves with the line', () => {
+      // A 4× copy of the reference's last 18 s (it ends at 38 s); the query's last sampled frame
+      // (4.5 s) shows the reference's end, and the half second it stands for runs past it.
+      const s = scene({ refSec: 40, querySec: 5, copyStart: 0, copyEnd: 5, refStart: 20, rate: 4, noise: 0.1, seed: 4 });
+      const seg = refineSegment(chainOf(s, s.query.map((f) => f.q)), s.query, s.ref, OPTS(38));
+      expect(seg.refEnd).toBeLessThanOrEqual(38);
+      // Clamping the reference bound alone would report 18 s over 5 s of query: 3.6×.
+      const speed = (seg.refEnd - seg.refStart) / (seg.queryEnd - seg.queryStart);
+      expect(Math.abs(speed / 4 - 1), `speed ${speed}`).toBeLessThanOrEqual(0.05);
+    });
+  });
+
   it('replaces a compressed chain on a static shot by real time', () => {
     // A static shot: every reference frame looks alike, so a chain can creep at any rate.
     const r = rng(7);
@@ -120,6 +166,10 @@ describe('segment refinement', () => {
     const points: MatchPoint[] = Array.from({ length: 10 }, (_, i) => ({ q: i * 2, tq: i, tr: 5 + 0.4 * i, similarity: 0.99, w: 0.9 }));
     const seg = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 8.6, evidence: 5, points }, query, ref, OPTS(30));
     expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
+    // With 0.25× allowed too: a chain creeping at 0.25× on the still is laid on real time.
+    const creeping = points.map((p) => ({ ...p, tr: 5 + Math.floor(0.25 * p.tq) }));
+    const wide = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 7, evidence: 3, points: creeping }, query, ref, { ...OPTS(30), minRate: 0.25, maxRate: 4 });
+    expect((wide.refEnd - wide.refStart) / (wide.queryEnd - wide.queryStart)).toBeCloseTo(1, 1);
   });
 
   it('lays a chain that crept along look-alike frames (a dashcam\'s road) on real time through the copy\'s start', () => {

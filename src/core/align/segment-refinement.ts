@@ -5,12 +5,15 @@
  * compressed path (many query frames against a few reference frames). Refinement compares the
  * query frames *densely* with the candidate reference's stored frames around the chain:
  *
- * 1. fit the chain's time line tr = offset + rate·tq; on footage where real time fits as well as
+ * 1. fit the chain's time line tr = offset + rate·tq (0.25×–4×), each chain frame placed between
+ *    the stored frames by its similarities to them; on footage where real time fits as well as
  *    the fitted rate (within `realTimeSlack` of mean similarity), real time wins, because a copy
  *    played at another speed shows it along the whole segment, and a static shot does not;
  * 2. extend the segment outwards along the line while frames stay above a lower extension floor,
  *    tolerating a few misses (a cut to a black frame, a burst of noise), and stop where they fall
- *    to what unrelated footage scores.
+ *    to what unrelated footage scores;
+ * 3. report the segment on the line, so that its reference interval and its speed (reference
+ *    length over query length) follow the fitted rate.
  *
  * Everything here is arithmetic on vectors already fetched: no database, no I/O.
  */
@@ -60,23 +63,41 @@ export const DEFAULT_REFINE: Omit<RefineOptions, 'queryIntervalSec' | 'refDurati
   realTimeSlack: 0.01,
 };
 
+/** Stored frames further apart than this (s) are not neighbours for placing a moment between them. */
+const MAX_NEIGHBOUR_SEC = 2.5;
+/**
+ * A segment stretches this far (s) beyond its line to take in a frame it reports; frames
+ * further outside are dropped from it.
+ */
+const COVER_SLACK_SEC = 0.15;
+
+/**
+ * Real time's slack is at most this share of the fitted line's own distance from a perfect match
+ * (1 − mean similarity).
+ */
+const REAL_TIME_SLACK_SHARE = 0.25;
+
 interface Line {
   offset: number;
   rate: number;
 }
 
-/** Least-squares line through the chain, rate clamped to the allowed range. */
-function fitLine(points: readonly MatchPoint[], minRate: number, maxRate: number): Line {
-  const n = points.length;
-  const mq = points.reduce((s, p) => s + p.tq, 0) / n;
-  const mr = points.reduce((s, p) => s + p.tr, 0) / n;
+/**
+ * Least-squares line through the chain, rate clamped to the allowed range; with `weighted`, each
+ * point counts by its `w`.
+ */
+function fitLine(points: readonly MatchPoint[], minRate: number, maxRate: number, weighted = false): Line {
+  const wt = (p: MatchPoint) => (weighted ? p.w : 1);
+  const total = points.reduce((s, p) => s + wt(p), 0);
+  const mq = points.reduce((s, p) => s + wt(p) * p.tq, 0) / total;
+  const mr = points.reduce((s, p) => s + wt(p) * p.tr, 0) / total;
   let sqq = 0;
   let sqr = 0;
   for (const p of points) {
-    sqq += (p.tq - mq) ** 2;
-    sqr += (p.tq - mq) * (p.tr - mr);
+    sqq += wt(p) * (p.tq - mq) ** 2;
+    sqr += wt(p) * (p.tq - mq) * (p.tr - mr);
   }
-  const rate = sqq > 1e-9 ? Math.min(maxRate, Math.max(minRate, sqr / sqq)) : 1;
+  const rate = sqq > 1e-12 ? Math.min(maxRate, Math.max(minRate, sqr / sqq)) : 1;
   return { rate, offset: mr - rate * mq };
 }
 
@@ -88,11 +109,56 @@ function offsetFor(points: readonly MatchPoint[], rate: number): number {
 }
 
 /**
+ * Where between the stored frames a query frame's moment lies, from its similarity to stored
+ * frame `j` and that frame's neighbours: similarity falls off about linearly with the time
+ * between two frames of moving footage, so a cone through the three similarities peaks at the
+ * query frame's moment (equiangular fit). `k`, the cone's slope (similarity per second), says how
+ * sharply the footage tells one moment from the next: near zero on a static shot. Null without a
+ * neighbour on each side, or where a neighbour is the more similar: a moment past the
+ * reference's last stored frame would be placed on it, and a copy that runs to the reference's
+ * end would come out slower than it is.
+ */
+function subFrameTime(ref: readonly RefineRefFrame[], j: number, sim: (j: number) => number): { t: number; k: number } | null {
+  const t0 = ref[j].tr;
+  const s0 = sim(j);
+  if (j === 0 || j + 1 >= ref.length) return null;
+  const tb = ref[j - 1].tr;
+  const ta = ref[j + 1].tr;
+  if (t0 - tb > MAX_NEIGHBOUR_SEC || ta - t0 > MAX_NEIGHBOUR_SEC) return null;
+  const sb = sim(j - 1);
+  const sa = sim(j + 1);
+  if (sb > s0 || sa > s0) return null;
+  // The lower neighbour lies on the far side of the peak: its drop gives the cone's slope.
+  if (sa >= sb) {
+    const k = (s0 - sb) / (t0 - tb);
+    if (k <= 1e-6) return null;
+    const t = (t0 + ta) / 2 + (sa - s0) / (2 * k);
+    return { t: Math.min((t0 + ta) / 2, Math.max(t0, t)), k };
+  }
+  const k = (s0 - sa) / (ta - t0);
+  if (k <= 1e-6) return null;
+  const t = (t0 + tb) / 2 - (sb - s0) / (2 * k);
+  return { t: Math.max((t0 + tb) / 2, Math.min(t0, t)), k };
+}
+
+/** Index of the stored frame nearest to `t` (`ref` sorted by time, not empty). */
+function nearestRef(ref: readonly RefineRefFrame[], t: number): number {
+  let lo = 0;
+  let hi = ref.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ref[mid].tr < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && t - ref[lo - 1].tr < ref[lo].tr - t ? lo - 1 : lo;
+}
+
+/**
  * Refine one segment against the reference's frames. `ref` must be sorted by time and hold
  * the frames around the segment (the caller fetches a window wide enough for the extension).
  *
  * @example
- * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_REFINE, minRate: 0.4, maxRate: 2.5,
+ * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_REFINE, minRate: 0.25, maxRate: 4,
  *   lineToleranceSec: 0.6, queryIntervalSec: 0.5, refDurationSec: 120 });
  */
 export function refineSegment(
@@ -105,16 +171,29 @@ export function refineSegment(
   const frames = [...query].sort((a, b) => a.tq - b.tq);
   const byQ = new Map(frames.map((f, i) => [f.q, i]));
 
-  // Best similarity of query frame i to a reference frame on the line, and that frame's time.
-  const cache = new Map<string, { s: number; tr: number }>();
-  const onLine = (i: number, line: Line): { s: number; tr: number } | null => {
+  // Similarity of query frame i to reference frame j: the best of the ways the chain compared
+  // frames (a caption may hide the whole picture's match on some frames and the centre's on others).
+  const sims = new Map<number, number>();
+  const simAt = (i: number, j: number): number => {
+    const key = i * ref.length + j;
+    const hit = sims.get(key);
+    if (hit !== undefined) return hit;
+    const f = frames[i];
+    let s = -1;
+    for (let k = 0; k < f.vectors.length; k++) {
+      const a = f.vectors[k];
+      const b = ref[j].vectors[k];
+      if (a && b) s = Math.max(s, dot(a, b));
+    }
+    sims.set(key, s);
+    return s;
+  };
+  // Best similarity of query frame i to a reference frame on the line, and that frame.
+  const onLine = (i: number, line: Line): { s: number; tr: number; j: number } | null => {
     const f = frames[i];
     if (!f.vectors.some(Boolean)) return null;
     const want = line.offset + line.rate * f.tq;
-    const key = `${i}:${want.toFixed(3)}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    let best: { s: number; tr: number } | null = null;
+    let best: { s: number; tr: number; j: number } | null = null;
     // Binary search the first reference frame within tolerance, then scan the few inside it.
     let lo = 0;
     let hi = ref.length;
@@ -124,19 +203,12 @@ export function refineSegment(
       else hi = mid;
     }
     for (let j = lo; j < ref.length && ref[j].tr <= want + o.lineToleranceSec; j++) {
-      // The best of the ways the chain compared frames: a caption may hide the whole picture's
-      // match on some frames and the centre's on others.
-      let s = -1;
-      for (let k = 0; k < f.vectors.length; k++) {
-        const a = f.vectors[k];
-        const b = ref[j].vectors[k];
-        if (a && b) s = Math.max(s, dot(a, b));
-      }
-      if (!best || s > best.s) best = { s, tr: ref[j].tr };
+      const s = simAt(i, j);
+      if (!best || s > best.s) best = { s, tr: ref[j].tr, j };
     }
-    if (best) cache.set(key, best);
     return best;
   };
+  const extendFloor = (i: number) => Math.max(o.extendMinSimilarity, frames[i].floor - o.extendDrop);
 
   const chainIdx = seg.points.map((p) => byQ.get(p.q)).filter((i): i is number => i !== undefined);
   if (chainIdx.length < 2) return seg;
@@ -154,6 +226,31 @@ export function refineSegment(
     }
     return { mean: n ? sum / n : -1, n };
   };
+  // The chain's points sit on the reference's sampling grid (1 s): at 0.3× a 6 s copy spans
+  // two or three stored frames, and a line through them misses the rate by up to a quarter. Each
+  // point is moved between its stored frame and the neighbours by its similarities to them (after
+  // one step to a more similar neighbour), and the line fitted through those moments, each
+  // weighted by how sharply its footage tells moments apart (a static stretch says little about
+  // the rate). Only the chain's own frames, at their own matches: fitting the best frame near the
+  // line again and again (tried) drifted away from fast copies, whose frames lie seconds apart in
+  // the reference, and from slow ones towards a slower rate.
+  const subFramePoints: MatchPoint[] = [];
+  for (const p of seg.points) {
+    const i = byQ.get(p.q);
+    if (i === undefined || !frames[i].vectors.some(Boolean)) continue;
+    let j = nearestRef(ref, p.tr);
+    if (Math.abs(ref[j].tr - p.tr) > 0.05) continue;
+    const sj = simAt(i, j);
+    const sb = j > 0 ? simAt(i, j - 1) : -2;
+    const sa = j + 1 < ref.length ? simAt(i, j + 1) : -2;
+    if (sb > sj && sb >= sa) j--;
+    else if (sa > sj) j++;
+    const placed = subFrameTime(ref, j, (k) => simAt(i, k));
+    if (placed) subFramePoints.push({ ...p, tr: placed.t, w: placed.k });
+  }
+  const spread = subFramePoints.length ? subFramePoints[subFramePoints.length - 1].tq - subFramePoints[0].tq : 0;
+  const fitted =
+    subFramePoints.length >= 3 && spread >= 1 ? fitLine(subFramePoints, o.minRate, o.maxRate, true) : fitLine(seg.points, o.minRate, o.maxRate);
   // The chain's own line, or real time if that fits as well: on a slow or static shot the chain
   // may creep at a fraction of real time, while a copy really played at another speed shows it
   // along the whole segment. Real time runs through the chain's median offset, or through the
@@ -161,7 +258,6 @@ export function refineSegment(
   // that crept along footage whose frames all look alike (a dashcam's road) has a median offset
   // far from the copy's start. (Searching offsets and a grid of rates by mean similarity was
   // tried: it prefers slow lines through "average" frames of a pan.)
-  const fitted = fitLine(seg.points, o.minRate, o.maxRate);
   let realTime: Line = { rate: 1, offset: offsetFor(seg.points, 1) };
   let realStats = onLineStats(realTime);
   for (const candidate of new Set(seg.points.map((p) => Math.round((p.tr - p.tq) * 100) / 100))) {
@@ -174,9 +270,12 @@ export function refineSegment(
       realStats = stats;
     }
   }
-  const line = realStats.mean >= onLineStats(fitted).mean - o.realTimeSlack ? realTime : fitted;
+  // The slack shrinks where the fitted line matches almost perfectly: a clean 1.3× copy compares
+  // at 0.991 on its line and 0.985 on real time, which a fixed 0.01 would call as good.
+  const fittedMean = onLineStats(fitted).mean;
+  const slack = Math.min(o.realTimeSlack, REAL_TIME_SLACK_SHARE * (1 - fittedMean));
+  const line = realStats.mean >= fittedMean - slack ? realTime : fitted;
 
-  const extendFloor = (i: number) => Math.max(o.extendMinSimilarity, frames[i].floor - o.extendDrop);
   const inRef = (i: number) => {
     const t = line.offset + line.rate * frames[i].tq;
     return t >= -o.lineToleranceSec && t <= o.refDurationSec + o.lineToleranceSec;
@@ -204,21 +303,38 @@ export function refineSegment(
   const start = walk(first, -1);
   const end = walk(last, 1);
 
-  const queryStart = Math.min(frames[start].tq, seg.queryStart);
-  const queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
+  // The segment lies on the line, so its reference interval follows the fitted rate (the speed
+  // reported is its reference length over its query length).
+  let queryStart = Math.min(frames[start].tq, seg.queryStart);
+  let queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
+  const at = (tq: number) => line.offset + line.rate * tq;
+  const inverse = (tr: number) => (tr - line.offset) / line.rate;
+  // Where the line leaves the reference, the query bound moves with it (clamping only the
+  // reference bound would change the segment's speed), but not past a matched frame.
+  const firstTq = Math.min(...seg.points.map((p) => p.tq));
+  const lastTq = Math.max(...seg.points.map((p) => p.tq));
+  if (line.rate > 0 && at(queryStart) < 0) queryStart = Math.min(firstTq, Math.max(queryStart, inverse(0)));
+  if (line.rate > 0 && at(queryEnd) > o.refDurationSec) queryEnd = Math.max(lastTq, Math.min(queryEnd, inverse(o.refDurationSec)));
   const clampRef = (t: number) => Math.min(o.refDurationSec, Math.max(0, t));
+  let refStart = clampRef(at(queryStart));
+  let refEnd = clampRef(at(queryEnd));
   // The line passes within sampling jitter of the chain's points, not through them: the segment
-  // still covers every frame it reports as matched (a decoder that stamps the first frame a few
-  // hundredths later would otherwise leave that frame outside its own segment).
-  const chainRef = seg.points.map((p) => p.tr);
+  // stretches to take in a frame it reports as matched that lies just outside (a decoder that
+  // stamps the first frame a few hundredths later), while a frame further outside is no longer
+  // reported: the stored frame next to a moment of a slowed copy, up to half a sampling interval
+  // away, would otherwise stretch a 0.3× copy's 2-second reference interval by a quarter.
+  let points = seg.points.filter((p) => p.tr >= refStart - COVER_SLACK_SEC && p.tr <= refEnd + COVER_SLACK_SEC);
+  if (!points.length) points = [...seg.points];
+  refStart = clampRef(Math.min(refStart, ...points.map((p) => p.tr)));
+  refEnd = clampRef(Math.max(refEnd, ...points.map((p) => p.tr)));
   return {
     queryStart,
     queryEnd,
-    refStart: clampRef(Math.min(line.offset + line.rate * queryStart, ...chainRef)),
-    refEnd: clampRef(Math.max(line.offset + line.rate * queryEnd, ...chainRef)),
+    refStart,
+    refEnd,
     // Boundaries only: counting the frames on the line as evidence was measured to turn a
     // negative query into a match (static footage lines up just above the floor for many frames).
     evidence: seg.evidence,
-    points: seg.points,
+    points,
   };
 }
