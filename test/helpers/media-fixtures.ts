@@ -312,3 +312,19 @@ export const problemFiles = {
 export async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
+
+/**
+ * Two 8 s 320×240 clips of one zoom for seek tests: `plain` H.264, and `intraRefresh`, encoded
+ * with periodic intra refresh — after the first frame every "keyframe" is a recovery point whose
+ * picture is complete only a refresh wave (30 frames) later, so a seek before decoding lands late.
+ */
+export async function makeSeekClips(dir: TempDir): Promise<{ plain: string; intraRefresh: string }> {
+  const zoom = SOURCES.mandelbrot({ width: 320, height: 240, rate: 15 });
+  const plain = dir.file('plain.mp4');
+  const intraRefresh = dir.file('intra-refresh.mp4');
+  await Promise.all([
+    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', plain]),
+    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-x264-params', 'intra-refresh=1:keyint=30', '-pix_fmt', 'yuv420p', intraRefresh]),
+  ]);
+  return { plain, intraRefresh };
+}

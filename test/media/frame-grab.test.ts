@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grabLumaFrames } from '../../src/core/media/frame-grab.js';
 import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 import type { Raster } from '../../src/core/frames/raster.js';
-import { ffmpeg, makeTempDir, SOURCES } from '../helpers/media-fixtures.js';
+import { makeSeekClips, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 
 let dir: TempDir;
@@ -25,14 +25,7 @@ function difference(a: Raster, b: Uint8Array): number {
 
 beforeAll(async () => {
   dir = await makeTempDir('retrace-grab-');
-  const zoom = SOURCES.mandelbrot({ width: 320, height: 240, rate: 15 });
-  plain = dir.file('plain.mp4');
-  intraRefresh = dir.file('intra-refresh.mp4');
-  await Promise.all([
-    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', plain]),
-    // After the first frame every "keyframe" is a recovery point: a seek lands seconds late.
-    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-x264-params', 'intra-refresh=1:keyint=30', '-pix_fmt', 'yuv420p', intraRefresh]),
-  ]);
+  ({ plain, intraRefresh } = await makeSeekClips(dir));
 }, 120_000);
 
 afterAll(async () => {

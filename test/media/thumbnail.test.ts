@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractFrameJpeg, judgeSeek } from '../../src/core/media/thumbnail.js';
-import { ffmpeg, makeTempDir, SOURCES } from '../helpers/media-fixtures.js';
+import { ffmpeg, makeSeekClips, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 
 /**
@@ -32,15 +32,7 @@ async function exactFrame(path: string, t: number, name: string): Promise<Buffer
 
 beforeAll(async () => {
   dir = await makeTempDir('retrace-thumbnail-');
-  const zoom = SOURCES.mandelbrot({ width: 320, height: 240, rate: 15 });
-  plain = dir.file('plain.mp4');
-  intraRefresh = dir.file('intra-refresh.mp4');
-  await Promise.all([
-    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', plain]),
-    // Periodic intra refresh: after the first frame, every "keyframe" is a recovery point whose
-    // picture is only complete a refresh wave (30 frames) later.
-    ffmpeg(['-f', 'lavfi', '-i', zoom, '-t', '8', '-c:v', 'libx264', '-x264-params', 'intra-refresh=1:keyint=30', '-pix_fmt', 'yuv420p', intraRefresh]),
-  ]);
+  ({ plain, intraRefresh } = await makeSeekClips(dir));
 }, 120_000);
 
 afterAll(async () => {
