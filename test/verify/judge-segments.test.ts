@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { regionPair } from '../../src/core/candidates/region-pair.js';
 import { DEFAULT_SEARCH } from '../../src/core/settings/search-settings.js';
-import { matchedWindow, verificationCanReject } from '../../src/core/verify/judge-segments.js';
+import { matchedWindow, unverifiableFloor, verificationCanReject } from '../../src/core/verify/judge-segments.js';
 
 const verify = DEFAULT_SEARCH.verify;
 
@@ -51,5 +51,16 @@ describe('matchedWindow', () => {
   it('compares the whole frame when the whole picture carried more than half the evidence', () => {
     expect(matchedWindow([{ w: 0.4, pair: panel1 }, { w: 0.6, pair: whole }], windows)).toBeUndefined();
     expect(matchedWindow([{ w: 1, pair: panel1 }], undefined)).toBeUndefined();
+  });
+});
+
+describe('unverifiableFloor', () => {
+  it('keeps the ordinary floor for a reference whose file is gone', () => {
+    expect(unverifiableFloor('reference file not found', 0.56, verify)).toBe(0.56);
+  });
+
+  it('asks for temporal evidence that stands alone when a decode fails now (query frames, a timeout, a broken file)', () => {
+    for (const reason of ['query frames: CORRUPT_MEDIA', 'CORRUPT_MEDIA', 'decode failed']) expect(unverifiableFloor(reason, 0.56, verify)).toBe(verify.abstainMinScore);
+    expect(unverifiableFloor('CORRUPT_MEDIA', 0.9, verify)).toBe(0.9);
   });
 });

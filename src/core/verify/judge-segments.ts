@@ -6,7 +6,7 @@ import type { QueryWindows } from '../query/query-plan.js';
 import type { MatchTransform, SegmentVerification } from './segment-verification.js';
 import { describeGeometry } from './segment-verification.js';
 import type { QueryMedia } from './verify-segments.js';
-import { verifySegments } from './verify-segments.js';
+import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from './verify-settings.js';
 
 /** An aligned segment of a reference video with its temporal score. */
@@ -33,6 +33,18 @@ export interface JudgedSegment extends ScoredSegment {
 export function verificationCanReject(query: { width: number; height: number; lowInformation: boolean }, s: Pick<VerifySettings, 'widthPx' | 'smallQueryPixelShare'>): boolean {
   const workingPixels = s.widthPx * s.widthPx * (9 / 16);
   return !query.lowInformation && query.width * query.height >= workingPixels * s.smallQueryPixelShare;
+}
+
+/**
+ * The least temporal score of a segment that verification could not judge. A reference whose
+ * file is gone keeps the rule that held before verification. A decode that fails now — the
+ * query's own frames, or a reference that times out on a loaded machine (a file whose seeks
+ * land on undecodable keyframes is decoded from its start, 15 s at load 17) or no longer
+ * decodes — says nothing about the copy, and every candidate would pass alike, chance ones
+ * included: only temporal evidence strong enough to stand alone is reported.
+ */
+export function unverifiableFloor(reason: string, minSegmentScore: number, s: Pick<VerifySettings, 'abstainMinScore'>): number {
+  return reason === REFERENCE_GONE ? minSegmentScore : Math.max(minSegmentScore, s.abstainMinScore);
 }
 
 /**
@@ -115,11 +127,7 @@ export async function judgeCandidates(
     // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
     const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
     if (o.status === 'unavailable') {
-      // A reference whose file is gone keeps the rule that held before verification. When the
-      // query's own frames fail to decode again, every candidate is unverified alike, chance
-      // ones included: only temporal evidence strong enough to stand alone is reported.
-      const floor = o.reason.startsWith('query frames') ? Math.max(minSegmentScore, v.abstainMinScore) : minSegmentScore;
-      if (c.score >= floor) keep(unverified(c, o.reason));
+      if (c.score >= unverifiableFloor(o.reason, minSegmentScore, v)) keep(unverified(c, o.reason));
       continue;
     }
     const verification: SegmentVerification = {

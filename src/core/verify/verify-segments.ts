@@ -42,6 +42,9 @@ export interface QueryMedia {
   durationSec?: number;
 }
 
+/** The reason given when a reference's file is gone (the one unavailability that keeps the old rule). */
+export const REFERENCE_GONE = 'reference file not found';
+
 /** A verdict, or `unavailable` when the reference's file is gone or cannot be decoded. */
 export type VerifyOutcome = (SegmentVerdict & { timeMs: number }) | { status: 'unavailable'; reason: string; timeMs: number };
 
@@ -150,7 +153,7 @@ async function decodeRound(
     try {
       await access(path);
     } catch {
-      refFrames.set(path, 'reference file not found');
+      refFrames.set(path, REFERENCE_GONE);
       continue;
     }
     const sorted = [...times].sort((a, b) => a - b);
