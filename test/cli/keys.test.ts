@@ -3,6 +3,7 @@
  * them: the real command (`node bin/retrace.js`) on a real database.
  */
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
 import { makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
@@ -10,6 +11,18 @@ import { BIN, ensureCliBuilt, runCli } from './run-cli.js';
 
 let db: TestDatabase;
 let dir: TempDir;
+
+/** Status of GET `url` sent with Host `host` (fetch cannot set Host). */
+function statusWithHost(url: URL, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, headers: { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
@@ -89,10 +102,10 @@ describe('retrace keys', () => {
     expect(r.stderr).toContain('[DB_NOT_FOUND]');
   });
 
-  it('serve on 127.0.0.1 then requires the keys made by the CLI; SIGTERM stops it with 0', async () => {
+  it('serve on 127.0.0.1 then requires the keys made by the CLI, answers --allowed-host names only; SIGTERM stops it with 0', async () => {
     const env = { ...process.env };
     delete env.RETRACE_DB;
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db.location], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--allowed-host', 'retrace.test', '--db', db.location], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -113,6 +126,9 @@ describe('retrace keys', () => {
       expect((await fetch(jobs, { headers: { authorization: `Bearer ${made.revoked.key}` } })).status).toBe(401);
       expect((await fetch(new URL('api/videos', url), { headers: { authorization: `Bearer ${made.search.key}` } })).status).toBe(403);
       expect((await fetch(new URL('api/health', url))).status).toBe(200);
+      const health = new URL('api/health', url);
+      expect(await statusWithHost(health, 'retrace.test')).toBe(200);
+      expect(await statusWithHost(health, 'rebound.example')).toBe(421);
     } finally {
       child.kill('SIGTERM');
     }
