@@ -264,3 +264,16 @@ describe('keys', () => {
     }
   });
 });
+
+describe('after a restart', () => {
+  it('an unfinished upload and a job still belong to the key that made them', async () => {
+    const upload = await newUpload('search', 'search');
+    await srv.close();
+    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+    base = srv.url;
+    expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
+    expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
+    expect((await call('search', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(200);
+    expect((await call('search2', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(404);
+  });
+});
