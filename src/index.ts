@@ -41,5 +41,7 @@ export { JobStore, isUuid } from './core/jobs/job-store.js';
 export type { JobRecord, JobInput, JobKind, JobError } from './core/jobs/job-store.js';
 export { JobQueue, engineRunner } from './core/jobs/job-queue.js';
 export type { JobSnapshot, JobRunner, JobEngine, JobQueueOptions } from './core/jobs/job-queue.js';
+export { ApiKeyStore, OPEN_ACCESS, SCOPES, canSee, isScope, requireScope, scopeAllows } from './core/auth/api-keys.js';
+export type { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey, Principal, Scope } from './core/auth/api-keys.js';
 export { extractFrameJpeg } from './core/media/thumbnail.js';
 export { detectInset } from './core/frames/inset-detection.js';

@@ -14,6 +14,8 @@ export const EXIT = {
   notFound: 5,
   database: 6,
   environment: 7,
+  /** Refused for safety: serving on a public address without keys, or a key missing or too weak. */
+  refused: 8,
 } as const;
 
 const BY_CODE: Record<RetraceErrorCode, number> = {
@@ -41,6 +43,10 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   SIZE_MISMATCH: EXIT.failed,
   TOO_MANY_UPLOADS: EXIT.failed,
   ABORTED: EXIT.failed,
+  UNAUTHORIZED: EXIT.refused,
+  FORBIDDEN: EXIT.refused,
+  HOST_NOT_ALLOWED: EXIT.refused,
+  INSECURE_SERVER: EXIT.refused,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -3,13 +3,15 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Retrace } from '../core/engine/retrace.js';
 import { RetraceError } from '../core/errors/retrace-error.js';
-import { defaultDatabaseLocation } from '../db/open-database.js';
+import { defaultDatabaseLocation, openDatabase } from '../db/open-database.js';
+import type { SqlClient } from '../db/sql-client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { indexCommand } from './commands/index-command.js';
 import { searchCommand } from './commands/search-command.js';
 import { listCommand, removeCommand, statsCommand } from './commands/library-commands.js';
 import { benchCommand } from './commands/bench-command.js';
 import { serveCommand } from './commands/serve-command.js';
+import { keysCommand } from './commands/keys-command.js';
 
 const HELP = `retrace — find where a video clip or picture came from
 
@@ -19,7 +21,10 @@ Usage:
   retrace list [--db PATH|URL] [--json]
   retrace remove <id...> [--db PATH|URL]
   retrace stats [--db PATH|URL] [--json]
-  retrace serve [--port N] [--host H] [--db PATH|URL]
+  retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
+  retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
+  retrace keys list [--db PATH|URL] [--json]
+  retrace keys revoke <id> [--db PATH|URL]
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
@@ -28,11 +33,18 @@ Usage:
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
 a postgres:// URL selects a PostgreSQL server with pgvector. Only index and serve
 create an index; the other commands need one to exist.
+
+Once any API key exists (retrace keys create), every /api route of the server but
+/api/health needs "Authorization: Bearer <key>". Scopes: search (submit searches,
+read its own jobs) < index (+ upload, index and list videos) < admin (everything).
+serve refuses a non-loopback --host while no key exists, unless --insecure-no-auth.
+Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
 
 Exit codes: 0 ok, 1 failed (some inputs failed), 2 usage, 3 bad media, 4 over a limit,
-5 not found (file, video id, or no index at --db), 6 database (locked, mismatch,
-unreachable), 7 environment (ffmpeg, model), 130/143 interrupted (SIGINT/SIGTERM).`;
+5 not found (file, video id, key id, or no index at --db), 6 database (locked, mismatch,
+unreachable), 7 environment (ffmpeg, model), 8 refused for safety (serve on a public
+address without keys), 130/143 interrupted (SIGINT/SIGTERM).`;
 
 function version(): string {
   try {
@@ -91,6 +103,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         limit: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
+        scope: { type: 'string' },
+        name: { type: 'string' },
+        'allowed-host': { type: 'string', multiple: true },
+        'insecure-no-auth': { type: 'boolean', default: false },
       },
     });
   } catch (e) {
@@ -108,6 +124,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
+  }
+  if (command === 'keys') {
+    let sql: SqlClient | undefined;
+    try {
+      // Only `create` may set up a new database (a server's first key comes before its first start).
+      sql = await openDatabase(db, { create: positionals[0] === 'create' });
+      return await keysCommand(sql, positionals, { json: values.json ?? false, scope: values.scope, name: values.name });
+    } catch (e) {
+      reportError(e, values.json ?? false);
+      return exitCodeFor(e);
+    } finally {
+      await sql?.close().catch(() => undefined);
+    }
   }
   if (!['index', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
     process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
@@ -146,7 +175,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'serve': {
         const e = engine;
         engine = undefined; // the server owns it now and closes it on shutdown
-        return await serveCommand(e, { port: values.port ? Number(values.port) : undefined, host: values.host });
+        return await serveCommand(e, {
+          port: values.port ? Number(values.port) : undefined,
+          host: values.host,
+          allowedHosts: values['allowed-host'] ?? [],
+          insecureNoAuth: values['insecure-no-auth'] ?? false,
+        });
       }
     }
     return EXIT.usage;

@@ -3,10 +3,13 @@ import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { ApiKeyStore } from '../core/auth/api-keys.js';
 import { JobQueue } from '../core/jobs/job-queue.js';
 import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
 import type { IndexResult } from '../core/engine/types.js';
 import { HttpError, errorHandler } from './errors.js';
+import { authenticate, hostCheck, needs } from './auth.js';
 import { Limiter, type ServerContext } from './context.js';
 import { createServerMetrics } from './metrics.js';
 import { jobsRouter } from './routes-jobs.js';
@@ -23,6 +26,8 @@ export type RetraceServerApp = Express & {
   readonly ready: Promise<void>;
   readonly jobs: JobQueue;
   readonly uploads: UploadStore;
+  /** The API keys in the engine's database (create one and the API requires keys). */
+  readonly keys: ApiKeyStore;
   readonly dataDir: string;
   /** Stop background work: end event streams, put running jobs back in the queue. Does not close the engine. */
   shutdown(): Promise<void>;
@@ -50,10 +55,23 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-const CSP = [
-  "default-src 'self'", "img-src 'self' data: blob:", "media-src 'self' blob:", "style-src 'self'", "script-src 'self'",
-  "connect-src 'self'", "object-src 'none'", "frame-ancestors 'self'", "base-uri 'none'", "form-action 'self'",
-].join('; ');
+/**
+ * helmet with retrace's own CSP. Not helmet's default CSP: its `upgrade-insecure-requests`
+ * would break the page served over plain HTTP on a LAN address. No HSTS: retrace does not
+ * terminate TLS; the proxy that does decides.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'], mediaSrc: ["'self'", 'blob:'], styleSrc: ["'self'"],
+      scriptSrc: ["'self'"], connectSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'self'"], baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+  },
+  strictTransportSecurity: false,
+  referrerPolicy: { policy: 'no-referrer' },
+});
 
 /**
  * Build the HTTP API and web page over an open engine. The engine stays the caller's: close
@@ -82,6 +100,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
   });
   const store = new JobStore(engine.sql);
+  const keys = new ApiKeyStore(engine.sql);
 
   const onSettled = async (job: JobRecord) => {
     const path = job.input.path;
@@ -112,7 +131,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   });
 
   const ctx: ServerContext = {
-    engine, uploads, jobs, metrics, dirs, settings, log,
+    engine, uploads, jobs, metrics, dirs, settings, log, keys,
     thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
     streams: new Set(),
     startedAt: Date.now(),
@@ -182,10 +201,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
     });
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
+  app.use(hostCheck(options.allowedHosts ?? []));
+  app.use(securityHeaders);
 
   const api = Router();
   api.use(async (req, res, next) => {
@@ -210,7 +229,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     });
   });
 
-  api.get('/stats', async (_req, res) => {
+  // Everything below needs a key once one exists.
+  api.use(authenticate(keys));
+
+  api.get('/stats', needs('index', 'Reading library statistics'), async (_req, res) => {
     const [engineStats, unfinished] = await Promise.all([engine.stats(), store.countUnfinished()]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({
@@ -230,7 +252,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   });
   app.use('/api', api);
 
-  app.get('/metrics', (req, res) => {
+  app.get('/metrics', authenticate(keys), needs('admin', 'Reading metrics'), (req, res) => {
     res.locals.routeBase = req.baseUrl;
     res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
@@ -240,7 +262,6 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   if (options.serveWebPage !== false) {
     const publicDir = resolvePublicDir(options.publicDir);
     if (publicDir) {
-      app.use((_req, res, next) => { res.setHeader('Content-Security-Policy', CSP); next(); });
       app.use(express.static(publicDir, { index: 'index.html', maxAge: 0, etag: true, dotfiles: 'ignore', redirect: false }));
     } else {
       log('web page assets not found; serving the API only');
@@ -263,7 +284,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     return closing;
   };
 
-  return Object.assign(app, { ready, jobs, uploads, dataDir: root, shutdown }) as RetraceServerApp;
+  return Object.assign(app, { ready, jobs, uploads, keys, dataDir: root, shutdown }) as RetraceServerApp;
 }
 
 export { isInside };

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { InvalidArgumentError } from '../core/errors/retrace-error.js';
 import type { JobQueue, JobSnapshot } from '../core/jobs/job-queue.js';
+import type { ApiKeyStore } from '../core/auth/api-keys.js';
 import type { ServerMetrics } from './metrics.js';
 import type { UploadStore } from './upload-store.js';
 import type { ServerEngine } from './types.js';
@@ -11,6 +12,7 @@ export interface ServerContext {
   uploads: UploadStore;
   jobs: JobQueue;
   metrics: ServerMetrics;
+  keys: ApiKeyStore;
   dirs: { root: string; uploads: string; media: string; queries: string };
   settings: {
     maxFileBytes: number;

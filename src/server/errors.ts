@@ -36,7 +36,24 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   SIZE_MISMATCH: 409,
   TOO_MANY_UPLOADS: 429,
   ABORTED: 503,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  // RFC 9110: "the request was directed at a server that is unable or unwilling to produce an
+  // authoritative response" for that host — exactly a Host outside the allowed list.
+  HOST_NOT_ALLOWED: 421,
+  // Raised at start-up, never in a request.
+  INSECURE_SERVER: 500,
 };
+
+/** Headers that go with some codes (RFC 6750: a 401 names the scheme, a 403 the missing scope). */
+function headersFor(err: RetraceError): Record<string, string> | undefined {
+  if (err.code === 'UNAUTHORIZED') return { 'WWW-Authenticate': 'Bearer realm="retrace"' };
+  if (err.code === 'FORBIDDEN') {
+    const needed = typeof err.details?.needed === 'string' ? err.details.needed : '';
+    return { 'WWW-Authenticate': `Bearer realm="retrace", error="insufficient_scope", scope="${needed}"` };
+  }
+  return undefined;
+}
 
 /** An error that only makes sense over HTTP (route not found, job not finished yet, …). */
 export class HttpError extends Error {
@@ -54,7 +71,7 @@ export interface ErrorBody {
 export function describeError(err: unknown): { status: number; body: ErrorBody; headers?: Record<string, string>; internal: boolean } {
   if (err instanceof RetraceError) {
     const status = HTTP_STATUS[err.code] ?? 500;
-    return { status, body: { error: err.toJSON() }, internal: status >= 500 };
+    return { status, body: { error: err.toJSON() }, headers: headersFor(err), internal: status >= 500 };
   }
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers, internal: err.status >= 500 };

@@ -1,21 +1,27 @@
 import { stat } from 'node:fs/promises';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { NotFoundError, RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
 import { isUuid } from '../core/jobs/job-store.js';
 import type { JobSnapshot } from '../core/jobs/job-queue.js';
 import { extractFrameJpeg } from '../core/media/thumbnail.js';
 import { HTTP_STATUS, HttpError } from './errors.js';
 import { intParam, jobView, numParam, type ServerContext } from './context.js';
+import { assertVisible, needs, principal } from './auth.js';
 
 const TERMINAL = new Set(['done', 'failed']);
 
 export function jobsRouter(ctx: ServerContext): Router {
   const { jobs } = ctx;
   const router = Router();
+  // Any key may use the jobs routes; which jobs it sees is decided per job below.
+  router.use('/jobs', needs('search', 'Reading jobs'));
 
-  const load = async (id: string): Promise<JobSnapshot> => {
+  /** The job if the caller may see it (its own, or any for an admin); 404 otherwise. */
+  const load = async (id: string, res: Response): Promise<JobSnapshot> => {
     if (!isUuid(id)) throw new NotFoundError('Job', id);
-    return jobs.get(id);
+    const job = await jobs.get(id);
+    assertVisible(res, job.apiKeyId, 'Job', id);
+    return job;
   };
 
   router.get('/jobs', async (req, res) => {
@@ -23,20 +29,22 @@ export function jobsRouter(ctx: ServerContext): Router {
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
     const kind = req.query.kind;
     if (kind !== undefined && kind !== 'index' && kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'kind must be "index" or "search"');
-    const list = await jobs.store.list({ limit, offset, kind: kind as 'index' | 'search' | undefined });
+    const who = principal(res);
+    // Admins (and everyone on a server without keys) list all jobs; other keys their own.
+    const list = await jobs.store.list({ limit, offset, kind: kind as 'index' | 'search' | undefined, ...(who.scope === 'admin' ? {} : { apiKeyId: who.keyId ?? '' }) });
     const items = await Promise.all(list.map(async (j) => jobView(req, ctx, (await jobs.find(j.id)) ?? j, false)));
     res.json({ items, limit, offset, ...jobs.counts() });
   });
 
   router.get('/jobs/:id', async (req, res) => {
-    const job = await load(req.params.id);
+    const job = await load(req.params.id, res);
     res.setHeader('Cache-Control', 'no-store');
     res.json(jobView(req, ctx, job, true));
   });
 
   /** The result alone: for a search, exactly what `retrace search --json` prints. */
   router.get('/jobs/:id/result', async (req, res) => {
-    const job = await load(req.params.id);
+    const job = await load(req.params.id, res);
     if (job.stage === 'done') {
       res.json(job.result);
       return;
@@ -50,7 +58,7 @@ export function jobsRouter(ctx: ServerContext): Router {
   });
 
   router.delete('/jobs/:id', async (req, res) => {
-    await load(req.params.id);
+    await load(req.params.id, res);
     const job = await jobs.cancel(req.params.id);
     res.json(jobView(req, ctx, await jobs.find(job.id) ?? job, false));
   });
@@ -82,6 +90,7 @@ export function jobsRouter(ctx: ServerContext): Router {
     let job: JobSnapshot;
     try {
       job = await jobs.get(id);
+      assertVisible(res, job.apiKeyId, 'Job', id);
     } catch (err) {
       unsubscribe();
       throw err;
@@ -106,7 +115,7 @@ export function jobsRouter(ctx: ServerContext): Router {
 
   /** A frame of a search job's query file (kept for a while after the job ends). */
   router.get('/jobs/:id/thumbnail', async (req, res) => {
-    const job = await load(req.params.id);
+    const job = await load(req.params.id, res);
     if (job.kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'Only search jobs have query thumbnails');
     const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
     const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });

@@ -7,6 +7,8 @@ import { FileTooLargeError, InvalidArgumentError, RetraceError } from '../core/e
 import { describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
+import { assertVisible, needs, principal } from './auth.js';
+import { requireScope } from '../core/auth/api-keys.js';
 
 /** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
 const MULTIPART_SLACK = 64 * 1024;
@@ -76,10 +78,21 @@ export function uploadsRouter(ctx: ServerContext): Router {
 
   const reject = (code: string) => metrics.uploadsRejected.inc({ code });
 
+  router.use('/uploads', needs('search', 'Uploading'));
+
+  /** The upload if the caller may use it (its own, or any for an admin); 404 otherwise. */
+  const own = (id: string, res: Response): UploadState => {
+    const state = uploads.get(id);
+    assertVisible(res, state.apiKeyId, 'Upload', id);
+    return state;
+  };
+
   router.post('/uploads', async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
-      const state = await uploads.create(body);
+      // A search key may upload queries; adding to the library needs an index key.
+      if (body.purpose === 'index') requireScope(principal(res), 'index', 'Uploading a video to index');
+      const state = await uploads.create(body, principal(res).keyId);
       res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);
       res.json(uploadView(req, state));
     } catch (err) {
@@ -89,7 +102,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
   });
 
   router.get('/uploads/:id', (req, res) => {
-    const state = uploads.get(req.params.id);
+    const state = own(req.params.id, res);
     const view = uploadView(req, state);
     res.setHeader('Upload-Offset', String(view.offset));
     res.setHeader('Upload-Length', String(state.size));
@@ -98,7 +111,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
   });
 
   router.head('/uploads/:id', (req, res) => {
-    const state = uploads.get(req.params.id);
+    const state = own(req.params.id, res);
     res.setHeader('Upload-Offset', String(uploadView(req, state).offset));
     res.setHeader('Upload-Length', String(state.size));
     res.setHeader('Cache-Control', 'no-store');
@@ -106,6 +119,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
   });
 
   router.delete('/uploads/:id', async (req, res) => {
+    own(req.params.id, res);
     await uploads.remove(req.params.id);
     res.status(204).end();
   });
@@ -113,8 +127,9 @@ export function uploadsRouter(ctx: ServerContext): Router {
   router.post(
     '/uploads/:id/chunks',
     // Refuse before reading the body when we already can.
-    (req, _res, next) => {
+    (req, res, next) => {
       try {
+        own(req.params.id, res);
         const q = req.query.offset;
         uploads.assertReceiving(req.params.id, q === undefined ? undefined : parseOffset(q));
         const declared = Number(req.headers['content-length']);
@@ -158,7 +173,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
   router.post('/uploads/:id/complete', async (req, res) => {
     const id = req.params.id;
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const before = uploads.get(id);
+    const before = own(id, res);
     if (before.status === 'completed' && before.jobId) {
       // Completing twice (say the first answer was lost) returns the same job.
       const job = await jobs.get(before.jobId);
@@ -190,7 +205,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
               metadata: { originalName: state.fileName, uploadedAt: new Date().toISOString(), format: sniff.label, ...(state.mimeType ? { mimeType: state.mimeType } : {}) },
             }
           : { limit, mediaKind: sniff.kind }),
-      });
+      }, { apiKeyId: state.apiKeyId });
     } catch (err) {
       reject(describeError(err).body.error.code);
       await rm(path, { force: true });

@@ -6,6 +6,7 @@ import { FileNotFoundError, NotFoundError } from '../core/errors/retrace-error.j
 import { isUuid } from '../core/jobs/job-store.js';
 import { intParam, numParam, type ServerContext } from './context.js';
 import { thumbnail } from './routes-jobs.js';
+import { needs } from './auth.js';
 
 /** Whether `path` lies inside `dir` (files the server stored itself and may delete). */
 export function isInside(dir: string, path: string): boolean {
@@ -27,7 +28,9 @@ export function videosRouter(ctx: ServerContext): Router {
     return engine.get(id);
   };
 
-  router.get('/videos', async (req, res) => {
+  // Listing the library needs an index key. A single video (its record, stream and frames) is
+  // open to search keys too: search results name matched videos by id and the page shows them.
+  router.get('/videos', needs('index', 'Listing the library'), async (req, res) => {
     const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
     const [items, total] = await Promise.all([engine.list({ limit, offset }), engine.count()]);
@@ -35,12 +38,14 @@ export function videosRouter(ctx: ServerContext): Router {
     res.json({ items: items.map((v) => videoView(req, v)), total, limit, offset });
   });
 
+  router.use('/videos', needs('search', 'Reading videos'));
+
   router.get('/videos/:id', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(videoView(req, await load(req.params.id)));
   });
 
-  router.delete('/videos/:id', async (req, res) => {
+  router.delete('/videos/:id', needs('admin', 'Deleting a video'), async (req: Request<{ id: string }>, res) => {
     const video = await load(req.params.id);
     await engine.remove(video.id);
     // Delete the file only if the server stored it (uploaded through the API).

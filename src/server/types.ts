@@ -57,6 +57,12 @@ export interface ServerOptions {
   publicDir?: string;
   /** Serve the web page at `/` (default true). */
   serveWebPage?: boolean;
+  /**
+   * Host names (the `Host` header, without port) the server answers besides the loopback
+   * names localhost, *.localhost, 127.0.0.1 and [::1]; others get 421 (DNS rebinding
+   * protection). `'*'` answers any host (behind a proxy that checks hosts itself).
+   */
+  allowedHosts?: readonly string[];
   /** Error log (default console.error). */
   log?: (message: string, err?: unknown) => void;
 }

@@ -33,6 +33,8 @@ export interface UploadState {
   received: Array<[number, number]>;
   status: UploadStatus;
   jobId: string | null;
+  /** The API key that created the upload (null without keys); only it or an admin may use it. */
+  apiKeyId: string | null;
   createdAt: string;
   updatedAt: string;
   expiresAt: string;
@@ -134,6 +136,8 @@ export class UploadStore {
       try {
         const state = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as UploadState;
         if (state.id !== m[1]) throw new Error('id mismatch');
+        // Uploads saved before keys existed have no owner field.
+        state.apiKeyId ??= null;
         this.entries.set(state.id, { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false });
       } catch {
         await rm(join(this.dir, name), { force: true });
@@ -160,7 +164,7 @@ export class UploadStore {
     return this.entries.size - this.activeCount();
   }
 
-  async create(input: CreateUploadInput): Promise<UploadState> {
+  async create(input: CreateUploadInput, apiKeyId: string | null = null): Promise<UploadState> {
     const { fileName, size, purpose, sha256, mimeType, title } = input;
     if (typeof fileName !== 'string' || fileName.trim() === '' || fileName.length > 255 || /[\u0000-\u001f]/.test(fileName)) {
       throw new InvalidArgumentError('fileName must be a non-empty string of at most 255 characters');
@@ -200,6 +204,7 @@ export class UploadStore {
       received: [],
       status: 'receiving',
       jobId: null,
+      apiKeyId,
       createdAt: new Date(now).toISOString(),
       updatedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.limits.ttlMs).toISOString(),

@@ -3,14 +3,29 @@ import { startServer } from '../../server/start.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `retrace serve`: the HTTP API and web page over the engine, until SIGINT/SIGTERM. */
-export async function serveCommand(engine: Retrace, options: { port?: number; host?: string }): Promise<number> {
+export async function serveCommand(
+  engine: Retrace,
+  options: { port?: number; host?: string; allowedHosts?: readonly string[]; insecureNoAuth?: boolean },
+): Promise<number> {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     process.stderr.write('--port must be a whole number from 0 to 65535\n');
     await engine.close();
     return EXIT.usage;
   }
-  const running = await startServer({ engine, port: options.port, host: options.host });
-  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location})\n`);
+  let running;
+  try {
+    running = await startServer({ engine, port: options.port, host: options.host, allowedHosts: options.allowedHosts, insecureNoAuth: options.insecureNoAuth });
+  } catch (e) {
+    // main() reports the error; the engine is ours to close.
+    await engine.close().catch(() => undefined);
+    throw e;
+  }
+  const auth = (await running.app.keys.anyExist()) ? 'API keys required' : 'no API keys: open to anyone who can reach it';
+  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; ${auth})\n`);
+  if (['0.0.0.0', '::'].includes(running.host) && !options.allowedHosts?.length) {
+    // Clients reach a wildcard address by some name or address the server cannot know.
+    process.stderr.write('note: only requests addressed to localhost or 127.0.0.1 are answered; add --allowed-host NAME for each name or address clients use\n');
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -27,7 +27,11 @@ export type RetraceErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'TOO_MANY_UPLOADS'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'HOST_NOT_ALLOWED'
+  | 'INSECURE_SERVER';
 
 /** Base class: `code` is stable and safe to branch on; `message` is for people. */
 export class RetraceError extends Error {
@@ -139,6 +143,31 @@ export class DescriptorError extends RetraceError {
 /** The operation was cancelled through an AbortSignal. */
 export class AbortedError extends RetraceError {
   constructor() { super('ABORTED', 'Operation was aborted'); }
+}
+
+/** A request that needs an API key came without one, or with one that is unknown or revoked. */
+export class UnauthorizedError extends RetraceError {
+  constructor(message = 'This server requires an API key: send "Authorization: Bearer <key>" (create one with `retrace keys create`)') {
+    super('UNAUTHORIZED', message);
+  }
+}
+/** A valid API key whose scope does not allow the action. */
+export class ForbiddenError extends RetraceError {
+  constructor(action: string, needed: string, have: string) {
+    super('FORBIDDEN', `${action} needs a key with scope "${needed}" or above; this key has scope "${have}"`, { details: { needed, have } });
+  }
+}
+/** The request's Host header is not one this server answers to (DNS rebinding protection). */
+export class HostNotAllowedError extends RetraceError {
+  constructor(host: string) {
+    super('HOST_NOT_ALLOWED', `This server does not answer to host "${host.slice(0, 100)}"; start it with --allowed-host ${host.replace(/:\d+$/, '').slice(0, 100) || 'NAME'} to allow it`);
+  }
+}
+/** `retrace serve` on a non-loopback address while no API key exists (and no explicit opt-out). */
+export class InsecureServerError extends RetraceError {
+  constructor(host: string) {
+    super('INSECURE_SERVER', `Refusing to serve on ${host} without API keys: anyone who can reach it could delete videos and read other people's searches. Create a key first (retrace keys create --scope admin), listen on 127.0.0.1, or pass --insecure-no-auth`);
+  }
 }
 
 export function formatBytes(n: number): string {

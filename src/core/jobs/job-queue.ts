@@ -178,10 +178,10 @@ export class JobQueue {
     return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
   }
 
-  /** Store a new job and schedule it. */
-  async submit(kind: JobKind, input: JobInput): Promise<JobRecord> {
+  /** Store a new job and schedule it; `apiKeyId` records the API key that submitted it. */
+  async submit(kind: JobKind, input: JobInput, options: { apiKeyId?: string | null } = {}): Promise<JobRecord> {
     if (this.closed) throw new RetraceError('ABORTED', 'The job queue is shutting down; try again shortly');
-    const job = await this.store.create(kind, input);
+    const job = await this.store.create(kind, input, undefined, options.apiKeyId ?? null);
     this.pending.push(job.id);
     if (this.started) this.pump();
     return job;

@@ -48,6 +48,8 @@ export interface JobRecord {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** The API key that submitted the job (server with keys), else null. */
+  apiKeyId: string | null;
 }
 
 /** Stages during which a job is being worked on. */
@@ -71,9 +73,10 @@ interface JobRow {
   created_at: Date | string;
   updated_at: Date | string;
   finished_at: Date | string | null;
+  api_key_id: string | null;
 }
 
-const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at';
+const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id';
 
 function iso(v: Date | string | null): string | null {
   if (v === null || v === undefined) return null;
@@ -97,16 +100,17 @@ function fromRow(r: JobRow): JobRecord {
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     finishedAt: iso(r.finished_at),
+    apiKeyId: r.api_key_id ?? null,
   };
 }
 
 export class JobStore {
   constructor(private readonly sql: SqlExecutor) {}
 
-  async create(kind: JobKind, input: JobInput, id: string = randomUUID()): Promise<JobRecord> {
+  async create(kind: JobKind, input: JobInput, id: string = randomUUID(), apiKeyId: string | null = null): Promise<JobRecord> {
     const { rows } = await this.sql.query<JobRow>(
-      `INSERT INTO jobs (id, kind, stage, progress, input) VALUES ($1, $2, 'queued', 0, $3::jsonb) RETURNING ${COLUMNS}`,
-      [id, kind, JSON.stringify(input)],
+      `INSERT INTO jobs (id, kind, stage, progress, input, api_key_id) VALUES ($1, $2, 'queued', 0, $3::jsonb, $4) RETURNING ${COLUMNS}`,
+      [id, kind, JSON.stringify(input), apiKeyId],
     );
     return fromRow(rows[0]);
   }
@@ -125,15 +129,16 @@ export class JobStore {
     return job;
   }
 
-  /** Newest first. */
-  async list(opts: { limit?: number; offset?: number; kind?: JobKind } = {}): Promise<JobRecord[]> {
+  /** Newest first; with `apiKeyId`, only the jobs that key submitted. */
+  async list(opts: { limit?: number; offset?: number; kind?: JobKind; apiKeyId?: string } = {}): Promise<JobRecord[]> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 1000);
     const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
     const params: unknown[] = [limit, offset];
-    let where = '';
-    if (opts.kind) { where = 'WHERE kind = $3'; params.push(opts.kind); }
+    const where: string[] = [];
+    if (opts.kind) { params.push(opts.kind); where.push(`kind = $${params.length}`); }
+    if (opts.apiKeyId !== undefined) { params.push(opts.apiKeyId); where.push(`api_key_id = $${params.length}`); }
     const { rows } = await this.sql.query<JobRow>(
-      `SELECT ${COLUMNS} FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
+      `SELECT ${COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
     return rows.map(fromRow);
   }
 

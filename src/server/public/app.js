@@ -4,6 +4,8 @@
 const $ = (id) => document.getElementById(id);
 const UPLOAD_KEY = 'retrace.upload.v1';
 const LAST_JOB_KEY = 'retrace.lastJob.v1';
+// The API key lives in sessionStorage: this tab only, gone when it closes.
+const API_KEY = 'retrace.apiKey.v1';
 const PARALLEL_CHUNKS = 3;
 const MAX_TRIES = 8;
 const LIB_PAGE = 20;
@@ -71,22 +73,100 @@ class ApiError extends Error {
   }
 }
 
+// ---------- API key (asked for when the server answers 401)
+
+function apiKey() {
+  try { return sessionStorage.getItem(API_KEY); } catch { return null; }
+}
+
+function authHeaders() {
+  const key = apiKey();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+let keyPrompt = null;
+/** Ask for a key (one dialog however many requests were refused); resolves false if cancelled. */
+function askForKey(message) {
+  keyPrompt ??= new Promise((resolve) => {
+    const dialog = $('key-dialog');
+    const input = $('key-input');
+    const text = $('key-text');
+    if (message && apiKey()) {
+      text.textContent = `The key was refused: ${message}`;
+      text.classList.add('key-error');
+    }
+    input.value = '';
+    const done = (ok) => {
+      $('key-form').removeEventListener('submit', onSubmit);
+      $('key-cancel').removeEventListener('click', onCancel);
+      dialog.removeEventListener('cancel', onCancel);
+      if (dialog.open) dialog.close();
+      keyPrompt = null;
+      resolve(ok);
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      const key = input.value.trim();
+      if (!key) return;
+      try { sessionStorage.setItem(API_KEY, key); } catch { /* private mode: asked again next time */ }
+      $('forget-key').hidden = false;
+      done(true);
+    };
+    const onCancel = (e) => { e?.preventDefault?.(); done(false); };
+    $('key-form').addEventListener('submit', onSubmit);
+    $('key-cancel').addEventListener('click', onCancel);
+    dialog.addEventListener('cancel', onCancel);
+    dialog.showModal();
+    input.focus();
+  });
+  return keyPrompt;
+}
+
+function forgetKey() {
+  try { sessionStorage.removeItem(API_KEY); } catch { /* ignore */ }
+  location.reload();
+}
+
 async function api(path, { method = 'GET', body } = {}) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-  } catch {
-    throw new ApiError('Cannot reach the server. Check the connection and try again.', 0, 'NETWORK');
+  for (;;) {
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers: { ...authHeaders(), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+    } catch {
+      throw new ApiError('Cannot reach the server. Check the connection and try again.', 0, 'NETWORK');
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    try { data = await res.json(); } catch { /* not JSON */ }
+    if (res.status === 401 && await askForKey(data?.error?.message)) continue;
+    if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
+    return data;
   }
-  if (res.status === 204) return null;
-  let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
-  return data;
+}
+
+/**
+ * Show `url` (a thumbnail or a video) in `node`. Without a key the element loads it itself; with
+ * one it cannot send the header, so the bytes are fetched with it and shown from a blob: URL
+ * (for a video that means the whole file first).
+ */
+async function setAuthedSrc(node, url) {
+  if (!apiKey()) {
+    node.setAttribute('src', url);
+    return;
+  }
+  try {
+    const res = await fetch(url, { headers: authHeaders() });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const old = node.getAttribute('src');
+    if (old?.startsWith('blob:')) URL.revokeObjectURL(old);
+    node.setAttribute('src', URL.createObjectURL(await res.blob()));
+  } catch {
+    node.dispatchEvent(new Event('error'));
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -208,6 +288,7 @@ function sendChunk(uploadId, file, start, end, onProgress) {
     state.xhrs.add(xhr);
     xhr.open('POST', `api/uploads/${encodeURIComponent(uploadId)}/chunks?offset=${start}`);
     xhr.responseType = 'json';
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.min(1, e.loaded / e.total) * (end - start)); };
     xhr.onload = () => {
       state.xhrs.delete(xhr);
@@ -241,6 +322,8 @@ async function withRetries(fn, what) {
       return await fn();
     } catch (err) {
       if (state.cancelled || err.code === 'CANCELLED') throw new ApiError('Cancelled', 0, 'CANCELLED');
+      // A chunk refused for its key: ask for one and send it again (not counted as a try).
+      if (err.status === 401 && await askForKey(err.message)) { attempt--; continue; }
       if (!retryable(err) || attempt >= MAX_TRIES) throw err;
       const delay = Math.min(15000, 500 * 2 ** (attempt - 1));
       $('up-text').textContent = `${what} failed (${err.message}); retrying in ${Math.round(delay / 1000)} s…`;
@@ -387,6 +470,30 @@ function followJob(jobId, record) {
       resolve();
     };
     state.resolveJob = () => { finished = true; resolve(); };
+    // EventSource cannot send the key: with one, poll the job instead.
+    const poll = async () => {
+      while (!finished) {
+        try {
+          const job = await api(`api/jobs/${encodeURIComponent(jobId)}`);
+          if (finished) return;
+          renderJobProgress(job);
+          if (job.stage === 'done' || job.stage === 'failed') return void finish();
+        } catch (err) {
+          if (err.status === 404 || err.status === 401) {
+            finished = true;
+            clearSaved();
+            failProgress();
+            showError(err.status === 404 ? 'This job no longer exists on the server.' : err.message, err.code);
+            return resolve();
+          }
+        }
+        await sleep(1000);
+      }
+    };
+    if (apiKey()) {
+      void poll();
+      return;
+    }
     const es = new EventSource(`api/jobs/${encodeURIComponent(jobId)}/events`);
     state.events = es;
     es.addEventListener('job', (ev) => {
@@ -399,6 +506,8 @@ function followJob(jobId, record) {
       try {
         const job = await api(`api/jobs/${encodeURIComponent(jobId)}`);
         if (job.stage === 'done' || job.stage === 'failed') void finish();
+        // Refused for good (a 401: the server wants a key, now given): poll from here on.
+        else if (es.readyState === EventSource.CLOSED) { state.events = null; void poll(); }
       } catch (err) {
         if (err.status === 404) {
           finished = true;
@@ -511,10 +620,10 @@ async function renderSearch(job) {
     const seek = () => { player.currentTime = start; if (autoplay) void player.play().catch(() => {}); };
     player.dataset.videoId = m.videoId;
     player.dataset.start = String(start);
-    if (player.getAttribute('src') !== src) {
-      player.setAttribute('src', src);
+    if (player.dataset.src !== src) {
+      player.dataset.src = src;
       player.addEventListener('loadedmetadata', seek, { once: true });
-      player.load();
+      void setAuthedSrc(player, src);
     } else seek();
     if (autoplay) playerBox.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
   };
@@ -598,8 +707,8 @@ function renderMatch(m, index, video, job, play) {
       rImg.addEventListener('error', () => {
         rImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Reference frame unavailable' }));
       }, { once: true });
-      qImg.src = `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`;
-      rImg.src = `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`;
+      void setAuthedSrc(qImg, `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`);
+      void setAuthedSrc(rImg, `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`);
       // The part of the reference the copy shows, drawn over the reference frame.
       const r = seg.transform?.refRect;
       if (r && r.width * r.height < 0.98) {
@@ -650,8 +759,8 @@ async function loadLibrary() {
     return el('tr', { dataset: { videoId: v.id } },
       el('td', { class: 'thumb-cell' },
         v.status === 'ready'
-          ? el('a', { href: `api/videos/${v.id}/stream`, target: '_blank', rel: 'noopener', 'aria-label': `Play ${name}` },
-            el('img', { src: `api/videos/${v.id}/thumbnail?t=${thumbT}&w=160`, alt: '', loading: 'lazy', width: 96, height: 54 }))
+          ? el('a', { href: `api/videos/${v.id}/stream`, target: '_blank', rel: 'noopener', 'aria-label': `Play ${name}`, onclick: (e) => openStream(e, v.id) },
+            authedImg(`api/videos/${v.id}/thumbnail?t=${thumbT}&w=160`, { alt: '', loading: 'lazy', width: 96, height: 54 }))
           : null),
       el('td', { class: 'title-cell' }, el('span', { class: 'v-title', text: name }),
         v.metadata?.originalName && v.metadata.originalName !== name ? el('small', { class: 'muted', text: v.metadata.originalName }) : null),
@@ -668,6 +777,28 @@ async function loadLibrary() {
   $('page-info').textContent = `Page ${Math.floor(state.libOffset / LIB_PAGE) + 1} of ${pages}`;
   $('page-prev').disabled = state.libOffset === 0;
   $('page-next').disabled = state.libOffset + LIB_PAGE >= data.total;
+}
+
+function authedImg(url, attrs) {
+  const img = el('img', attrs);
+  void setAuthedSrc(img, url);
+  return img;
+}
+
+/** A new tab cannot send the key: with one, open the video from a blob: URL instead. */
+async function openStream(e, id) {
+  if (!apiKey()) return;
+  e.preventDefault();
+  const tab = window.open('', '_blank');
+  try {
+    const res = await fetch(`api/videos/${id}/stream`, { headers: authHeaders() });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const url = URL.createObjectURL(await res.blob());
+    if (tab) tab.location.href = url; else location.href = url;
+  } catch (err) {
+    tab?.close();
+    alert(`Could not open the video: ${err.message}`);
+  }
 }
 
 async function deleteVideo(v, name) {
@@ -696,6 +827,8 @@ function handleFiles(files) {
 
 function init() {
   $('pick').addEventListener('click', pickFile);
+  $('forget-key').hidden = !apiKey();
+  $('forget-key').addEventListener('click', forgetKey);
   $('file').addEventListener('change', (e) => {
     handleFiles(e.target.files);
     e.target.value = '';

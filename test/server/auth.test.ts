@@ -1,0 +1,279 @@
+/**
+ * API keys on a real server (127.0.0.1, real database): who may call which route.
+ *
+ * Scopes nest: search ⊂ index ⊂ admin.
+ *   search  submit searches (query uploads), read its own uploads and jobs, read single videos
+ *           (search results link to them)
+ *   index   + upload videos to index, list the library, read stats
+ *   admin   + delete videos, /metrics, every key's uploads and jobs
+ * Without a key every route but /api/health (and the page) answers 401. Another key's upload or
+ * job answers 404, not 403, so its id is not even confirmed to exist.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyStore } from '../../src/core/auth/api-keys.js';
+import type { RunningServer } from '../../src/server/index.js';
+import { makeClip, makeStill, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
+
+type Who = 'anonymous' | 'search' | 'index' | 'admin';
+const WHO: readonly Who[] = ['anonymous', 'search', 'index', 'admin'];
+
+let te: TestEngine;
+let tmp: TempDir;
+let srv: RunningServer;
+let base: string;
+const key = {} as Record<Exclude<Who, 'anonymous'> | 'search2' | 'revoked', string>;
+/** Made by the search key: a finished search job and an upload still receiving bytes. */
+let searchJobId = '';
+let searchUploadId = '';
+/** Indexed before the keys existed: one to read, one the admin deletes. */
+let videoId = '';
+let doomedVideoId = '';
+let stillPath = '';
+
+interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+async function call(who: Who | 'search2' | 'revoked' | { raw: string }, method: string, path: string, body?: unknown): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (typeof who === 'object') headers.authorization = who.raw;
+  else if (who !== 'anonymous') headers.authorization = `Bearer ${key[who]}`;
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(new URL(path, base), { method, headers, body: payload });
+  const text = method === 'HEAD' ? '' : await res.text();
+  let parsed: unknown = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* binary or text */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+function chunkForm(offset: number, bytes: Uint8Array): FormData {
+  const form = new FormData();
+  form.set('offset', String(offset));
+  form.set('chunk', new Blob([new Uint8Array(bytes)]), 'blob');
+  return form;
+}
+
+async function newUpload(who: Who | 'search2', purpose: 'search' | 'index', size = 1000): Promise<string> {
+  const r = await call(who, 'POST', '/api/uploads', { fileName: 'q.jpg', size, purpose });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body.id;
+}
+
+/** Upload a whole file as `who` in one chunk and complete it; returns the job id. */
+async function uploadWhole(who: Who, path: string, purpose: 'search' | 'index'): Promise<string> {
+  const bytes = await readFile(path);
+  const id = await newUpload(who, purpose, bytes.length);
+  const chunk = await call(who, 'POST', `/api/uploads/${id}/chunks`, chunkForm(0, bytes));
+  expect(chunk.status, JSON.stringify(chunk.body)).toBe(200);
+  const done = await call(who, 'POST', `/api/uploads/${id}/complete`, {});
+  expect(done.status, JSON.stringify(done.body)).toBe(201);
+  return done.body.job.id;
+}
+
+beforeAll(async () => {
+  tmp = await makeTempDir('retrace-auth-');
+  te = await openTestEngine();
+  const small = { durationSec: 3, width: 192, height: 144 };
+  const [a, b] = await Promise.all([makeClip(tmp, 'a', { source: 'mandelbrot', ...small }), makeClip(tmp, 'b', { source: 'life', ...small })]);
+  stillPath = await makeStill(tmp, 'still.jpg', 'mandelbrot', { width: 192, height: 144 });
+  videoId = (await te.engine.index(a)).videoId!;
+  doomedVideoId = (await te.engine.index(b)).videoId!;
+  srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+  base = srv.url;
+
+  const keys = new ApiKeyStore(te.engine.sql);
+  key.search = (await keys.create({ scope: 'search', name: 'searcher' })).key;
+  key.search2 = (await keys.create({ scope: 'search', name: 'another searcher' })).key;
+  key.index = (await keys.create({ scope: 'index' })).key;
+  key.admin = (await keys.create({ scope: 'admin' })).key;
+  const revoked = await keys.create({ scope: 'admin', name: 'old' });
+  await keys.revoke(revoked.id);
+  key.revoked = revoked.key;
+
+  searchJobId = await uploadWhole('search', stillPath, 'search');
+  // Polled until the job ends (no fixed wait).
+  for (;;) {
+    const r = await call('search', 'GET', `/api/jobs/${searchJobId}`);
+    if (r.body.stage === 'done' || r.body.stage === 'failed') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  searchUploadId = await newUpload('search', 'search');
+});
+
+afterAll(async () => {
+  await srv?.close();
+  await te?.close();
+  await tmp?.cleanup();
+});
+
+type Expect = Record<Who, number>;
+interface Row {
+  method: string;
+  /** Route pattern as Express has it (checked against the app's routes below). */
+  route: string;
+  path: () => string;
+  body?: () => unknown | Promise<unknown>;
+  expect: Expect;
+}
+
+const all = (s: number): Expect => ({ anonymous: s, search: s, index: s, admin: s });
+
+/**
+ * The specification. Rows run in order, each for anonymous, search, index, admin; rows that
+ * destroy something come last or act on something made for them.
+ */
+const MATRIX: Row[] = [
+  { method: 'GET', route: '/api/health', path: () => '/api/health', expect: all(200) },
+  { method: 'GET', route: '/api/stats', path: () => '/api/stats', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
+  { method: 'POST', route: '/api/uploads', path: () => '/api/uploads', body: () => ({ fileName: 'q.mp4', size: 10, purpose: 'search' }), expect: { anonymous: 401, search: 201, index: 201, admin: 201 } },
+  { method: 'POST', route: '/api/uploads', path: () => '/api/uploads', body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }), expect: { anonymous: 401, search: 403, index: 201, admin: 201 } },
+  // The search key's own upload: index keys are not its owner (404), admins see all.
+  { method: 'GET', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  // Express answers HEAD with the GET route (200), before the HEAD route.
+  { method: 'HEAD', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'POST', route: '/api/uploads/:id/chunks', path: () => `/api/uploads/${searchUploadId}/chunks`, body: () => chunkForm(0, new Uint8Array(10)), expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  // Past the key check, an incomplete upload cannot be completed (409).
+  { method: 'POST', route: '/api/uploads/:id/complete', path: () => `/api/uploads/${searchUploadId}/complete`, body: () => ({}), expect: { anonymous: 401, search: 409, index: 404, admin: 409 } },
+  { method: 'GET', route: '/api/jobs', path: () => '/api/jobs', expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'GET', route: '/api/jobs/:id/result', path: () => `/api/jobs/${searchJobId}/result`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'GET', route: '/api/jobs/:id/events', path: () => `/api/jobs/${searchJobId}/events`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'GET', route: '/api/jobs/:id/thumbnail', path: () => `/api/jobs/${searchJobId}/thumbnail`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  // Cancelling a finished job changes nothing and answers the job.
+  { method: 'DELETE', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/videos/:id', path: () => `/api/videos/${videoId}`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/videos/:id/stream', path: () => `/api/videos/${videoId}/stream`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/videos/:id/thumbnail', path: () => `/api/videos/${videoId}/thumbnail`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/nothing-here', path: () => '/api/nothing-here', expect: { anonymous: 401, search: 404, index: 404, admin: 404 } },
+  { method: 'GET', route: '/metrics', path: () => '/metrics', expect: { anonymous: 401, search: 403, index: 403, admin: 200 } },
+  // Last: each principal deletes the search key's fresh upload / the admin deletes a video.
+  { method: 'DELETE', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 204, index: 404, admin: 204 } },
+  { method: 'DELETE', route: '/api/videos/:id', path: () => `/api/videos/${doomedVideoId}`, expect: { anonymous: 401, search: 403, index: 403, admin: 204 } },
+];
+
+/** Every route the app registers, as "METHOD /path", by walking Express's router stacks. */
+function registeredRoutes(app: Express): string[] {
+  const out: string[] = [];
+  type Layer = { rawPath?: string; route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: Layer[] } };
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const l of stack) {
+      if (l.route) {
+        for (const m of Object.keys(l.route.methods).filter((m) => m !== '_all')) out.push(`${m.toUpperCase()} ${prefix}${l.route.path}`);
+      } else if (l.handle.stack) {
+        walk(l.handle.stack, prefix + (l.rawPath && l.rawPath !== '/' ? l.rawPath : ''));
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
+  return [...new Set(out)].sort();
+}
+
+describe('authorisation matrix: every route × {anonymous, search, index, admin}', () => {
+  it('covers every route the server registers', () => {
+    const covered = new Set(MATRIX.map((r) => `${r.method} ${r.route}`));
+    const routes = registeredRoutes(srv.app);
+    expect(routes).toEqual(expect.arrayContaining(['GET /api/health', 'DELETE /api/videos/:id', 'GET /metrics']));
+    expect(routes.filter((r) => !covered.has(r))).toEqual([]);
+  });
+
+  for (const row of MATRIX) {
+    it(`${row.method} ${row.route}${row.body && row.method === 'POST' && row.route === '/api/uploads' ? ' (purpose ' + (row.body() as { purpose: string }).purpose + ')' : ''}`, async () => {
+      const got: Partial<Expect> = {};
+      for (const who of WHO) {
+        // Destructive rows act on a fresh thing of the search key's for every caller.
+        if (row.method === 'DELETE' && row.route === '/api/uploads/:id') searchUploadId = await newUpload('search', 'search');
+        const r = await call(who, row.method, row.path(), row.body ? await row.body() : undefined);
+        got[who] = r.status;
+        if (r.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        if (r.status === 403) expect(r.body.error.code).toBe('FORBIDDEN');
+      }
+      expect(got).toEqual(row.expect);
+    });
+  }
+});
+
+describe('keys', () => {
+  it('refuses a revoked key, a made-up key and a malformed header with 401', async () => {
+    for (const who of ['revoked', { raw: `Bearer rtk_0123456789abcdef_${'x'.repeat(43)}` }, { raw: `Basic ${key.admin}` }, { raw: 'Bearer' }] as const) {
+      const r = await call(who, 'GET', '/api/jobs');
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('UNAUTHORIZED');
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="retrace"');
+    }
+  });
+
+  it('a 403 names the scope that is missing', async () => {
+    const r = await call('search', 'GET', '/api/videos');
+    expect(r.status).toBe(403);
+    expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="index"');
+    expect(r.body.error.message).toContain('"index"');
+  });
+
+  it('a search key lists only its own jobs; an admin lists every key\'s', async () => {
+    const own = await call('search', 'GET', '/api/jobs?limit=200');
+    expect(own.body.items.map((j: { id: string }) => j.id)).toEqual([searchJobId]);
+    const other = await call('search2', 'GET', '/api/jobs?limit=200');
+    expect(other.body.items).toEqual([]);
+    const admin = await call('admin', 'GET', '/api/jobs?limit=200');
+    expect(admin.body.items.map((j: { id: string }) => j.id)).toContain(searchJobId);
+  });
+
+  it('another search key gets 404 for the first one\'s job, result, thumbnail and upload', async () => {
+    for (const path of [`/api/jobs/${searchJobId}`, `/api/jobs/${searchJobId}/result`, `/api/jobs/${searchJobId}/thumbnail`, `/api/jobs/${searchJobId}/events`]) {
+      const r = await call('search2', 'GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error.code).toBe('NOT_FOUND');
+    }
+    const upload = await newUpload('search', 'search');
+    expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
+    expect((await call('search2', 'DELETE', `/api/uploads/${upload}`)).status).toBe(404);
+    expect((await call('search2', 'POST', `/api/uploads/${upload}/chunks`, chunkForm(0, new Uint8Array(10)))).status).toBe(404);
+    // Untouched by those attempts: the owner still has it.
+    expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
+  });
+
+  it('a job made through an upload belongs to the key that made the upload', async () => {
+    const r = await call('admin', 'GET', `/api/jobs/${searchJobId}`);
+    expect(r.body.stage).toBe('done');
+    expect(r.body.kind).toBe('search');
+    expect(r.body.result.matches[0]?.videoId).toBe(videoId);
+  });
+
+  it('sets security headers on API responses and the page', async () => {
+    for (const path of ['/', '/api/health']) {
+      const r = await fetch(new URL(path, base));
+      await r.arrayBuffer();
+      expect(r.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(r.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(r.headers.get('access-control-allow-origin')).toBeNull();
+      expect(r.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+});
+
+describe('after a restart', () => {
+  it('an unfinished upload and a job still belong to the key that made them', async () => {
+    const upload = await newUpload('search', 'search');
+    await srv.close();
+    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+    base = srv.url;
+    expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
+    expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
+    expect((await call('search', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(200);
+    expect((await call('search2', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(404);
+  });
+});
