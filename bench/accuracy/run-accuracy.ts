@@ -523,8 +523,8 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
   const details: QueryDetail[] = [];
   const evaluated: Array<EvaluatedQuery & { family: QueryFamily; difficulty: Difficulty; truthTransform: TruthTransform; transform: TransformOutcome | null }> = [];
   const negDetails: QueryDetail[] = [];
-  let indexMs = 0;
-  let searchMs = 0;
+  let indexMs: number;
+  let searchMs: number;
   let searchNegMs = 0;
   try {
     // Index the reference set.

@@ -30,7 +30,7 @@ export interface CpuTimes {
 /** Current CPU totals; child times are null-safe (0) where /proc is missing. */
 export function cpuTimes(): CpuTimes {
   const self = process.cpuUsage();
-  let childrenMs = 0;
+  let childrenMs: number;
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     // Fields after the parenthesised command name (which may contain spaces).

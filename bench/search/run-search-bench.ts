@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { BuiltinDescriptor, DEFAULT_SEARCH, Retrace, resolveFfmpegPaths } from '../../src/index.js';
 import type { SearchResult } from '../../src/index.js';
 import { DEFAULT_ANN, FrameStore } from '../../src/db/frame-store.js';
-import type { KnnHit, StoredFrame } from '../../src/db/frame-store.js';
+import type { StoredFrame } from '../../src/db/frame-store.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 
 import { benchCacheDir } from '../common/cache-dir.js';

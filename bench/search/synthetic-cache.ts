@@ -62,7 +62,7 @@ export function framesOfVideo(set: SyntheticSet, v: number, total: number): numb
  */
 export async function ensureSynthetic(set: SyntheticSet, total: number, log: (s: string) => void = () => undefined): Promise<{ generated: number; seconds: number }> {
   await mkdir(join(set.cacheFile, '..'), { recursive: true });
-  let have = 0;
+  let have: number;
   try {
     have = Math.floor((await stat(set.cacheFile)).size / RECORD_BYTES);
   } catch {

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
-import { FileTooLargeError, InvalidArgumentError, RetraceError } from '../core/errors/retrace-error.js';
+import { FileTooLargeError, InvalidArgumentError } from '../core/errors/retrace-error.js';
 import { describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';

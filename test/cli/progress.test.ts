@@ -126,7 +126,7 @@ describe('IndexProgress drawing a bar', () => {
     const draws = stream.out.split('\r\x1b[K').filter(Boolean);
     expect(draws).toHaveLength(1);
     expect([...draws[0]].length).toBeLessThanOrEqual(59);
-    expect(draws[0]).toMatch(/^█{10}░{10}  50% sampling/);
+    expect(draws[0]).toMatch(/^█{10}░{10} {2}50% sampling/);
     expect(draws[0]).not.toContain('\n');
 
     progress.finish(0);

@@ -49,7 +49,7 @@ export async function json(base: string, path: string, init: { method?: string; 
   if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
   const res = await fetch(new URL(path, base), { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
   return { status: res.status, body: parsed, headers: res.headers };
 }
@@ -71,7 +71,7 @@ export async function sendChunk(base: string, uploadId: string, offset: number, 
   const q = opts.offsetIn === 'query' ? `?offset=${offset}` : '';
   const res = await fetch(new URL(`/api/uploads/${uploadId}/chunks${q}`, base), { method: 'POST', body: form });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try { parsed = JSON.parse(text); } catch { parsed = text; }
   return { status: res.status, body: parsed, headers: res.headers };
 }

@@ -1,5 +1,4 @@
 /** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
-import type { MediaInfo } from '../media/probe.js';
 import type { VideoMatch } from '../results/match-results.js';
 
 export type { MatchTransform, NormRect, SegmentVerification } from '../verify/segment-verification.js';
