@@ -42,9 +42,7 @@ function embeddedDirectoryProblem(dir: string): string | null {
 }
 
 async function hasRetraceSchema(client: SqlClient): Promise<boolean> {
-  const r = await client.query<{ ok: boolean }>(
-    `SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('videos') IS NOT NULL AS ok`,
-  );
+  const r = await client.query<{ ok: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('videos') IS NOT NULL AS ok`);
   return r.rows[0]?.ok === true;
 }
 
@@ -66,7 +64,9 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
   }
   let client: SqlClient;
   try {
-    client = server ? await PgClient.open(location) : await PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
+    client = server
+      ? await PgClient.open(location)
+      : await PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
   } catch (e) {
     if (e instanceof RetraceError) throw e;
     // PostgreSQL's invalid_catalog_name: the server is there, the database is not.

@@ -43,7 +43,11 @@ export class PGliteClient implements SqlClient {
   readonly dialect = 'pglite' as const;
   private readonly exec_: SqlExecutor;
 
-  private constructor(private readonly db: PGlite, private readonly lock: DataDirLock | null, readonly location: string) {
+  private constructor(
+    private readonly db: PGlite,
+    private readonly lock: DataDirLock | null,
+    readonly location: string,
+  ) {
     this.exec_ = pgliteExecutor(db);
   }
 

@@ -50,7 +50,9 @@ function packageVersion(): string {
     try {
       const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === '@retrace-video/retrace' && pkg.version) return pkg.version;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return '0.0.0';
 }
@@ -64,8 +66,15 @@ const securityHeaders = helmet({
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
-      defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'], mediaSrc: ["'self'", 'blob:'], styleSrc: ["'self'"],
-      scriptSrc: ["'self'"], connectSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'self'"], baseUri: ["'none'"],
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      mediaSrc: ["'self'", 'blob:'],
+      styleSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'self'"],
+      baseUri: ["'none'"],
       formAction: ["'self'"],
     },
   },
@@ -131,7 +140,14 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   });
 
   const ctx: ServerContext = {
-    engine, uploads, jobs, metrics, dirs, settings, log, keys,
+    engine,
+    uploads,
+    jobs,
+    metrics,
+    dirs,
+    settings,
+    log,
+    keys,
     thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
     streams: new Set(),
     startedAt: Date.now(),
@@ -139,7 +155,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   metrics.registry.gauge('retrace_jobs', 'Jobs in this process by state', () => {
     const c = jobs.counts();
-    return [{ labels: { state: 'running' }, value: c.running }, { labels: { state: 'queued' }, value: c.queued }];
+    return [
+      { labels: { state: 'running' }, value: c.running },
+      { labels: { state: 'queued' }, value: c.queued },
+    ];
   });
   metrics.registry.gauge('retrace_uploads_active', 'Uploads receiving bytes', () => uploads.activeCount());
   metrics.registry.gauge('retrace_sse_streams', 'Open Server-Sent Event streams', () => ctx.streams.size);
@@ -149,7 +168,11 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   let sweepTimer: NodeJS.Timeout | undefined;
   const sweepQueries = async () => {
     let names: string[];
-    try { names = await readdir(dirs.queries); } catch { return; }
+    try {
+      names = await readdir(dirs.queries);
+    } catch {
+      return;
+    }
     const cutoff = Date.now() - settings.queryTtlMs;
     let inUse: Set<string> | null = null;
     for (const name of names) {
@@ -217,7 +240,11 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   api.get('/health', async (_req, res) => {
     let db = 'ok';
-    try { await engine.sql.query('SELECT 1'); } catch { db = 'unreachable'; }
+    try {
+      await engine.sql.query('SELECT 1');
+    } catch {
+      db = 'unreachable';
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.status(db === 'ok' ? 200 : 503).json({
       status: db === 'ok' ? 'ok' : 'degraded',
@@ -239,7 +266,12 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       engine: engineStats,
       jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
       uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
-      limits: { maxFileBytes: settings.maxFileBytes, chunkBytes: settings.chunkBytes, maxChunkBytes: settings.maxChunkBytes, maxConcurrentUploads: uploads.limits.maxConcurrentUploads },
+      limits: {
+        maxFileBytes: settings.maxFileBytes,
+        chunkBytes: settings.chunkBytes,
+        maxChunkBytes: settings.maxChunkBytes,
+        maxConcurrentUploads: uploads.limits.maxConcurrentUploads,
+      },
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
     });
   });

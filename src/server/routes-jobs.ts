@@ -31,7 +31,12 @@ export function jobsRouter(ctx: ServerContext): Router {
     if (kind !== undefined && kind !== 'index' && kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'kind must be "index" or "search"');
     const who = principal(res);
     // Admins (and everyone on a server without keys) list all jobs; other keys their own.
-    const list = await jobs.store.list({ limit, offset, kind: kind as 'index' | 'search' | undefined, ...(who.scope === 'admin' ? {} : { apiKeyId: who.keyId ?? '' }) });
+    const list = await jobs.store.list({
+      limit,
+      offset,
+      kind: kind as 'index' | 'search' | undefined,
+      ...(who.scope === 'admin' ? {} : { apiKeyId: who.keyId ?? '' }),
+    });
     const items = await Promise.all(list.map(async (j) => jobView(req, ctx, (await jobs.find(j.id)) ?? j, false)));
     res.json({ items, limit, offset, ...jobs.counts() });
   });
@@ -54,13 +59,15 @@ export function jobsRouter(ctx: ServerContext): Router {
       if (err.code in HTTP_STATUS) throw new RetraceError(err.code as RetraceErrorCode, err.message);
       throw new HttpError(500, err.code, err.message);
     }
-    throw new HttpError(409, 'JOB_NOT_FINISHED', `Job ${job.id} is not finished yet (stage ${job.stage}, ${Math.round(job.progress * 100)}%)`, { 'Retry-After': '1' });
+    throw new HttpError(409, 'JOB_NOT_FINISHED', `Job ${job.id} is not finished yet (stage ${job.stage}, ${Math.round(job.progress * 100)}%)`, {
+      'Retry-After': '1',
+    });
   });
 
   router.delete('/jobs/:id', async (req, res) => {
     await load(req.params.id, res);
     const job = await jobs.cancel(req.params.id);
-    res.json(jobView(req, ctx, await jobs.find(job.id) ?? job, false));
+    res.json(jobView(req, ctx, (await jobs.find(job.id)) ?? job, false));
   });
 
   /** Live progress as Server-Sent Events: one `job` event per update; the stream ends when the job does. */
@@ -104,7 +111,9 @@ export function jobsRouter(ctx: ServerContext): Router {
     res.write('retry: 2000\n\n');
     ctx.streams.add(handle);
     req.on('close', finish);
-    heartbeat = setInterval(() => { if (!ended) res.write(': keep-alive\n\n'); }, 15_000);
+    heartbeat = setInterval(() => {
+      if (!ended) res.write(': keep-alive\n\n');
+    }, 15_000);
     heartbeat.unref();
     ready = true;
     send(job);

@@ -20,7 +20,10 @@ export interface StartServerOptions extends ServerOptions {
 
 /** Whether `host` only accepts connections from this machine. */
 export function isLoopbackAddress(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   // IPv4-mapped IPv6 (::ffff:127.0.0.1).
@@ -56,8 +59,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   server.requestTimeout = 15 * 60 * 1000;
   server.headersTimeout = 60 * 1000;
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => { server.off('listening', onListening); reject(err); };
-    const onListening = () => { server.off('error', onError); resolve(); };
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen(port, host);

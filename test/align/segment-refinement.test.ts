@@ -33,7 +33,16 @@ interface Scene {
   query: RefineQueryFrame[];
 }
 
-function scene(opts: { refSec: number; querySec: number; copyStart: number; copyEnd: number; refStart: number; rate?: number; noise?: number; seed?: number }): Scene {
+function scene(opts: {
+  refSec: number;
+  querySec: number;
+  copyStart: number;
+  copyEnd: number;
+  refStart: number;
+  rate?: number;
+  noise?: number;
+  seed?: number;
+}): Scene {
   const r = rng(opts.seed ?? 1);
   const rate = opts.rate ?? 1;
   const keys = Array.from({ length: opts.refSec + 2 }, () => randomUnit(r));
@@ -114,10 +123,18 @@ describe('segment refinement', () => {
   describe('extreme speeds (0.25×–4×)', () => {
     // The chain holds every query frame of the copy, each matched to its most similar stored
     // frame: on the 1 s grid, so at 0.25× eight query frames in a row share one.
-    for (const [rate, querySec, refStart] of [[0.25, 16, 20.4], [0.3, 10, 20.7], [2.5, 8, 10.3], [4, 6, 10.6]] as const) {
+    for (const [rate, querySec, refStart] of [
+      [0.25, 16, 20.4],
+      [0.3, 10, 20.7],
+      [2.5, 8, 10.3],
+      [4, 6, 10.6],
+    ] as const) {
       it(`reports a copy played at ${rate}× on its own time line: reference interval and speed`, () => {
         const s = scene({ refSec: 60, querySec, copyStart: 0, copyEnd: querySec, refStart, rate, noise: 0.2, seed: 3 });
-        const chain = chainOf(s, s.query.map((f) => f.q));
+        const chain = chainOf(
+          s,
+          s.query.map((f) => f.q),
+        );
         const seg = refineSegment(chain, s.query, s.ref, OPTS(60));
         const refEnd = refStart + rate * querySec;
         const got = `query ${seg.queryStart}–${seg.queryEnd} ↔ ref ${seg.refStart.toFixed(2)}–${seg.refEnd.toFixed(2)}, want ref ${refStart}–${refEnd}`;
@@ -139,7 +156,15 @@ describe('segment refinement', () => {
     it('places a slowed copy between the stored frames: 0.3× for 6 s spans two stored frames, whose grid alone misses the rate', () => {
       // Reference 20.6–22.4 s: the chain's own points sit on 21 and 22 (and 20 or 23 at the ends).
       const s = scene({ refSec: 40, querySec: 6, copyStart: 0, copyEnd: 6, refStart: 20.6, rate: 0.3, noise: 0.1, seed: 9 });
-      const seg = refineSegment(chainOf(s, s.query.map((f) => f.q)), s.query, s.ref, OPTS(40));
+      const seg = refineSegment(
+        chainOf(
+          s,
+          s.query.map((f) => f.q),
+        ),
+        s.query,
+        s.ref,
+        OPTS(40),
+      );
       const speed = (seg.refEnd - seg.refStart) / (seg.queryEnd - seg.queryStart);
       expect(Math.abs(speed / 0.3 - 1), `speed ${speed}`).toBeLessThanOrEqual(0.1);
     });
@@ -148,7 +173,15 @@ describe('segment refinement', () => {
       // A 4× copy of the reference's last 18 s (it ends at 38 s); the query's last sampled frame
       // (4.5 s) shows the reference's end, and the half second it stands for runs past it.
       const s = scene({ refSec: 40, querySec: 5, copyStart: 0, copyEnd: 5, refStart: 20, rate: 4, noise: 0.1, seed: 4 });
-      const seg = refineSegment(chainOf(s, s.query.map((f) => f.q)), s.query, s.ref, OPTS(38));
+      const seg = refineSegment(
+        chainOf(
+          s,
+          s.query.map((f) => f.q),
+        ),
+        s.query,
+        s.ref,
+        OPTS(38),
+      );
       expect(seg.refEnd).toBeLessThanOrEqual(38);
       // Clamping the reference bound alone would report 18 s over 5 s of query: 3.6×.
       const speed = (seg.refEnd - seg.refStart) / (seg.queryEnd - seg.queryStart);
@@ -168,11 +201,15 @@ describe('segment refinement', () => {
     expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
     // With 0.25× allowed too: a chain creeping at 0.25× on the still is laid on real time.
     const creeping = points.map((p) => ({ ...p, tr: 5 + Math.floor(0.25 * p.tq) }));
-    const wide = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 7, evidence: 3, points: creeping }, query, ref, { ...OPTS(30), minRate: 0.25, maxRate: 4 });
+    const wide = refineSegment({ queryStart: 0, queryEnd: 9.5, refStart: 5, refEnd: 7, evidence: 3, points: creeping }, query, ref, {
+      ...OPTS(30),
+      minRate: 0.25,
+      maxRate: 4,
+    });
     expect((wide.refEnd - wide.refStart) / (wide.queryEnd - wide.queryStart)).toBeCloseTo(1, 1);
   });
 
-  it('lays a chain that crept along look-alike frames (a dashcam\'s road) on real time through the copy\'s start', () => {
+  it("lays a chain that crept along look-alike frames (a dashcam's road) on real time through the copy's start", () => {
     // Every reference second looks much like the others, so the chain crept at 0.4× from the
     // copy's true start; its median offset lies seconds away from the copy's.
     const r = rng(5);
@@ -217,7 +254,12 @@ describe('segment refinement', () => {
     const chain = chainOf({ ref: s.ref, query: s.query }, [4, 5, 6, 7, 8]);
     const both = refineSegment(chain, query, ref, OPTS(60));
     expect(both.queryEnd).toBeGreaterThanOrEqual(15.5);
-    const firstOnly = refineSegment(chain, query.map((f) => ({ ...f, vectors: [f.vectors[0]] })), s.ref, OPTS(60));
+    const firstOnly = refineSegment(
+      chain,
+      query.map((f) => ({ ...f, vectors: [f.vectors[0]] })),
+      s.ref,
+      OPTS(60),
+    );
     expect(firstOnly.queryEnd).toBeLessThanOrEqual(9.5);
   });
 
@@ -236,7 +278,7 @@ describe('segment refinement', () => {
     }
   });
 
-  it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {
+  it("keeps the chain's evidence: refinement moves boundaries, it does not make a match stronger", () => {
     const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
     const chain = chainOf(s, [10, 11, 12, 13]);
     expect(refineSegment(chain, s.query, s.ref, OPTS(60)).evidence).toBe(chain.evidence);

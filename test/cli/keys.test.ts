@@ -105,9 +105,15 @@ describe('retrace keys', () => {
   it('serve on 127.0.0.1 then requires the keys made by the CLI, answers --allowed-host names only; SIGTERM stops it with 0', async () => {
     const env = { ...process.env };
     delete env.RETRACE_DB;
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--allowed-host', 'retrace.test', '--db', db.location], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--allowed-host', 'retrace.test', '--db', db.location], {
+      cwd: dir.path,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       // The first stdout line names the URL once the server listens.

@@ -81,7 +81,7 @@ describe('ApiKeyStore', () => {
     await expectRetraceError(keys.create({ scope: 'search', name: 'a\nb' }), 'INVALID_ARGUMENT');
   });
 
-  it('records the key that submitted a job and lists a key\'s jobs', async () => {
+  it("records the key that submitted a job and lists a key's jobs", async () => {
     const keys = new ApiKeyStore(sql);
     const jobs = new JobStore(sql);
     const a = await keys.create({ scope: 'search' });

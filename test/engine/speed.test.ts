@@ -56,7 +56,10 @@ afterAll(async () => {
 
 function bestSegment(r: SearchResult): MatchSegment {
   const names = r.matches.map((m) => `${m.title} (${m.score})`).join(', ') || 'no match';
-  expect(r.matches.map((m) => m.videoId), `matches: ${names}`).toEqual([refId]);
+  expect(
+    r.matches.map((m) => m.videoId),
+    `matches: ${names}`,
+  ).toEqual([refId]);
   return [...r.matches[0].segments].sort((a, b) => b.score - a.score)[0];
 }
 

@@ -53,7 +53,11 @@ async function call(who: Who | 'search2' | 'revoked' | { raw: string }, method: 
   const res = await fetch(new URL(path, base), { method, headers, body: payload });
   const text = method === 'HEAD' ? '' : await res.text();
   let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* binary or text */ }
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* binary or text */
+  }
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
@@ -136,30 +140,84 @@ const all = (s: number): Expect => ({ anonymous: s, search: s, index: s, admin: 
 const MATRIX: Row[] = [
   { method: 'GET', route: '/api/health', path: () => '/api/health', expect: all(200) },
   { method: 'GET', route: '/api/stats', path: () => '/api/stats', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
-  { method: 'POST', route: '/api/uploads', path: () => '/api/uploads', body: () => ({ fileName: 'q.mp4', size: 10, purpose: 'search' }), expect: { anonymous: 401, search: 201, index: 201, admin: 201 } },
-  { method: 'POST', route: '/api/uploads', path: () => '/api/uploads', body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }), expect: { anonymous: 401, search: 403, index: 201, admin: 201 } },
+  {
+    method: 'POST',
+    route: '/api/uploads',
+    path: () => '/api/uploads',
+    body: () => ({ fileName: 'q.mp4', size: 10, purpose: 'search' }),
+    expect: { anonymous: 401, search: 201, index: 201, admin: 201 },
+  },
+  {
+    method: 'POST',
+    route: '/api/uploads',
+    path: () => '/api/uploads',
+    body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }),
+    expect: { anonymous: 401, search: 403, index: 201, admin: 201 },
+  },
   // The search key's own upload: index keys are not its owner (404), admins see all.
   { method: 'GET', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
   // Express answers HEAD with the GET route (200), before the HEAD route.
   { method: 'HEAD', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
-  { method: 'POST', route: '/api/uploads/:id/chunks', path: () => `/api/uploads/${searchUploadId}/chunks`, body: () => chunkForm(0, new Uint8Array(10)), expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  {
+    method: 'POST',
+    route: '/api/uploads/:id/chunks',
+    path: () => `/api/uploads/${searchUploadId}/chunks`,
+    body: () => chunkForm(0, new Uint8Array(10)),
+    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+  },
   // Past the key check, an incomplete upload cannot be completed (409).
-  { method: 'POST', route: '/api/uploads/:id/complete', path: () => `/api/uploads/${searchUploadId}/complete`, body: () => ({}), expect: { anonymous: 401, search: 409, index: 404, admin: 409 } },
+  {
+    method: 'POST',
+    route: '/api/uploads/:id/complete',
+    path: () => `/api/uploads/${searchUploadId}/complete`,
+    body: () => ({}),
+    expect: { anonymous: 401, search: 409, index: 404, admin: 409 },
+  },
   { method: 'GET', route: '/api/jobs', path: () => '/api/jobs', expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
   { method: 'GET', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
-  { method: 'GET', route: '/api/jobs/:id/result', path: () => `/api/jobs/${searchJobId}/result`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
-  { method: 'GET', route: '/api/jobs/:id/events', path: () => `/api/jobs/${searchJobId}/events`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
-  { method: 'GET', route: '/api/jobs/:id/thumbnail', path: () => `/api/jobs/${searchJobId}/thumbnail`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  {
+    method: 'GET',
+    route: '/api/jobs/:id/result',
+    path: () => `/api/jobs/${searchJobId}/result`,
+    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/api/jobs/:id/events',
+    path: () => `/api/jobs/${searchJobId}/events`,
+    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/api/jobs/:id/thumbnail',
+    path: () => `/api/jobs/${searchJobId}/thumbnail`,
+    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+  },
   // Cancelling a finished job changes nothing and answers the job.
   { method: 'DELETE', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
   { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
   { method: 'GET', route: '/api/videos/:id', path: () => `/api/videos/${videoId}`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
-  { method: 'GET', route: '/api/videos/:id/stream', path: () => `/api/videos/${videoId}/stream`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
-  { method: 'GET', route: '/api/videos/:id/thumbnail', path: () => `/api/videos/${videoId}/thumbnail`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  {
+    method: 'GET',
+    route: '/api/videos/:id/stream',
+    path: () => `/api/videos/${videoId}/stream`,
+    expect: { anonymous: 401, search: 200, index: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/api/videos/:id/thumbnail',
+    path: () => `/api/videos/${videoId}/thumbnail`,
+    expect: { anonymous: 401, search: 200, index: 200, admin: 200 },
+  },
   { method: 'GET', route: '/api/nothing-here', path: () => '/api/nothing-here', expect: { anonymous: 401, search: 404, index: 404, admin: 404 } },
   { method: 'GET', route: '/metrics', path: () => '/metrics', expect: { anonymous: 401, search: 403, index: 403, admin: 200 } },
   // Last: each principal deletes the search key's fresh upload / the admin deletes a video.
-  { method: 'DELETE', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 204, index: 404, admin: 204 } },
+  {
+    method: 'DELETE',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${searchUploadId}`,
+    expect: { anonymous: 401, search: 204, index: 404, admin: 204 },
+  },
   { method: 'DELETE', route: '/api/videos/:id', path: () => `/api/videos/${doomedVideoId}`, expect: { anonymous: 401, search: 403, index: 403, admin: 204 } },
 ];
 
@@ -221,7 +279,7 @@ describe('keys', () => {
     expect(r.body.error.message).toContain('"index"');
   });
 
-  it('a search key lists only its own jobs; an admin lists every key\'s', async () => {
+  it("a search key lists only its own jobs; an admin lists every key's", async () => {
     const own = await call('search', 'GET', '/api/jobs?limit=200');
     expect(own.body.items.map((j: { id: string }) => j.id)).toEqual([searchJobId]);
     const other = await call('search2', 'GET', '/api/jobs?limit=200');
@@ -230,8 +288,13 @@ describe('keys', () => {
     expect(admin.body.items.map((j: { id: string }) => j.id)).toContain(searchJobId);
   });
 
-  it('another search key gets 404 for the first one\'s job, result, thumbnail and upload', async () => {
-    for (const path of [`/api/jobs/${searchJobId}`, `/api/jobs/${searchJobId}/result`, `/api/jobs/${searchJobId}/thumbnail`, `/api/jobs/${searchJobId}/events`]) {
+  it("another search key gets 404 for the first one's job, result, thumbnail and upload", async () => {
+    for (const path of [
+      `/api/jobs/${searchJobId}`,
+      `/api/jobs/${searchJobId}/result`,
+      `/api/jobs/${searchJobId}/thumbnail`,
+      `/api/jobs/${searchJobId}/events`,
+    ]) {
       const r = await call('search2', 'GET', path);
       expect(r.status, path).toBe(404);
       expect(r.body.error.code).toBe('NOT_FOUND');

@@ -13,7 +13,15 @@ import { extractStill, makeClip, makeTempDir, type TempDir } from '../helpers/me
 import { openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 describe.skipIf(!existsSync(CHROMIUM))('web page with API keys, in Chromium', () => {
   let te: TestEngine;
@@ -64,14 +72,22 @@ describe.skipIf(!existsSync(CHROMIUM))('web page with API keys, in Chromium', ()
     await page.waitForSelector('.match', { timeout: 90_000 });
     await expect(page.locator('.match .match-title').first().textContent()).resolves.toContain('Mandelbrot zoom');
     // Thumbnails come through fetch with the key, shown from blob: URLs, and decode.
-    await page.waitForFunction(() => {
-      const imgs = Array.from(document.querySelectorAll('.match .pair img')) as HTMLImageElement[];
-      return imgs.length >= 2 && imgs.every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);
-    }, undefined, { timeout: 30_000 });
-    await page.waitForFunction(() => {
-      const v = document.querySelector('#player') as HTMLVideoElement | null;
-      return !!v && v.readyState >= 1 && (v.getAttribute('src') ?? '').startsWith('blob:');
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const imgs = Array.from(document.querySelectorAll('.match .pair img')) as HTMLImageElement[];
+        return imgs.length >= 2 && imgs.every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector('#player') as HTMLVideoElement | null;
+        return !!v && v.readyState >= 1 && (v.getAttribute('src') ?? '').startsWith('blob:');
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
   });
 
   it('keeps the key across a reload of the tab, and forgets it on request', async () => {

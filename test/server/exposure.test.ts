@@ -20,10 +20,16 @@ function getWithHost(port: number, path: string, host: string): Promise<{ status
     const req = request({ hostname: '127.0.0.1', port, path, method: 'GET', headers: { host } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
+      res.on('data', (c) => {
+        text += c;
+      });
       res.on('end', () => {
         let body: unknown = text;
-        try { body = JSON.parse(text); } catch { /* the page */ }
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* the page */
+        }
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
@@ -50,7 +56,16 @@ describe('Host check', () => {
   afterAll(() => srv?.close());
 
   it('answers the loopback names and the allowed ones, with or without a port', async () => {
-    for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`, 'localhost', `[::1]:${srv.port}`, `app.localhost:${srv.port}`, 'LOCALHOST.', 'retrace.example.org', `Retrace.Example.org:${srv.port}`]) {
+    for (const host of [
+      `127.0.0.1:${srv.port}`,
+      `localhost:${srv.port}`,
+      'localhost',
+      `[::1]:${srv.port}`,
+      `app.localhost:${srv.port}`,
+      'LOCALHOST.',
+      'retrace.example.org',
+      `Retrace.Example.org:${srv.port}`,
+    ]) {
       const r = await getWithHost(srv.port, '/api/health', host);
       expect(r.status, host).toBe(200);
     }
@@ -76,7 +91,10 @@ describe('refusing to serve on a public address without keys', () => {
 
   it('refuses 0.0.0.0 and a LAN address with INSECURE_SERVER while no key exists, before listening', async () => {
     for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
-      const err = await expectRetraceError(startServer({ engine: te.engine, host, port: 0, dataDir: join(tmp.path, 'refused'), log: () => {} }), 'INSECURE_SERVER');
+      const err = await expectRetraceError(
+        startServer({ engine: te.engine, host, port: 0, dataDir: join(tmp.path, 'refused'), log: () => {} }),
+        'INSECURE_SERVER',
+      );
       expect(err.message).toContain('--insecure-no-auth');
     }
   });

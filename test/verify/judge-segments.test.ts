@@ -35,7 +35,13 @@ describe('matchedWindow', () => {
   const whole = regionPair(1, { key: 'whole', kind: 'whole', flipped: false }, 0);
 
   it('names the panel that carried most of the evidence, widened by 3 % of its size', () => {
-    const r = matchedWindow([{ w: 0.6, pair: panel1 }, { w: 0.3, pair: whole }], windows);
+    const r = matchedWindow(
+      [
+        { w: 0.6, pair: panel1 },
+        { w: 0.3, pair: whole },
+      ],
+      windows,
+    );
     expect(r).toBeDefined();
     expect(r!.x).toBeCloseTo(0.485, 3);
     expect(r!.width).toBeCloseTo(0.515, 3);
@@ -49,7 +55,15 @@ describe('matchedWindow', () => {
   });
 
   it('compares the whole frame when the whole picture carried more than half the evidence', () => {
-    expect(matchedWindow([{ w: 0.4, pair: panel1 }, { w: 0.6, pair: whole }], windows)).toBeUndefined();
+    expect(
+      matchedWindow(
+        [
+          { w: 0.4, pair: panel1 },
+          { w: 0.6, pair: whole },
+        ],
+        windows,
+      ),
+    ).toBeUndefined();
     expect(matchedWindow([{ w: 1, pair: panel1 }], undefined)).toBeUndefined();
   });
 });
@@ -60,7 +74,8 @@ describe('unverifiableFloor', () => {
   });
 
   it('asks for temporal evidence that stands alone when a decode fails now (query frames, a timeout, a broken file)', () => {
-    for (const reason of ['query frames: CORRUPT_MEDIA', 'CORRUPT_MEDIA', 'decode failed']) expect(unverifiableFloor(reason, 0.56, verify)).toBe(verify.abstainMinScore);
+    for (const reason of ['query frames: CORRUPT_MEDIA', 'CORRUPT_MEDIA', 'decode failed'])
+      expect(unverifiableFloor(reason, 0.56, verify)).toBe(verify.abstainMinScore);
     expect(unverifiableFloor('CORRUPT_MEDIA', 0.9, verify)).toBe(0.9);
   });
 });

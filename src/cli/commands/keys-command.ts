@@ -27,7 +27,7 @@ export async function keysCommand(sql: SqlClient, args: readonly string[], optio
       } else {
         process.stdout.write(
           `Created ${k.scope} key ${k.id}${k.name ? ` (${k.name})` : ''}. Keep it now: it is not stored and cannot be shown again.\n` +
-          `Send it as "Authorization: Bearer <key>".\n${k.key}\n`,
+            `Send it as "Authorization: Bearer <key>".\n${k.key}\n`,
         );
       }
       return EXIT.ok;
@@ -40,10 +40,12 @@ export async function keysCommand(sql: SqlClient, args: readonly string[], optio
       } else if (!all.length) {
         process.stdout.write('No API keys: the server runs without authentication on loopback addresses only.\n');
       } else {
-        process.stdout.write(table(
-          ['id', 'scope', 'name', 'created', 'revoked'],
-          all.map((k) => [k.id, k.scope, k.name ?? '', k.createdAt, k.revokedAt ?? '']),
-        ) + '\n');
+        process.stdout.write(
+          table(
+            ['id', 'scope', 'name', 'created', 'revoked'],
+            all.map((k) => [k.id, k.scope, k.name ?? '', k.createdAt, k.revokedAt ?? '']),
+          ) + '\n',
+        );
       }
       return EXIT.ok;
     }
@@ -55,6 +57,8 @@ export async function keysCommand(sql: SqlClient, args: readonly string[], optio
       return EXIT.ok;
     }
     default:
-      throw new InvalidArgumentError(action ? `Unknown keys action: ${action} (create, list or revoke)` : 'retrace keys needs an action: create, list or revoke');
+      throw new InvalidArgumentError(
+        action ? `Unknown keys action: ${action} (create, list or revoke)` : 'retrace keys needs an action: create, list or revoke',
+      );
   }
 }

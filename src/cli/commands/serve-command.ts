@@ -24,7 +24,9 @@ export async function serveCommand(
   process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; ${auth})\n`);
   if (['0.0.0.0', '::'].includes(running.host) && !options.allowedHosts?.length) {
     // Clients reach a wildcard address by some name or address the server cannot know.
-    process.stderr.write('note: only requests addressed to localhost or 127.0.0.1 are answered; add --allowed-host NAME for each name or address clients use\n');
+    process.stderr.write(
+      'note: only requests addressed to localhost or 127.0.0.1 are answered; add --allowed-host NAME for each name or address clients use\n',
+    );
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -7,14 +7,18 @@ import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
  * reference frame) pair its strongest region: a frame and its mirror image, or a crop guess,
  * are alternatives for one pair, not extra evidence.
  */
-export function matchPointsByVideo(weighted: ReadonlyArray<WeightedHit & { pair?: RegionPair; spacingSec?: number }>, queryTimes: readonly number[]): Map<string, Map<string, MatchPoint>> {
+export function matchPointsByVideo(
+  weighted: ReadonlyArray<WeightedHit & { pair?: RegionPair; spacingSec?: number }>,
+  queryTimes: readonly number[],
+): Map<string, Map<string, MatchPoint>> {
   const byVideo = new Map<string, Map<string, MatchPoint>>();
   for (const h of weighted) {
     let pts = byVideo.get(h.videoId);
     if (!pts) byVideo.set(h.videoId, (pts = new Map()));
     const key = `${h.frame}:${h.frameId}`;
     const prev = pts.get(key);
-    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });
+    if (!prev || h.w > prev.w)
+      pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });
   }
   return byVideo;
 }

@@ -44,7 +44,12 @@ export interface RefineCandidatesInput {
  * the chain's evidence, so that a segment's ends, rate and points follow the copy rather than the
  * sparse hits that found it.
  */
-export async function refineVideoSegments(input: RefineCandidatesInput, videoId: string, segs: AlignedSegment[], refDurationSec: number): Promise<AlignedSegment[]> {
+export async function refineVideoSegments(
+  input: RefineCandidatesInput,
+  videoId: string,
+  segs: AlignedSegment[],
+  refDurationSec: number,
+): Promise<AlignedSegment[]> {
   const { plan, regions, align, settings: s } = input;
   if (!segs.length) return segs;
   const window = segs.reduce(
@@ -67,7 +72,10 @@ export async function refineVideoSegments(input: RefineCandidatesInput, videoId:
       byPair.set(p.pair.id, e);
     }
     const ranked = [...byPair.values()].sort((a, b) => b.w - a.w);
-    const pairs = ranked.filter((e) => e.w >= ranked[0].w * s.pairShare).slice(0, s.maxPairs).map((e) => e.pair);
+    const pairs = ranked
+      .filter((e) => e.w >= ranked[0].w * s.pairShare)
+      .slice(0, s.maxPairs)
+      .map((e) => e.pair);
     if (!pairs.length) {
       out.push(seg);
       continue;
@@ -110,7 +118,9 @@ export async function refineVideoSegments(input: RefineCandidatesInput, videoId:
   const kept: AlignedSegment[] = [];
   for (const seg of out.sort((a, b) => b.evidence - a.evidence)) {
     const len = seg.queryEnd - seg.queryStart;
-    const clash = kept.some((k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart));
+    const clash = kept.some(
+      (k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart),
+    );
     if (!clash) kept.push(seg);
   }
   return kept;

@@ -161,12 +161,7 @@ function nearestRef(ref: readonly RefineRefFrame[], t: number): number {
  * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_REFINE, minRate: 0.25, maxRate: 4,
  *   lineToleranceSec: 0.6, queryIntervalSec: 0.5, refDurationSec: 120 });
  */
-export function refineSegment(
-  seg: AlignedSegment,
-  query: readonly RefineQueryFrame[],
-  ref: readonly RefineRefFrame[],
-  o: RefineOptions,
-): AlignedSegment {
+export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFrame[], ref: readonly RefineRefFrame[], o: RefineOptions): AlignedSegment {
   if (!ref.length || seg.points.length < 2) return seg;
   const frames = [...query].sort((a, b) => a.tq - b.tq);
   const byQ = new Map(frames.map((f, i) => [f.q, i]));
@@ -249,8 +244,7 @@ export function refineSegment(
     if (placed) subFramePoints.push({ ...p, tr: placed.t, w: placed.k });
   }
   const spread = subFramePoints.length ? subFramePoints[subFramePoints.length - 1].tq - subFramePoints[0].tq : 0;
-  const fitted =
-    subFramePoints.length >= 3 && spread >= 1 ? fitLine(subFramePoints, o.minRate, o.maxRate, true) : fitLine(seg.points, o.minRate, o.maxRate);
+  const fitted = subFramePoints.length >= 3 && spread >= 1 ? fitLine(subFramePoints, o.minRate, o.maxRate, true) : fitLine(seg.points, o.minRate, o.maxRate);
   // The chain's own line, or real time if that fits as well: on a slow or static shot the chain
   // may creep at a fraction of real time, while a copy really played at another speed shows it
   // along the whole segment. Real time runs through the chain's median offset, or through the

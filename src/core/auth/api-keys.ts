@@ -116,8 +116,7 @@ export class ApiKeyStore {
 
   /** Every key, revoked ones included, oldest first. Never the secrets (they are not stored). */
   async list(): Promise<ApiKeyInfo[]> {
-    const { rows } = await this.sql.query<KeyRow>(
-      `SELECT id, name, scope, key_hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id`);
+    const { rows } = await this.sql.query<KeyRow>(`SELECT id, name, scope, key_hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id`);
     return rows.map(info);
   }
 
@@ -144,8 +143,7 @@ export class ApiKeyStore {
   async verify(key: string): Promise<ApiKeyInfo | null> {
     const m = KEY_RE.exec(key);
     if (!m) return null;
-    const { rows } = await this.sql.query<KeyRow>(
-      `SELECT id, name, scope, key_hash, created_at, revoked_at FROM api_keys WHERE id = $1`, [m[1]]);
+    const { rows } = await this.sql.query<KeyRow>(`SELECT id, name, scope, key_hash, created_at, revoked_at FROM api_keys WHERE id = $1`, [m[1]]);
     const row = rows[0];
     const stored = row && /^[0-9a-f]{64}$/.test(row.key_hash) ? Buffer.from(row.key_hash, 'hex') : DUMMY_HASH;
     // Constant time in the secret: an attacker learns nothing from how long a wrong key takes.

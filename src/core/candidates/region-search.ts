@@ -101,7 +101,10 @@ export class RegionSearch {
     let t = performance.now();
     // A region compared with both stored variants is described once and searched twice.
     const unique = [...new Set(regions.map((r) => r.region))];
-    const vecs = await describeAll(this.descriptor, unique.map((r) => r.raster));
+    const vecs = await describeAll(
+      this.descriptor,
+      unique.map((r) => r.raster),
+    );
     const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
     for (const r of regions) this.vectors.set(`${r.frame}|${regionSpec(tier, r.region.key)}`, vecOf.get(r.region)!);
     this.timings.describe += performance.now() - t;
@@ -110,7 +113,17 @@ export class RegionSearch {
     // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
     const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
     const k = plan.single ? s.imageK : s.k;
-    const found = await Promise.all(variants.map(({ variant, sel }) => (sel.length ? this.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, k) : Promise.resolve([]))));
+    const found = await Promise.all(
+      variants.map(({ variant, sel }) =>
+        sel.length
+          ? this.store.knn(
+              sel.map((r) => vecOf.get(r.region)!),
+              variant,
+              k,
+            )
+          : Promise.resolve([]),
+      ),
+    );
     const guessEvidence = { ...plan.evidence, minFrameSimilarity: plan.evidence.minFrameSimilarity + s.guessExtraFloor };
     for (const [vi, { variant, sel }] of variants.entries()) {
       if (!sel.length) continue;
@@ -120,7 +133,14 @@ export class RegionSearch {
       const regionFrame = sel.map((r) => r.frame);
       const floors = new Map<number, number>();
       const paired = (h: WeightedHit): PairedHit => ({ ...h, pair: pairs[h.query], spacingSec });
-      this.hits.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, plan.evidence, floors).map(paired));
+      this.hits.push(
+        ...weighHits(
+          hits.filter((h) => !guessed(h)),
+          regionFrame,
+          plan.evidence,
+          floors,
+        ).map(paired),
+      );
       this.hits.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(paired));
       for (const [ri, floor] of floors) this.floors.set(`${sel[ri].frame}|${pairs[ri].id}`, floor);
     }
@@ -145,7 +165,10 @@ export class RegionSearch {
         for (const region of this.regionsOf(fi, tier, want)) missing.push({ key: `${fi}|${regionSpec(tier, region.key)}`, raster: region.raster });
       }
     }
-    const vecs = await describeAll(this.descriptor, missing.map((m) => m.raster));
+    const vecs = await describeAll(
+      this.descriptor,
+      missing.map((m) => m.raster),
+    );
     missing.forEach((m, i) => this.vectors.set(m.key, vecs[i]));
     const out = new Map<string, Map<number, Float32Array>>();
     for (const { tier, key } of specs) {

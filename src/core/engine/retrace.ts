@@ -19,7 +19,6 @@ import type { QueryInput } from './query-input.js';
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
 import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
 
-
 export interface RetraceOptions {
   /** Embedded data directory, `memory://`, or a `postgres://` URL. Default: `RETRACE_DB` or `./.retrace`. */
   db?: string;
@@ -130,7 +129,14 @@ export class Retrace {
    */
   index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
     return ingestVideo(
-      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, batchSize: this.batchSize, minQuality: this.searchSettings.evidence.minQuality },
+      {
+        store: this.store,
+        descriptor: this.descriptor,
+        limits: this.limits,
+        sampling: this.sampling,
+        batchSize: this.batchSize,
+        minQuality: this.searchSettings.evidence.minQuality,
+      },
       path,
       options,
     );

@@ -54,9 +54,18 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     report({ stage: 'sampling', fraction: 0.05 });
     let t = performance.now();
     const evidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };
-    const plan = await planQuery({ path, info, output: ctx.descriptor.input, sampling: ctx.sampling, limits: ctx.limits, settings: s, evidence, signal: opts.signal,
+    const plan = await planQuery({
+      path,
+      info,
+      output: ctx.descriptor.input,
+      sampling: ctx.sampling,
+      limits: ctx.limits,
+      settings: s,
+      evidence,
+      signal: opts.signal,
       onFrame: (timeSec, framesDone) => {
-        if (info.durationSec > 0) report({ stage: 'sampling', fraction: 0.05 + 0.4 * Math.min(1, timeSec / info.durationSec), mediaTimeSec: timeSec, framesDone });
+        if (info.durationSec > 0)
+          report({ stage: 'sampling', fraction: 0.05 + 0.4 * Math.min(1, timeSec / info.durationSec), mediaTimeSec: timeSec, framesDone });
       },
     });
     timings.decode = performance.now() - t;
@@ -107,7 +116,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
 
 /** The least score a segment is reported with (stricter for a query searched by one frame). */
 function minScoreOf(plan: QueryPlan, s: SearchSettings, opts: SearchOptions): number {
-  return plan.single ? opts.minSegmentScore ?? s.minImageScore : opts.minSegmentScore ?? s.minSegmentScore;
+  return plan.single ? (opts.minSegmentScore ?? s.minImageScore) : (opts.minSegmentScore ?? s.minSegmentScore);
 }
 
 /**
@@ -119,7 +128,7 @@ async function alignCandidates(ctx: SearchContext, plan: QueryPlan, regions: Reg
   const s = ctx.settings;
   const align: AlignOptions = {
     ...s.align,
-    minMatchedFrames: plan.single ? 1 : opts.minMatchedFrames ?? s.align.minMatchedFrames,
+    minMatchedFrames: plan.single ? 1 : (opts.minMatchedFrames ?? s.align.minMatchedFrames),
     queryIntervalSec: plan.intervalSec,
     refIntervalSec: ctx.sampling.intervalSec,
   };

@@ -72,10 +72,6 @@ export interface SearchOptions {
   signal?: AbortSignal;
 }
 
-
-
-
-
 export interface SearchTimings {
   decode: number;
   describe: number;

@@ -135,27 +135,36 @@ export class JobStore {
     const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
     const params: unknown[] = [limit, offset];
     const where: string[] = [];
-    if (opts.kind) { params.push(opts.kind); where.push(`kind = $${params.length}`); }
-    if (opts.apiKeyId !== undefined) { params.push(opts.apiKeyId); where.push(`api_key_id = $${params.length}`); }
+    if (opts.kind) {
+      params.push(opts.kind);
+      where.push(`kind = $${params.length}`);
+    }
+    if (opts.apiKeyId !== undefined) {
+      params.push(opts.apiKeyId);
+      where.push(`api_key_id = $${params.length}`);
+    }
     const { rows } = await this.sql.query<JobRow>(
-      `SELECT ${COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
+      `SELECT ${COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`,
+      params,
+    );
     return rows.map(fromRow);
   }
 
   /** Unfinished jobs waiting to run, oldest first. */
   async listQueued(): Promise<JobRecord[]> {
-    const { rows } = await this.sql.query<JobRow>(
-      `SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
+    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
     return rows.map(fromRow);
   }
 
   async countUnfinished(): Promise<{ queued: number; running: number }> {
     const { rows } = await this.sql.query<{ stage: string; n: number | string }>(
-      `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`);
+      `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`,
+    );
     let queued = 0;
     let running = 0;
     for (const r of rows) {
-      if (r.stage === 'queued') queued += Number(r.n); else running += Number(r.n);
+      if (r.stage === 'queued') queued += Number(r.n);
+      else running += Number(r.n);
     }
     return { queued, running };
   }
@@ -174,10 +183,12 @@ export class JobStore {
 
   /** Record progress of an unfinished job. */
   async updateProgress(id: string, stage: Stage, progress: number, timings: Record<string, number>): Promise<void> {
-    await this.sql.query(
-      `UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
-      [id, stage, progress, JSON.stringify(timings)],
-    );
+    await this.sql.query(`UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
+      id,
+      stage,
+      progress,
+      JSON.stringify(timings),
+    ]);
   }
 
   async markDone(id: string, result: unknown, timings: Record<string, number>): Promise<JobRecord | null> {
@@ -200,10 +211,9 @@ export class JobStore {
 
   /** Put a running job back in the queue (graceful shutdown): it starts over on the next run. */
   async requeue(id: string): Promise<void> {
-    await this.sql.query(
-      `UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
-      [id],
-    );
+    await this.sql.query(`UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
+      id,
+    ]);
   }
 
   /** Heartbeat: mark running jobs as still being worked on. */
@@ -239,8 +249,9 @@ export class JobStore {
 
   /** Delete finished jobs older than `before`; returns how many. */
   async deleteFinishedBefore(before: Date): Promise<number> {
-    const { rows } = await this.sql.query<{ id: string }>(
-      `DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 RETURNING id`, [before.toISOString()]);
+    const { rows } = await this.sql.query<{ id: string }>(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 RETURNING id`, [
+      before.toISOString(),
+    ]);
     return rows.length;
   }
 }

@@ -77,7 +77,10 @@ function verify(tool: Tool, bin: string, source: string): void {
     throw new FfmpegUnusableError(`${tool} at ${where} cannot run: ${r.error.message}`, r.error);
   }
   if (r.status !== 0 || !/version/i.test(r.stdout ?? '')) {
-    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean);
+    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean);
     const how = r.status !== null ? `exit code ${r.status}` : `signal ${r.signal}`;
     throw new FfmpegUnusableError(`${tool} at ${where} does not work: \`${tool} -version\` failed (${how})${said ? `: ${said.slice(0, 200)}` : ''}`);
   }

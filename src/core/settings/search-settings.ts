@@ -34,7 +34,6 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
   verify: VerifySettings;
 }
 
-
 export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
   enabled: true,
   maxVideos: 8,

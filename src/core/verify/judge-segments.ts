@@ -30,7 +30,10 @@ export interface JudgedSegment extends ScoredSegment {
  * carries more than a 320×180 frame, and letting every narrow portrait still abstain let one
  * through (RESULTS.md, session 9).
  */
-export function verificationCanReject(query: { width: number; height: number; lowInformation: boolean }, s: Pick<VerifySettings, 'widthPx' | 'smallQueryPixelShare'>): boolean {
+export function verificationCanReject(
+  query: { width: number; height: number; lowInformation: boolean },
+  s: Pick<VerifySettings, 'widthPx' | 'smallQueryPixelShare'>,
+): boolean {
   const workingPixels = s.widthPx * s.widthPx * (9 / 16);
   return !query.lowInformation && query.width * query.height >= workingPixels * s.smallQueryPixelShare;
 }
@@ -97,7 +100,11 @@ export async function judgeCandidates(
     list.push(j);
     out.set(j.videoId, list);
   };
-  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({ ...c, verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason }, transform: null });
+  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({
+    ...c,
+    verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason },
+    transform: null,
+  });
   if (!v.enabled) {
     for (const c of candidates) if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
     return out;
@@ -112,10 +119,19 @@ export async function judgeCandidates(
       const r = records.get(c.videoId)!;
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
-      const line = query.isImage || span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+      const line =
+        query.isImage || span <= 0
+          ? undefined
+          : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
       const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
       const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
-      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint, queryWindow: matchedWindow(seg.points, query.windows) };
+      return {
+        ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec },
+        points: seg.points,
+        line,
+        mirroredHint,
+        queryWindow: matchedWindow(seg.points, query.windows),
+      };
     }),
     v,
     signal,
@@ -143,7 +159,13 @@ export async function judgeCandidates(
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
-      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])]);
+      const transform = describeGeometry(
+        o.model,
+        o.mirrored,
+        { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height },
+        { speed, offsetSec: seg.refStart - speed * seg.queryStart },
+        [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])],
+      );
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {
