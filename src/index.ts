@@ -31,7 +31,8 @@ export { DEFAULT_SAMPLING, sampleFrames } from './core/media/frame-sampler.js';
 export type { SamplingOptions, SampledFrame } from './core/media/frame-sampler.js';
 export { resolveFfmpegPaths } from './core/media/ffmpeg-binaries.js';
 
-export { alignMatches, DEFAULT_ALIGN } from './core/align/temporal-chains.js';
+export { alignMatches } from './core/align/temporal-chains.js';
+export { DEFAULT_ALIGN, DEFAULT_EVIDENCE } from './core/settings/search-settings.js';
 export type { AlignOptions, AlignedSegment, MatchPoint } from './core/align/temporal-chains.js';
 
 export type { SqlClient, SqlExecutor } from './db/sql-client.js';

@@ -23,7 +23,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 import { BuiltinDescriptor, DEFAULT_LIMITS, DEFAULT_SAMPLING } from '../../src/index.js';
-import { DEFAULT_EVIDENCE } from '../../src/core/candidates/evidence.js';
+import { DEFAULT_EVIDENCE } from '../../src/core/settings/search-settings.js';
 import type { Progress } from '../../src/index.js';
 import { ingestVideo } from '../../src/core/engine/ingest.js';
 import { DEFAULT_ANN, FrameStore } from '../../src/db/frame-store.js';

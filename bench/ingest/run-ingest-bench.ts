@@ -28,7 +28,7 @@ import type { Raster } from '../../src/core/frames/raster.js';
 import { crop } from '../../src/core/frames/raster.js';
 import { DEFAULT_SAMPLING, samplerArgs } from '../../src/core/media/frame-sampler.js';
 import { candidateSampling, selectFrames } from '../../src/core/engine/frame-selection.js';
-import { DEFAULT_EVIDENCE } from '../../src/core/candidates/evidence.js';
+import { DEFAULT_EVIDENCE } from '../../src/core/settings/search-settings.js';
 import { detectContentRect } from '../../src/core/frames/border-detection.js';
 import { frameQuality } from '../../src/core/frames/frame-quality.js';
 import { storedRegions } from '../../src/core/frames/region-variants.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REFINE, refineSegment } from '../../src/core/align/segment-refinement.js';
+import { refineSegment } from '../../src/core/align/segment-refinement.js';
 import type { RefineOptions, RefineQueryFrame, RefineRefFrame } from '../../src/core/align/segment-refinement.js';
-import { DEFAULT_ALIGN } from '../../src/core/align/temporal-chains.js';
+import { DEFAULT_ALIGN, DEFAULT_REFINE_SETTINGS as DEFAULT_REFINE } from '../../src/core/settings/search-settings.js';
 import type { AlignedSegment, MatchPoint } from '../../src/core/align/temporal-chains.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 

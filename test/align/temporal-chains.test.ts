@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alignMatches, DEFAULT_ALIGN } from '../../src/core/align/temporal-chains.js';
+import { alignMatches } from '../../src/core/align/temporal-chains.js';
+import { DEFAULT_ALIGN } from '../../src/core/settings/search-settings.js';
 import type { AlignedSegment, AlignOptions, MatchPoint } from '../../src/core/align/temporal-chains.js';
 import { segmentScore } from '../../src/core/align/segment-scoring.js';
 import { DEFAULT_SEARCH } from '../../src/core/engine/retrace.js';
@@ -60,7 +61,7 @@ function noisePoints(queryLen: number, refLen: number, perFrame: number, maxW: n
 }
 
 function align(points: MatchPoint[], extra: Partial<AlignOptions> = {}): AlignedSegment[] {
-  return alignMatches(points, { ...OPTS, ...extra });
+  return alignMatches(points, { ...DEFAULT_ALIGN, ...OPTS, ...extra });
 }
 
 /** Would search report this segment? (its calibrated score reaches the default minimum) */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KnnHit } from '../../src/db/frame-store.js';
-import { DEFAULT_EVIDENCE, regionFloor, weighHits } from '../../src/core/candidates/evidence.js';
+import { regionFloor, weighHits } from '../../src/core/candidates/evidence.js';
+import { DEFAULT_EVIDENCE } from '../../src/core/settings/search-settings.js';
 import type { EvidenceOptions } from '../../src/core/candidates/evidence.js';
 
 const o: EvidenceOptions = { minFrameSimilarity: 0.7, backgroundMargin: 0.1, backgroundRank: 3, minQuality: 0.2 };

@@ -56,13 +56,6 @@ export interface RefineOptions {
   refDurationSec: number;
 }
 
-export const DEFAULT_REFINE: Omit<RefineOptions, 'queryIntervalSec' | 'refDurationSec' | 'minRate' | 'maxRate' | 'lineToleranceSec'> = {
-  extendMinSimilarity: 0.6,
-  extendDrop: 0.12,
-  maxMisses: 2,
-  realTimeSlack: 0.01,
-};
-
 /** Stored frames further apart than this (s) are not neighbours for placing a moment between them. */
 const MAX_NEIGHBOUR_SEC = 2.5;
 /**
@@ -158,7 +151,7 @@ function nearestRef(ref: readonly RefineRefFrame[], t: number): number {
  * the frames around the segment (the caller fetches a window wide enough for the extension).
  *
  * @example
- * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_REFINE, minRate: 0.25, maxRate: 4,
+ * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_SEARCH.refine, minRate: 0.25, maxRate: 4,
  *   lineToleranceSec: 0.6, queryIntervalSec: 0.5, refDurationSec: 120 });
  */
 export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFrame[], ref: readonly RefineRefFrame[], o: RefineOptions): AlignedSegment {

@@ -86,25 +86,6 @@ export interface AlignOptions {
   refIntervalSec: number;
 }
 
-export const DEFAULT_ALIGN: AlignOptions = {
-  maxGapSec: 6,
-  minRate: 0.25,
-  maxRate: 4,
-  jitterSec: 1.1,
-  gapPenaltyPerSec: 0.05,
-  ratePenalty: 0.05,
-  minDensity: 0.4,
-  shortChainFrames: 6,
-  shortChainMinDensity: 0.6,
-  strongChainEvidence: 2,
-  strongChainMinDensity: 0.25,
-  minMatchedFrames: 3,
-  maxSegments: 8,
-  maxQueryOverlap: 0.5,
-  queryIntervalSec: 1,
-  refIntervalSec: 1,
-};
-
 export interface AlignedSegment {
   queryStart: number;
   queryEnd: number;
@@ -220,10 +201,9 @@ function overlap(a0: number, a1: number, b0: number, b1: number): number {
  * Find up to `maxSegments` copied segments between a query and one reference.
  *
  * @example
- * const segs = alignMatches(points, { ...DEFAULT_ALIGN, minMatchedFrames: 3 });
+ * const segs = alignMatches(points, { ...DEFAULT_SEARCH.align, queryIntervalSec: 0.5 });
  */
-export function alignMatches(points: readonly MatchPoint[], options: Partial<AlignOptions> = {}): AlignedSegment[] {
-  const o = { ...DEFAULT_ALIGN, ...options };
+export function alignMatches(points: readonly MatchPoint[], o: AlignOptions): AlignedSegment[] {
   let pts = [...points].filter((p) => p.w > 0).sort((a, b) => a.tq - b.tq || a.tr - b.tr);
   const out: AlignedSegment[] = [];
   // Each pass removes a chain's points; bound the passes so adversarial input stays cheap.

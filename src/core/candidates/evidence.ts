@@ -16,13 +16,6 @@ export interface EvidenceOptions {
   minPairSimilarity?: number;
 }
 
-export const DEFAULT_EVIDENCE: EvidenceOptions = {
-  minFrameSimilarity: 0.75,
-  backgroundMargin: 0.06,
-  backgroundRank: 4,
-  minQuality: 0.2,
-};
-
 /** A hit turned into evidence for alignment. */
 export interface WeightedHit extends KnnHit {
   /** Query frame the region belongs to. */

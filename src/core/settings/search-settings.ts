@@ -2,10 +2,7 @@
  * Settings of a search, each default with the measurement that chose it. Measurements are on
  * the tuning corpus (`../shared/corpus`) unless said otherwise; bench/RESULTS.md has the runs.
  */
-import { DEFAULT_ALIGN } from '../align/temporal-chains.js';
 import type { AlignOptions } from '../align/temporal-chains.js';
-import { DEFAULT_REFINE } from '../align/segment-refinement.js';
-import { DEFAULT_EVIDENCE } from '../candidates/evidence.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
 import type { VerifySettings } from '../verify/verify-settings.js';
 import type { QuerySettings } from '../query/query-plan.js';
@@ -34,10 +31,44 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
   verify: VerifySettings;
 }
 
+/** How hits become evidence (see candidates/evidence.ts). */
+export const DEFAULT_EVIDENCE: EvidenceOptions = {
+  // The built-in descriptor's gradient part lowers similarities of unrelated frames (99.9th
+  // percentile 0.88 -> 0.79) and of true ones a little. Of 0.70/0.72/0.75 measured on the
+  // accuracy benchmark (seeds 1-3), 0.70 found the most copies with the fewest false positives.
+  minFrameSimilarity: 0.7,
+  backgroundMargin: 0.06,
+  backgroundRank: 4,
+  minQuality: 0.2,
+};
+
+/** Temporal alignment (see align/temporal-chains.ts); the query's and index's intervals are set per search. */
+export const DEFAULT_ALIGN: AlignOptions = {
+  maxGapSec: 6,
+  minRate: 0.25,
+  maxRate: 4,
+  jitterSec: 1.1,
+  gapPenaltyPerSec: 0.05,
+  ratePenalty: 0.05,
+  minDensity: 0.4,
+  shortChainFrames: 6,
+  shortChainMinDensity: 0.6,
+  strongChainEvidence: 2,
+  strongChainMinDensity: 0.25,
+  minMatchedFrames: 3,
+  maxSegments: 8,
+  maxQueryOverlap: 0.5,
+  queryIntervalSec: 1,
+  refIntervalSec: 1,
+};
+
 export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
   enabled: true,
   maxVideos: 8,
-  ...DEFAULT_REFINE,
+  extendMinSimilarity: 0.6,
+  extendDrop: 0.12,
+  maxMisses: 2,
+  realTimeSlack: 0.01,
   pairShare: 0.25,
   maxPairs: 3,
   // Accuracy benchmark (seeds 1–6): segment F 0.903 → 0.912 (seed 6, with a dashcam whose sky is
@@ -119,10 +150,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   // A chain needs 3 matched frames at 40 % density over 0.5 s query samples: 1 s and 0.2 s
   // excerpts of indexed videos got no match at all (issue 14), so under 2 s a clip is a still.
   shortClipSec: 2,
-  // The built-in descriptor's gradient part lowers similarities of unrelated frames (99.9th
-  // percentile 0.88 -> 0.79) and of true ones a little. Of 0.70/0.72/0.75 measured on the
-  // accuracy benchmark (seeds 1-3), 0.70 found the most copies with the fewest false positives.
-  evidence: { ...DEFAULT_EVIDENCE, minFrameSimilarity: 0.7 },
+  evidence: DEFAULT_EVIDENCE,
   align: DEFAULT_ALIGN,
   refine: DEFAULT_REFINE_SETTINGS,
   verify: DEFAULT_VERIFY,
