@@ -26,6 +26,7 @@ import type { MatchTransform } from '../verify/segment-verification.js';
 import { describeGeometry } from '../verify/segment-verification.js';
 import type { QueryMedia } from '../verify/verify-segments.js';
 import { verifySegments } from '../verify/verify-segments.js';
+import { loadOpenCv } from '../verify/local-features.js';
 import type { VerifySettings } from '../verify/verify-settings.js';
 
 export interface SearchSettings {
@@ -188,6 +189,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   return withQueryFile(input, async (path) => {
     report({ stage: 'probing', fraction: 0 });
     const info = await probeMedia(path, ctx.limits);
+    // OpenCV (about 0.3 s of CPU to load, once per process) is loaded while ffmpeg decodes the
+    // query in its own process, rather than after the nearest-neighbour search when a candidate
+    // needs verifying; a failure to load is reported where verification uses it.
+    if (s.verify.enabled) loadOpenCv().catch(() => undefined);
     // A clip too short for temporal evidence (under `shortClipSec`) is searched by its best
     // frame, under the rules of a still: `single` covers both, `isImage` only real pictures.
     const isImage = info.kind === 'image';
