@@ -125,6 +125,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command !== 'serve') useBaselineWasmCompiler();
   let engine: Retrace | undefined;
   try {
+    // ffmpeg's checks (three short runs that blocked the main thread 0.1-0.35 s) go on while the
+    // index opens.
+    if (command === 'index' || command === 'search') void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
     const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
