@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { numberFlag, parseFlags } from '../common/args.js';
 import { DEFAULT_SOURCES } from '../search/run-search-bench.js';
-import { runCliBench } from './run-cli-bench.js';
+import { runCliBench, setRetraceBin } from './run-cli-bench.js';
 
 export const CLI_BENCH_HELP = `retrace bench cli [options]   (whole processes, through /usr/bin/time)
   --ingest FILE   video for \`retrace index\` into a new and into an existing index (peak RSS, CPU, wall)
@@ -14,14 +14,16 @@ export const CLI_BENCH_HELP = `retrace bench cli [options]   (whole processes, t
   --query FILE    clip to search for (default: 10 s cut from the corpus's first 720p video of 15 s or more)
   --no-search     skip the search runs
   --runs N        runs of each command, medians reported (default 5)
+  --bin FILE      the bin/retrace.js to measure (default this checkout's; another build for before/after)
   --json FILE     write the JSON report`;
 
 export async function cliBenchCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  const p = parseFlags(argv, { values: ['ingest', 'corpus', 'query', 'runs', 'json'], switches: ['no-search', 'help'] });
+  const p = parseFlags(argv, { values: ['ingest', 'corpus', 'query', 'runs', 'json', 'bin'], switches: ['no-search', 'help'] });
   if (p.switches.has('help')) {
     log(CLI_BENCH_HELP);
     return 0;
   }
+  if (p.values.get('bin')) setRetraceBin(p.values.get('bin')!);
   const corpus = p.switches.has('no-search') ? undefined : (p.values.get('corpus') ?? DEFAULT_SOURCES);
   if (corpus && !existsSync(corpus)) throw new Error(`no corpus at ${corpus}: give --corpus DIR or --no-search\n${CLI_BENCH_HELP}`);
   await runCliBench({

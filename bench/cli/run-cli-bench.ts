@@ -40,11 +40,17 @@ export interface ProcessRun {
   stdout: string;
 }
 
+/** The retrace launcher the runs use: this checkout's, unless `setRetraceBin` named another (a build of an older commit, for before/after figures). */
+let bin: string | null = null;
+export function setRetraceBin(path: string): void {
+  bin = path;
+}
+
 /** Run `node bin/retrace.js ...args` under GNU time. */
 export function timedRetrace(args: readonly string[], env: NodeJS.ProcessEnv = {}): ProcessRun {
   if (!existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed: apt-get install time`);
   const out = join(mkdtempSync(join(tmpdir(), 'retrace-bench-time-')), 'time.txt');
-  const r = spawnSync(TIME, ['-o', out, '-f', '%M %U %S %e', process.execPath, retraceBin(), ...args], {
+  const r = spawnSync(TIME, ['-o', out, '-f', '%M %U %S %e', process.execPath, bin ?? retraceBin(), ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
