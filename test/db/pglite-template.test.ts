@@ -93,6 +93,16 @@ describe('an embedded index made from the template', () => {
     }
   });
 
+  it('memory:// starts from it too, and is a working database', async () => {
+    const c = await PGliteClient.open('memory://', { template });
+    try {
+      await c.exec('CREATE EXTENSION IF NOT EXISTS vector');
+      expect((await c.query<{ d: number }>(`SELECT '[1,0]'::vector <=> '[0,1]'::vector AS d`)).rows[0].d).toBeCloseTo(1);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('an unpacking cut short (no PG_VERSION yet) is unpacked again on the next open', async () => {
     const path = dir.file('cut-short');
     mkdirSync(join(path, 'base'), { recursive: true });
