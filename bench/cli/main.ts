@@ -4,6 +4,7 @@
  *   retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { numberFlag, parseFlags } from '../common/args.js';
 import { DEFAULT_SOURCES } from '../search/run-search-bench.js';
 import { runCliBench, setRetraceBin } from './run-cli-bench.js';
@@ -24,7 +25,9 @@ export async function cliBenchCli(argv: readonly string[], log: (line: string) =
     return 0;
   }
   if (p.values.get('bin')) setRetraceBin(p.values.get('bin')!);
-  const corpus = p.switches.has('no-search') ? undefined : (p.values.get('corpus') ?? DEFAULT_SOURCES);
+  // DEFAULT_SOURCES is right from bench/ (vite-node); from dist/bench/ the checkout's parent is one level further up.
+  const besideCheckout = [DEFAULT_SOURCES, fileURLToPath(new URL('../../../../shared/corpus/videos', import.meta.url))].find((d) => existsSync(d)) ?? DEFAULT_SOURCES;
+  const corpus = p.switches.has('no-search') ? undefined : (p.values.get('corpus') ?? besideCheckout);
   if (corpus && !existsSync(corpus)) throw new Error(`no corpus at ${corpus}: give --corpus DIR or --no-search\n${CLI_BENCH_HELP}`);
   await runCliBench({
     ingest: p.values.get('ingest'),
