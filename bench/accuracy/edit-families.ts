@@ -37,12 +37,7 @@ export type HardFamily = (typeof HARD_FAMILIES)[number];
 export type VideoEditFamily = EasyFamily | HardFamily;
 export type ImageFamily = (typeof IMAGE_FAMILIES)[number] | (typeof NEGATIVE_IMAGE_FAMILIES)[number];
 export type SocialFamily = (typeof SOCIAL_FAMILIES)[number];
-export type QueryFamily =
-  | VideoEditFamily
-  | (typeof NEGATIVE_VIDEO_FAMILIES)[number]
-  | ImageFamily
-  | SocialFamily
-  | (typeof SOCIAL_NEGATIVE_FAMILIES)[number];
+export type QueryFamily = VideoEditFamily | (typeof NEGATIVE_VIDEO_FAMILIES)[number] | ImageFamily | SocialFamily | (typeof SOCIAL_NEGATIVE_FAMILIES)[number];
 
 /** The families a run draws by default (every family but the opt-in social ones). */
 export const ALL_FAMILIES: readonly QueryFamily[] = [
@@ -242,8 +237,26 @@ export interface DrawContext {
 // Drawing parameters
 
 const WORDS = [
-  'BREAKING', 'NEWS', 'WATCH', 'THIS', 'VIRAL', 'CLIP', 'AMAZING', 'LIVE', 'EXCLUSIVE', 'FOOTAGE',
-  'TODAY', 'MUST', 'SEE', 'REPLAY', 'WOW', 'UPDATE', 'TOP', 'MOMENTS', 'FUNNY', 'SHARE',
+  'BREAKING',
+  'NEWS',
+  'WATCH',
+  'THIS',
+  'VIRAL',
+  'CLIP',
+  'AMAZING',
+  'LIVE',
+  'EXCLUSIVE',
+  'FOOTAGE',
+  'TODAY',
+  'MUST',
+  'SEE',
+  'REPLAY',
+  'WOW',
+  'UPDATE',
+  'TOP',
+  'MOMENTS',
+  'FUNNY',
+  'SHARE',
 ];
 const BOX_COLOURS = ['red', 'yellow', 'white', 'blue', 'green', 'orange', 'magenta', 'cyan'];
 const PAD_COLOURS = ['white', 'gray', 'navy', 'darkgreen', 'maroon', '0x336699', 'yellow'];
@@ -422,7 +435,19 @@ function drawSingle(family: Exclude<VideoEditFamily, 'combo'>, rng: Rng, ctx: Dr
 
 /** Families that combo may combine (codec only changes the encoder; pip/insert at most one). */
 const COMBO_PARTS: readonly Exclude<VideoEditFamily, 'combo'>[] = [
-  'reencode', 'pad', 'colour', 'overlay', 'fps', 'noise', 'codec', 'crop', 'flip', 'speed', 'pip', 'insert', 'rotate',
+  'reencode',
+  'pad',
+  'colour',
+  'overlay',
+  'fps',
+  'noise',
+  'codec',
+  'crop',
+  'flip',
+  'speed',
+  'pip',
+  'insert',
+  'rotate',
 ];
 
 /** Draw the edits of one family for a copy segment. */
@@ -583,7 +608,12 @@ export function drawSocialEdit(family: SocialFamily, rng: Rng, ctx: SocialDrawCo
       return {
         copy,
         steps: [],
-        compose: { op: 'blur-fill', canvas: r.pick(VERTICAL_CANVASES), sigma: round(r.uniform(12, 30), 1), dim: r.chance(0.5) ? round(r.uniform(0.04, 0.2)) : 0 },
+        compose: {
+          op: 'blur-fill',
+          canvas: r.pick(VERTICAL_CANVASES),
+          sigma: round(r.uniform(12, 30), 1),
+          dim: r.chance(0.5) ? round(r.uniform(0.04, 0.2)) : 0,
+        },
         encode,
         parts,
       };
@@ -713,7 +743,9 @@ function stepFilter(step: EditStep, d: Dims, cap: SizeCap, capScale = false): { 
       const size = Math.max(10, Math.round(d.h * step.size));
       const y = Math.round(d.h * step.y);
       const style =
-        step.style === 'border' ? `borderw=${Math.max(2, Math.round(size / 12))}:bordercolor=black` : `box=1:boxcolor=black@0.65:boxborderw=${Math.round(size / 5)}`;
+        step.style === 'border'
+          ? `borderw=${Math.max(2, Math.round(size / 12))}:bordercolor=black`
+          : `box=1:boxcolor=black@0.65:boxborderw=${Math.round(size / 5)}`;
       return {
         filter: `drawtext=fontfile=${step.fontFile}:text='${step.text}':fontsize=${size}:fontcolor=${step.colour}:${style}:x=(w-text_w)/2:y=${y}`,
         dims: d,
@@ -763,10 +795,7 @@ function encodeArgs(e: Encode): string[] {
 
 /** Trim a segment out of input `idx`, normalise it to a square-pixel frame of the given size. */
 function segmentChain(idx: number, seg: ClipSegment, w: number, h: number, mode: 'stretch' | 'fit'): string {
-  const scale =
-    mode === 'stretch'
-      ? `scale=${w}:${h}`
-      : `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black`;
+  const scale = mode === 'stretch' ? `scale=${w}:${h}` : `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black`;
   return `[${idx}:v:0]trim=start=${num(seg.start)}:duration=${num(seg.duration)},setpts=PTS-STARTPTS,${scale},setsar=1`;
 }
 
@@ -901,9 +930,7 @@ export function buildVideoJob(spec: VideoQuerySpec, clips: ReadonlyMap<string, C
     const y = Math.round((bg.h - fh) * compose.y);
     args.push(...inputArgs(bgClip.path, compose.background));
     graph.push(`${copyChain},scale=${fw}:${fh},setsar=1,fps=${num(fps)}[fg]`);
-    graph.push(
-      `${segmentChain(1, compose.background, bg.w, bg.h, 'stretch')},tpad=stop_mode=clone:stop_duration=${num(copyLen + 1)},fps=${num(fps)}[bg]`,
-    );
+    graph.push(`${segmentChain(1, compose.background, bg.w, bg.h, 'stretch')},tpad=stop_mode=clone:stop_duration=${num(copyLen + 1)},fps=${num(fps)}[bg]`);
     graph.push(`[bg][fg]overlay=x=${x}:y=${y}:eof_action=endall,trim=duration=${num(copyLen)},format=yuv420p[v]`);
     truth.push(copyTruth);
     queryRect = nestRect(pixelRect(x, y, fw, fh, bg.w, bg.h), queryRect);
@@ -1039,9 +1066,7 @@ export interface ImageQuerySpec {
 export function drawImageEdit(family: ImageFamily, rng: Rng, clip: ClipInfo): ImageQuerySpec {
   const time = round(rng.uniform(Math.min(0.5, clip.durationSec / 4), Math.max(0.6, clip.durationSec - 0.5)));
   const variant: ImageQuerySpec['variant'] =
-    family === 'image-negative'
-      ? rng.pick(['frame', 'rescale', 'crop', 'jpeg'] as const)
-      : (family.slice('image-'.length) as ImageQuerySpec['variant']);
+    family === 'image-negative' ? rng.pick(['frame', 'rescale', 'crop', 'jpeg'] as const) : (family.slice('image-'.length) as ImageQuerySpec['variant']);
   switch (variant) {
     case 'frame':
       return { clip: clip.file, time, variant, format: 'png' };
@@ -1082,7 +1107,12 @@ export function imageTruthTransform(spec: ImageQuerySpec, clip: ClipInfo): Truth
   const c = spec.crop;
   const cw = even(base.w * (1 - c.left - c.right));
   const ch = even(base.h * (1 - c.top - c.bottom));
-  return { mirrored: false, speed: 1, refRect: pixelRect(Math.round(base.w * c.left), Math.round(base.h * c.top), cw, ch, base.w, base.h), queryRect: FULL_RECT };
+  return {
+    mirrored: false,
+    speed: 1,
+    refRect: pixelRect(Math.round(base.w * c.left), Math.round(base.h * c.top), cw, ch, base.w, base.h),
+    queryRect: FULL_RECT,
+  };
 }
 
 /**

@@ -87,7 +87,10 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
         out.cacheDir = need(i++, a);
         break;
       case '--families': {
-        const list = need(i++, a).split(',').map((s) => s.trim()).filter(Boolean);
+        const list = need(i++, a)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         for (const f of list) {
           if (!isQueryFamily(f)) throw new Error(`unknown family ${f}; known: ${KNOWN_FAMILIES.join(', ')}`);
         }

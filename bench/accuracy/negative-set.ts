@@ -51,10 +51,7 @@ export const LARGE_NEGATIVE_VIDEO_FAMILIES = ['plain', ...EASY_FAMILIES, ...HARD
 export const LARGE_NEGATIVE_IMAGE_FAMILIES = IMAGE_FAMILIES;
 /** Social families (issue 15): added to the set, on top of its `count`, only when asked for (`--social`). */
 export const LARGE_NEGATIVE_SOCIAL_FAMILIES = SOCIAL_FAMILIES;
-export type LargeNegativeFamily =
-  | (typeof LARGE_NEGATIVE_VIDEO_FAMILIES)[number]
-  | (typeof LARGE_NEGATIVE_IMAGE_FAMILIES)[number]
-  | SocialFamily;
+export type LargeNegativeFamily = (typeof LARGE_NEGATIVE_VIDEO_FAMILIES)[number] | (typeof LARGE_NEGATIVE_IMAGE_FAMILIES)[number] | SocialFamily;
 /** The families of a default set (no social ones). */
 export const LARGE_NEGATIVE_FAMILIES: readonly LargeNegativeFamily[] = [...LARGE_NEGATIVE_VIDEO_FAMILIES, ...LARGE_NEGATIVE_IMAGE_FAMILIES];
 /** Every family a set can hold, in report order. */
@@ -113,7 +110,10 @@ export interface NegativeSet {
 }
 
 /** How many queries each family gets: images round-robin over the image variants, the rest over the video families. */
-export function allocateLargeNegatives(count: number, imageShare: number = LARGE_NEGATIVE_DEFAULTS.imageShare): Array<{ family: LargeNegativeFamily; k: number }> {
+export function allocateLargeNegatives(
+  count: number,
+  imageShare: number = LARGE_NEGATIVE_DEFAULTS.imageShare,
+): Array<{ family: LargeNegativeFamily; k: number }> {
   const nImage = Math.round(count * Math.min(1, Math.max(0, imageShare)));
   const nVideo = count - nImage;
   const out: Array<{ family: LargeNegativeFamily; k: number }> = [];
@@ -139,7 +139,10 @@ export function allocateSocialNegatives(count: number, imageShare: number = LARG
 
 function pickWeighted(rng: Rng, sources: readonly NegativeSource[], capSec: number): NegativeSource {
   const w = sources.map((s) => Math.max(1, Math.min(capSec, s.clip.durationSec)));
-  let u = rng.uniform(0, w.reduce((a, b) => a + b, 0));
+  let u = rng.uniform(
+    0,
+    w.reduce((a, b) => a + b, 0),
+  );
   for (let i = 0; i < sources.length; i++) {
     u -= w[i] as number;
     if (u < 0) return sources[i] as NegativeSource;
@@ -179,7 +182,12 @@ export function planLargeNegatives(
       family === 'plain'
         ? { copy, steps: [], compose: null, encode: { codec: 'libx264', crf: 23, container: 'mp4' }, parts: [], maxSize }
         : {
-            ...drawVideoEdit(family as VideoEditFamily, rng.fork('edit'), { copyClip: origin, pool: poolClips, fontFile: opts.fontFile, copyDuration: copy.duration }, copy),
+            ...drawVideoEdit(
+              family as VideoEditFamily,
+              rng.fork('edit'),
+              { copyClip: origin, pool: poolClips, fontFile: opts.fontFile, copyDuration: copy.duration },
+              copy,
+            ),
             maxSize,
           };
     plans.push({ id, family: family === 'plain' ? 'neg-plain' : 'neg-edited', positive: false, origin, video, negFamily: family, corpus: src.corpus });
@@ -194,7 +202,15 @@ export function planLargeNegatives(
         ...drawSocialEdit(family, rng.fork('edit'), { copyClip: origin, pool: poolClips, querySec: segmentSec, index: k }),
         maxSize,
       };
-      plans.push({ id: `ln-${family}-${String(k).padStart(3, '0')}`, family: 'neg-social', positive: false, origin, video, negFamily: family, corpus: src.corpus });
+      plans.push({
+        id: `ln-${family}-${String(k).padStart(3, '0')}`,
+        family: 'neg-social',
+        positive: false,
+        origin,
+        video,
+        negFamily: family,
+        corpus: src.corpus,
+      });
     }
   }
   return plans;
@@ -223,7 +239,10 @@ export interface NegativeSetOptions {
  * Never-indexed clips for the large negative set: the split's pool, plus the other corpus's clips
  * that are neither indexed nor already in the pool.
  */
-export function negativeSources(set: Pick<QuerySet, 'reference' | 'pool' | 'poolCorpus'>, other: { label: CorpusLabel; clips: readonly ClipInfo[] } | null): NegativeSource[] {
+export function negativeSources(
+  set: Pick<QuerySet, 'reference' | 'pool' | 'poolCorpus'>,
+  other: { label: CorpusLabel; clips: readonly ClipInfo[] } | null,
+): NegativeSource[] {
   const indexed = new Set(set.reference.map((c) => resolve(c.path)));
   const out: NegativeSource[] = set.pool.map((clip) => ({ clip, corpus: set.poolCorpus }));
   const have = new Set(set.pool.map((c) => resolve(c.path)));

@@ -225,9 +225,15 @@ interface ProbeJson {
 /** Duration, display size and a sane frame rate of a video file. */
 export async function probeClip(path: string): Promise<ClipInfo> {
   const { stdout } = await run(tools().ffprobe, [
-    '-v', 'error', '-select_streams', 'v:0',
-    '-show_entries', 'stream=width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
-    '-of', 'json', path,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,sample_aspect_ratio,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
+    '-of',
+    'json',
+    path,
   ]);
   const j = JSON.parse(stdout) as ProbeJson;
   const s = j.streams?.[0];
@@ -251,7 +257,17 @@ export async function probeClip(path: string): Promise<ClipInfo> {
 
 /** Duration from packet timestamps, for files whose header has none. */
 async function measureDuration(path: string): Promise<number> {
-  const { stdout } = await run(tools().ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path]);
+  const { stdout } = await run(tools().ffprobe, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'packet=pts_time,duration_time',
+    '-of',
+    'csv=p=0',
+    path,
+  ]);
   let min = Infinity;
   let max = 0;
   for (const line of stdout.split('\n')) {
@@ -435,9 +451,7 @@ type SharpFactory = (input: string) => {
 
 let sharpPromise: Promise<SharpFactory | null> | null = null;
 function loadSharp(): Promise<SharpFactory | null> {
-  sharpPromise ??= import('sharp')
-    .then((m) => (m as unknown as { default: SharpFactory }).default)
-    .catch(() => null);
+  sharpPromise ??= import('sharp').then((m) => (m as unknown as { default: SharpFactory }).default).catch(() => null);
   return sharpPromise;
 }
 

@@ -146,7 +146,14 @@ export interface LargeNegativeReport {
   social?: RateWithBound;
   withoutSocial?: RateWithBound;
   /** The matched queries, for a quick look (full details in `queries`). */
-  falsePositives: Array<{ id: string; negFamily: LargeNegativeFamily; corpus: CorpusLabel; origin: string; file: string; top1: { source: string | null; score: number } | null }>;
+  falsePositives: Array<{
+    id: string;
+    negFamily: LargeNegativeFamily;
+    corpus: CorpusLabel;
+    origin: string;
+    file: string;
+    top1: { source: string | null; score: number } | null;
+  }>;
   queries: QueryDetail[];
 }
 
@@ -255,7 +262,10 @@ export function formatReport(r: AccuracyReport): string[] {
   if (r.largeNegatives) out.push('', ...formatLargeNegatives(r.largeNegatives));
   out.push('');
   out.push('targets:');
-  for (const t of r.targets) out.push(`  ${!Number.isFinite(t.value) ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(40)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`);
+  for (const t of r.targets)
+    out.push(
+      `  ${!Number.isFinite(t.value) ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.measure.padEnd(40)} ${fmt(t.value, 3).padStart(6)}  (target ${t.target})`,
+    );
   out.push(
     `engine: ${r.environment.git ? `${r.environment.git.commit.slice(0, 10)}${r.environment.git.dirty ? ' + uncommitted src changes' : ''}` : 'unknown revision'}; ${r.environment.cpus} cpus, load ${r.environment.loadAvgAtStart.join(' ')} at start`,
   );
@@ -273,7 +283,13 @@ const GROUPS = ['easy', 'hard', 'negative', 'image', 'social', 'all'] as const;
 
 /** Transform accuracy per family and per group (positives only; negatives have nothing to score). */
 export function summariseTransforms(
-  items: ReadonlyArray<{ family: QueryFamily; difficulty: Difficulty; positive: boolean; truthTransform: TruthTransform | null; transform: TransformOutcome | null }>,
+  items: ReadonlyArray<{
+    family: QueryFamily;
+    difficulty: Difficulty;
+    positive: boolean;
+    truthTransform: TruthTransform | null;
+    transform: TransformOutcome | null;
+  }>,
 ): AccuracyReport['transforms'] {
   const agg = (list: typeof items): TransformMetrics =>
     aggregateTransforms(list.map((i) => ({ positive: i.positive, truth: i.truthTransform, outcome: i.transform })));
@@ -407,9 +423,7 @@ export function summariseLargeNegatives(set: NegativeSet, details: readonly Quer
     byFamily,
     byCorpus,
     byKind: { video: rate(details.filter((d) => d.kind === 'video')), image: rate(details.filter((d) => d.kind === 'image')) },
-    ...(details.some(isSocialDetail)
-      ? { social: rate(details.filter(isSocialDetail)), withoutSocial: rate(details.filter((d) => !isSocialDetail(d))) }
-      : {}),
+    ...(details.some(isSocialDetail) ? { social: rate(details.filter(isSocialDetail)), withoutSocial: rate(details.filter((d) => !isSocialDetail(d))) } : {}),
     falsePositives: details
       .filter((d) => d.outcome.anyMatch)
       .map((d) => ({
@@ -521,7 +535,8 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
   const resolver = new SourceResolver();
   const indexed: AccuracyReport['indexed'] = [];
   const details: QueryDetail[] = [];
-  const evaluated: Array<EvaluatedQuery & { family: QueryFamily; difficulty: Difficulty; truthTransform: TruthTransform; transform: TransformOutcome | null }> = [];
+  const evaluated: Array<EvaluatedQuery & { family: QueryFamily; difficulty: Difficulty; truthTransform: TruthTransform; transform: TransformOutcome | null }> =
+    [];
   const negDetails: QueryDetail[] = [];
   let indexMs = 0;
   let searchMs = 0;
@@ -536,7 +551,9 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
         const ms = Date.now() - s;
         resolver.add(clip.file, clip.path, r.videoId);
         indexed.push({ file: clip.file, videoId: r.videoId, status: r.status, durationSec: r.durationSec, frames: r.frames, ms, error: null });
-        log(`  [index ${i + 1}/${set.reference.length}] ${clip.file} ${r.durationSec.toFixed(1)}s → ${r.frames} frames, ${r.status}, ${(ms / 1000).toFixed(1)}s`);
+        log(
+          `  [index ${i + 1}/${set.reference.length}] ${clip.file} ${r.durationSec.toFixed(1)}s → ${r.frames} frames, ${r.status}, ${(ms / 1000).toFixed(1)}s`,
+        );
       } catch (e) {
         const ms = Date.now() - s;
         const msg = e instanceof Error ? e.message : String(e);
@@ -609,7 +626,13 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
     params: set.params,
     db: opts.db ?? '(temporary)',
     environment,
-    split: { mode: set.split, corpora: set.corpora, poolCorpus: set.poolCorpus, reference: set.reference.map((c) => c.file), pool: set.pool.map((c) => c.file) },
+    split: {
+      mode: set.split,
+      corpora: set.corpora,
+      poolCorpus: set.poolCorpus,
+      reference: set.reference.map((c) => c.file),
+      pool: set.pool.map((c) => c.file),
+    },
     indexed,
     timingsMs: {
       generate: set.generateMs,
@@ -628,14 +651,20 @@ export async function runAccuracyBenchmark(opts: AccuracyOptions): Promise<Accur
   log('');
   for (const l of formatReport(report)) log(l);
   if (opts.json) {
-    await writeFile(opts.json, JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1));
+    await writeFile(
+      opts.json,
+      JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1),
+    );
     log(`report written to ${opts.json}`);
   }
   return report;
 }
 
 /** Options of the large negative set, from the benchmark's. */
-export function negativeSetOptions(opts: Pick<AccuracyOptions, 'negatives' | 'otherCorpus' | 'negativeImageShare' | 'social'>, log: (line: string) => void): NegativeSetOptions {
+export function negativeSetOptions(
+  opts: Pick<AccuracyOptions, 'negatives' | 'otherCorpus' | 'negativeImageShare' | 'social'>,
+  log: (line: string) => void,
+): NegativeSetOptions {
   return {
     count: opts.negatives ?? 0,
     ...(opts.social ? { social: true } : {}),
@@ -649,7 +678,9 @@ export function negativeSetOptions(opts: Pick<AccuracyOptions, 'negatives' | 'ot
 function gitState(): { commit: string; dirty: boolean } | null {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !==
+      '';
     return { commit, dirty };
   } catch {
     return null;

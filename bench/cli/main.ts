@@ -26,7 +26,8 @@ export async function cliBenchCli(argv: readonly string[], log: (line: string) =
   }
   if (p.values.get('bin')) setRetraceBin(p.values.get('bin')!);
   // DEFAULT_SOURCES is right from bench/ (vite-node); from dist/bench/ the checkout's parent is one level further up.
-  const besideCheckout = [DEFAULT_SOURCES, fileURLToPath(new URL('../../../../shared/corpus/videos', import.meta.url))].find((d) => existsSync(d)) ?? DEFAULT_SOURCES;
+  const besideCheckout =
+    [DEFAULT_SOURCES, fileURLToPath(new URL('../../../../shared/corpus/videos', import.meta.url))].find((d) => existsSync(d)) ?? DEFAULT_SOURCES;
   const corpus = p.switches.has('no-search') ? undefined : (p.values.get('corpus') ?? besideCheckout);
   if (corpus && !existsSync(corpus)) throw new Error(`no corpus at ${corpus}: give --corpus DIR or --no-search\n${CLI_BENCH_HELP}`);
   await runCliBench({

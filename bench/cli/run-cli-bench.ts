@@ -99,15 +99,39 @@ function makeQuery(corpus: string, into: string): string {
   for (const f of files) {
     let probe: string;
     try {
-      probe = execFileSync(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'csv=p=0', f], { encoding: 'utf8' });
+      probe = execFileSync(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'csv=p=0', f], {
+        encoding: 'utf8',
+      });
     } catch {
       continue;
     }
-    const nums = probe.split(/[\s,]+/).filter(Boolean).map(Number);
+    const nums = probe
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number);
     const [w, h, d] = nums;
     if (w >= 1280 && h >= 720 && d >= 15) {
       const out = join(into, 'query-10s.mp4');
-      execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-ss', '5', '-i', f, '-t', '10', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-an', out]);
+      execFileSync(ffmpeg, [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-ss',
+        '5',
+        '-i',
+        f,
+        '-t',
+        '10',
+        '-vf',
+        'scale=1280:720',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-an',
+        out,
+      ]);
       return out;
     }
   }
@@ -131,7 +155,21 @@ export async function runCliBench(o: CliBenchOptions) {
       // The existing index already holds another video (4 s of testsrc2), made by a first process.
       const base = join(scratch, 'existing-base');
       const seed = join(scratch, 'seed.mp4');
-      execFileSync(resolveFfmpegPaths().ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4', '-c:v', 'libx264', '-preset', 'ultrafast', seed]);
+      execFileSync(resolveFfmpegPaths().ffmpeg, [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25:duration=4',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        seed,
+      ]);
       const seeded = timedRetrace(['index', seed, '--db', base, '--json']);
       if (seeded.exitCode !== 0) throw new Error('could not make the existing index');
       const existingRuns: ProcessRun[] = [];
@@ -145,10 +183,18 @@ export async function runCliBench(o: CliBenchOptions) {
       report.index = { input: o.ingest, newIndex: medians(newRuns), existingIndex: medians(existingRuns), failedRuns: failed };
       const n = medians(newRuns);
       const e = medians(existingRuns);
-      o.log(`  new index:      peak RSS median ${n.peakRssMb.toFixed(0)} MB (max ${n.maxPeakRssMb.toFixed(0)}), CPU ${n.cpuSec.toFixed(2)} s, wall ${n.wallSec.toFixed(2)} s`);
-      o.log(`  existing index: peak RSS median ${e.peakRssMb.toFixed(0)} MB (max ${e.maxPeakRssMb.toFixed(0)}), CPU ${e.cpuSec.toFixed(2)} s, wall ${e.wallSec.toFixed(2)} s`);
+      o.log(
+        `  new index:      peak RSS median ${n.peakRssMb.toFixed(0)} MB (max ${n.maxPeakRssMb.toFixed(0)}), CPU ${n.cpuSec.toFixed(2)} s, wall ${n.wallSec.toFixed(2)} s`,
+      );
+      o.log(
+        `  existing index: peak RSS median ${e.peakRssMb.toFixed(0)} MB (max ${e.maxPeakRssMb.toFixed(0)}), CPU ${e.cpuSec.toFixed(2)} s, wall ${e.wallSec.toFixed(2)} s`,
+      );
       if (failed) o.log(`  ${failed} index runs failed`);
-      o.log(`  load ${loadavg().map((x) => x.toFixed(2)).join('/')}`);
+      o.log(
+        `  load ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join('/')}`,
+      );
     }
     if (o.corpus) {
       const db = join(scratch, 'corpus-index');
@@ -174,8 +220,14 @@ export async function runCliBench(o: CliBenchOptions) {
         matches: runs[0]?.matches ?? 0,
       };
       report.search = search;
-      o.log(`  search: wall median ${search.wallSec.toFixed(2)} s (engine ${search.engineSec.toFixed(2)} s, start-up ${search.startupSec.toFixed(2)} s), CPU ${search.cpuSec.toFixed(2)} s, peak RSS ${search.peakRssMb.toFixed(0)} MB, ${search.matches} matches`);
-      o.log(`  load ${loadavg().map((x) => x.toFixed(2)).join('/')}`);
+      o.log(
+        `  search: wall median ${search.wallSec.toFixed(2)} s (engine ${search.engineSec.toFixed(2)} s, start-up ${search.startupSec.toFixed(2)} s), CPU ${search.cpuSec.toFixed(2)} s, peak RSS ${search.peakRssMb.toFixed(0)} MB, ${search.matches} matches`,
+      );
+      o.log(
+        `  load ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join('/')}`,
+      );
     }
     report.loadAfter = loadavg().map((x) => Math.round(x * 100) / 100);
     if (o.json) o.log(`report: ${await writeJsonReport(o.json, report)}`);

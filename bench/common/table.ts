@@ -19,18 +19,21 @@ export function fmt(x: Cell, digits = 1): string {
  * console.log(formatTable(['file', 'ms'], [['a.mp4', 12.3]]));
  */
 export function formatTable(header: readonly string[], rows: readonly (readonly Cell[])[], digits: number | readonly number[] = 1): string {
-  const d = (c: number) => (typeof digits === 'number' ? digits : digits[c] ?? 1);
+  const d = (c: number) => (typeof digits === 'number' ? digits : (digits[c] ?? 1));
   const text = rows.map((r) => header.map((_, c) => fmt(r[c], d(c))));
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || r[c] === null || r[c] === undefined));
   const width = header.map((h, c) => Math.max(h.length, ...text.map((r) => r[c].length)));
   const line = (cells: readonly string[]) =>
-    cells.map((s, c) => (numeric[c] ? s.padStart(width[c]) : s.padEnd(width[c]))).join('  ').trimEnd();
+    cells
+      .map((s, c) => (numeric[c] ? s.padStart(width[c]) : s.padEnd(width[c])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(width.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
 }
 
 /** A Markdown table (for pasting into bench/RESULTS.md). */
 export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly Cell[])[], digits: number | readonly number[] = 1): string {
-  const d = (c: number) => (typeof digits === 'number' ? digits : digits[c] ?? 1);
+  const d = (c: number) => (typeof digits === 'number' ? digits : (digits[c] ?? 1));
   const out = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const r of rows) out.push(`| ${header.map((_, c) => fmt(r[c], d(c))).join(' | ')} |`);
   return out.join('\n');

@@ -29,10 +29,34 @@ export interface LongVideoOptions {
 /** The ffmpeg arguments that make the video (exported so RESULTS.md can quote them). */
 export function longVideoArgs(out: string, o: Required<Omit<LongVideoOptions, 'log' | 'path'>>): string[] {
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.durationSec}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-b:v', o.bitrate, '-maxrate', o.bitrate, '-bufsize', o.bitrate,
-    '-g', String(o.fps * 10), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', out,
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.durationSec}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-b:v',
+    o.bitrate,
+    '-maxrate',
+    o.bitrate,
+    '-bufsize',
+    o.bitrate,
+    '-g',
+    String(o.fps * 10),
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    out,
   ];
 }
 
@@ -66,7 +90,9 @@ export async function generateLongVideo(options: LongVideoOptions = {}): Promise
   await new Promise<void>((resolve, reject) => {
     const p = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+    p.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-4000);
+    });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg failed (${code}): ${err.trim()}`))));
   });

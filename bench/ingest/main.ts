@@ -47,7 +47,11 @@ export async function ingestCli(argv: readonly string[], log: (line: string) => 
     repeat: numberFlag(p, 'repeat', 1),
     micro: !p.switches.has('no-micro'),
     skipStagePass: p.switches.has('no-stage-pass'),
-    setPasses: p.values.get('set-pass')?.split(',').map(Number).filter((n) => n >= 1),
+    setPasses: p.values
+      .get('set-pass')
+      ?.split(',')
+      .map(Number)
+      .filter((n) => n >= 1),
     log,
   });
   return 0;

@@ -36,10 +36,26 @@ import { MemorySampler, readProcStatus } from '../common/memory.js';
 
 /** PGlite's default start parameters (0.5.x) plus our overrides. */
 const PGLITE_DEFAULT_START = [
-  '--single', '-F', '-O', '-j',
-  '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
-  '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0',
-  '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
+  '--single',
+  '-F',
+  '-O',
+  '-j',
+  '-c',
+  'search_path=public',
+  '-c',
+  'exit_on_error=false',
+  '-c',
+  'log_checkpoints=false',
+  '-c',
+  'max_worker_processes=0',
+  '-c',
+  'max_parallel_workers=0',
+  '-c',
+  'max_parallel_workers_per_gather=0',
+  '-c',
+  'io_method=sync',
+  '-c',
+  'max_parallel_maintenance_workers=0',
 ];
 
 async function openPglite(dir: string, settings: Record<string, string>, relaxedDurability = false): Promise<{ db: PGlite; client: SqlClient }> {
@@ -140,7 +156,14 @@ if (isMain) {
   }
   const settings: Record<string, string> = {};
   if (p.values.get('shared-buffers')) settings.shared_buffers = p.values.get('shared-buffers')!;
-  pgliteMemoryExperiment({ input, settings, dataDir: p.values.get('data-dir'), createOnly: p.switches.has('create-only'), relaxedDurability: p.switches.has('relaxed-durability'), log: (s) => console.log(s) }).then(
+  pgliteMemoryExperiment({
+    input,
+    settings,
+    dataDir: p.values.get('data-dir'),
+    createOnly: p.switches.has('create-only'),
+    relaxedDurability: p.switches.has('relaxed-durability'),
+    log: (s) => console.log(s),
+  }).then(
     async (r) => {
       if (r && p.values.get('json')) await writeJsonReport(p.values.get('json')!, r);
       process.exit(0);

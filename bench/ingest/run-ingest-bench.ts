@@ -250,7 +250,11 @@ class ProgressTracker {
   private lastLog = this.t0;
   readonly stats: ProgressStats = { events: 0, maxGapSec: 0, monotonic: true, lastFraction: 0, maxMediaTimeSec: 0, stages: [] };
 
-  constructor(private readonly log: ((s: string) => void) | null, private readonly logEverySec: number, private readonly label: string) {}
+  constructor(
+    private readonly log: ((s: string) => void) | null,
+    private readonly logEverySec: number,
+    private readonly label: string,
+  ) {}
 
   on = (p: Progress): void => {
     const now = performance.now();
@@ -347,11 +351,40 @@ function runMicroSuite(frames: Raster[], descriptor: BuiltinDescriptor, maxTimeS
   const vectors = regionSets.map((rs) => rs.map((r) => descriptor.describeOne(r.raster)));
   const results = runMicro(
     [
-      { name: 'border: detectContentRect', fn: () => { sink += detectContentRect(next()).width; } },
-      { name: 'quality: frameQuality(crop)', fn: () => { const k = i++ % frames.length; sink += frameQuality(crop(frames[k], contents[k])); } },
-      { name: 'regions: storedRegions', fn: () => { const k = i++ % frames.length; sink += storedRegions(frames[k], contents[k]).length; } },
-      { name: 'describe: 2 regions', fn: () => { const rs = regionSets[i++ % regionSets.length]; for (const r of rs) sink += descriptor.describeOne(r.raster)[0]; } },
-      { name: 'store text: 2 × vectorLiteral', fn: () => { const vs = vectors[i++ % vectors.length]; for (const v of vs) sink += vectorLiteral(v).length; } },
+      {
+        name: 'border: detectContentRect',
+        fn: () => {
+          sink += detectContentRect(next()).width;
+        },
+      },
+      {
+        name: 'quality: frameQuality(crop)',
+        fn: () => {
+          const k = i++ % frames.length;
+          sink += frameQuality(crop(frames[k], contents[k]));
+        },
+      },
+      {
+        name: 'regions: storedRegions',
+        fn: () => {
+          const k = i++ % frames.length;
+          sink += storedRegions(frames[k], contents[k]).length;
+        },
+      },
+      {
+        name: 'describe: 2 regions',
+        fn: () => {
+          const rs = regionSets[i++ % regionSets.length];
+          for (const r of rs) sink += descriptor.describeOne(r.raster)[0];
+        },
+      },
+      {
+        name: 'store text: 2 × vectorLiteral',
+        fn: () => {
+          const vs = vectors[i++ % vectors.length];
+          for (const v of vs) sink += vectorLiteral(v).length;
+        },
+      },
     ],
     { maxTimeSec },
   );
@@ -514,7 +547,15 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestBe
       const cpu = cpuSince(cpu0);
       const m = mem.stop();
       for (const id of done) await engine.remove(id);
-      setPasses.push({ concurrency, files: okPaths.length, durationSec, wallSec, cpuSec: (cpu.selfMs + cpu.childrenMs) / 1000, realtime: durationSec / wallSec, peakRssMb: m.peakRssSampledMb });
+      setPasses.push({
+        concurrency,
+        files: okPaths.length,
+        durationSec,
+        wallSec,
+        cpuSec: (cpu.selfMs + cpu.childrenMs) / 1000,
+        realtime: durationSec / wallSec,
+        peakRssMb: m.peakRssSampledMb,
+      });
       log(`  ${(durationSec / wallSec).toFixed(1)}× realtime (${wallSec.toFixed(1)} s wall, ${((cpu.selfMs + cpu.childrenMs) / 1000).toFixed(1)} s CPU)`);
     }
   } finally {
@@ -672,23 +713,54 @@ export function printIngestReport(r: IngestBenchReport, log: (s: string) => void
   log(
     formatTable(
       ['file', 'size', 'codec', 'dur s', 'frames', 'ffmpeg s', 'ingest s', '× RT', 'ratio', 'cpu ratio', 'peak RSS MB', 'ffmpeg MB'],
-      ok.map((f) => [f.name, `${f.width}×${f.height}`, f.codec, f.durationSec, f.frames, f.ffmpegWallMs / 1000, f.ingestWallMs / 1000, f.realtime, f.ratioToFfmpeg, f.cpuRatioToFfmpeg, f.peakRssMb, f.peakFfmpegRssMb]),
+      ok.map((f) => [
+        f.name,
+        `${f.width}×${f.height}`,
+        f.codec,
+        f.durationSec,
+        f.frames,
+        f.ffmpegWallMs / 1000,
+        f.ingestWallMs / 1000,
+        f.realtime,
+        f.ratioToFfmpeg,
+        f.cpuRatioToFfmpeg,
+        f.peakRssMb,
+        f.peakFfmpegRssMb,
+      ]),
       [0, 0, 0, 1, 0, 2, 2, 1, 2, 2, 0, 0],
     ),
   );
   for (const f of r.files.filter((x) => x.skipped)) log(`skipped ${f.name}: ${f.skipped}`);
-  const groups: Array<[string, GroupTotals | null]> = [['all inputs', r.totals], ['720p H.264', r.totals720pH264]];
+  const groups: Array<[string, GroupTotals | null]> = [
+    ['all inputs', r.totals],
+    ['720p H.264', r.totals720pH264],
+  ];
   log('');
   log('Totals');
   log(
     formatTable(
       ['group', 'files', 'video s', 'frames', 'ingest s', 'ffmpeg s', '× RT', 'ffmpeg × RT', 'ratio', 'cpu ratio'],
-      groups.filter(([, g]) => g).map(([n, g]) => [n, g!.files, g!.durationSec, g!.frames, g!.ingestWallSec, g!.ffmpegWallSec, g!.realtime, g!.ffmpegRealtime, g!.ratioToFfmpeg, g!.cpuRatioToFfmpeg]),
+      groups
+        .filter(([, g]) => g)
+        .map(([n, g]) => [
+          n,
+          g!.files,
+          g!.durationSec,
+          g!.frames,
+          g!.ingestWallSec,
+          g!.ffmpegWallSec,
+          g!.realtime,
+          g!.ffmpegRealtime,
+          g!.ratioToFfmpeg,
+          g!.cpuRatioToFfmpeg,
+        ]),
       [0, 0, 1, 0, 2, 2, 1, 1, 2, 2],
     ),
   );
   log('');
-  log('Per-frame latency by stage, ms/frame (probe and hash are per file, spread over its frames; border/quality/regions/vector text from the instrumented pass)');
+  log(
+    'Per-frame latency by stage, ms/frame (probe and hash are per file, spread over its frames; border/quality/regions/vector text from the instrumented pass)',
+  );
   log(
     formatTable(
       ['group', ...STAGES],
@@ -699,17 +771,36 @@ export function printIngestReport(r: IngestBenchReport, log: (s: string) => void
   if (r.micro.length) {
     log('');
     log('Micro-benchmarks (Benchmark.js, real 128×128 frames)');
-    log(formatTable(['case', 'ms/call', 'calls/s', '± %', 'samples'], r.micro.map((m) => [m.name, m.meanMs, m.hz, m.rmePct, m.samples]), [0, 4, 0, 1, 0]));
+    log(
+      formatTable(
+        ['case', 'ms/call', 'calls/s', '± %', 'samples'],
+        r.micro.map((m) => [m.name, m.meanMs, m.hz, m.rmePct, m.samples]),
+        [0, 4, 0, 1, 0],
+      ),
+    );
   }
   if (r.setPasses.length) {
     log('');
     log('Whole-set passes (every input ingested in one go, as `retrace index <folder>` does; N files in flight)');
-    log(formatTable(['in flight', 'files', 'video s', 'wall s', 'CPU s', '× RT', 'peak RSS MB'], r.setPasses.map((p) => [p.concurrency, p.files, p.durationSec, p.wallSec, p.cpuSec, p.realtime, p.peakRssMb]), [0, 0, 1, 2, 2, 1, 0]));
+    log(
+      formatTable(
+        ['in flight', 'files', 'video s', 'wall s', 'CPU s', '× RT', 'peak RSS MB'],
+        r.setPasses.map((p) => [p.concurrency, p.files, p.durationSec, p.wallSec, p.cpuSec, p.realtime, p.peakRssMb]),
+        [0, 0, 1, 2, 2, 1, 0],
+      ),
+    );
   }
   log('');
-  log(`Peak RSS during ingest: ${r.peakRssMb.toFixed(0)} MB (this process); ffmpeg child peak ${r.peakFfmpegRssMb === null ? 'n/a' : r.peakFfmpegRssMb.toFixed(0) + ' MB'}`);
+  log(
+    `Peak RSS during ingest: ${r.peakRssMb.toFixed(0)} MB (this process); ffmpeg child peak ${r.peakFfmpegRssMb === null ? 'n/a' : r.peakFfmpegRssMb.toFixed(0) + ' MB'}`,
+  );
   log('');
   log('Targets');
-  log(formatTable(['measure', 'target', 'value', 'pass', 'note'], r.targets.map((t) => [t.measure, t.target, t.value === null ? null : String(t.value), t.pass, t.note ?? ''])));
+  log(
+    formatTable(
+      ['measure', 'target', 'value', 'pass', 'note'],
+      r.targets.map((t) => [t.measure, t.target, t.value === null ? null : String(t.value), t.pass, t.note ?? '']),
+    ),
+  );
   log(`(${r.wallSec.toFixed(0)} s; machine shared with other work: see load ${r.machine.loadAverage.join('/')} at start)`);
 }

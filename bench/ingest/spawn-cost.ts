@@ -37,7 +37,8 @@ export async function measureSpawnCost(): Promise<Array<{ label: string; rssMb: 
 if (process.argv[1] && /spawn-cost\.(js|ts)$/.test(process.argv[1])) {
   measureSpawnCost().then(
     (rows) => {
-      for (const r of rows) console.log(`${r.label.padEnd(26)} rss ${r.rssMb.toFixed(0).padStart(5)} MB   spawn() blocks ${r.spawnMs.toFixed(2)} ms (median of 15)`);
+      for (const r of rows)
+        console.log(`${r.label.padEnd(26)} rss ${r.rssMb.toFixed(0).padStart(5)} MB   spawn() blocks ${r.spawnMs.toFixed(2)} ms (median of 15)`);
       process.exit(0);
     },
     (e: unknown) => {

@@ -94,7 +94,6 @@ function meanLiteral(mean: Float32Array): string {
   return `'${vectorLiteral(mean)}'::vector(${mean.length})`;
 }
 
-
 /**
  * The alternatives' query: k nearest whole-picture vectors per query vector in one statement,
  * ordered by `op` on the column cast to `type` (what the alternative's index serves), always
@@ -163,7 +162,8 @@ export const ALTERNATIVES: AnnAlternative[] = [
     name: 'ivfflat',
     description: 'IVFFlat (k-means coarse quantiser), lists = frames/1000 (≥ 10)',
     indexName: 'bench_alt_ivfflat',
-    create: (d, n) => `CREATE INDEX bench_alt_ivfflat ON frames USING ivfflat ((e0::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))})`,
+    create: (d, n) =>
+      `CREATE INDEX bench_alt_ivfflat ON frames USING ivfflat ((e0::vector(${d})) vector_ip_ops) WITH (lists = ${Math.max(10, Math.round(n / 1000))})`,
     settings: (p) => [`SET LOCAL ivfflat.probes = ${p}`],
     query: (d) => wholePictureKnn(d, 'vector', '<#>'),
     params: (n) => {
@@ -203,7 +203,11 @@ export interface AlternativeResult {
   error?: string;
 }
 
-async function timedQuery(tx: SqlExecutor, text: string, params: unknown[]): Promise<{ ms: number; rows: Array<{ qi: number; frame_id: string; dist: number }> }> {
+async function timedQuery(
+  tx: SqlExecutor,
+  text: string,
+  params: unknown[],
+): Promise<{ ms: number; rows: Array<{ qi: number; frame_id: string; dist: number }> }> {
   const t = performance.now();
   const r = await tx.query<{ qi: number; frame_id: string; dist: number }>(text, params);
   return { ms: performance.now() - t, rows: r.rows };
@@ -232,7 +236,15 @@ export async function measureAlternatives(opts: {
   const { sql, dims } = opts;
   const results: AlternativeResult[] = [];
   for (const alt of ALTERNATIVES.filter((a) => !opts.only || opts.only.includes(a.name))) {
-    const res: AlternativeResult = { name: alt.name, description: alt.description, buildSec: NaN, indexBytes: NaN, bytesPerVector: NaN, usesIndex: false, points: [] };
+    const res: AlternativeResult = {
+      name: alt.name,
+      description: alt.description,
+      buildSec: NaN,
+      indexBytes: NaN,
+      bytesPerVector: NaN,
+      usesIndex: false,
+      points: [],
+    };
     try {
       if (!alt.existing) {
         await sql.exec(`DROP INDEX IF EXISTS ${alt.indexName}`);
@@ -248,7 +260,11 @@ export async function measureAlternatives(opts: {
       const usesParam = text.includes('$3');
       const plan = await sql.transaction(async (tx) => {
         for (const s of alt.settings(alt.params(opts.frames)[0])) await tx.query(s);
-        return tx.query<Record<string, string>>(`EXPLAIN ${text}`, [pgArray(opts.recallQueries.slice(0, 2).map(vectorLiteral)), opts.k, ...(usesParam ? [alt.params(opts.frames)[0]] : [])]);
+        return tx.query<Record<string, string>>(`EXPLAIN ${text}`, [
+          pgArray(opts.recallQueries.slice(0, 2).map(vectorLiteral)),
+          opts.k,
+          ...(usesParam ? [alt.params(opts.frames)[0]] : []),
+        ]);
       });
       res.usesIndex = plan.rows.some((r) => Object.values(r).some((v) => String(v).includes(alt.indexName)));
       for (const param of alt.params(opts.frames)) {
@@ -267,9 +283,13 @@ export async function measureAlternatives(opts: {
         const im: number[] = [];
         for (const b of opts.imageBatches) im.push((await run(b)).ms);
         res.points.push({ param, paramName: alt.paramName, recall, p50Ms60: median(v), p95Ms60: percentile(v, 95), p50Ms2: median(im) });
-        opts.log(`    ${alt.paramName} ${param}: recall@${opts.k} ${recall.toFixed(3)}, 60 vectors p50 ${median(v).toFixed(1)} ms, 2 vectors p50 ${median(im).toFixed(1)} ms`);
+        opts.log(
+          `    ${alt.paramName} ${param}: recall@${opts.k} ${recall.toFixed(3)}, 60 vectors p50 ${median(v).toFixed(1)} ms, 2 vectors p50 ${median(im).toFixed(1)} ms`,
+        );
       }
-      opts.log(`  alternative ${alt.name}: ${alt.existing ? 'existing index' : `built in ${res.buildSec.toFixed(1)} s`}, ${(res.indexBytes / 2 ** 20).toFixed(1)} MiB (${res.bytesPerVector.toFixed(0)} B/vector), uses index: ${res.usesIndex}`);
+      opts.log(
+        `  alternative ${alt.name}: ${alt.existing ? 'existing index' : `built in ${res.buildSec.toFixed(1)} s`}, ${(res.indexBytes / 2 ** 20).toFixed(1)} MiB (${res.bytesPerVector.toFixed(0)} B/vector), uses index: ${res.usesIndex}`,
+      );
     } catch (e) {
       res.error = (e as Error).message;
       opts.log(`  alternative ${alt.name}: failed: ${res.error}`);

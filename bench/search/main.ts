@@ -35,7 +35,10 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
   if (ai >= 0) {
     const next = args[ai + 1];
     if (next !== undefined && !next.startsWith('--')) {
-      alternatives = next.split(',').map((x) => x.trim()).filter(Boolean);
+      alternatives = next
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       args.splice(ai, 2);
     } else {
       alternatives = true;
@@ -51,7 +54,10 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
     return [];
   }
   const quick = p.switches.has('quick');
-  const sizes = (p.values.get('frames') ?? (quick ? '2k' : '')).split(',').filter(Boolean).map((s) => numberFlag({ ...p, values: new Map([['frames', s]]) }, 'frames')!);
+  const sizes = (p.values.get('frames') ?? (quick ? '2k' : ''))
+    .split(',')
+    .filter(Boolean)
+    .map((s) => numberFlag({ ...p, values: new Map([['frames', s]]) }, 'frames')!);
   if (!sizes.length) throw new Error(`--frames N is required\n${SEARCH_HELP}`);
   const json = p.values.get('json');
   const reports: SearchBenchReport[] = [];

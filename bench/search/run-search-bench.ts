@@ -184,7 +184,10 @@ function storedFrames(frames: Awaited<ReturnType<SyntheticReader['video']>>): St
     timestampSec: f.t,
     isKeyframe: false,
     quality: f.quality,
-    vectors: [{ variant: 0, embedding: f.v0 }, { variant: 1, embedding: f.v1 }],
+    vectors: [
+      { variant: 0, embedding: f.v0 },
+      { variant: 1, embedding: f.v1 },
+    ],
   }));
 }
 
@@ -203,7 +206,14 @@ function newVideo(seed: number, v: number, frames: number) {
 }
 
 /** Load synthetic videos through FrameStore in large batches; `parallel` videos in flight (server only). */
-async function loadIndex(store: FrameStore, set: SyntheticSet, total: number, batchFrames: number, parallel: number, log: (s: string) => void): Promise<{ seconds: number; ids: Map<string, number> }> {
+async function loadIndex(
+  store: FrameStore,
+  set: SyntheticSet,
+  total: number,
+  batchFrames: number,
+  parallel: number,
+  log: (s: string) => void,
+): Promise<{ seconds: number; ids: Map<string, number> }> {
   const videos = Math.ceil(total / set.framesPerVideo);
   const ids = new Map<string, number>();
   const readers = Array.from({ length: parallel }, () => new SyntheticReader(set));
@@ -286,7 +296,12 @@ function makeVideoQueries(set: SyntheticSet, total: number, n: number, framesPer
   return out;
 }
 
-function makeImageQueries(set: SyntheticSet, total: number, n: number, rng: Prng): Array<{ video: number; t: number; regions: Float32Array[]; centre: Float32Array[] }> {
+function makeImageQueries(
+  set: SyntheticSet,
+  total: number,
+  n: number,
+  rng: Prng,
+): Array<{ video: number; t: number; regions: Float32Array[]; centre: Float32Array[] }> {
   const videos = Math.ceil(total / set.framesPerVideo);
   const out: Array<{ video: number; t: number; regions: Float32Array[]; centre: Float32Array[] }> = [];
   let guard = 0;
@@ -305,7 +320,11 @@ function makeImageQueries(set: SyntheticSet, total: number, n: number, rng: Prng
 /** Similarity percentiles: real frames vs synthetic frames vs copies, to check the synthetic set looks real. */
 function distributionCheck(set: SyntheticSet, rng: Prng, samples: number): SearchBenchReport['distribution'] {
   const ps = [5, 50, 95, 99];
-  const dot = (a: Float32Array, b: Float32Array) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
+  const dot = (a: Float32Array, b: Float32Array) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+    return s;
+  };
   const real: Float32Array[] = [];
   for (const c of set.clips) for (let i = 0; i < c.frames.length; i += 2) real.push(describeStored(c.frames[i]).vectors[0]);
   const realPairs: number[] = [];
@@ -337,7 +356,9 @@ function runFfmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-2000); });
+    p.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-2000);
+    });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg failed: ${err.trim()}`))));
   });
@@ -356,7 +377,12 @@ async function cachedClip(path: string, args: (out: string) => string[]): Promis
  * End-to-end clips: a reference (indexed into the big index), a re-encoded copy of it (the
  * query), and a clip with no copy in the index. 30 s of 1280×720 H.264 (quick: 6 s of 640×360).
  */
-async function e2eClips(cacheDir: string, sources: readonly SourceClip[], sourcePaths: string[], quick: boolean): Promise<{ ref: string; copy: string; miss: string; seconds: number }> {
+async function e2eClips(
+  cacheDir: string,
+  sources: readonly SourceClip[],
+  sourcePaths: string[],
+  quick: boolean,
+): Promise<{ ref: string; copy: string; miss: string; seconds: number }> {
   const seconds = quick ? 6 : 30;
   const size = quick ? '640x360' : '1280x720';
   const tag = quick ? 'quick' : '720p';
@@ -367,7 +393,10 @@ async function e2eClips(cacheDir: string, sources: readonly SourceClip[], source
   for (const p of await expandInputs(sourcePaths)) {
     try {
       const info = await probeMedia(p);
-      if (info.kind === 'video' && info.durationSec >= seconds && info.width >= (quick ? 640 : 1280)) { src = p; break; }
+      if (info.kind === 'video' && info.durationSec >= seconds && info.width >= (quick ? 640 : 1280)) {
+        src = p;
+        break;
+      }
     } catch {
       // skip
     }
@@ -375,13 +404,54 @@ async function e2eClips(cacheDir: string, sources: readonly SourceClip[], source
   void sources;
   const ref = await cachedClip(join(cacheDir, `e2e-ref-${tag}.mp4`), (out) => [
     ...(src ? ['-i', src] : ['-f', 'lavfi', '-i', `life=size=${size}:rate=25:ratio=0.3:mold=10:life_color=#00ff80:death_color=#402010`]),
-    '-t', String(seconds), '-vf', `scale=${size.replace('x', ':')},setsar=1`, '-r', '25', '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', out,
+    '-t',
+    String(seconds),
+    '-vf',
+    `scale=${size.replace('x', ':')},setsar=1`,
+    '-r',
+    '25',
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '23',
+    '-pix_fmt',
+    'yuv420p',
+    out,
   ]);
   const copy = await cachedClip(join(cacheDir, `e2e-copy-${tag}.mp4`), (out) => [
-    '-i', ref, '-vf', 'eq=brightness=0.06:contrast=1.1', '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '32', '-pix_fmt', 'yuv420p', out,
+    '-i',
+    ref,
+    '-vf',
+    'eq=brightness=0.06:contrast=1.1',
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '32',
+    '-pix_fmt',
+    'yuv420p',
+    out,
   ]);
   const miss = await cachedClip(join(cacheDir, `e2e-miss-${tag}.mp4`), (out) => [
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${seconds}`, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '28', '-pix_fmt', 'yuv420p', out,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=25:duration=${seconds}`,
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '28',
+    '-pix_fmt',
+    'yuv420p',
+    out,
   ]);
   return { ref, copy, miss, seconds };
 }
@@ -421,7 +491,9 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
   const nImage = Math.min(opts.imageQueries ?? (quick ? 8 : 50), exactOnly ? 5 : Infinity);
   const nVideo = Math.min(opts.videoQueries ?? (quick ? 4 : 30), exactOnly ? 3 : Infinity);
   const nRecall = Math.min(opts.recallVectors ?? (quick ? 16 : 100), exactOnly ? 40 : Infinity);
-  const efValues = exactOnly ? [DEFAULT_ANN.efSearch] : [...new Set([...(opts.efSearch ?? (quick ? [40, 100] : [40, 100, 200, 400])), DEFAULT_ANN.efSearch])].sort((a, b) => a - b);
+  const efValues = exactOnly
+    ? [DEFAULT_ANN.efSearch]
+    : [...new Set([...(opts.efSearch ?? (quick ? [40, 100] : [40, 100, 200, 400])), DEFAULT_ANN.efSearch])].sort((a, b) => a - b);
   const { ffmpeg } = resolveFfmpegPaths();
   const machine = machineInfo(ffmpeg);
   const memory = new MemorySampler({ intervalMs: 200, childNames: [] }).start();
@@ -435,7 +507,12 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
   if (synthesis.generated) log(`synthesised ${synthesis.generated} frames in ${synthesis.seconds.toFixed(0)} s → ${set.cacheFile}`);
 
   const serverSettings = opts.serverSettings ?? {};
-  const scratch = await scratchDatabase({ db: opts.db, name: `retrace_bench_${frames}_s${seed}_${quick ? 'q' : 'f'}`, keep: opts.keepDb, settings: serverSettings });
+  const scratch = await scratchDatabase({
+    db: opts.db,
+    name: `retrace_bench_${frames}_s${seed}_${quick ? 'q' : 'f'}`,
+    keep: opts.keepDb,
+    settings: serverSettings,
+  });
   const descriptor = new BuiltinDescriptor();
   let engine: Retrace | null = null;
   try {
@@ -597,7 +674,9 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const it: number[] = [];
       for (const q of iq.slice(0, Math.max(3, Math.min(20, iq.length)))) it.push((await runImage(q, ef)).knnMs);
       sweep.push({ efSearch: ef, recall, recallByVariant, videoKnnP50Ms: median(vt), imageKnnP50Ms: median(it) });
-      log(`  ef_search ${ef}: recall@${k} ${recall.toFixed(3)} (whole ${recallByVariant[0].toFixed(3)}, centre ${recallByVariant[1].toFixed(3)}), video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`);
+      log(
+        `  ef_search ${ef}: recall@${k} ${recall.toFixed(3)} (whole ${recallByVariant[0].toFixed(3)}, centre ${recallByVariant[1].toFixed(3)}), video knn p50 ${median(vt).toFixed(1)} ms, image knn p50 ${median(it).toFixed(1)} ms`,
+      );
     }
     const atDefault = sweep.find((p) => p.efSearch === DEFAULT_ANN.efSearch)!.recall;
     // Image queries: recall of their wider neighbour lists at the default ef_search.
@@ -615,7 +694,10 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const reader = new SyntheticReader(set);
       let n = 0;
       for (let v = 0; v < Math.min(videos, 50); v++) {
-        for (const f of await reader.video(v, framesOfVideo(set, v, frames))) { for (let i = 0; i < DIMS; i++) sample[i] += f.v0[i]; n++; }
+        for (const f of await reader.video(v, framesOfVideo(set, v, frames))) {
+          for (let i = 0; i < DIMS; i++) sample[i] += f.v0[i];
+          n++;
+        }
       }
       await reader.close();
       for (let i = 0; i < DIMS; i++) sample[i] /= Math.max(1, n);
@@ -706,7 +788,13 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       build: { reused: !!reuse, seconds: buildSec },
       storage: { databaseBytes, bytesPerFrame: databaseBytes / frames, frameBytesPerFrame: frameBytes / frames, relations },
       recall: { k, queries: recallVecs.length, atDefault, sweep, imageK, imageQueries: imageVecs.length, imageAtDefault: imageRecall },
-      image: { knnMs: vecBlock(imageKnn), knnSequentialMs: vecBlock(imageSequential), alignMs: null, vectorsPerCall: iq[0] ? (2 * iq[0].regions.length + iq[0].centre.length) / 2 : 0, calls: 2 },
+      image: {
+        knnMs: vecBlock(imageKnn),
+        knnSequentialMs: vecBlock(imageSequential),
+        alignMs: null,
+        vectorsPerCall: iq[0] ? (2 * iq[0].regions.length + iq[0].centre.length) / 2 : 0,
+        calls: 2,
+      },
       video: {
         knnMs: vecBlock(videoKnn),
         knnSequentialMs: vecBlock(videoSequential),
@@ -741,19 +829,56 @@ function targetsFor(r: SearchBenchReport): SearchBenchReport['targets'] {
   const pg = r.settings.dialect === 'postgres';
   const at = `${n >= 1e6 ? n / 1e6 + 'M' : n >= 1e3 ? n / 1e3 + 'k' : n} frames, ${r.settings.dialect}`;
   const scaleNote = (need: number, db: 'postgres' | 'pglite' | 'any') =>
-    n >= need && (db === 'any' || (db === 'postgres') === pg) ? undefined : `target is for ${need >= 1e6 ? '1M' : '100k'} frames on ${db === 'postgres' ? 'PostgreSQL' : db === 'pglite' ? 'PGlite' : 'either store'}; measured at ${at}`;
+    n >= need && (db === 'any' || (db === 'postgres') === pg)
+      ? undefined
+      : `target is for ${need >= 1e6 ? '1M' : '100k'} frames on ${db === 'postgres' ? 'PostgreSQL' : db === 'pglite' ? 'PGlite' : 'either store'}; measured at ${at}`;
   const t: SearchBenchReport['targets'] = [
-    { measure: 'storage per frame, rows + indexes', target: '≤ 1 KB', value: round(r.storage.frameBytesPerFrame, 0), pass: r.storage.frameBytesPerFrame <= 1024 },
-    { measure: '30-frame video query, candidate retrieval, p50 ms', target: '≤ 100 (1M, PostgreSQL)', value: round(r.video.knnMs.p50, 1), pass: r.video.knnMs.p50 <= 100, note: scaleNote(1e6, 'postgres') },
+    {
+      measure: 'storage per frame, rows + indexes',
+      target: '≤ 1 KB',
+      value: round(r.storage.frameBytesPerFrame, 0),
+      pass: r.storage.frameBytesPerFrame <= 1024,
+    },
+    {
+      measure: '30-frame video query, candidate retrieval, p50 ms',
+      target: '≤ 100 (1M, PostgreSQL)',
+      value: round(r.video.knnMs.p50, 1),
+      pass: r.video.knnMs.p50 <= 100,
+      note: scaleNote(1e6, 'postgres'),
+    },
     { measure: 'ANN recall@16 at the default ef_search', target: '≥ 0.95', value: round(r.recall.atDefault, 3), pass: r.recall.atDefault >= 0.95 },
-    { measure: 'image query, p50 ms (candidate retrieval)', target: '≤ 20 (1M, PostgreSQL)', value: round(r.image.knnMs.p50, 1), pass: r.image.knnMs.p50 <= 20, note: scaleNote(1e6, 'postgres') },
-    { measure: '30-frame video query, p50 ms (PGlite)', target: '≤ 250 (100k, PGlite)', value: pg ? null : round(r.video.knnMs.p50 + (r.video.alignMs?.p50 ?? 0), 1), pass: pg ? null : r.video.knnMs.p50 + (r.video.alignMs?.p50 ?? 0) <= 250, note: pg ? 'PGlite target' : scaleNote(1e5, 'pglite') },
+    {
+      measure: 'image query, p50 ms (candidate retrieval)',
+      target: '≤ 20 (1M, PostgreSQL)',
+      value: round(r.image.knnMs.p50, 1),
+      pass: r.image.knnMs.p50 <= 20,
+      note: scaleNote(1e6, 'postgres'),
+    },
+    {
+      measure: '30-frame video query, p50 ms (PGlite)',
+      target: '≤ 250 (100k, PGlite)',
+      value: pg ? null : round(r.video.knnMs.p50 + (r.video.alignMs?.p50 ?? 0), 1),
+      pass: pg ? null : r.video.knnMs.p50 + (r.video.alignMs?.p50 ?? 0) <= 250,
+      note: pg ? 'PGlite target' : scaleNote(1e5, 'pglite'),
+    },
   ];
   if (r.e2e?.copy) {
-    t.push({ measure: `end-to-end search of a ${r.e2e.clipSec} s clip (copy present), p50 ms`, target: '≤ 1500 (30 s 720p, 1M)', value: round(r.e2e.copy.totalMs.p50, 0), pass: r.e2e.copy.totalMs.p50 <= 1500, note: scaleNote(1e6, 'any') });
+    t.push({
+      measure: `end-to-end search of a ${r.e2e.clipSec} s clip (copy present), p50 ms`,
+      target: '≤ 1500 (30 s 720p, 1M)',
+      value: round(r.e2e.copy.totalMs.p50, 0),
+      pass: r.e2e.copy.totalMs.p50 <= 1500,
+      note: scaleNote(1e6, 'any'),
+    });
   }
   if (r.e2e?.miss) {
-    t.push({ measure: `end-to-end search of a ${r.e2e.clipSec} s clip (no copy: tier 2 runs), p50 ms`, target: '≤ 1500 (30 s 720p, 1M)', value: round(r.e2e.miss.totalMs.p50, 0), pass: r.e2e.miss.totalMs.p50 <= 1500, note: scaleNote(1e6, 'any') });
+    t.push({
+      measure: `end-to-end search of a ${r.e2e.clipSec} s clip (no copy: tier 2 runs), p50 ms`,
+      target: '≤ 1500 (30 s 720p, 1M)',
+      value: round(r.e2e.miss.totalMs.p50, 0),
+      pass: r.e2e.miss.totalMs.p50 <= 1500,
+      note: scaleNote(1e6, 'any'),
+    });
   }
   return t;
 }
@@ -762,13 +887,18 @@ function targetsFor(r: SearchBenchReport): SearchBenchReport['targets'] {
 export function printSearchReport(r: SearchBenchReport, log: (s: string) => void): void {
   const s = r.settings;
   log('');
-  log(`Index: ${s.frames} frames (${s.vectors} vectors) in ${s.videos} synthetic videos, ${s.dialect}; HNSW m ${s.ann.m}, ef_construction ${s.ann.efConstruction}, ef_search ${s.ann.efSearch}, k ${s.k} (image queries ${s.imageK})`);
+  log(
+    `Index: ${s.frames} frames (${s.vectors} vectors) in ${s.videos} synthetic videos, ${s.dialect}; HNSW m ${s.ann.m}, ef_construction ${s.ann.efConstruction}, ef_search ${s.ann.efSearch}, k ${s.k} (image queries ${s.imageK})`,
+  );
   log(
     formatTable(
       ['measure', 'value'],
       [
         ['load (bulk, no ANN index)', `${r.load.seconds.toFixed(1)} s, ${r.load.framesPerSec.toFixed(0)} frames/s${r.load.reused ? ' (earlier run)' : ''}`],
-        ['HNSW build (2 partial indexes)', Number.isFinite(r.build.seconds) ? `${r.build.seconds.toFixed(1)} s${r.build.reused ? ' (earlier run)' : ''}` : 'skipped (exact scans)'],
+        [
+          'HNSW build (2 partial indexes)',
+          Number.isFinite(r.build.seconds) ? `${r.build.seconds.toFixed(1)} s${r.build.reused ? ' (earlier run)' : ''}` : 'skipped (exact scans)',
+        ],
         ['database bytes / frame', r.storage.bytesPerFrame.toFixed(0)],
         ['frame rows + indexes / frame', r.storage.frameBytesPerFrame.toFixed(0)],
         ['incremental insert (32-frame batches)', r.incrementalInsert ? `${r.incrementalInsert.msPerFrame.toFixed(2)} ms/frame` : '–'],
@@ -778,9 +908,17 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   );
   log('');
   log('Storage by relation');
-  log(formatTable(['relation', 'kind', 'MiB', 'bytes/frame'], r.storage.relations.map((x) => [x.name, x.kind, x.bytes / 2 ** 20, x.bytesPerFrame]), [0, 0, 1, 0]));
+  log(
+    formatTable(
+      ['relation', 'kind', 'MiB', 'bytes/frame'],
+      r.storage.relations.map((x) => [x.name, x.kind, x.bytes / 2 ** 20, x.bytesPerFrame]),
+      [0, 0, 1, 0],
+    ),
+  );
   log('');
-  log(`Latency (ms; ${r.image.knnMs.n} image and ${r.video.knnMs.n} video queries; 2 FrameStore.knn calls each, one per stored variant, issued concurrently as search does)`);
+  log(
+    `Latency (ms; ${r.image.knnMs.n} image and ${r.video.knnMs.n} video queries; 2 FrameStore.knn calls each, one per stored variant, issued concurrently as search does)`,
+  );
   const row = (name: string, x: Summary | null) => (x ? [name, x.p50, x.p95, x.mean, x.max] : [name, null, null, null, null]);
   log(
     formatTable(
@@ -798,13 +936,28 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   log(`video copies found at rank 1: ${(r.video.copyFoundAt1 * 100).toFixed(0)} %`);
   log('');
   log(`Recall@${r.recall.k} against exact search (${r.recall.queries} query vectors per variant)`);
-  log(formatTable(['ef_search', 'recall', 'video knn p50', 'image knn p50'], r.recall.sweep.map((p) => [p.efSearch, p.recall, p.videoKnnP50Ms, p.imageKnnP50Ms]), [0, 3, 1, 1]));
-  log(`image queries (k ${r.recall.imageK}): recall@${r.recall.imageK} ${r.recall.imageAtDefault.toFixed(3)} at the default ef_search (${r.recall.imageQueries} vectors)`);
+  log(
+    formatTable(
+      ['ef_search', 'recall', 'video knn p50', 'image knn p50'],
+      r.recall.sweep.map((p) => [p.efSearch, p.recall, p.videoKnnP50Ms, p.imageKnnP50Ms]),
+      [0, 3, 1, 1],
+    ),
+  );
+  log(
+    `image queries (k ${r.recall.imageK}): recall@${r.recall.imageK} ${r.recall.imageAtDefault.toFixed(3)} at the default ef_search (${r.recall.imageQueries} vectors)`,
+  );
   if (r.e2e) {
     log('');
     log(`End to end (Retrace.search of a ${r.e2e.clipSec} s clip; ms, medians)`);
-    const e = (name: string, x: { totalMs: Summary; decodeMs: number; describeMs: number; knnMs: number; alignMs: number } | null) => (x ? [name, x.totalMs.p50, x.totalMs.p95, x.decodeMs, x.describeMs, x.knnMs, x.alignMs] : [name]);
-    log(formatTable(['query', 'total p50', 'total p95', 'decode', 'describe', 'knn', 'align'], [e('copy present', r.e2e.copy), e('no copy (tier 2)', r.e2e.miss)], [0, 0, 0, 0, 0, 0, 0]));
+    const e = (name: string, x: { totalMs: Summary; decodeMs: number; describeMs: number; knnMs: number; alignMs: number } | null) =>
+      x ? [name, x.totalMs.p50, x.totalMs.p95, x.decodeMs, x.describeMs, x.knnMs, x.alignMs] : [name];
+    log(
+      formatTable(
+        ['query', 'total p50', 'total p95', 'decode', 'describe', 'knn', 'align'],
+        [e('copy present', r.e2e.copy), e('no copy (tier 2)', r.e2e.miss)],
+        [0, 0, 0, 0, 0, 0, 0],
+      ),
+    );
   }
   if (r.alternatives.length) {
     log('');
@@ -814,7 +967,15 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
         ['index', 'build s', 'B/vector', 'param', 'recall', '60 vec p50', '2 vec p50'],
         r.alternatives.flatMap((a) =>
           a.points.length
-            ? a.points.map((p, i) => [i ? '' : a.name, i ? null : a.buildSec, i ? null : a.bytesPerVector, `${p.paramName} ${p.param}`, p.recall, p.p50Ms60, p.p50Ms2])
+            ? a.points.map((p, i) => [
+                i ? '' : a.name,
+                i ? null : a.buildSec,
+                i ? null : a.bytesPerVector,
+                `${p.paramName} ${p.param}`,
+                p.recall,
+                p.p50Ms60,
+                p.p50Ms2,
+              ])
             : [[a.name, a.buildSec, a.bytesPerVector, a.error ?? '', null, null, null]],
         ),
         [0, 1, 0, 0, 3, 1, 1],
@@ -837,7 +998,12 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   );
   log('');
   log('Targets');
-  log(formatTable(['measure', 'target', 'value', 'pass', 'note'], r.targets.map((t) => [t.measure, t.target, t.value === null ? null : String(t.value), t.pass, t.note ?? ''])));
+  log(
+    formatTable(
+      ['measure', 'target', 'value', 'pass', 'note'],
+      r.targets.map((t) => [t.measure, t.target, t.value === null ? null : String(t.value), t.pass, t.note ?? '']),
+    ),
+  );
   log(`(${r.wallSec.toFixed(0)} s; machine shared with other work: load ${r.machine.loadAverage.join('/')} at start)`);
 }
 

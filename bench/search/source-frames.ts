@@ -83,7 +83,11 @@ export async function loadSourceClips(inputs: readonly string[], cacheDir: strin
   await mkdir(cacheDir, { recursive: true });
   const all = Buffer.alloc(clips.reduce((s, c) => s + c.frames.length, 0) * frameBytes);
   let off = 0;
-  for (const c of clips) for (const f of c.frames) { all.set(f.data, off); off += frameBytes; }
+  for (const c of clips)
+    for (const f of c.frames) {
+      all.set(f.data, off);
+      off += frameBytes;
+    }
   await writeFile(`${bin}.tmp`, all);
   await rename(`${bin}.tmp`, bin);
   await writeFile(meta, JSON.stringify(clips.map((c) => ({ name: c.name, frames: c.frames.length }))));

@@ -60,7 +60,11 @@ export function framesOfVideo(set: SyntheticSet, v: number, total: number): numb
  * Make sure the cache holds at least `total` frames, rendering and describing what is missing.
  * Returns how many frames were generated now (0 if all came from cache).
  */
-export async function ensureSynthetic(set: SyntheticSet, total: number, log: (s: string) => void = () => undefined): Promise<{ generated: number; seconds: number }> {
+export async function ensureSynthetic(
+  set: SyntheticSet,
+  total: number,
+  log: (s: string) => void = () => undefined,
+): Promise<{ generated: number; seconds: number }> {
   await mkdir(join(set.cacheFile, '..'), { recursive: true });
   let have = 0;
   try {
@@ -98,7 +102,9 @@ export async function ensureSynthetic(set: SyntheticSet, total: number, log: (s:
       if (now - lastLog > 15_000) {
         lastLog = now;
         const rate = generated / ((now - t0) / 1000);
-        log(`  synthesising descriptors: ${(v + 1) * fpv}/${needVideos * fpv} frames, ${rate.toFixed(0)} frames/s, ~${(((needVideos - v - 1) * fpv) / rate).toFixed(0)} s left`);
+        log(
+          `  synthesising descriptors: ${(v + 1) * fpv}/${needVideos * fpv} frames, ${rate.toFixed(0)} frames/s, ~${(((needVideos - v - 1) * fpv) / rate).toFixed(0)} s left`,
+        );
       }
     }
   } finally {

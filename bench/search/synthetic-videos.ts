@@ -259,8 +259,7 @@ export interface QueryFrameVectors {
 export function describeQuery(raster: Raster): QueryFrameVectors {
   const p = prepareFrame(raster);
   const tier1 = queryRegions(raster, p.content, 1);
-  const vectors = (pick: (against: readonly number[]) => boolean) =>
-    tier1.filter((r) => pick(r.against)).map((r) => descriptor.describeOne(r.raster));
+  const vectors = (pick: (against: readonly number[]) => boolean) => tier1.filter((r) => pick(r.against)).map((r) => descriptor.describeOne(r.raster));
   return { quality: p.quality, regions: vectors((a) => a.includes(0)), centre: vectors((a) => !a.includes(0)) };
 }
 

@@ -44,5 +44,5 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
 };
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof RetraceError ? BY_CODE[err.code] ?? EXIT.failed : EXIT.failed;
+  return err instanceof RetraceError ? (BY_CODE[err.code] ?? EXIT.failed) : EXIT.failed;
 }

@@ -65,7 +65,11 @@ export class IndexProgress {
   private current: number | null = null;
   private drawn = false;
 
-  constructor(private readonly stream: ProgressStream, private readonly total: number, options: IndexProgressOptions = {}) {
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly total: number,
+    options: IndexProgressOptions = {},
+  ) {
     this.mode = options.mode ?? progressMode(stream);
     this.lineIntervalMs = options.lineIntervalMs ?? 5000;
     this.redrawMs = options.redrawMs ?? 100;

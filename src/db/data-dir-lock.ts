@@ -47,7 +47,11 @@ export class DataDirLock {
         const sameHost = !holder.host || holder.host === hostname();
         if (holder.pid && sameHost && isAlive(holder.pid)) throw new DatabaseLockedError(dir, holder.pid);
         if (holder.pid && !sameHost) throw new DatabaseLockedError(dir, holder.pid);
-        try { unlinkSync(path); } catch { /* another opener removed it first */ }
+        try {
+          unlinkSync(path);
+        } catch {
+          /* another opener removed it first */
+        }
       }
     }
     throw new DatabaseLockedError(dir, undefined);
@@ -57,6 +61,10 @@ export class DataDirLock {
     if (this.released) return;
     this.released = true;
     process.removeListener('exit', this.onExit);
-    try { unlinkSync(this.path); } catch { /* already gone */ }
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* already gone */
+    }
   }
 }

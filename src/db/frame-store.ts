@@ -133,7 +133,10 @@ function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
 export class FrameStore {
   private dims = 0;
 
-  constructor(readonly sql: SqlClient, private readonly ann: AnnSettings = DEFAULT_ANN) {}
+  constructor(
+    readonly sql: SqlClient,
+    private readonly ann: AnnSettings = DEFAULT_ANN,
+  ) {}
 
   /**
    * The expression a variant's ANN index is built on; queries must use the identical text to
@@ -160,16 +163,13 @@ export class FrameStore {
    * dimension, so each query region scans only the variant it can match.
    */
   async bindDescriptor(id: string, dimensions: number): Promise<void> {
-    const r = await this.sql.query<{ value: { id: string; dimensions: number } }>(
-      `SELECT value FROM retrace_settings WHERE key = 'descriptor'`,
-    );
+    const r = await this.sql.query<{ value: { id: string; dimensions: number } }>(`SELECT value FROM retrace_settings WHERE key = 'descriptor'`);
     const stored = r.rows[0]?.value;
     if (stored && (stored.id !== id || stored.dimensions !== dimensions)) throw new DescriptorMismatchError(stored.id, id);
     if (!stored) {
-      await this.sql.query(
-        `INSERT INTO retrace_settings (key, value) VALUES ('descriptor', $1::jsonb) ON CONFLICT (key) DO NOTHING`,
-        [JSON.stringify({ id, dimensions })],
-      );
+      await this.sql.query(`INSERT INTO retrace_settings (key, value) VALUES ('descriptor', $1::jsonb) ON CONFLICT (key) DO NOTHING`, [
+        JSON.stringify({ id, dimensions }),
+      ]);
     }
     this.dims = dimensions;
     for (const [variant, name] of FrameStore.annIndexNames.entries()) {
@@ -282,18 +282,16 @@ export class FrameStore {
   }
 
   async list(options: { limit?: number; offset?: number; status?: VideoStatus } = {}): Promise<VideoRecord[]> {
-    const r = await this.sql.query<VideoRow>(
-      `SELECT * FROM videos WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at, id LIMIT $1 OFFSET $2`,
-      [options.limit ?? 1000, options.offset ?? 0, options.status ?? null],
-    );
+    const r = await this.sql.query<VideoRow>(`SELECT * FROM videos WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at, id LIMIT $1 OFFSET $2`, [
+      options.limit ?? 1000,
+      options.offset ?? 0,
+      options.status ?? null,
+    ]);
     return r.rows.map(toRecord);
   }
 
   async count(status?: VideoStatus): Promise<number> {
-    const r = await this.sql.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM videos WHERE ($1::text IS NULL OR status = $1)`,
-      [status ?? null],
-    );
+    const r = await this.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM videos WHERE ($1::text IS NULL OR status = $1)`, [status ?? null]);
     return Number(r.rows[0].n);
   }
 
@@ -312,7 +310,13 @@ export class FrameStore {
               (SELECT sum(duration_sec) FROM videos WHERE status = 'ready') AS dur`,
     );
     const row = r.rows[0];
-    return { videos: Number(row.videos), ready: Number(row.ready), frames: Number(row.frames), vectors: Number(row.vectors), durationSec: Number(row.dur ?? 0) };
+    return {
+      videos: Number(row.videos),
+      ready: Number(row.ready),
+      frames: Number(row.frames),
+      vectors: Number(row.vectors),
+      durationSec: Number(row.dur ?? 0),
+    };
   }
 
   /**
@@ -332,10 +336,9 @@ export class FrameStore {
     const D = this.dims;
     const col = this.vecExpr(variant);
     const rows = await this.sql.transaction(async (tx) => {
-      await tx.query(
-        `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`,
-        [String(Math.max(efSearch, k))],
-      );
+      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, [
+        String(Math.max(efSearch, k)),
+      ]);
       const r = await tx.query<{ qi: number; frame_id: string; video_id: string; ts: number; quality: number; dist: number }>(
         `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
            FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
@@ -387,10 +390,7 @@ export class FrameStore {
 
   /** Timestamps of all sampled frames of a video (sorted), for alignment bookkeeping. */
   async frameTimes(videoId: string): Promise<number[]> {
-    const r = await this.sql.query<{ ts: number }>(
-      `SELECT timestamp_sec AS ts FROM frames WHERE video_id = $1 ORDER BY timestamp_sec`,
-      [videoId],
-    );
+    const r = await this.sql.query<{ ts: number }>(`SELECT timestamp_sec AS ts FROM frames WHERE video_id = $1 ORDER BY timestamp_sec`, [videoId]);
     return r.rows.map((x) => Number(x.ts));
   }
 }

@@ -40,9 +40,7 @@ function embeddedDirectoryProblem(dir: string): string | null {
 }
 
 async function hasRetraceSchema(client: SqlClient): Promise<boolean> {
-  const r = await client.query<{ ok: boolean }>(
-    `SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('videos') IS NOT NULL AS ok`,
-  );
+  const r = await client.query<{ ok: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('videos') IS NOT NULL AS ok`);
   return r.rows[0]?.ok === true;
 }
 
@@ -67,7 +65,9 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
     // Each store's driver is imported only when it is used (`pg` costs an embedded open ~50 ms).
     client = server
       ? await (await import('./pg-client.js')).PgClient.open(location)
-      : await (await import('./pglite-client.js')).PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
+      : await (
+          await import('./pglite-client.js')
+        ).PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
   } catch (e) {
     if (e instanceof RetraceError) throw e;
     // PostgreSQL's invalid_catalog_name: the server is there, the database is not.

@@ -9,7 +9,10 @@ export class PgClient implements SqlClient {
   readonly dialect = 'postgres' as const;
   readonly location: string;
 
-  private constructor(private readonly pool: pg.Pool, url: string) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+  ) {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   }
 

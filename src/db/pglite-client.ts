@@ -52,7 +52,11 @@ export class PGliteClient implements SqlClient {
   readonly dialect = 'pglite' as const;
   private readonly exec_: SqlExecutor;
 
-  private constructor(private readonly db: PGlite, private readonly lock: DataDirLock | null, readonly location: string) {
+  private constructor(
+    private readonly db: PGlite,
+    private readonly lock: DataDirLock | null,
+    readonly location: string,
+  ) {
     this.exec_ = pgliteExecutor(db);
   }
 
@@ -61,7 +65,7 @@ export class PGliteClient implements SqlClient {
     const params = startParams(options.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS);
     if (dir === 'memory://') {
       // The template, as a tarball PGlite loads itself, spares initdb here too (about 2 s, not 6–10).
-      const template = options.template === false ? null : options.template ?? findTemplate();
+      const template = options.template === false ? null : (options.template ?? findTemplate());
       const loadDataDir = template ? new Blob([readFileSync(template)]) : undefined;
       const db = await PGlite.create({ extensions: { vector }, startParams: params, ...(loadDataDir ? { loadDataDir } : {}) });
       return new PGliteClient(db, null, 'memory://');
@@ -69,7 +73,7 @@ export class PGliteClient implements SqlClient {
     const abs = resolve(dir);
     const lock = DataDirLock.acquire(abs);
     try {
-      const template = options.template === false || existsSync(join(abs, 'PG_VERSION')) ? null : options.template ?? findTemplate();
+      const template = options.template === false || existsSync(join(abs, 'PG_VERSION')) ? null : (options.template ?? findTemplate());
       if (template) unpackTemplate(template, abs);
       const db = await PGlite.create(abs, { extensions: { vector }, startParams: params });
       return new PGliteClient(db, lock, abs);

@@ -26,10 +26,6 @@ export interface SqlClient extends SqlExecutor {
  */
 export function pgArray(values: readonly (string | number | boolean | null)[]): string {
   return (
-    '{' +
-    values
-      .map((v) => (v === null ? 'NULL' : typeof v === 'string' ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : String(v)))
-      .join(',') +
-    '}'
+    '{' + values.map((v) => (v === null ? 'NULL' : typeof v === 'string' ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : String(v))).join(',') + '}'
   );
 }

@@ -45,14 +45,24 @@ function packageVersion(): string {
     try {
       const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === '@retrace-video/retrace' && pkg.version) return pkg.version;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return '0.0.0';
 }
 
 const CSP = [
-  "default-src 'self'", "img-src 'self' data: blob:", "media-src 'self' blob:", "style-src 'self'", "script-src 'self'",
-  "connect-src 'self'", "object-src 'none'", "frame-ancestors 'self'", "base-uri 'none'", "form-action 'self'",
+  "default-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "style-src 'self'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
 ].join('; ');
 
 /**
@@ -112,7 +122,13 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   });
 
   const ctx: ServerContext = {
-    engine, uploads, jobs, metrics, dirs, settings, log,
+    engine,
+    uploads,
+    jobs,
+    metrics,
+    dirs,
+    settings,
+    log,
     thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
     streams: new Set(),
     startedAt: Date.now(),
@@ -120,7 +136,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   metrics.registry.gauge('retrace_jobs', 'Jobs in this process by state', () => {
     const c = jobs.counts();
-    return [{ labels: { state: 'running' }, value: c.running }, { labels: { state: 'queued' }, value: c.queued }];
+    return [
+      { labels: { state: 'running' }, value: c.running },
+      { labels: { state: 'queued' }, value: c.queued },
+    ];
   });
   metrics.registry.gauge('retrace_uploads_active', 'Uploads receiving bytes', () => uploads.activeCount());
   metrics.registry.gauge('retrace_sse_streams', 'Open Server-Sent Event streams', () => ctx.streams.size);
@@ -130,7 +149,11 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   let sweepTimer: NodeJS.Timeout | undefined;
   const sweepQueries = async () => {
     let names: string[];
-    try { names = await readdir(dirs.queries); } catch { return; }
+    try {
+      names = await readdir(dirs.queries);
+    } catch {
+      return;
+    }
     const cutoff = Date.now() - settings.queryTtlMs;
     let inUse: Set<string> | null = null;
     for (const name of names) {
@@ -198,7 +221,11 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   api.get('/health', async (_req, res) => {
     let db = 'ok';
-    try { await engine.sql.query('SELECT 1'); } catch { db = 'unreachable'; }
+    try {
+      await engine.sql.query('SELECT 1');
+    } catch {
+      db = 'unreachable';
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.status(db === 'ok' ? 200 : 503).json({
       status: db === 'ok' ? 'ok' : 'degraded',
@@ -217,7 +244,12 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       engine: engineStats,
       jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
       uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
-      limits: { maxFileBytes: settings.maxFileBytes, chunkBytes: settings.chunkBytes, maxChunkBytes: settings.maxChunkBytes, maxConcurrentUploads: uploads.limits.maxConcurrentUploads },
+      limits: {
+        maxFileBytes: settings.maxFileBytes,
+        chunkBytes: settings.chunkBytes,
+        maxChunkBytes: settings.maxChunkBytes,
+        maxConcurrentUploads: uploads.limits.maxConcurrentUploads,
+      },
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
     });
   });
@@ -240,7 +272,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   if (options.serveWebPage !== false) {
     const publicDir = resolvePublicDir(options.publicDir);
     if (publicDir) {
-      app.use((_req, res, next) => { res.setHeader('Content-Security-Policy', CSP); next(); });
+      app.use((_req, res, next) => {
+        res.setHeader('Content-Security-Policy', CSP);
+        next();
+      });
       app.use(express.static(publicDir, { index: 'index.html', maxAge: 0, etag: true, dotfiles: 'ignore', redirect: false }));
     } else {
       log('web page assets not found; serving the API only');

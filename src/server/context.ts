@@ -31,7 +31,10 @@ export interface ServerContext {
 export class Limiter {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
-  constructor(private readonly max: number, private readonly maxWaiting = 64) {}
+  constructor(
+    private readonly max: number,
+    private readonly maxWaiting = 64,
+  ) {}
   get busy(): boolean {
     return this.waiting.length >= this.maxWaiting;
   }

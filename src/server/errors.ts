@@ -40,7 +40,12 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
 
 /** An error that only makes sense over HTTP (route not found, job not finished yet, …). */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers?: Record<string, string>) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -61,7 +66,11 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   }
   if (err instanceof multer.MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') {
-      return { status: 413, body: { error: { code: 'FILE_TOO_LARGE', message: 'Chunk is larger than the per-chunk limit; send smaller chunks (see chunkSize in the upload)' } }, internal: false };
+      return {
+        status: 413,
+        body: { error: { code: 'FILE_TOO_LARGE', message: 'Chunk is larger than the per-chunk limit; send smaller chunks (see chunkSize in the upload)' } },
+        internal: false,
+      };
     }
     const messages: Record<string, string> = {
       LIMIT_UNEXPECTED_FILE: `Unexpected file field "${err.field ?? ''}"; send the chunk as a single file field named "chunk"`,
@@ -80,8 +89,10 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
     let code = 'INVALID_ARGUMENT';
     let message = e?.message ?? 'Bad request';
     if (e?.type === 'entity.parse.failed') message = 'Request body is not valid JSON';
-    else if (e?.type === 'entity.too.large') { code = 'FILE_TOO_LARGE'; message = 'Request body is too large'; }
-    else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') message = 'Unsupported request body encoding';
+    else if (e?.type === 'entity.too.large') {
+      code = 'FILE_TOO_LARGE';
+      message = 'Request body is too large';
+    } else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') message = 'Unsupported request body encoding';
     return { status, body: { error: { code, message } }, internal: false };
   }
   if (e && typeof e.message === 'string' && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(e.message)) {

@@ -10,13 +10,19 @@ function escapeLabel(v: string): string {
 }
 
 function labelText(labels: Labels, extra?: [string, string]): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}="${escapeLabel(labels[k])}"`);
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k])}"`);
   if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
 function key(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 }
 
 function num(v: number): string {
@@ -31,11 +37,15 @@ interface Metric {
 
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
     const cur = this.values.get(k);
-    if (cur) cur.value += by; else this.values.set(k, { labels, value: by });
+    if (cur) cur.value += by;
+    else this.values.set(k, { labels, value: by });
   }
   get(labels: Labels = {}): number {
     return this.values.get(key(labels))?.value ?? 0;
@@ -53,14 +63,21 @@ export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export class Histogram implements Metric {
   private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
   readonly buckets: number[];
-  constructor(readonly name: string, readonly help: string, buckets: number[] = DEFAULT_BUCKETS) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    buckets: number[] = DEFAULT_BUCKETS,
+  ) {
     this.buckets = [...buckets].sort((a, b) => a - b);
   }
   observe(labels: Labels, value: number): void {
     if (!Number.isFinite(value)) return;
     const k = key(labels);
     let s = this.series.get(k);
-    if (!s) { s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }; this.series.set(k, s); }
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
     s.sum += value;
     s.count++;
@@ -83,7 +100,11 @@ export class Histogram implements Metric {
 }
 
 export class Gauge implements Metric {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => number | Array<{ labels: Labels; value: number }>) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => number | Array<{ labels: Labels; value: number }>,
+  ) {}
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     const v = this.read();

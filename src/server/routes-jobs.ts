@@ -46,13 +46,15 @@ export function jobsRouter(ctx: ServerContext): Router {
       if (err.code in HTTP_STATUS) throw new RetraceError(err.code as RetraceErrorCode, err.message);
       throw new HttpError(500, err.code, err.message);
     }
-    throw new HttpError(409, 'JOB_NOT_FINISHED', `Job ${job.id} is not finished yet (stage ${job.stage}, ${Math.round(job.progress * 100)}%)`, { 'Retry-After': '1' });
+    throw new HttpError(409, 'JOB_NOT_FINISHED', `Job ${job.id} is not finished yet (stage ${job.stage}, ${Math.round(job.progress * 100)}%)`, {
+      'Retry-After': '1',
+    });
   });
 
   router.delete('/jobs/:id', async (req, res) => {
     await load(req.params.id);
     const job = await jobs.cancel(req.params.id);
-    res.json(jobView(req, ctx, await jobs.find(job.id) ?? job, false));
+    res.json(jobView(req, ctx, (await jobs.find(job.id)) ?? job, false));
   });
 
   /** Live progress as Server-Sent Events: one `job` event per update; the stream ends when the job does. */
@@ -95,7 +97,9 @@ export function jobsRouter(ctx: ServerContext): Router {
     res.write('retry: 2000\n\n');
     ctx.streams.add(handle);
     req.on('close', finish);
-    heartbeat = setInterval(() => { if (!ended) res.write(': keep-alive\n\n'); }, 15_000);
+    heartbeat = setInterval(() => {
+      if (!ended) res.write(': keep-alive\n\n');
+    }, 15_000);
     heartbeat.unref();
     ready = true;
     send(job);

@@ -42,9 +42,13 @@ function uploadView(req: Request, s: UploadState) {
 
 function parseOffset(v: unknown): number {
   if (Array.isArray(v)) throw new InvalidArgumentError('Give offset once');
-  if (v === undefined || v === null || v === '') throw new InvalidArgumentError('Missing chunk offset: send it as the "offset" field or ?offset= (bytes from the start of the file)');
+  if (v === undefined || v === null || v === '')
+    throw new InvalidArgumentError('Missing chunk offset: send it as the "offset" field or ?offset= (bytes from the start of the file)');
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`Chunk offset must be a non-negative integer (bytes from the start of the file), got ${JSON.stringify(String(v)).slice(0, 40)}`);
+  if (!Number.isSafeInteger(n))
+    throw new InvalidArgumentError(
+      `Chunk offset must be a non-negative integer (bytes from the start of the file), got ${JSON.stringify(String(v)).slice(0, 40)}`,
+    );
   return n;
 }
 
@@ -169,7 +173,11 @@ export function uploadsRouter(ctx: ServerContext): Router {
     const limit = intParam(body.limit, 'limit', { min: 1, max: 100, fallback: ctx.settings.searchLimit });
     let done;
     try {
-      done = await uploads.complete(id, (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`), body.sha256 as string | undefined);
+      done = await uploads.complete(
+        id,
+        (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
+        body.sha256 as string | undefined,
+      );
     } catch (err) {
       reject(describeError(err).body.error.code);
       throw err;
@@ -187,7 +195,12 @@ export function uploadsRouter(ctx: ServerContext): Router {
         ...(state.purpose === 'index'
           ? {
               title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
-              metadata: { originalName: state.fileName, uploadedAt: new Date().toISOString(), format: sniff.label, ...(state.mimeType ? { mimeType: state.mimeType } : {}) },
+              metadata: {
+                originalName: state.fileName,
+                uploadedAt: new Date().toISOString(),
+                format: sniff.label,
+                ...(state.mimeType ? { mimeType: state.mimeType } : {}),
+              },
             }
           : { limit, mediaKind: sniff.kind }),
       });

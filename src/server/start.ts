@@ -32,8 +32,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   server.requestTimeout = 15 * 60 * 1000;
   server.headersTimeout = 60 * 1000;
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => { server.off('listening', onListening); reject(err); };
-    const onListening = () => { server.off('error', onError); resolve(); };
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen(port, host);

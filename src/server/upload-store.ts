@@ -2,7 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EmptyFileError, FileTooLargeError, InvalidArgumentError, NotFoundError, RetraceError, UnsupportedMediaError, formatBytes } from '../core/errors/retrace-error.js';
+import {
+  EmptyFileError,
+  FileTooLargeError,
+  InvalidArgumentError,
+  NotFoundError,
+  RetraceError,
+  UnsupportedMediaError,
+  formatBytes,
+} from '../core/errors/retrace-error.js';
 import { isUuid } from '../core/jobs/job-store.js';
 import { HttpError } from './errors.js';
 import { looksLikeMedia, sniffFile, type SniffResult } from './sniff.js';
@@ -68,9 +76,15 @@ export function addRange(ranges: ReadonlyArray<[number, number]>, start: number,
   for (const [a, b] of ranges) {
     if (b < s) out.push([a, b]);
     else if (a > e) {
-      if (!placed) { out.push([s, e]); placed = true; }
+      if (!placed) {
+        out.push([s, e]);
+        placed = true;
+      }
       out.push([a, b]);
-    } else { s = Math.min(s, a); e = Math.max(e, b); }
+    } else {
+      s = Math.min(s, a);
+      e = Math.max(e, b);
+    }
   }
   if (!placed) out.push([s, e]);
   return out;
@@ -111,7 +125,10 @@ export class UploadStore {
   /** Where multer writes incoming chunks before they are copied into place. */
   readonly chunkDir: string;
 
-  constructor(dir: string, readonly limits: UploadLimits) {
+  constructor(
+    dir: string,
+    readonly limits: UploadLimits,
+  ) {
     this.dir = dir;
     this.chunkDir = join(dir, 'incoming');
   }
@@ -127,7 +144,11 @@ export class UploadStore {
         // A .part without state cannot be resumed.
         const p = /^([0-9a-f-]{36})\.part$/.exec(name);
         if (p) {
-          try { await stat(join(this.dir, `${p[1]}.json`)); } catch { await rm(join(this.dir, name), { force: true }); }
+          try {
+            await stat(join(this.dir, `${p[1]}.json`));
+          } catch {
+            await rm(join(this.dir, name), { force: true });
+          }
         }
         continue;
       }
@@ -181,10 +202,15 @@ export class UploadStore {
       throw new InvalidArgumentError('title must be a string of at most 500 characters');
     }
     if (!looksLikeMedia(fileName, typeof mimeType === 'string' ? mimeType : undefined)) {
-      throw new UnsupportedMediaError(`"${fileName}" is not a video or image file; upload a video (mp4, webm, mov, mkv, avi, …) or an image (jpg, png, webp, …)`);
+      throw new UnsupportedMediaError(
+        `"${fileName}" is not a video or image file; upload a video (mp4, webm, mov, mkv, avi, …) or an image (jpg, png, webp, …)`,
+      );
     }
     if (this.activeCount() >= this.limits.maxConcurrentUploads) {
-      throw new RetraceError('TOO_MANY_UPLOADS', `Too many uploads in progress (limit ${this.limits.maxConcurrentUploads}); finish or cancel one, or wait for unfinished ones to expire`);
+      throw new RetraceError(
+        'TOO_MANY_UPLOADS',
+        `Too many uploads in progress (limit ${this.limits.maxConcurrentUploads}); finish or cancel one, or wait for unfinished ones to expire`,
+      );
     }
     const now = Date.now();
     const state: UploadState = {
@@ -280,7 +306,8 @@ export class UploadStore {
     const e = this.entry(id);
     if (e.state.status === 'completed') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete (job ${e.state.jobId})`);
     if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already being completed`);
-    if (e.writing > 0) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} chunk(s) being written; complete it once they are acknowledged`);
+    if (e.writing > 0)
+      throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} chunk(s) being written; complete it once they are acknowledged`);
     if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
     e.completing = true;
     try {
@@ -288,10 +315,15 @@ export class UploadStore {
       const missing = missingRanges(e.state.received, size);
       if (missing.length > 0) {
         const have = receivedBytes(e.state.received);
-        const shown = missing.slice(0, 5).map(([a, b]) => `${a}-${b - 1}`).join(', ');
-        throw new RetraceError('SIZE_MISMATCH',
+        const shown = missing
+          .slice(0, 5)
+          .map(([a, b]) => `${a}-${b - 1}`)
+          .join(', ');
+        throw new RetraceError(
+          'SIZE_MISMATCH',
           `Upload is incomplete: ${formatBytes(have)} of ${formatBytes(size)} received; missing bytes ${shown}${missing.length > 5 ? ', …' : ''}. Send the missing ranges, then complete again`,
-          { details: { missing } });
+          { details: { missing } },
+        );
       }
       const onDisk = (await stat(this.partPath(id))).size;
       if (onDisk !== size) {
@@ -364,13 +396,18 @@ export class UploadStore {
   private save(e: Entry): Promise<void> {
     const snapshot = JSON.stringify(e.state);
     const id = e.state.id;
-    const next = e.saving.catch(() => {}).then(async () => {
-      if (e.deleted) return;
-      const tmp = `${this.statePath(id)}.${randomUUID().slice(0, 8)}.tmp`;
-      await writeFile(tmp, snapshot);
-      if (e.deleted) { await rm(tmp, { force: true }); return; }
-      await rename(tmp, this.statePath(id));
-    });
+    const next = e.saving
+      .catch(() => {})
+      .then(async () => {
+        if (e.deleted) return;
+        const tmp = `${this.statePath(id)}.${randomUUID().slice(0, 8)}.tmp`;
+        await writeFile(tmp, snapshot);
+        if (e.deleted) {
+          await rm(tmp, { force: true });
+          return;
+        }
+        await rename(tmp, this.statePath(id));
+      });
     e.saving = next;
     return next;
   }

@@ -32,7 +32,16 @@ interface Scene {
   query: RefineQueryFrame[];
 }
 
-function scene(opts: { refSec: number; querySec: number; copyStart: number; copyEnd: number; refStart: number; rate?: number; noise?: number; seed?: number }): Scene {
+function scene(opts: {
+  refSec: number;
+  querySec: number;
+  copyStart: number;
+  copyEnd: number;
+  refStart: number;
+  rate?: number;
+  noise?: number;
+  seed?: number;
+}): Scene {
   const r = rng(opts.seed ?? 1);
   const rate = opts.rate ?? 1;
   const keys = Array.from({ length: opts.refSec + 2 }, () => randomUnit(r));
@@ -122,7 +131,7 @@ describe('segment refinement', () => {
     expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 0);
   });
 
-  it('lays a chain that crept along look-alike frames (a dashcam\'s road) on real time through the copy\'s start', () => {
+  it("lays a chain that crept along look-alike frames (a dashcam's road) on real time through the copy's start", () => {
     // Every reference second looks much like the others, so the chain crept at 0.4× from the
     // copy's true start; its median offset lies seconds away from the copy's.
     const r = rng(5);
@@ -167,7 +176,12 @@ describe('segment refinement', () => {
     const chain = chainOf({ ref: s.ref, query: s.query }, [4, 5, 6, 7, 8]);
     const both = refineSegment(chain, query, ref, OPTS(60));
     expect(both.queryEnd).toBeGreaterThanOrEqual(15.5);
-    const firstOnly = refineSegment(chain, query.map((f) => ({ ...f, vectors: [f.vectors[0]] })), s.ref, OPTS(60));
+    const firstOnly = refineSegment(
+      chain,
+      query.map((f) => ({ ...f, vectors: [f.vectors[0]] })),
+      s.ref,
+      OPTS(60),
+    );
     expect(firstOnly.queryEnd).toBeLessThanOrEqual(9.5);
   });
 
@@ -186,7 +200,7 @@ describe('segment refinement', () => {
     }
   });
 
-  it('keeps the chain\'s evidence: refinement moves boundaries, it does not make a match stronger', () => {
+  it("keeps the chain's evidence: refinement moves boundaries, it does not make a match stronger", () => {
     const s = scene({ refSec: 60, querySec: 20, copyStart: 0, copyEnd: 20, refStart: 0 });
     const chain = chainOf(s, [10, 11, 12, 13]);
     expect(refineSegment(chain, s.query, s.ref, OPTS(60)).evidence).toBe(chain.evidence);

@@ -116,7 +116,12 @@ describe('alignMatches', () => {
   describe('extreme speeds (0.25×–4×)', () => {
     // At 0.25× eight query frames (0.5 s apart) share one stored reference frame (1 s apart);
     // at 4× consecutive query frames skip a stored frame. Both must stay one chain, at that rate.
-    for (const [rate, queryLen] of [[0.25, 16], [0.3, 12], [2.5, 8], [4, 6]] as const) {
+    for (const [rate, queryLen] of [
+      [0.25, 16],
+      [0.3, 12],
+      [2.5, 8],
+      [4, 6],
+    ] as const) {
       it(`follows a copy played at ${rate}× (${queryLen} s of query show ${Math.round(rate * queryLen * 10) / 10} s of reference)`, () => {
         const segs = align(copyPoints({ queryStart: 0, queryEnd: queryLen, refStart: 30.3, rate }));
         expect(segs).toHaveLength(1);
@@ -152,10 +157,7 @@ describe('alignMatches', () => {
   });
 
   it('finds both parts of a re-cut: two stretches of the reference in swapped order', () => {
-    const segs = align([
-      ...copyPoints({ queryStart: 0, queryEnd: 8, refStart: 40 }),
-      ...copyPoints({ queryStart: 8, queryEnd: 16, refStart: 10 }),
-    ]);
+    const segs = align([...copyPoints({ queryStart: 0, queryEnd: 8, refStart: 40 }), ...copyPoints({ queryStart: 8, queryEnd: 16, refStart: 10 })]);
     expect(segs).toHaveLength(2);
     const [first, second] = [...segs].sort((a, b) => a.queryStart - b.queryStart);
     expectSegment(first, { queryStart: 0, queryEnd: 8, refStart: 40, refEnd: 48 }, 1);

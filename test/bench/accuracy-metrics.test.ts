@@ -31,10 +31,32 @@ describe('unionLength', () => {
   it('counts overlaps once and ignores empty intervals', () => {
     expect(unionLength([])).toBe(0);
     expect(unionLength([{ start: 0, end: 10 }])).toBe(10);
-    expect(unionLength([{ start: 0, end: 10 }, { start: 5, end: 15 }])).toBe(15);
-    expect(unionLength([{ start: 20, end: 30 }, { start: 0, end: 10 }])).toBe(20);
-    expect(unionLength([{ start: 0, end: 10 }, { start: 2, end: 3 }, { start: 5, end: 5 }, { start: 9, end: 4 }])).toBe(10);
-    expect(unionLength([{ start: 0, end: 5 }, { start: 5, end: 8 }])).toBe(8);
+    expect(
+      unionLength([
+        { start: 0, end: 10 },
+        { start: 5, end: 15 },
+      ]),
+    ).toBe(15);
+    expect(
+      unionLength([
+        { start: 20, end: 30 },
+        { start: 0, end: 10 },
+      ]),
+    ).toBe(20);
+    expect(
+      unionLength([
+        { start: 0, end: 10 },
+        { start: 2, end: 3 },
+        { start: 5, end: 5 },
+        { start: 9, end: 4 },
+      ]),
+    ).toBe(10);
+    expect(
+      unionLength([
+        { start: 0, end: 5 },
+        { start: 5, end: 8 },
+      ]),
+    ).toBe(8);
   });
 });
 
@@ -162,7 +184,13 @@ describe('rates and aggregation', () => {
     const n: QueryTruth = { kind: 'video', positive: false, source: null, truth: [] };
     const im: QueryTruth = { kind: 'image', positive: true, source: 'a.mp4', truth: [], imageTime: 5 };
     const items: EvaluatedQuery[] = [
-      { kind: 'video', positive: true, latencyMs: 100, error: false, outcome: evaluateQuery(v, [{ source: 'a.mp4', score: 1, segments: [seg(0, 10, 0, 10)] }]) },
+      {
+        kind: 'video',
+        positive: true,
+        latencyMs: 100,
+        error: false,
+        outcome: evaluateQuery(v, [{ source: 'a.mp4', score: 1, segments: [seg(0, 10, 0, 10)] }]),
+      },
       { kind: 'video', positive: true, latencyMs: 200, error: false, outcome: evaluateQuery(v, []) },
       { kind: 'video', positive: false, latencyMs: 300, error: false, outcome: evaluateQuery(n, []) },
       { kind: 'image', positive: true, latencyMs: 400, error: false, outcome: evaluateQuery(im, [{ source: 'a.mp4', score: 1, segments: [seg(0, 0, 4, 6)] }]) },
@@ -247,7 +275,13 @@ const clips = [
 ];
 
 describe('query planning', () => {
-  const planOpts = { perFamily: 3, negativeMultiplier: 2, families: [...EASY_FAMILIES, ...HARD_FAMILIES, 'neg-plain', 'neg-edited', 'image-crop', 'image-negative'] as const, fontFile: '/f.ttf', segmentSec: [6, 20] as [number, number] };
+  const planOpts = {
+    perFamily: 3,
+    negativeMultiplier: 2,
+    families: [...EASY_FAMILIES, ...HARD_FAMILIES, 'neg-plain', 'neg-edited', 'image-crop', 'image-negative'] as const,
+    fontFile: '/f.ttf',
+    segmentSec: [6, 20] as [number, number],
+  };
 
   it('same seed → same split and same parameters', () => {
     const s1 = splitCorpus(clips, 11);
@@ -339,7 +373,11 @@ describe('edit families', () => {
   });
 
   it('ground truth accounts for speed and insertion offsets', () => {
-    const speed = buildVideoJob({ copy, steps: [{ op: 'speed', factor: 1.25 }], compose: null, encode: { codec: 'libx264', crf: 23, container: 'mp4' }, parts: ['speed'] }, byName, '/tmp/o');
+    const speed = buildVideoJob(
+      { copy, steps: [{ op: 'speed', factor: 1.25 }], compose: null, encode: { codec: 'libx264', crf: 23, container: 'mp4' }, parts: ['speed'] },
+      byName,
+      '/tmp/o',
+    );
     expect(speed.truth[0]).toEqual({ queryStart: 0, queryEnd: 8, refStart: 5, refEnd: 15 });
     const ins = buildVideoJob(
       {

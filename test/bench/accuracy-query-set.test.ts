@@ -58,8 +58,21 @@ beforeAll(async () => {
   SOURCES.forEach((src, i) => {
     const dur = 5 + i;
     execFileSync(ffmpegBin, [
-      '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(dur),
-      '-c:v', 'libx264', '-preset', 'ultrafast', join(corpus, `clip${i}.mp4`),
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `${src},format=yuv420p`,
+      '-t',
+      String(dur),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      join(corpus, `clip${i}.mp4`),
     ]);
   });
   set = await buildQuerySet({ corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, cacheDir, segmentSec: [2, 4] });
@@ -116,8 +129,21 @@ describe('query set generation', () => {
 
 function fakeRecord(id: string, path: string): VideoRecord {
   return {
-    id, contentHash: id, path, title: basename(path), durationSec: 0, fps: 15, width: 160, height: 120, codec: 'h264',
-    status: 'ready', error: null, metadata: {}, frameCount: 0, createdAt: '', updatedAt: '',
+    id,
+    contentHash: id,
+    path,
+    title: basename(path),
+    durationSec: 0,
+    fps: 15,
+    width: 160,
+    height: 120,
+    codec: 'h264',
+    status: 'ready',
+    error: null,
+    metadata: {},
+    frameCount: 0,
+    createdAt: '',
+    updatedAt: '',
   };
 }
 
@@ -163,8 +189,15 @@ describe('runAccuracyBenchmark', () => {
   it('scores an oracle engine perfectly', async () => {
     const lines: string[] = [];
     const report = await runAccuracyBenchmark({
-      corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], cacheDir, db: join(dir, 'db'),
-      log: (l) => lines.push(l), openEngine: async () => fakeEngine('oracle'),
+      corpus,
+      seed: 5,
+      perFamily: 1,
+      negativeMultiplier: 1,
+      segmentSec: [2, 4],
+      cacheDir,
+      db: join(dir, 'db'),
+      log: (l) => lines.push(l),
+      openEngine: async () => fakeEngine('oracle'),
       json: join(dir, 'report.json'),
     });
     expect(report.summary.easy.recallAt1).toBe(1);
@@ -174,7 +207,13 @@ describe('runAccuracyBenchmark', () => {
     expect(report.summary.image.imageRecallAt1).toBe(1);
     expect(report.summary.image.timestampErrorMedian).toBe(0);
     expect(report.targets.every((t) => t.pass)).toBe(true);
-    expect(report.targets.map((t) => t.measure)).toEqual(expect.arrayContaining(['transform: mirror flag right, verified', 'transform: speed within 10 %, speed family', 'transform: crop IoU ≥ 0.8, crop family']));
+    expect(report.targets.map((t) => t.measure)).toEqual(
+      expect.arrayContaining([
+        'transform: mirror flag right, verified',
+        'transform: speed within 10 %, speed family',
+        'transform: crop IoU ≥ 0.8, crop family',
+      ]),
+    );
     const tf = report.transforms.summary.all;
     expect(tf.verified).toBe(tf.positives);
     expect(tf.mirror.rate).toBe(1);
@@ -182,7 +221,10 @@ describe('runAccuracyBenchmark', () => {
     expect(report.transforms.families.speed!.speed).toMatchObject({ n: 1, hits: 1, medianRelError: 0 });
     expect(report.transforms.families.crop!.crop).toMatchObject({ n: 1, hits: 1 });
     expect(report.transforms.families.crop!.crop.medianIoU).toBeCloseTo(1, 9);
-    expect(report.queries.find((q) => q.family === 'flip')!.transform).toMatchObject({ verified: true, mirrored: { truth: true, predicted: true, right: true } });
+    expect(report.queries.find((q) => q.family === 'flip')!.transform).toMatchObject({
+      verified: true,
+      mirrored: { truth: true, predicted: true, right: true },
+    });
     expect(lines.some((l) => l.startsWith('transform of verified positives'))).toBe(true);
     expect(report.queries).toHaveLength(set.queries.length);
     expect(existsSync(join(dir, 'report.json'))).toBe(true);
@@ -192,8 +234,16 @@ describe('runAccuracyBenchmark', () => {
 
   it('scores a blind engine at zero recall and zero false positives', async () => {
     const report = await runAccuracyBenchmark({
-      corpus, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], cacheDir, db: join(dir, 'db'),
-      log: () => {}, openEngine: async () => fakeEngine('blind'), families: ['flip', 'neg-plain', 'image-frame'],
+      corpus,
+      seed: 5,
+      perFamily: 1,
+      negativeMultiplier: 1,
+      segmentSec: [2, 4],
+      cacheDir,
+      db: join(dir, 'db'),
+      log: () => {},
+      openEngine: async () => fakeEngine('blind'),
+      families: ['flip', 'neg-plain', 'image-frame'],
     });
     expect(report.queries).toHaveLength(3);
     expect(report.summary.hard.recallAt1).toBe(0);
@@ -218,8 +268,21 @@ describe('splits and the large negative set, end to end', () => {
     execFileSync('mkdir', ['-p', holdout]);
     HOLDOUT_SOURCES.forEach((src, i) => {
       execFileSync(ffmpegBin, [
-        '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${src},format=yuv420p`, '-t', String(4 + i),
-        '-c:v', 'libx264', '-preset', 'ultrafast', join(holdout, `held${i}.mp4`),
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `${src},format=yuv420p`,
+        '-t',
+        String(4 + i),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        join(holdout, `held${i}.mp4`),
       ]);
     });
   }, 60_000);
@@ -235,8 +298,22 @@ describe('splits and the large negative set, end to end', () => {
       },
       async search(path): Promise<SearchResult> {
         const matches =
-          mode === 'always' ? [{ videoId: ids[0]!, path: '/x', title: null, score: 0.9, segments: [{ queryStart: 0, queryEnd: 1, refStart: 0, refEnd: 1, score: 0.9, ...UNVERIFIED, matchedFrames: 2, frames: [] }] }] : [];
-        return { query: { path, kind: 'video', durationSec: 1, frames: 1 }, matches, timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 } };
+          mode === 'always'
+            ? [
+                {
+                  videoId: ids[0]!,
+                  path: '/x',
+                  title: null,
+                  score: 0.9,
+                  segments: [{ queryStart: 0, queryEnd: 1, refStart: 0, refEnd: 1, score: 0.9, ...UNVERIFIED, matchedFrames: 2, frames: [] }],
+                },
+              ]
+            : [];
+        return {
+          query: { path, kind: 'video', durationSec: 1, frames: 1 },
+          matches,
+          timingsMs: { decode: 0, describe: 0, knn: 0, align: 0, verify: 0, total: 0 },
+        };
       },
       async close() {},
     };
@@ -245,13 +322,30 @@ describe('splits and the large negative set, end to end', () => {
   it('mixed: every tuning clip indexed, negatives and large negatives from the hold-out clips, reported apart', async () => {
     const lines: string[] = [];
     const opts = {
-      corpus, holdout, split: 'mixed' as const, seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4] as [number, number],
-      families: ['flip', 'pip', 'neg-plain', 'image-negative'] as const, cacheDir: join(dir, 'mixed'), negatives: 6, db: join(dir, 'db'),
+      corpus,
+      holdout,
+      split: 'mixed' as const,
+      seed: 5,
+      perFamily: 1,
+      negativeMultiplier: 1,
+      segmentSec: [2, 4] as [number, number],
+      families: ['flip', 'pip', 'neg-plain', 'image-negative'] as const,
+      cacheDir: join(dir, 'mixed'),
+      negatives: 6,
+      db: join(dir, 'db'),
       log: (l: string) => lines.push(l),
     };
-    const report = await runAccuracyBenchmark({ ...opts, families: [...opts.families], openEngine: async () => matchAll('always'), json: join(dir, 'mixed.json') });
+    const report = await runAccuracyBenchmark({
+      ...opts,
+      families: [...opts.families],
+      openEngine: async () => matchAll('always'),
+      json: join(dir, 'mixed.json'),
+    });
     expect(report.split.mode).toBe('mixed');
-    expect(report.split.corpora.map((c) => [c.label, c.role, c.clips])).toEqual([['tuning', 'reference', 6], ['holdout', 'pool', 3]]);
+    expect(report.split.corpora.map((c) => [c.label, c.role, c.clips])).toEqual([
+      ['tuning', 'reference', 6],
+      ['holdout', 'pool', 3],
+    ]);
     expect(report.indexed).toHaveLength(6);
     expect(report.split.pool).toEqual(['held0.mp4', 'held1.mp4', 'held2.mp4']);
     for (const q of report.queries) {
@@ -267,7 +361,9 @@ describe('splits and the large negative set, end to end', () => {
     expect(ln.falsePositives).toHaveLength(6);
     expect(report.summary.negative.queries).toBe(2);
     expect(report.targets.find((t) => t.measure.includes('large negative set'))).toMatchObject({ value: 1, pass: false });
-    expect(lines[lines.findIndex((l) => l.startsWith('family')) - 2]).toMatch(/^split: mixed \(seed 5\) — tuning corpus .* \(all 6 clips indexed\); holdout corpus/);
+    expect(lines[lines.findIndex((l) => l.startsWith('family')) - 2]).toMatch(
+      /^split: mixed \(seed 5\) — tuning corpus .* \(all 6 clips indexed\); holdout corpus/,
+    );
     expect(lines.some((l) => /^ALL\s+6\s+6\s+1\.0000/.test(l))).toBe(true);
     expect(existsSync(join(dir, 'mixed.json'))).toBe(true);
 
@@ -275,7 +371,17 @@ describe('splits and the large negative set, end to end', () => {
     const again = await runAccuracyBenchmark({ ...opts, families: [...opts.families], log: () => {}, openEngine: async () => matchAll('never') });
     expect(again.largeNegatives!.all).toMatchObject({ n: 6, matched: 0, rate: 0 });
     expect(again.largeNegatives!.all.upper95).toBeCloseTo(1 - 0.05 ** (1 / 6), 10);
-    const set = await buildQuerySet({ corpus, holdout, split: 'mixed', seed: 5, perFamily: 1, negativeMultiplier: 1, segmentSec: [2, 4], families: [...opts.families], cacheDir: opts.cacheDir });
+    const set = await buildQuerySet({
+      corpus,
+      holdout,
+      split: 'mixed',
+      seed: 5,
+      perFamily: 1,
+      negativeMultiplier: 1,
+      segmentSec: [2, 4],
+      families: [...opts.families],
+      cacheDir: opts.cacheDir,
+    });
     const neg = await buildNegativeSet(set, { count: 6 });
     expect(neg.queries.every((q) => q.cached)).toBe(true);
   });
@@ -283,7 +389,25 @@ describe('splits and the large negative set, end to end', () => {
   it('holdout split with the tuning corpus as other corpus: negatives from both, never from an indexed clip', async () => {
     const cache = join(dir, 'holdout-split');
     const code = await accuracyCli(
-      ['--split', 'holdout', '--holdout', holdout, '--seed', '2', '--per-family', '1', '--families', 'neg-plain', '--cache-dir', cache, '--negatives', '10', '--other-corpus', corpus, '--generate-only'],
+      [
+        '--split',
+        'holdout',
+        '--holdout',
+        holdout,
+        '--seed',
+        '2',
+        '--per-family',
+        '1',
+        '--families',
+        'neg-plain',
+        '--cache-dir',
+        cache,
+        '--negatives',
+        '10',
+        '--other-corpus',
+        corpus,
+        '--generate-only',
+      ],
       () => {},
     );
     expect(code).toBe(0);
@@ -294,7 +418,10 @@ describe('splits and the large negative set, end to end', () => {
     expect(neg.queries).toHaveLength(10);
     const indexed = new Set(set.reference.map((c) => c.file));
     expect(neg.queries.some((q) => indexed.has(q.origin))).toBe(false);
-    expect(neg.sources.map((s) => [s.corpus, s.clips.length])).toEqual([['holdout', set.pool.length], ['tuning', 6]]);
+    expect(neg.sources.map((s) => [s.corpus, s.clips.length])).toEqual([
+      ['holdout', set.pool.length],
+      ['tuning', 6],
+    ]);
     for (const q of neg.queries) {
       expect(existsSync(q.file)).toBe(true);
       expect(q.corpus).toBe(q.origin.startsWith('held') ? 'holdout' : 'tuning');

@@ -72,7 +72,16 @@ describe('social families are opt-in', () => {
     expect(isPositiveFamily('neg-social')).toBe(false);
     expect(withSocial(ALL_FAMILIES, false)).toEqual([...ALL_FAMILIES]);
     expect(withSocial(ALL_FAMILIES, true)).toEqual([...ALL_FAMILIES, ...SOCIAL_QUERY_FAMILIES]);
-    expect(withSocial(['crop', 'split'], true)).toEqual(['crop', 'split', 'vertical', 'vertical-blur', 'crop-heavy', 'inset-small', 'speed-extreme', 'neg-social']);
+    expect(withSocial(['crop', 'split'], true)).toEqual([
+      'crop',
+      'split',
+      'vertical',
+      'vertical-blur',
+      'crop-heavy',
+      'inset-small',
+      'speed-extreme',
+      'neg-social',
+    ]);
     expect(parseAccuracyArgs(['--corpus', '/t', '--social', '--generate-only'])).toEqual({ corpus: '/t', social: true, generateOnly: true });
     expect(parseAccuracyArgs(['--corpus', '/t', '--families', 'vertical,neg-social']).families).toEqual(['vertical', 'neg-social']);
     expect(() => parseAccuracyArgs(['--corpus', '/t', '--families', 'tiktok'])).toThrow(/speed-extreme/);
@@ -93,7 +102,7 @@ describe('social queries', () => {
         const i = Number(p.id.slice(-2));
         const job = buildVideoJob(v, byName, '/out.mp4');
         const t = job.transform;
-        expect(job.width % 2 + (job.height % 2)).toBe(0);
+        expect((job.width % 2) + (job.height % 2)).toBe(0);
         // Within the 1280 × 720 cap, either way round.
         expect(Math.max(job.width, job.height)).toBeLessThanOrEqual(1280);
         expect(Math.min(job.width, job.height)).toBeLessThanOrEqual(720);
@@ -274,7 +283,25 @@ describe('social ground truth matches the generated pixels', () => {
     ffmpeg = resolveFfmpegPaths().ffmpeg;
     const make = (name: string, src: string): ClipInfo => {
       const path = join(dir, name);
-      execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', src, '-t', '6', '-c:v', 'libx264', '-qp', '0', '-preset', 'ultrafast', path]);
+      execFileSync(ffmpeg, [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        src,
+        '-t',
+        '6',
+        '-c:v',
+        'libx264',
+        '-qp',
+        '0',
+        '-preset',
+        'ultrafast',
+        path,
+      ]);
       return { file: name, path, durationSec: 6, width: 640, height: 360, fps: 25, sizeBytes: 1 };
     };
     const grad = make('grad.mp4', "nullsrc=s=640x360:r=25,geq=lum='60+180*X/W':cb='255*Y/H':cr=128,format=yuv420p");
@@ -286,9 +313,19 @@ describe('social ground truth matches the generated pixels', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const generate = (name: string, compose: VideoQuerySpec['compose'], steps: VideoQuerySpec['steps'] = []): { out: string; job: ReturnType<typeof buildVideoJob> } => {
+  const generate = (
+    name: string,
+    compose: VideoQuerySpec['compose'],
+    steps: VideoQuerySpec['steps'] = [],
+  ): { out: string; job: ReturnType<typeof buildVideoJob> } => {
     const out = join(dir, `${name}.mp4`);
-    const spec: VideoQuerySpec = { copy: { clip: 'grad.mp4', start: 0.5, duration: 4 }, steps, compose, encode: { codec: 'libx264', crf: 12, container: 'mp4' }, parts: [] };
+    const spec: VideoQuerySpec = {
+      copy: { clip: 'grad.mp4', start: 0.5, duration: 4 },
+      steps,
+      compose,
+      encode: { codec: 'libx264', crf: 12, container: 'mp4' },
+      parts: [],
+    };
     const job = buildVideoJob(spec, files, out);
     execFileSync(ffmpeg, job.args);
     return { out, job };
@@ -298,7 +335,16 @@ describe('social ground truth matches the generated pixels', () => {
     // cropdetect says nothing of the first two frames it sees: give it frames n − 2 … n, read the last.
     const r = spawnSync(
       ffmpeg,
-      ['-hide_banner', '-i', file, '-vf', `select=between(n\\,${n - 2}\\,${n}),signalstats,metadata=print:key=lavfi.signalstats.YAVG,cropdetect=limit=24:round=2:reset=1`, '-f', 'null', '-'],
+      [
+        '-hide_banner',
+        '-i',
+        file,
+        '-vf',
+        `select=between(n\\,${n - 2}\\,${n}),signalstats,metadata=print:key=lavfi.signalstats.YAVG,cropdetect=limit=24:round=2:reset=1`,
+        '-f',
+        'null',
+        '-',
+      ],
       { encoding: 'utf8' },
     );
     const luma = Number([...r.stderr.matchAll(/YAVG=([\d.]+)/g)].at(-1)?.[1]);
@@ -326,7 +372,15 @@ describe('social ground truth matches the generated pixels', () => {
   it('crop-heavy and a split crop show their refRect; an inset and a split with bars sit at their queryRect', () => {
     const crop = generate('crop', null, [{ op: 'crop', left: 0.45, right: 0.05, top: 0.1, bottom: 0.1 }]);
     expect(meanX(stats(crop.out, 10).luma)).toBeCloseTo(centre(crop.job.transform.refRect!)[0], 1);
-    const split = generate('split', { op: 'split', layout: 'top-bottom', copyFirst: false, fit: 'crop', cropPos: 0.1, canvas: { w: 360, h: 640 }, background: { clip: 'black.mp4', start: 0, duration: 4 } });
+    const split = generate('split', {
+      op: 'split',
+      layout: 'top-bottom',
+      copyFirst: false,
+      fit: 'crop',
+      cropPos: 0.1,
+      canvas: { w: 360, h: 640 },
+      background: { clip: 'black.mp4', start: 0, duration: 4 },
+    });
     const s = stats(split.out, 10);
     expect(s.box).toEqual([0, 320, 360, 320]);
     expect(split.job.transform.queryRect).toEqual({ x: 0, y: 0.5, width: 1, height: 0.5 });
@@ -335,7 +389,18 @@ describe('social ground truth matches the generated pixels', () => {
     const rectPx = (q: NormRect, w: number, h: number): number[] => [q.x * w, q.y * h, q.width * w, q.height * h].map(Math.round);
     for (const [name, compose] of [
       ['inset', { op: 'inset', background: { clip: 'black.mp4', start: 0, duration: 4 }, area: 0.2, x: 0.8, y: 0.3 }],
-      ['bars', { op: 'split', layout: 'side-by-side', copyFirst: true, fit: 'bars', cropPos: 0, canvas: { w: 640, h: 360 }, background: { clip: 'black.mp4', start: 0, duration: 4 } }],
+      [
+        'bars',
+        {
+          op: 'split',
+          layout: 'side-by-side',
+          copyFirst: true,
+          fit: 'bars',
+          cropPos: 0,
+          canvas: { w: 640, h: 360 },
+          background: { clip: 'black.mp4', start: 0, duration: 4 },
+        },
+      ],
     ] as const) {
       const g = generate(name, compose);
       const box = stats(g.out, 10).box;

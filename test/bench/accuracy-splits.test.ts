@@ -58,7 +58,13 @@ describe('default query set is unchanged', () => {
     for (const seed of [1, 2, 7]) {
       const { reference, pool } = chooseSplit('tuning', tuning, null, seed, 0.7);
       expect({ reference, pool }).toEqual(splitCorpus(tuning, seed, 0.7));
-      const plans = planQueries(reference, pool, seed, { perFamily: 2, negativeMultiplier: 2, families: ALL_FAMILIES, fontFile: '/f.ttf', segmentSec: [6, 20] });
+      const plans = planQueries(reference, pool, seed, {
+        perFamily: 2,
+        negativeMultiplier: 2,
+        families: ALL_FAMILIES,
+        fontFile: '/f.ttf',
+        segmentSec: [6, 20],
+      });
       for (const p of plans) {
         h.update(`${seed} ${p.id} ${p.origin.file} ${specHash(p, byName)}\n`);
         h.update(JSON.stringify(p.video ? buildVideoJob(p.video, byName, '/out').args : buildImageArgs(p.image!, p.origin, '/out.png')));
@@ -133,7 +139,20 @@ describe('command-line options', () => {
       generateOnly: false,
     });
     expect(
-      parseAccuracyArgs(['--split', 'mixed', '--corpus', '/t', '--holdout', '/h', '--mixed-reference', 'holdout', '--negatives', '20', '--negative-image-share', '0.5']),
+      parseAccuracyArgs([
+        '--split',
+        'mixed',
+        '--corpus',
+        '/t',
+        '--holdout',
+        '/h',
+        '--mixed-reference',
+        'holdout',
+        '--negatives',
+        '20',
+        '--negative-image-share',
+        '0.5',
+      ]),
     ).toEqual({ split: 'mixed', corpus: '/t', holdout: '/h', mixedReference: 'holdout', negatives: 20, negativeImageShare: 0.5, generateOnly: false });
     expect(parseAccuracyArgs(['--corpus', '/t', '--negatives', '50', '--other-corpus', '/h'])).toMatchObject({ negatives: 50, otherCorpus: '/h' });
   });
@@ -153,7 +172,10 @@ describe('command-line options', () => {
 
 describe('large negative set', () => {
   const pool = splitCorpus(tuning, 2).pool;
-  const sources: NegativeSource[] = [...pool.map((clip) => ({ clip, corpus: 'tuning' as const })), ...holdout.map((clip) => ({ clip, corpus: 'holdout' as const }))];
+  const sources: NegativeSource[] = [
+    ...pool.map((clip) => ({ clip, corpus: 'tuning' as const })),
+    ...holdout.map((clip) => ({ clip, corpus: 'holdout' as const })),
+  ];
 
   it('allots families round-robin, with the requested share of stills', () => {
     const a = allocateLargeNegatives(1000, 0.4);
@@ -275,9 +297,20 @@ describe('large negative set', () => {
     expect(text).toMatch(/FP 1 \(holdout x\.mp4\) → a\.mp4 0\.70/);
     const split = formatSplit({
       seed: 1,
-      split: { mode: 'mixed', poolCorpus: 'holdout', reference: ['a'], pool: ['b'], corpora: [{ label: 'tuning', dir: '/t', role: 'reference', clips: 1 }, { label: 'holdout', dir: '/h', role: 'pool', clips: 1 }] },
+      split: {
+        mode: 'mixed',
+        poolCorpus: 'holdout',
+        reference: ['a'],
+        pool: ['b'],
+        corpora: [
+          { label: 'tuning', dir: '/t', role: 'reference', clips: 1 },
+          { label: 'holdout', dir: '/h', role: 'pool', clips: 1 },
+        ],
+      },
     });
-    expect(split[0]).toBe('split: mixed (seed 1) — tuning corpus /t (all 1 clips indexed); holdout corpus /h (all 1 clips never indexed: negatives, pip/insert footage)');
+    expect(split[0]).toBe(
+      'split: mixed (seed 1) — tuning corpus /t (all 1 clips indexed); holdout corpus /h (all 1 clips never indexed: negatives, pip/insert footage)',
+    );
   });
 });
 

@@ -22,7 +22,12 @@ import { formatTransforms, summariseTransforms, transformTargets } from '../../b
 const FULL: NormRect = { x: 0, y: 0, width: 1, height: 1 };
 const rect = (x: number, y: number, width: number, height: number): NormRect => ({ x, y, width, height });
 const truth = (t: Partial<TruthTransform> = {}): TruthTransform => ({ mirrored: false, speed: 1, refRect: FULL, queryRect: FULL, ...t });
-const seg = (queryStart: number, queryEnd: number, t: Partial<{ mirrored: boolean; speed: number; refRect: NormRect }> | null, score = 0.9): TransformedSegment => ({
+const seg = (
+  queryStart: number,
+  queryEnd: number,
+  t: Partial<{ mirrored: boolean; speed: number; refRect: NormRect }> | null,
+  score = 0.9,
+): TransformedSegment => ({
   queryStart,
   queryEnd,
   refStart: queryStart,
@@ -73,7 +78,10 @@ describe('pickTransformSegment', () => {
 describe('evaluateTransform', () => {
   it('scores the mirror flag, the speed within 10 % and the crop IoU', () => {
     const crop = rect(0.2, 0.1, 0.6, 0.7);
-    const o = evaluateTransform(truth({ mirrored: true, speed: 1.25, refRect: crop }), seg(0, 8, { mirrored: true, speed: 1.36, refRect: rect(0.2, 0.1, 0.6, 0.7) }));
+    const o = evaluateTransform(
+      truth({ mirrored: true, speed: 1.25, refRect: crop }),
+      seg(0, 8, { mirrored: true, speed: 1.36, refRect: rect(0.2, 0.1, 0.6, 0.7) }),
+    );
     expect(o.verified).toBe(true);
     expect(o.mirrored).toEqual({ truth: true, predicted: true, right: true });
     expect(o.speed.relError).toBeCloseTo(0.088, 10);
@@ -96,7 +104,10 @@ describe('evaluateTransform', () => {
       speed: { truth: 1, predicted: null, relError: null, within: null },
       refRect: { truth: FULL, predicted: null, iou: null },
     });
-    const pan = evaluateTransform({ mirrored: false, speed: 1, queryRect: FULL, refRectPath: { from: rect(0, 0, 0.3, 1), to: rect(0.7, 0, 0.3, 1) } }, seg(0, 5, {}));
+    const pan = evaluateTransform(
+      { mirrored: false, speed: 1, queryRect: FULL, refRectPath: { from: rect(0, 0, 0.3, 1), to: rect(0.7, 0, 0.3, 1) } },
+      seg(0, 5, {}),
+    );
     expect(pan.refRect).toEqual({ truth: null, predicted: FULL, iou: null });
   });
 

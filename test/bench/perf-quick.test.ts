@@ -29,10 +29,23 @@ beforeAll(async () => {
   const { ffmpeg } = resolveFfmpegPaths();
   // 12 s of changing 320×240 H.264: enough frames for both benches.
   const r = spawnSync(ffmpeg, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=12',
-    '-vf', "hue=h=t*40,drawbox=x='mod(t*60,280)':y=60:w=40:h=120:color=white@0.8:t=fill",
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25:duration=12',
+    '-vf',
+    "hue=h=t*40,drawbox=x='mod(t*60,280)':y=60:w=40:h=120:color=white@0.8:t=fill",
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    clip,
   ]);
   if (r.status !== 0) throw new Error(`could not generate the test clip: ${r.stderr.toString()}`);
 });

@@ -286,31 +286,37 @@ describe('index interrupted', () => {
     expect((await runCli(['index', '--db', db.location, clip.a])).code).toBe(0);
   }, 120_000);
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('by %s: stops, exits 128 + signal, and leaves no half-indexed video', async (signal) => {
-    const before = await listJson(db.location);
-    const child = spawn(process.execPath, [BIN, 'index', '--db', db.location, long, clip.a], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
-    const started = new Promise<void>((resolve) => {
-      child.stderr.setEncoding('utf8').on('data', (t: string) => {
-        stderr += t;
-        if (stderr.includes('probing    [1/2]')) resolve();
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'by %s: stops, exits 128 + signal, and leaves no half-indexed video',
+    async (signal) => {
+      const before = await listJson(db.location);
+      const child = spawn(process.execPath, [BIN, 'index', '--db', db.location, long, clip.a], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => {
+        stdout += t;
       });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const waited = await Promise.race([started.then(() => true), exited.then(() => false), new Promise<false>((r) => setTimeout(() => r(false), 60_000))]);
-    if (!waited) child.kill('SIGKILL');
-    expect(waited, `no progress line for the first file; stderr: ${stderr}`).toBe(true);
-    // Past probing and hashing, into decoding and storing.
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill(signal);
-    const code = await exited;
-    expect(code, stderr).toBe(signal === 'SIGINT' ? 130 : 143);
-    expect(stderr).toContain(`retrace: ${signal}: stopping`);
-    expect(stdout).toMatch(/not indexed \(interrupted\)/);
-    expect(stdout).not.toMatch(/^indexed +.*long-/m);
-    // The database was closed properly (it opens), and holds what it held before: nothing half-indexed.
-    expect(await listJson(db.location)).toEqual(before);
-  }, 240_000);
+      const started = new Promise<void>((resolve) => {
+        child.stderr.setEncoding('utf8').on('data', (t: string) => {
+          stderr += t;
+          if (stderr.includes('probing    [1/2]')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const waited = await Promise.race([started.then(() => true), exited.then(() => false), new Promise<false>((r) => setTimeout(() => r(false), 60_000))]);
+      if (!waited) child.kill('SIGKILL');
+      expect(waited, `no progress line for the first file; stderr: ${stderr}`).toBe(true);
+      // Past probing and hashing, into decoding and storing.
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill(signal);
+      const code = await exited;
+      expect(code, stderr).toBe(signal === 'SIGINT' ? 130 : 143);
+      expect(stderr).toContain(`retrace: ${signal}: stopping`);
+      expect(stdout).toMatch(/not indexed \(interrupted\)/);
+      expect(stdout).not.toMatch(/^indexed +.*long-/m);
+      // The database was closed properly (it opens), and holds what it held before: nothing half-indexed.
+      expect(await listJson(db.location)).toEqual(before);
+    },
+    240_000,
+  );
 });

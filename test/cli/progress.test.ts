@@ -23,7 +23,12 @@ function fakeStream(facts: { isTTY?: boolean; columns?: number } = {}): Progress
 /** A clock the test moves by hand. */
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 const STAGES: Progress[] = [
@@ -93,10 +98,7 @@ describe('IndexProgress writing plain lines', () => {
     // Unchanged percentage: nothing new to say.
     progress.update(0, 'clip.mp4', { stage: 'sampling', fraction: 0.5, framesDone: 15 });
     const lines = stream.out.split('\n').filter(Boolean);
-    expect(lines).toEqual([
-      '  0% probing    [1/3] clip.mp4',
-      ' 50% sampling   15 frames [1/3] clip.mp4',
-    ]);
+    expect(lines).toEqual(['  0% probing    [1/3] clip.mp4', ' 50% sampling   15 frames [1/3] clip.mp4']);
   });
 
   it('keeps the files in flight apart: each starts with its own line', () => {

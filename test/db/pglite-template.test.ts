@@ -67,7 +67,10 @@ describe('an embedded index made from the template', () => {
   it('holds the same files as one made by PGlite initdb, and both open as retrace indexes', async () => {
     const fromTemplate = dir.file('from-template');
     const fromInitdb = dir.file('from-initdb');
-    for (const [path, t] of [[fromTemplate, template], [fromInitdb, false]] as const) {
+    for (const [path, t] of [
+      [fromTemplate, template],
+      [fromInitdb, false],
+    ] as const) {
       const c = await PGliteClient.open(path, { template: t });
       await c.close();
     }

@@ -24,7 +24,9 @@ const DESCRIPTOR_ID = 'storage-test-8d';
 /** A unit vector from its components (padded with zeros to DIMS). */
 function vec(...values: number[]): Float32Array {
   const v = new Float32Array(DIMS);
-  values.forEach((x, i) => { v[i] = x; });
+  values.forEach((x, i) => {
+    v[i] = x;
+  });
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
 }
@@ -79,10 +81,9 @@ function bySimilarity(hits: KnnHit[]): KnnHit[] {
 }
 
 async function rowCounts(sql: SqlClient, videoId: string): Promise<{ frames: number; vectors: number }> {
-  const r = await sql.query<{ f: string; v: string }>(
-    `SELECT count(*)::text AS f, (count(e0) + count(e1))::text AS v FROM frames WHERE video_id = $1`,
-    [videoId],
-  );
+  const r = await sql.query<{ f: string; v: string }>(`SELECT count(*)::text AS f, (count(e0) + count(e1))::text AS v FROM frames WHERE video_id = $1`, [
+    videoId,
+  ]);
   return { frames: Number(r.rows[0].f), vectors: Number(r.rows[0].v) };
 }
 
@@ -137,11 +138,17 @@ describe(`migration 002 (one row per frame, halfvec) on ${TEST_DB_KIND}`, () => 
         expect(tables.rows.map((r) => r.name)).toEqual(['frames']);
         expect(await store.totals()).toMatchObject({ videos: 2, ready: 1, frames: 3, vectors: 5 });
         const frames = await store.framesOf(ready);
-        expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([[7, 0, [0, 1]], [8, 1, [0, 1]]]);
+        expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([
+          [7, 0, [0, 1]],
+          [8, 1, [0, 1]],
+        ]);
         // halfvec keeps about 3 significant digits: far below descriptor noise.
         expect(cosine(frames[0].vectors.get(1)!, vec(2, 1))).toBeCloseTo(1, 3);
         const hits = bySimilarity(await store.knn([vec(1, 2)], 0, 3));
-        expect(hits.map((h) => [h.videoId, h.frameId])).toEqual([[ready, 7], [ready, 8]]);
+        expect(hits.map((h) => [h.videoId, h.frameId])).toEqual([
+          [ready, 7],
+          [ready, 8],
+        ]);
         expect(hits[0].similarity).toBeCloseTo(1, 3);
         // New frames get ids after the migrated ones.
         const next = await store.beginVideo(newVideo());
@@ -162,7 +169,10 @@ describe(`migrations 004 and 005 (L2 partial ANN indexes, compact frames) on ${T
     const old = await createTestDatabase();
     try {
       const first = isPglite ? await PGliteClient.open(old.location) : await PgClient.open(old.location);
-      await migrate(first, loadMigrations().filter((m) => m.version <= 3));
+      await migrate(
+        first,
+        loadMigrations().filter((m) => m.version <= 3),
+      );
       const ready = randomUUID();
       const other = randomUUID();
       const zero = `[${new Float32Array(DIMS).join(',')}]`;
@@ -195,7 +205,11 @@ describe(`migrations 004 and 005 (L2 partial ANN indexes, compact frames) on ${T
         expect(indexes.rows[2].def).toMatch(/USING brin .*uuid_bloom_ops/);
         expect(await store.totals()).toMatchObject({ videos: 2, ready: 2, frames: 4, vectors: 7 });
         const frames = await store.framesOf(ready);
-        expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([[11, 0, [0, 1]], [13, 1, [0, 1]], [14, 2.5, [0, 1]]]);
+        expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([
+          [11, 0, [0, 1]],
+          [13, 1, [0, 1]],
+          [14, 2.5, [0, 1]],
+        ]);
         expect(cosine(frames[0].vectors.get(1)!, vec(2, 1))).toBeCloseTo(1, 3);
         expect(frames[0].quality).toBeCloseTo(0.9, 5);
         expect((await store.framesOf(ready, 0.5, 2)).map((f) => f.frameId)).toEqual([13]);
@@ -270,9 +284,18 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       const spy: SqlClient = {
         dialect: sql.dialect,
         location: sql.location,
-        query: (text, params) => { calls.push('query'); return sql.query(text, params); },
-        exec: (text) => { calls.push(`exec ${text.slice(0, 30)}`); return sql.exec(text); },
-        transaction: (fn) => { calls.push('transaction'); return sql.transaction(fn); },
+        query: (text, params) => {
+          calls.push('query');
+          return sql.query(text, params);
+        },
+        exec: (text) => {
+          calls.push(`exec ${text.slice(0, 30)}`);
+          return sql.exec(text);
+        },
+        transaction: (fn) => {
+          calls.push('transaction');
+          return sql.transaction(fn);
+        },
         databaseBytes: () => sql.databaseBytes(),
         close: () => sql.close(),
       };
@@ -312,7 +335,16 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
   describe('videos', () => {
     it('round-trips a video record with its metadata', async () => {
       const id = await store.beginVideo(
-        newVideo({ path: '/films/é wave.mkv', title: 'Wave', durationSec: 12.5, fps: 23.976, width: 720, height: 576, codec: 'mpeg2video', metadata: { tags: ['a', 'b'], n: 3 } }),
+        newVideo({
+          path: '/films/é wave.mkv',
+          title: 'Wave',
+          durationSec: 12.5,
+          fps: 23.976,
+          width: 720,
+          height: 576,
+          codec: 'mpeg2video',
+          metadata: { tags: ['a', 'b'], n: 3 },
+        }),
       );
       await store.addFrames(id, framesOf([vec(1), vec(0, 1)]));
       const done = await store.finishVideo(id, 2, 12.5);
@@ -369,9 +401,7 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       expect(await rowCounts(sql, gone)).toEqual({ frames: 3, vectors: 6 });
       await store.remove(gone);
       expect(await rowCounts(sql, gone)).toEqual({ frames: 0, vectors: 0 });
-      const orphans = await sql.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM frames f LEFT JOIN videos v ON v.id = f.video_id WHERE v.id IS NULL`,
-      );
+      const orphans = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frames f LEFT JOIN videos v ON v.id = f.video_id WHERE v.id IS NULL`);
       expect(Number(orphans.rows[0].n)).toBe(0);
       expect(await rowCounts(sql, keep)).toEqual({ frames: 2, vectors: 4 });
       await expectRetraceError(store.get(gone), 'NOT_FOUND');
@@ -412,8 +442,7 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
      */
     async function readyAndBusy(target: FrameStore, seed: number) {
       const query = randomVectors(1, seed)[0];
-      const near = (noise: number, n: number, s: number) =>
-        randomVectors(n, s).map((r) => vec(...query.map((x, i) => x + noise * r[i])));
+      const near = (noise: number, n: number, s: number) => randomVectors(n, s).map((r) => vec(...query.map((x, i) => x + noise * r[i])));
       const targets = near(0.6, 2, seed + 1);
       const ready = await addReadyVideo(target, [...targets, ...randomVectors(150, seed + 2)]);
       const busy = await target.beginVideo(newVideo());

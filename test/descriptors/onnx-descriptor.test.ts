@@ -10,7 +10,11 @@ import { convModel, linearModel, modelDir, mulberry32, seededWeights, tokenModel
 function rgb(width: number, height: number, f: (x: number, y: number) => [number, number, number]): Raster {
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) data.set(f(x, y).map((v) => Math.max(0, Math.min(255, Math.round(v)))), (y * width + x) * 3);
+    for (let x = 0; x < width; x++)
+      data.set(
+        f(x, y).map((v) => Math.max(0, Math.min(255, Math.round(v)))),
+        (y * width + x) * 3,
+      );
   }
   return { width, height, channels: 3, data };
 }
@@ -21,8 +25,7 @@ const scene = (w: number, h: number) =>
     const inDisc = (x - w * 0.65) ** 2 + (y - h * 0.4) ** 2 < (Math.min(w, h) * 0.2) ** 2;
     return inDisc ? [250, 240, 60] : [(255 * x) / w, (255 * y) / h, 128];
   });
-const checkerboard = (w: number, h: number, cell: number) =>
-  rgb(w, h, (x, y) => (((x / cell) | 0) + ((y / cell) | 0)) % 2 ? [230, 40, 40] : [20, 30, 200]);
+const checkerboard = (w: number, h: number, cell: number) => rgb(w, h, (x, y) => ((((x / cell) | 0) + ((y / cell) | 0)) % 2 ? [230, 40, 40] : [20, 30, 200]));
 const randomNoise = (w: number, h: number, seed: number) => {
   const rnd = mulberry32(seed);
   return rgb(w, h, () => [rnd() * 255, rnd() * 255, rnd() * 255]);
@@ -52,7 +55,10 @@ function expectClose(actual: Float32Array, expected: Float32Array, tol = 1e-5): 
 }
 
 async function expectDescriptorError(p: Promise<unknown>, message: RegExp): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(DescriptorError);
   expect((err as DescriptorError).code).toBe('DESCRIPTOR_ERROR');
   expect((err as DescriptorError).message).toMatch(message);
@@ -249,7 +255,11 @@ describe('OnnxDescriptor', () => {
 
     it('resizes frames of another size to the model input before normalising', async () => {
       // A 2× larger frame of 2×2 blocks area-averages back to exactly `frame`.
-      const big = rgb(8, 8, (x, y) => Array.from(frame.data.subarray(((y >> 1) * 4 + (x >> 1)) * 3, ((y >> 1) * 4 + (x >> 1)) * 3 + 3)) as [number, number, number]);
+      const big = rgb(
+        8,
+        8,
+        (x, y) => Array.from(frame.data.subarray(((y >> 1) * 4 + (x >> 1)) * 3, ((y >> 1) * 4 + (x >> 1)) * 3 + 3)) as [number, number, number],
+      );
       const d = await load({ modelPath: paths.linearNCHW, mean, std });
       const [a, b] = await d.describe([frame, big]);
       expectClose(a, b);

@@ -106,8 +106,14 @@ export function convModel(opts: ConvModelOptions = {}): Uint8Array {
   const ints = onnx.AttributeProto.AttributeType.INTS;
   const nodes: pb.INodeProto[] = [
     {
-      opType: 'Conv', input: ['pixels', 'w1', 'b1'], output: ['c1'], name: 'conv1',
-      attribute: [{ name: 'strides', type: ints, ints: [2, 2] }, { name: 'pads', type: ints, ints: [1, 1, 1, 1] }],
+      opType: 'Conv',
+      input: ['pixels', 'w1', 'b1'],
+      output: ['c1'],
+      name: 'conv1',
+      attribute: [
+        { name: 'strides', type: ints, ints: [2, 2] },
+        { name: 'pads', type: ints, ints: [1, 1, 1, 1] },
+      ],
     },
     { opType: 'Relu', input: ['c1'], output: ['r1'], name: 'relu1' },
     { opType: 'Conv', input: ['r1', 'w2'], output: [head === 'featuremap' ? out : 'c2'], name: 'conv2' },

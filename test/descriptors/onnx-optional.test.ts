@@ -33,7 +33,9 @@ describe('without onnxruntime-node', () => {
     const model = join(dir, 'model.onnx');
     await writeFile(model, 'not read: the runtime is missing first');
     const err = await OnnxDescriptor.load({ modelPath: model, inputSize: { width: 32, height: 32 } }).then(
-      () => { throw new Error('load succeeded without onnxruntime-node'); },
+      () => {
+        throw new Error('load succeeded without onnxruntime-node');
+      },
       (e: unknown) => e as { code?: string; message?: string },
     );
     expect(err.code).toBe('DESCRIPTOR_ERROR');

@@ -95,7 +95,10 @@ describe('selectFrames (motion-adaptive sampling for indexing)', () => {
   });
 
   it('with motion sampling off, keeps exactly the interval grid', async () => {
-    const kept = await select(times(20).map((t) => frame(t, view(scene, t * 400))), { motionThreshold: 0 });
+    const kept = await select(
+      times(20).map((t) => frame(t, view(scene, t * 400))),
+      { motionThreshold: 0 },
+    );
     expect(kept.map((f) => f.timestampSec)).toEqual([0, 1, 2, 3, 4]);
     expect(DEFAULT_SAMPLING.motionThreshold).toBe(0);
     expect(candidateSampling(DEFAULT_SAMPLING).intervalSec).toBe(1);
@@ -104,7 +107,19 @@ describe('selectFrames (motion-adaptive sampling for indexing)', () => {
 
   it('counts only kept frames against the frame limit', async () => {
     const still = view(scene, 0);
-    await expect(select(times(40).map((t) => frame(t, still)), {}, 10)).resolves.toHaveLength(10);
-    await expect(select(times(44).map((t) => frame(t, still)), {}, 10)).rejects.toMatchObject({ code: 'TOO_MANY_FRAMES' });
+    await expect(
+      select(
+        times(40).map((t) => frame(t, still)),
+        {},
+        10,
+      ),
+    ).resolves.toHaveLength(10);
+    await expect(
+      select(
+        times(44).map((t) => frame(t, still)),
+        {},
+        10,
+      ),
+    ).rejects.toMatchObject({ code: 'TOO_MANY_FRAMES' });
   });
 });

@@ -113,7 +113,10 @@ describe(`engine.index on ${TEST_DB_KIND}`, () => {
     expect(s.readyVideos).toBe(4);
     expect(s.frames).toBe(all.reduce((n, v) => n + v.frames, 0));
     expect(s.vectors).toBeGreaterThanOrEqual(s.frames);
-    expect(s.totalDurationSec).toBeCloseTo(all.reduce((n, v) => n + v.duration, 0), 1);
+    expect(s.totalDurationSec).toBeCloseTo(
+      all.reduce((n, v) => n + v.duration, 0),
+      1,
+    );
     expect(s.databaseBytes).toBeGreaterThan(0);
     expect(s.bytesPerFrame).toBeGreaterThan(0);
     expect(s.descriptor).toBe(engine.descriptor.id);

@@ -31,9 +31,49 @@ beforeAll(async () => {
   const rest = SOURCES.seahorse({ width: 320, height: 360, rate: 15 });
   await Promise.all([
     // The whole picture across the middle of a 9:16 canvas over its enlarged, blurred self, from 2 s.
-    ffmpeg(['-ss', '2', '-i', reference, '-filter_complex', '[0:v]split[a][b];[a]scale=360:640,gblur=sigma=12[bg];[b]scale=360:270[fg];[bg][fg]overlay=0:185', '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', vertical]),
+    ffmpeg([
+      '-ss',
+      '2',
+      '-i',
+      reference,
+      '-filter_complex',
+      '[0:v]split[a][b];[a]scale=360:640,gblur=sigma=12[bg];[b]scale=360:270[fg];[bg][fg]overlay=0:185',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '23',
+      '-pix_fmt',
+      'yuv420p',
+      vertical,
+    ]),
     // The middle two thirds of the 4:3 picture's width on the left, unrelated footage on the right.
-    ffmpeg(['-ss', '2', '-i', reference, '-f', 'lavfi', '-i', rest, '-filter_complex', '[0:v]scale=480:360,crop=320:360,setsar=1[l];[1:v]setsar=1,fps=15[r];[l][r]hstack=shortest=1', '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', sideBySide]),
+    ffmpeg([
+      '-ss',
+      '2',
+      '-i',
+      reference,
+      '-f',
+      'lavfi',
+      '-i',
+      rest,
+      '-filter_complex',
+      '[0:v]scale=480:360,crop=320:360,setsar=1[l];[1:v]setsar=1,fps=15[r];[l][r]hstack=shortest=1',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '23',
+      '-pix_fmt',
+      'yuv420p',
+      sideBySide,
+    ]),
   ]);
   engine = await Retrace.open({ db: 'memory://' });
   withoutLayouts = await Retrace.open({ db: 'memory://', search: { detectLayouts: false } });

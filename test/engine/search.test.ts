@@ -47,7 +47,10 @@ function expectCopyOf(result: SearchResult, videoId: string, truth: { queryStart
   expect(result.matches.length, `matches: ${names}`).toBeGreaterThanOrEqual(1);
   expect(result.matches[0].videoId, `matches: ${names}`).toBe(videoId);
   // No other indexed video is claimed to contain the copy.
-  expect(result.matches.map((m) => m.videoId), `matches: ${names}`).toEqual([videoId]);
+  expect(
+    result.matches.map((m) => m.videoId),
+    `matches: ${names}`,
+  ).toEqual([videoId]);
   const s = best(result.matches[0].segments);
   const where = `segment query ${s.queryStart}–${s.queryEnd} ↔ ref ${s.refStart}–${s.refEnd}`;
   expect(Math.abs(s.refStart - truth.refStart), where).toBeLessThanOrEqual(TOL);
@@ -100,12 +103,30 @@ beforeAll(async () => {
   const size = { width: 320, height: 240, rate: 25 };
   // The copied part comes from a 15-fps reference; the mix is 25 fps (a frame-rate change too).
   await ffmpeg([
-    '-f', 'lavfi', '-t', '4', '-i', SOURCES.life(size),
-    '-ss', '5', '-t', '6', '-i', bars,
-    '-f', 'lavfi', '-t', '4', '-i', SOURCES.cellauto(size),
+    '-f',
+    'lavfi',
+    '-t',
+    '4',
+    '-i',
+    SOURCES.life(size),
+    '-ss',
+    '5',
+    '-t',
+    '6',
+    '-i',
+    bars,
+    '-f',
+    'lavfi',
+    '-t',
+    '4',
+    '-i',
+    SOURCES.cellauto(size),
     '-filter_complex',
     '[0:v]setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]scale=320:240,fps=25,setpts=PTS-STARTPTS,format=yuv420p[b];[2:v]setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1:a=0[v]',
-    '-map', '[v]', ...CODECS.h264.args, q.embedded,
+    '-map',
+    '[v]',
+    ...CODECS.h264.args,
+    q.embedded,
   ]);
   // Contrast cut to a few per cent and darkened: stills with less information than any video
   // frame that is searched (frame quality 0.05–0.2), the way a fade or an underexposed grab is.

@@ -11,7 +11,11 @@ const clip: Record<'reference' | 'lookAlike' | 'copy', string> = {} as never;
 
 beforeAll(async () => {
   dir = await makeTempDir('retrace-verify-');
-  [clip.reference, clip.lookAlike, clip.copy] = await Promise.all([pan(1, dir.file('reference.mp4')), pan(2, dir.file('look-alike.mp4')), pan(1, dir.file('copy.mp4'))]);
+  [clip.reference, clip.lookAlike, clip.copy] = await Promise.all([
+    pan(1, dir.file('reference.mp4')),
+    pan(2, dir.file('look-alike.mp4')),
+    pan(1, dir.file('copy.mp4')),
+  ]);
   withVerification = await Retrace.open({ db: 'memory://' });
   descriptorsOnly = await Retrace.open({ db: 'memory://', search: { verify: { enabled: false } } });
   for (const e of [withVerification, descriptorsOnly]) await e.index(clip.reference);

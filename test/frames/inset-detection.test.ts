@@ -43,12 +43,12 @@ describe('detectInset', () => {
     expectNear(detectInset(footage(20, inset)), inset);
   });
 
-  it('finds an inset pinned to the frame\'s edge (two drawn sides are enough)', () => {
+  it("finds an inset pinned to the frame's edge (two drawn sides are enough)", () => {
     const inset = { x: 0, y: 0, width: 64, height: 60 };
     expectNear(detectInset(footage(20, inset, 2)), inset);
   });
 
-  it('finds a wide, flat inset (a fifth of the frame\'s height) in a second pass', () => {
+  it("finds a wide, flat inset (a fifth of the frame's height) in a second pass", () => {
     // A 16:9 picture pasted small into a taller frame: 47 × 20 of 128 × 128.
     const inset = { x: 53, y: 58, width: 47, height: 20 };
     expectNear(detectInset(footage(20, inset, 3)), inset);

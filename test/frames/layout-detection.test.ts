@@ -11,7 +11,8 @@ function picture(width: number, height: number, r: () => number): Float64Array {
   const [a, b, p, q] = [0.05 + r() * 0.2, 0.05 + r() * 0.2, r() * 6.3, r() * 6.3];
   const level = 70 + r() * 100;
   const out = new Float64Array(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = level + 45 * Math.sin(a * x + p) * Math.cos(b * y + q) + 30 * (r() - 0.5);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) out[y * width + x] = level + 45 * Math.sin(a * x + p) * Math.cos(b * y + q) + 30 * (r() - 0.5);
   return out;
 }
 
@@ -37,7 +38,12 @@ function boxBlur(src: Float64Array, w: number, h: number, radius: number): Float
   return out;
 }
 
-const toRaster = (v: Float64Array): Raster => ({ width: S, height: S, channels: 1, data: Uint8Array.from(v, (x) => Math.max(0, Math.min(255, Math.round(x)))) });
+const toRaster = (v: Float64Array): Raster => ({
+  width: S,
+  height: S,
+  channels: 1,
+  data: Uint8Array.from(v, (x) => Math.max(0, Math.min(255, Math.round(x)))),
+});
 
 /** A 16:9 picture across the middle of a vertical canvas, above and below it an enlarged, blurred copy. */
 function blurredVertical(frames: number, band: { y: number; height: number }, seed = 1): Raster[] {
@@ -47,7 +53,9 @@ function blurredVertical(frames: number, band: { y: number; height: number }, se
     const zoom = S / band.height;
     const bg = new Float64Array(S * S);
     // The surround shows the picture's middle enlarged to the canvas height, then blurred.
-    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) bg[y * S + x] = pic[Math.min(band.height - 1, Math.floor(y / zoom)) * S + Math.min(S - 1, Math.floor((S / 2 + (x - S / 2) / zoom)))];
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++)
+        bg[y * S + x] = pic[Math.min(band.height - 1, Math.floor(y / zoom)) * S + Math.min(S - 1, Math.floor(S / 2 + (x - S / 2) / zoom))];
     const canvas = boxBlur(bg, S, S, 5);
     for (let y = 0; y < band.height; y++) for (let x = 0; x < S; x++) canvas[(band.y + y) * S + x] = pic[y * S + x];
     return toRaster(canvas);

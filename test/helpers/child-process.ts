@@ -81,7 +81,9 @@ export function startStorageChild(location: string, options: { hold?: boolean } 
       const line = out.split('\n').find((l) => /^(OPENED|ERROR)/.test(l));
       if (line) resolve(line.trim());
     });
-    proc.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    proc.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
     proc.on('close', (code) => reject(new Error(`child exited (${code}) without a status; stdout: ${out} stderr: ${err.slice(0, 2000)}`)));
   });
   status.catch(() => undefined);

@@ -27,15 +27,23 @@ export function ffmpeg(args: readonly string[], options: RunOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const proc = spawn(bin, full, { stdio: ['ignore', options.stdoutTo ? 'pipe' : 'ignore', 'pipe'] });
     let stderr = '';
-    proc.stderr?.on('data', (b: Buffer) => { if (stderr.length < 8000) stderr += b.toString(); });
+    proc.stderr?.on('data', (b: Buffer) => {
+      if (stderr.length < 8000) stderr += b.toString();
+    });
     let sink: Promise<void> = Promise.resolve();
     if (options.stdoutTo && proc.stdout) {
       const out = createWriteStream(options.stdoutTo);
       proc.stdout.pipe(out);
-      sink = new Promise((res, rej) => { out.on('finish', () => res()); out.on('error', rej); });
+      sink = new Promise((res, rej) => {
+        out.on('finish', () => res());
+        out.on('error', rej);
+      });
     }
     const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) sink.then(resolve, reject);
@@ -52,7 +60,9 @@ export function ffprobeJson(path: string): Promise<{ streams: Array<Record<strin
     const out: Buffer[] = [];
     let err = '';
     proc.stdout.on('data', (b: Buffer) => out.push(b));
-    proc.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    proc.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
     proc.on('error', reject);
     proc.on('close', (code) => {
       if (code !== 0) return reject(new Error(`ffprobe ${path} failed: ${err.trim()}`));
@@ -191,7 +201,8 @@ export async function editClip(input: string, dir: TempDir, name: string, o: Edi
   const out = dir.file(`${name}.${codec.ext}`);
   await ffmpeg([
     ...(o.start !== undefined ? ['-ss', String(o.start)] : []),
-    '-i', input,
+    '-i',
+    input,
     ...(o.duration !== undefined ? ['-t', String(o.duration)] : []),
     '-an',
     ...(o.vf ? ['-vf', o.vf] : []),
@@ -285,12 +296,25 @@ export const problemFiles = {
   async variableFrameRate(dir: TempDir): Promise<string> {
     const p = dir.file('vfr.mp4');
     await ffmpeg([
-      '-f', 'lavfi', '-i', `${SOURCES.rotatingPattern({ width: 320, height: 240, rate: 10 })},trim=duration=4`,
-      '-f', 'lavfi', '-i', `${SOURCES.mandelbrot({ width: 320, height: 240, rate: 30 })},trim=duration=4`,
-      '-filter_complex', '[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]',
+      '-f',
+      'lavfi',
+      '-i',
+      `${SOURCES.rotatingPattern({ width: 320, height: 240, rate: 10 })},trim=duration=4`,
+      '-f',
+      'lavfi',
+      '-i',
+      `${SOURCES.mandelbrot({ width: 320, height: 240, rate: 30 })},trim=duration=4`,
+      '-filter_complex',
+      '[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]',
       // `-r 30` sets the output time base to 1/30 s: without it ffmpeg before 5.1 takes the
       // first input's rate (10 fps), rounds the 30 fps part onto it and drops two frames in three.
-      '-map', '[v]', ...fpsModeArgs(resolveFfmpegPaths().ffmpeg, 'vfr'), '-r', '30', ...CODECS.h264.args, p,
+      '-map',
+      '[v]',
+      ...fpsModeArgs(resolveFfmpegPaths().ffmpeg, 'vfr'),
+      '-r',
+      '30',
+      ...CODECS.h264.args,
+      p,
     ]);
     return p;
   },
@@ -301,10 +325,7 @@ export const problemFiles = {
   async webmWithoutDuration(dir: TempDir, durationSec = 6): Promise<string> {
     const p = dir.file('no-duration.webm');
     // The source itself carries the length (`d=`): with `-t` ffmpeg would tell the muxer.
-    await ffmpeg(
-      ['-f', 'lavfi', '-i', `testsrc2=s=320x240:r=25:d=${durationSec}`, ...CODECS.vp8.args, '-f', 'webm', 'pipe:1'],
-      { stdoutTo: p },
-    );
+    await ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=320x240:r=25:d=${durationSec}`, ...CODECS.vp8.args, '-f', 'webm', 'pipe:1'], { stdoutTo: p });
     return p;
   },
 };

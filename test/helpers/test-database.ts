@@ -82,6 +82,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     kind: 'pg',
     location: url.toString(),
-    dispose: () => withMaintenance(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); }),
+    dispose: () =>
+      withMaintenance(async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
   };
 }

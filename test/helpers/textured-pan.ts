@@ -19,7 +19,11 @@ export function canvas(seed: number): Uint8Array {
   const d = new Uint8Array(CANVAS_W * H);
   for (let y = 0; y < H; y++) for (let x = 0; x < CANVAS_W; x++) d[y * CANVAS_W + x] = 40 + 120 * Math.exp(-(((y - 80) / 50) ** 2)) + (60 * x) / CANVAS_W;
   for (let i = 0; i < 500; i++) {
-    const cx = r() * CANVAS_W, cy = r() * H, size = 3 + r() * 14, v = Math.round(r() * 255), disc = r() < 0.5;
+    const cx = r() * CANVAS_W,
+      cy = r() * H,
+      size = 3 + r() * 14,
+      v = Math.round(r() * 255),
+      disc = r() < 0.5;
     for (let y = Math.max(0, Math.floor(cy - size)); y < Math.min(H, cy + size); y++) {
       for (let x = Math.max(0, Math.floor(cx - size)); x < Math.min(CANVAS_W, cx + size); x++) {
         if (!disc || (x - cx) ** 2 + (y - cy) ** 2 <= size * size) d[y * CANVAS_W + x] = (d[y * CANVAS_W + x] * 7 + v) >> 3;
@@ -32,7 +36,32 @@ export function canvas(seed: number): Uint8Array {
 /** A 12 s pan across the canvas of `seed`, encoded as H.264 from frames piped to ffmpeg. */
 export async function pan(seed: number, out: string, sec = 12): Promise<string> {
   const c = canvas(seed);
-  const ff = spawn(resolveFfmpegPaths().ffmpeg, ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${W}x${H}`, '-r', String(RATE), '-i', 'pipe:0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', out], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const ff = spawn(
+    resolveFfmpegPaths().ffmpeg,
+    [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      '-s',
+      `${W}x${H}`,
+      '-r',
+      String(RATE),
+      '-i',
+      'pipe:0',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-preset',
+      'veryfast',
+      out,
+    ],
+    { stdio: ['pipe', 'ignore', 'inherit'] },
+  );
   const done = new Promise<number | null>((resolve) => ff.on('close', resolve));
   for (let f = 0; f < sec * RATE; f++) {
     const off = Math.round((f / (sec * RATE)) * (CANVAS_W - W));
@@ -45,4 +74,3 @@ export async function pan(seed: number, out: string, sec = 12): Promise<string> 
   if (code !== 0) throw new Error(`ffmpeg exited with ${code} while encoding ${out}`);
   return out;
 }
-

@@ -155,7 +155,12 @@ describe('options whose name changed between ffmpeg versions', () => {
   it('-fps_mode where the binary lists it (ffmpeg 5.1+), -vsync where it does not (the npm-shipped 2018 build)', async () => {
     const help = (lines: string) => `#!/bin/sh\n[ "$2" = "-h" ] || exit 1\nprintf '%s\\n' ${lines}\n`;
     const current = dir.file('ffmpeg-current');
-    await writeFile(current, help(`'-vsync              set video sync method globally; deprecated, use -fps_mode' '-fps_mode           set framerate mode for matching video streams; overrides vsync'`));
+    await writeFile(
+      current,
+      help(
+        `'-vsync              set video sync method globally; deprecated, use -fps_mode' '-fps_mode           set framerate mode for matching video streams; overrides vsync'`,
+      ),
+    );
     const old = dir.file('ffmpeg-2018');
     await writeFile(old, help(`'-vsync              video sync method'`));
     await Promise.all([chmod(current, 0o755), chmod(old, 0o755)]);

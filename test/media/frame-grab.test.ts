@@ -13,7 +13,11 @@ const SIZE = { width: 320, displayWidth: 320, displayHeight: 240 };
 
 /** The frame at `t`, decoded from the start of the file (no seek), as 320×240 luma. */
 function exactFrame(path: string, t: number): Uint8Array {
-  const r = spawnSync(resolveFfmpegPaths().ffmpeg, ['-v', 'error', '-i', path, '-ss', t.toFixed(3), '-frames:v', '1', '-vf', 'scale=320:240:flags=area,format=gray', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    resolveFfmpegPaths().ffmpeg,
+    ['-v', 'error', '-i', path, '-ss', t.toFixed(3), '-frames:v', '1', '-vf', 'scale=320:240:flags=area,format=gray', '-f', 'rawvideo', 'pipe:1'],
+    { maxBuffer: 1 << 24 },
+  );
   return new Uint8Array(r.stdout);
 }
 
@@ -42,7 +46,10 @@ afterAll(async () => {
 describe('grabLumaFrames', () => {
   it('returns the frames at the times asked for, in order, at the size asked for', async () => {
     const frames = await grabLumaFrames(plain, [4.4, 1], SIZE);
-    expect(frames.map((f) => [f.width, f.height, f.channels])).toEqual([[320, 240, 1], [320, 240, 1]]);
+    expect(frames.map((f) => [f.width, f.height, f.channels])).toEqual([
+      [320, 240, 1],
+      [320, 240, 1],
+    ]);
     expect(difference(frames[0], exactFrame(plain, 4.4))).toBeLessThan(4);
     expect(difference(frames[1], exactFrame(plain, 1))).toBeLessThan(4);
     // Frames of other moments are far off, so the comparison can tell frames apart.
@@ -58,7 +65,21 @@ describe('grabLumaFrames', () => {
   it('returns the right frame where a seek lands late (intra-refresh H.264)', async () => {
     const exact = exactFrame(intraRefresh, 4.4);
     // Precondition: a plain seek before decoding delivers a later frame here.
-    const fast = spawnSync(resolveFfmpegPaths().ffmpeg, ['-v', 'error', '-ss', '4.4', '-i', intraRefresh, '-frames:v', '1', '-vf', 'scale=320:240:flags=area,format=gray', '-f', 'rawvideo', 'pipe:1']);
+    const fast = spawnSync(resolveFfmpegPaths().ffmpeg, [
+      '-v',
+      'error',
+      '-ss',
+      '4.4',
+      '-i',
+      intraRefresh,
+      '-frames:v',
+      '1',
+      '-vf',
+      'scale=320:240:flags=area,format=gray',
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ]);
     expect(difference({ width: 320, height: 240, channels: 1, data: new Uint8Array(fast.stdout) }, exact)).toBeGreaterThan(10);
 
     const [frame] = await grabLumaFrames(intraRefresh, [4.4], SIZE);

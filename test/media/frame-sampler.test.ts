@@ -90,10 +90,7 @@ beforeAll(async () => {
     makeClip(dir, 'base', { source: 'rotatingBars', durationSec: 6 }),
     makeStill(dir, 'still.png', 'mandelbrot'),
   ]);
-  [rotated, truncatedFastStart] = await Promise.all([
-    problemFiles.rotated90(dir, base),
-    problemFiles.truncatedFastStartMp4(dir, smooth),
-  ]);
+  [rotated, truncatedFastStart] = await Promise.all([problemFiles.rotated90(dir, base), problemFiles.truncatedFastStartMp4(dir, smooth)]);
 });
 
 afterAll(async () => {
@@ -144,7 +141,10 @@ describe('sampleFrames', () => {
 
   it('delivers frames at exactly the requested raster size and channel count', async () => {
     const info = await probeMedia(smooth);
-    for (const output of [{ width: 64, height: 48, channels: 1 as const }, { width: 32, height: 32, channels: 3 as const }]) {
+    for (const output of [
+      { width: 64, height: 48, channels: 1 as const },
+      { width: 32, height: 32, channels: 3 as const },
+    ]) {
       const frames = await collect({ path: smooth, info, output, sampling: { intervalSec: 3 } });
       expect(frames.length).toBeGreaterThanOrEqual(3);
       for (const fr of frames) {

@@ -21,9 +21,25 @@ beforeAll(async () => {
   ]);
   f.withAudio = dir.file('with-audio.mp4');
   await ffmpeg([
-    '-f', 'lavfi', '-i', SOURCES.mandelbrot({ width: 320, height: 240, rate: 25 }),
-    '-f', 'lavfi', '-i', 'sine=frequency=300',
-    '-t', '3', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', f.withAudio,
+    '-f',
+    'lavfi',
+    '-i',
+    SOURCES.mandelbrot({ width: 320, height: 240, rate: 25 }),
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=300',
+    '-t',
+    '3',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    f.withAudio,
   ]);
   const [rot90, vfr, webm, empty, text, audio, trunc, zeroMp4, zeroAvi, tiny] = await Promise.all([
     problemFiles.rotated90(dir, f.h264),

@@ -76,7 +76,7 @@ describe('judgeSeek (reading the log of a fast extraction)', () => {
   // Lines as ffmpeg 5.1 printed them for a real clip whose frames reference pictures before
   // their "keyframe": every seek decoded garbage.
   const garbled = [
-    "  Stream #0:0[0x1](und): Video: h264 (High 4:4:4 Predictive) (avc1 / 0x31637661), yuv444p(progressive), 640x480, 225 kb/s, 30 fps, 30 tbr, 1000k tbn (default)",
+    '  Stream #0:0[0x1](und): Video: h264 (High 4:4:4 Predictive) (avc1 / 0x31637661), yuv444p(progressive), 640x480, 225 kb/s, 30 fps, 30 tbr, 1000k tbn (default)',
     '[h264 @ 0x55f81e40b400] error while decoding MB 2 0, bytestream 7691',
     '[h264 @ 0x55f81e40b400] concealing 1200 DC, 1200 AC, 1200 MV errors in I frame',
     '[Parsed_showinfo_0 @ 0x5622b3df0240] n:   0 pts:      0 pts_time:0       pos:   236759 fmt:yuv420p sar:1/1 s:640x480 i:P iskey:0 type:P',

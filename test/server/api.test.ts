@@ -4,8 +4,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/index.js';
 import { editClip, extractStill, makeClip, makeTempDir, problemFiles, type TempDir } from '../helpers/media-fixtures.js';
 import {
-  chunkOffsets, createUpload, json, listFiles, openTestEngine, rawPost, readJobEvents, sendChunk, sendTruncatedChunk,
-  sha256, startTestServer, uploadFile, waitForJob, waitUntilEmpty, type TestEngine,
+  chunkOffsets,
+  createUpload,
+  json,
+  listFiles,
+  openTestEngine,
+  rawPost,
+  readJobEvents,
+  sendChunk,
+  sendTruncatedChunk,
+  sha256,
+  startTestServer,
+  uploadFile,
+  waitForJob,
+  waitUntilEmpty,
+  type TestEngine,
 } from './server-helpers.js';
 
 const KiB = 1024;
@@ -43,7 +56,12 @@ beforeAll(async () => {
     makeClip(tmp, 'unrelated', { source: 'life', durationSec: 6 }),
   ]);
   Object.assign(clips, { ref, ref2, ref3, unrelated });
-  clips.edited = await editClip(ref, tmp, 'edited', { start: 1, duration: 6, vf: 'hflip,crop=iw*0.85:ih*0.85,scale=320:240', codecArgs: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '32', '-pix_fmt', 'yuv420p'] });
+  clips.edited = await editClip(ref, tmp, 'edited', {
+    start: 1,
+    duration: 6,
+    vf: 'hflip,crop=iw*0.85:ih*0.85,scale=320:240',
+    codecArgs: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '32', '-pix_fmt', 'yuv420p'],
+  });
   clips.text = await problemFiles.textAsMp4(tmp);
   clips.audio = await problemFiles.audioOnly(tmp);
   clips.truncated = await problemFiles.truncatedMp4(tmp, ref);
@@ -108,7 +126,7 @@ describe('upload → job → result', () => {
     const result = await json(base, `/api/jobs/${jobId}/result`);
     expect(result.status).toBe(200);
     expect(result.body.videoId).toBe(refVideoId);
-    const media = (await listFiles(join(dataDir, 'media')));
+    const media = await listFiles(join(dataDir, 'media'));
     expect(media).toHaveLength(1);
   });
 
@@ -199,7 +217,9 @@ describe('upload → job → result', () => {
     expect(created.body.chunkSize).toBe(CHUNK);
     const offsets = chunkOffsets(bytes.length, CHUNK).reverse();
     // Parallel, last chunk first.
-    const results = await Promise.all(offsets.map((o) => sendChunk(base, id, o, bytes.subarray(o, o + CHUNK), { offsetIn: o % (2 * CHUNK) === 0 ? 'query' : 'body' })));
+    const results = await Promise.all(
+      offsets.map((o) => sendChunk(base, id, o, bytes.subarray(o, o + CHUNK), { offsetIn: o % (2 * CHUNK) === 0 ? 'query' : 'body' })),
+    );
     for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(200);
     // Again, and an unaligned overlapping piece: harmless.
     expect((await sendChunk(base, id, 0, bytes.subarray(0, CHUNK))).status).toBe(200);
@@ -328,7 +348,9 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
     const r3 = await fetch(new URL(`/api/uploads/${id}/chunks`, base), { method: 'POST', body: onlyField });
     expectError({ status: r3.status, body: await r3.json() }, 400, 'INVALID_ARGUMENT');
     expectError(await json(base, `/api/uploads/${id}/chunks`, { body: { offset: 0, chunk: 'AAAA' } }), 400, 'INVALID_ARGUMENT');
-    const malformed = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="offset"\r\n\r\n0\r\n--XYZ\r\nContent-Disposition: form-data; name="chunk"; filename="b"\r\n\r\nhello world');
+    const malformed = Buffer.from(
+      '--XYZ\r\nContent-Disposition: form-data; name="offset"\r\n\r\n0\r\n--XYZ\r\nContent-Disposition: form-data; name="chunk"; filename="b"\r\n\r\nhello world',
+    );
     expectError(await rawPost(base, `/api/uploads/${id}/chunks`, { 'content-type': 'multipart/form-data; boundary=XYZ' }, malformed), 400, 'UPLOAD_ERROR');
     // Nothing was stored by any of them.
     const state = await json(base, `/api/uploads/${id}`);
@@ -387,7 +409,11 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
     const corrupt = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(20_000, 0x5a)]);
     const corruptPath = tmp.file('corrupt.mp4');
     await writeFile(corruptPath, corrupt);
-    for (const [path, name] of [[clips.truncated, 'cut.mp4'], [clips.truncatedFast, 'cut-fast.mp4'], [corruptPath, 'garbage.mp4']] as const) {
+    for (const [path, name] of [
+      [clips.truncated, 'cut.mp4'],
+      [clips.truncatedFast, 'cut-fast.mp4'],
+      [corruptPath, 'garbage.mp4'],
+    ] as const) {
       const { id } = await uploadWhole(path, name, 'index');
       const r = await json(base, `/api/uploads/${id}/complete`, { body: {} });
       if (r.status === 201) {
@@ -415,7 +441,10 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
     for (let i = 0; i < SERVER_OPTIONS.maxConcurrentUploads + 1; i++) {
       const r = await createUpload(base, `c${i}.mp4`, 1000, 'search');
       if (r.status === 201) ids.push(r.body.id);
-      else { refused = r; break; }
+      else {
+        refused = r;
+        break;
+      }
     }
     expect(refused).not.toBeNull();
     expectError(refused!, 429, 'TOO_MANY_UPLOADS');

@@ -13,7 +13,15 @@ import { editClip, makeClip, makeTempDir, type TempDir } from '../helpers/media-
 import { json, openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
   let te: TestEngine;
@@ -33,7 +41,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     ]);
     // An excerpt, mirrored, cropped and re-encoded at low quality.
     clips.edited = await editClip(clips.ref, tmp, 'edited-copy', {
-      start: 2, duration: 6, vf: 'hflip,crop=iw*0.8:ih*0.8,scale=320:240',
+      start: 2,
+      duration: 6,
+      vf: 'hflip,crop=iw*0.8:ih*0.8,scale=320:240',
       codecArgs: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-pix_fmt', 'yuv420p'],
     });
     srv = await startTestServer(te.engine, join(tmp.path, 'data'), { chunkBytes: 16 * 1024 });
@@ -70,7 +80,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     // Let a few chunks through, then the network "drops".
     let passed = 0;
     await page.route('**/chunks*', async (route) => {
-      if (passed < 3) { passed++; await route.continue(); } else await route.abort('connectionreset');
+      if (passed < 3) {
+        passed++;
+        await route.continue();
+      } else await route.abort('connectionreset');
     });
     await page.setInputFiles('#file', clips.edited);
     await page.waitForFunction(() => /retrying/.test(document.querySelector('#up-text')?.textContent ?? ''), undefined, { timeout: 30_000 });
@@ -104,26 +117,39 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     // One band per segment and one marker per matched frame, where the API says.
     expect(await card.locator('.seg').count()).toBe(best.segments.length);
     const expected = best.segments.flatMap((s: any) => s.frames.map((f: any) => f.refTime)).sort((a: number, b: number) => a - b);
-    const markers = await card.locator('.marker').evaluateAll((els) => els.map((e) => ({
-      time: Number((e as HTMLElement).dataset.time),
-      left: parseFloat((e as HTMLElement).style.left),
-    })));
+    const markers = await card.locator('.marker').evaluateAll((els) =>
+      els.map((e) => ({
+        time: Number((e as HTMLElement).dataset.time),
+        left: parseFloat((e as HTMLElement).style.left),
+      })),
+    );
     expect(markers.map((m) => m.time).sort((a, b) => a - b)).toEqual(expected);
     for (const m of markers) expect(m.left).toBeCloseTo((m.time / video.durationSec) * 100, 1);
-    const seg = await card.locator('.seg').first().evaluate((e) => ({ left: parseFloat((e as HTMLElement).style.left), start: Number((e as HTMLElement).dataset.start) }));
+    const seg = await card
+      .locator('.seg')
+      .first()
+      .evaluate((e) => ({ left: parseFloat((e as HTMLElement).style.left), start: Number((e as HTMLElement).dataset.start) }));
     expect(seg.start).toBe(best.segments[0].refStart);
     expect(seg.left).toBeCloseTo((best.segments[0].refStart / video.durationSec) * 100, 1);
 
     // Query frame and reference frame side by side, both decoded.
-    await page.waitForFunction(() => {
-      const imgs = Array.from(document.querySelectorAll('.match .pair img')) as HTMLImageElement[];
-      return imgs.length >= 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const imgs = Array.from(document.querySelectorAll('.match .pair img')) as HTMLImageElement[];
+        return imgs.length >= 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     // The player opens the reference at the start of the matched segment.
-    const player = await page.waitForFunction(() => {
-      const v = document.querySelector('#player') as HTMLVideoElement | null;
-      return v && v.readyState >= 1 ? { src: v.getAttribute('src'), t: v.currentTime } : null;
-    }, undefined, { timeout: 30_000 });
+    const player = await page.waitForFunction(
+      () => {
+        const v = document.querySelector('#player') as HTMLVideoElement | null;
+        return v && v.readyState >= 1 ? { src: v.getAttribute('src'), t: v.currentTime } : null;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     const p = (await player.jsonValue())!;
     expect(p.src).toBe(`api/videos/${best.videoId}/stream`);
     expect(p.t).toBeCloseTo(best.segments[0].refStart, 0);

@@ -47,15 +47,19 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeo
   }
 }
 
-const finished = (id: string) => waitFor(async () => {
-  const j = await store.get(id);
-  return j.finishedAt ? j : null;
-});
+const finished = (id: string) =>
+  waitFor(async () => {
+    const j = await store.get(id);
+    return j.finishedAt ? j : null;
+  });
 
 /** A runner that reports the stages an index goes through and waits `ms` in each. */
 function steppingRunner(ms: number, track?: { running: number; max: number }): JobRunner {
   return async (job, { onProgress, signal }) => {
-    if (track) { track.running++; track.max = Math.max(track.max, track.running); }
+    if (track) {
+      track.running++;
+      track.max = Math.max(track.max, track.running);
+    }
     try {
       const stages = ['probing', 'sampling', 'describing', 'storing'] as const;
       for (let i = 0; i < stages.length; i++) {
@@ -91,7 +95,14 @@ describe('JobQueue', () => {
 
   it('fans progress out to subscribers, in order, ending with the final state', async () => {
     const stageTimes: string[] = [];
-    const queue = new JobQueue({ store, runner: steppingRunner(30), concurrency: 1, notifyIntervalMs: 0, log: () => {}, onStageTiming: (_k, s) => stageTimes.push(s) });
+    const queue = new JobQueue({
+      store,
+      runner: steppingRunner(30),
+      concurrency: 1,
+      notifyIntervalMs: 0,
+      log: () => {},
+      onStageTiming: (_k, s) => stageTimes.push(s),
+    });
     await queue.start();
     const job = await queue.submit('search', { path: '/q.mp4' });
     const seen: JobSnapshot[] = [];
@@ -107,13 +118,25 @@ describe('JobQueue', () => {
   });
 
   it('stores a failure as {code, message}', async () => {
-    const queue = new JobQueue({ store, runner: async () => { throw new CorruptMediaError('Decoding failed at 3.2 s'); }, log: () => {} });
+    const queue = new JobQueue({
+      store,
+      runner: async () => {
+        throw new CorruptMediaError('Decoding failed at 3.2 s');
+      },
+      log: () => {},
+    });
     await queue.start();
     const job = await queue.submit('index', { path: '/bad.mp4' });
     const j = await finished(job.id);
     expect(j.stage).toBe('failed');
     expect(j.error).toEqual({ code: 'CORRUPT_MEDIA', message: 'Decoding failed at 3.2 s' });
-    const queue2 = new JobQueue({ store, runner: async () => { throw new Error('boom'); }, log: () => {} });
+    const queue2 = new JobQueue({
+      store,
+      runner: async () => {
+        throw new Error('boom');
+      },
+      log: () => {},
+    });
     await queue2.start();
     const k = await finished((await queue2.submit('index', { path: '/bad2.mp4' })).id);
     expect(k.error).toEqual({ code: 'INTERNAL', message: 'boom' });
@@ -157,11 +180,12 @@ describe('JobQueue', () => {
 
   it('a graceful close puts the running job back in the queue and the next start runs it', async () => {
     let started = 0;
-    const blocking: JobRunner = (_job, { onProgress, signal }) => new Promise((resolve, reject) => {
-      started++;
-      onProgress({ stage: 'sampling', fraction: 0.2 });
-      signal.addEventListener('abort', () => reject(new AbortedError()));
-    });
+    const blocking: JobRunner = (_job, { onProgress, signal }) =>
+      new Promise((resolve, reject) => {
+        started++;
+        onProgress({ stage: 'sampling', fraction: 0.2 });
+        signal.addEventListener('abort', () => reject(new AbortedError()));
+      });
     const q1 = new JobQueue({ store, runner: blocking, log: () => {} });
     await q1.start();
     const job = await q1.submit('index', { path: '/long.mp4' });
@@ -178,9 +202,10 @@ describe('JobQueue', () => {
   });
 
   it('cancels queued and running jobs', async () => {
-    const blocking: JobRunner = (_job, { signal }) => new Promise((_resolve, reject) => {
-      signal.addEventListener('abort', () => reject(new AbortedError()));
-    });
+    const blocking: JobRunner = (_job, { signal }) =>
+      new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new AbortedError()));
+      });
     const queue = new JobQueue({ store, runner: blocking, concurrency: 1, log: () => {} });
     await queue.start();
     const running = await queue.submit('index', { path: '/a.mp4' });
@@ -217,12 +242,13 @@ describe('JobQueue', () => {
     for (const id of [livePeer, freshRemote]) await store.markFailed(id, { code: 'ABORTED', message: 'test over' });
   });
 
-  it('a second queue in the same process leaves the first one\'s running job alone', async () => {
+  it("a second queue in the same process leaves the first one's running job alone", async () => {
     let started = 0;
-    const blocking: JobRunner = (_job, { signal }) => new Promise((_resolve, reject) => {
-      started++;
-      signal.addEventListener('abort', () => reject(new AbortedError()));
-    });
+    const blocking: JobRunner = (_job, { signal }) =>
+      new Promise((_resolve, reject) => {
+        started++;
+        signal.addEventListener('abort', () => reject(new AbortedError()));
+      });
     const q1 = new JobQueue({ store, runner: blocking, log: () => {} });
     await q1.start();
     const job = await q1.submit('index', { path: '/busy.mp4' });
@@ -348,7 +374,11 @@ describe('pieces', () => {
     r = addRange(r, 100, 200);
     r = addRange(r, 0, 50);
     r = addRange(r, 300, 400);
-    expect(missingRanges(r, 500)).toEqual([[50, 100], [200, 300], [400, 500]]);
+    expect(missingRanges(r, 500)).toEqual([
+      [50, 100],
+      [200, 300],
+      [400, 500],
+    ]);
     r = addRange(r, 50, 100);
     r = addRange(r, 150, 350);
     expect(r).toEqual([[0, 400]]);

@@ -41,7 +41,11 @@ export interface Json {
   headers: Headers;
 }
 
-export async function json(base: string, path: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Json> {
+export async function json(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Json> {
   const headers: Record<string, string> = { ...init.headers };
   let body: string | undefined;
   if (init.rawBody !== undefined) body = init.rawBody;
@@ -50,7 +54,11 @@ export async function json(base: string, path: string, init: { method?: string; 
   const res = await fetch(new URL(path, base), { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
   const text = await res.text();
   let parsed: unknown = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
@@ -58,12 +66,24 @@ export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-export async function createUpload(base: string, fileName: string, size: number, purpose: 'search' | 'index', extra: Record<string, unknown> = {}): Promise<Json> {
+export async function createUpload(
+  base: string,
+  fileName: string,
+  size: number,
+  purpose: 'search' | 'index',
+  extra: Record<string, unknown> = {},
+): Promise<Json> {
   return json(base, '/api/uploads', { body: { fileName, size, purpose, ...extra } });
 }
 
 /** Send bytes as one chunk (multipart: offset field, then the file field `chunk`). */
-export async function sendChunk(base: string, uploadId: string, offset: number, bytes: Buffer, opts: { field?: string; offsetIn?: 'body' | 'query'; sha256?: string } = {}): Promise<Json> {
+export async function sendChunk(
+  base: string,
+  uploadId: string,
+  offset: number,
+  bytes: Buffer,
+  opts: { field?: string; offsetIn?: 'body' | 'query'; sha256?: string } = {},
+): Promise<Json> {
   const form = new FormData();
   if ((opts.offsetIn ?? 'body') === 'body') form.set('offset', String(offset));
   if (opts.sha256) form.set('sha256', opts.sha256);
@@ -72,7 +92,11 @@ export async function sendChunk(base: string, uploadId: string, offset: number, 
   const res = await fetch(new URL(`/api/uploads/${uploadId}/chunks${q}`, base), { method: 'POST', body: form });
   const text = await res.text();
   let parsed: unknown = null;
-  try { parsed = JSON.parse(text); } catch { parsed = text; }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
@@ -84,7 +108,12 @@ export function chunkOffsets(size: number, chunkSize: number): number[] {
 }
 
 /** Upload a whole file in chunks (in order unless `order` reorders the offsets) and complete it; returns the completion body. */
-export async function uploadFile(base: string, path: string, purpose: 'search' | 'index', opts: { chunkSize?: number; order?: (offsets: number[]) => number[]; withSha?: boolean; fileName?: string; parallel?: number } = {}): Promise<{ uploadId: string; jobId: string; complete: Json }> {
+export async function uploadFile(
+  base: string,
+  path: string,
+  purpose: 'search' | 'index',
+  opts: { chunkSize?: number; order?: (offsets: number[]) => number[]; withSha?: boolean; fileName?: string; parallel?: number } = {},
+): Promise<{ uploadId: string; jobId: string; complete: Json }> {
   const bytes = await readFile(path);
   const created = await createUpload(base, opts.fileName ?? path.split('/').pop()!, bytes.length, purpose, opts.withSha ? { sha256: sha256(bytes) } : {});
   if (created.status !== 201) throw new Error(`create upload: ${created.status} ${JSON.stringify(created.body)}`);
@@ -93,13 +122,15 @@ export async function uploadFile(base: string, path: string, purpose: 'search' |
   const offsets = (opts.order ?? ((o) => o))(chunkOffsets(bytes.length, chunk));
   const parallel = opts.parallel ?? 1;
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < offsets.length) {
-      const off = offsets[next++];
-      const r = await sendChunk(base, id, off, bytes.subarray(off, off + chunk));
-      if (r.status !== 200) throw new Error(`chunk ${off}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < offsets.length) {
+        const off = offsets[next++];
+        const r = await sendChunk(base, id, off, bytes.subarray(off, off + chunk));
+        if (r.status !== 200) throw new Error(`chunk ${off}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    }),
+  );
   const complete = await json(base, `/api/uploads/${id}/complete`, { body: {} });
   if (complete.status !== 201) throw new Error(`complete: ${complete.status} ${JSON.stringify(complete.body)}`);
   return { uploadId: id, jobId: complete.body.job.id, complete };
@@ -135,7 +166,10 @@ export async function readJobEvents(base: string, jobId: string, timeoutMs = 120
         buf = buf.slice(i + 2);
         const lines = block.split('\n');
         const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
-        const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = lines
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (event === 'job' && data) events.push(JSON.parse(data));
       }
     }
@@ -150,10 +184,15 @@ export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     let entries;
-    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p); else out.push(relative(dir, p));
+      if (e.isDirectory()) await walk(p);
+      else out.push(relative(dir, p));
     }
   };
   await walk(dir);
@@ -178,17 +217,30 @@ export function sendTruncatedChunk(base: string, uploadId: string, offset: numbe
   const boundary = '----retraceTestBoundary' + Math.random().toString(16).slice(2);
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="offset"\r\n\r\n${offset}\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+      `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const body = Buffer.concat([head, bytes, tail]);
   const url = new URL(`/api/uploads/${uploadId}/chunks`, base);
   return new Promise((resolve) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) } });
+    const req = request({
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
+    });
     req.on('error', () => resolve());
-    req.on('response', (res) => { res.resume(); res.on('end', resolve); });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
     req.write(body.subarray(0, Math.min(sendBytes, body.length)), () => {
       // Give the server a moment to start writing the chunk to disk, then cut the line.
-      setTimeout(() => { req.destroy(); setTimeout(resolve, 300); }, 150);
+      setTimeout(() => {
+        req.destroy();
+        setTimeout(resolve, 300);
+      }, 150);
     });
   });
 }
@@ -197,16 +249,31 @@ export function sendTruncatedChunk(base: string, uploadId: string, offset: numbe
 export function rawPost(base: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: any }> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        let parsed: unknown = text;
-        try { parsed = JSON.parse(text); } catch { /* keep text */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
+    const req = request(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(body.length) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* keep text */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -18,7 +18,10 @@ function scene(seed: number): Raster {
   const data = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = 60 + 80 * Math.exp(-(((x - y * 1.6) / 160) ** 2)) + (40 * y) / H;
   for (let i = 0; i < 260; i++) {
-    const cx = r() * W, cy = r() * H, size = 4 + r() * 22, v = Math.round(r() * 255);
+    const cx = r() * W,
+      cy = r() * H,
+      size = 4 + r() * 22,
+      v = Math.round(r() * 255);
     const disc = r() < 0.5;
     for (let y = Math.max(0, Math.floor(cy - size)); y < Math.min(H, cy + size); y++) {
       for (let x = Math.max(0, Math.floor(cx - size)); x < Math.min(W, cx + size); x++) {
@@ -37,8 +40,10 @@ function cut(src: Raster, rect: { x: number; y: number; width: number; height: n
       const fx = mirror ? 1 - (x + 0.5) / w : (x + 0.5) / w;
       const sx = (rect.x + fx * rect.width) * src.width - 0.5;
       const sy = (rect.y + ((y + 0.5) / h) * rect.height) * src.height - 0.5;
-      const x0 = Math.max(0, Math.min(src.width - 2, Math.floor(sx))), y0 = Math.max(0, Math.min(src.height - 2, Math.floor(sy)));
-      const ax = Math.min(1, Math.max(0, sx - x0)), ay = Math.min(1, Math.max(0, sy - y0));
+      const x0 = Math.max(0, Math.min(src.width - 2, Math.floor(sx))),
+        y0 = Math.max(0, Math.min(src.height - 2, Math.floor(sy)));
+      const ax = Math.min(1, Math.max(0, sx - x0)),
+        ay = Math.min(1, Math.max(0, sy - y0));
       const p = (xx: number, yy: number) => src.data[yy * src.width + xx];
       out[y * w + x] = Math.round((p(x0, y0) * (1 - ax) + p(x0 + 1, y0) * ax) * (1 - ay) + (p(x0, y0 + 1) * (1 - ax) + p(x0 + 1, y0 + 1) * ax) * ay);
     }
@@ -130,7 +135,15 @@ describe('verification of frame pairs', () => {
   });
 
   it('does not confirm pairs whose models disagree, however strong each one is', () => {
-    const strong = { status: 'match' as const, mirrored: false, inliers: 80, matches: 100, keypoints: { query: 300, ref: 300 }, queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 }, refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 } };
+    const strong = {
+      status: 'match' as const,
+      mirrored: false,
+      inliers: 80,
+      matches: 100,
+      keypoints: { query: 300, ref: 300 },
+      queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
+      refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
+    };
     const a = { ...strong, model: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number] };
     const b = { ...strong, model: [0.6, 0, 0.3, 0, 0.6, 0.1] as [number, number, number, number, number, number] };
     expect(judgeFits([a, b], S).status).toBe('rejected');

@@ -19,8 +19,10 @@ const BENCH_DIR = new URL('../../../bench/', import.meta.url);
  */
 function benchUnavailable(sub: string): string | null {
   if (!existsSync(fileURLToPath(new URL(`${sub}/main.js`, BENCH_DIR)))) {
-    return 'the benchmarks are not part of the installed package. Run them from a checkout of the retrace repository:\n' +
-      `  npm install        # devDependencies included; builds dist/\n  npx retrace bench ${sub} …`;
+    return (
+      'the benchmarks are not part of the installed package. Run them from a checkout of the retrace repository:\n' +
+      `  npm install        # devDependencies included; builds dist/\n  npx retrace bench ${sub} …`
+    );
   }
   return null;
 }

@@ -7,7 +7,23 @@ import { IndexProgress, type ProgressStream } from '../progress.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 
 const VIDEO_EXTENSIONS = new Set([
-  '.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.asf', '.flv', '.mpg', '.mpeg', '.ts', '.m2ts', '.mts', '.vob', '.3gp', '.ogv',
+  '.mp4',
+  '.m4v',
+  '.mov',
+  '.mkv',
+  '.webm',
+  '.avi',
+  '.wmv',
+  '.asf',
+  '.flv',
+  '.mpg',
+  '.mpeg',
+  '.ts',
+  '.m2ts',
+  '.mts',
+  '.vob',
+  '.3gp',
+  '.ogv',
 ]);
 
 /** Files named on the command line are taken as given; folders contribute their video files, recursively, sorted. */
@@ -76,11 +92,12 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
       // Ignored on purpose: output trouble (a closed pipe, an odd terminal) is not an indexing failure.
     }
   };
-  const print = (stream: NodeJS.WriteStream, line: string) => safely(() => {
-    progress.suspend();
-    stream.write(line);
-    progress.resume();
-  });
+  const print = (stream: NodeJS.WriteStream, line: string) =>
+    safely(() => {
+      progress.suspend();
+      stream.write(line);
+      progress.resume();
+    });
 
   let ok = 0;
   let failed = 0;
@@ -111,36 +128,40 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
       concurrency: options.concurrency ?? 2,
       signal: controller.signal,
       onProgress: (i, p) => safely(() => progress.update(i, files[i], p)),
-      onSettled: (i, outcome) => safely(() => {
-        const path = files[i];
-        finished++;
-        progress.finish(i);
-        let line: IndexLine;
-        if (outcome.ok) {
-          ok++;
-          const r = outcome.result;
-          line = { path, videoId: r.videoId, status: r.status, durationSec: r.durationSec, frames: r.frames };
-          totalSec += r.status === 'indexed' ? r.durationSec : 0;
-        } else {
-          const e = outcome.error;
-          const err = e instanceof RetraceError ? e.toJSON() : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
-          line = { path, videoId: null, status: 'failed', durationSec: 0, frames: 0, error: err };
-          const code = exitCodeFor(e);
-          if (stoppedBy === null && !interrupted && (code === EXIT.environment || code === EXIT.database)) {
-            stoppedBy = code;
-            controller.abort();
+      onSettled: (i, outcome) =>
+        safely(() => {
+          const path = files[i];
+          finished++;
+          progress.finish(i);
+          let line: IndexLine;
+          if (outcome.ok) {
+            ok++;
+            const r = outcome.result;
+            line = { path, videoId: r.videoId, status: r.status, durationSec: r.durationSec, frames: r.frames };
+            totalSec += r.status === 'indexed' ? r.durationSec : 0;
+          } else {
+            const e = outcome.error;
+            const err = e instanceof RetraceError ? e.toJSON() : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+            line = { path, videoId: null, status: 'failed', durationSec: 0, frames: 0, error: err };
+            const code = exitCodeFor(e);
+            if (stoppedBy === null && !interrupted && (code === EXIT.environment || code === EXIT.database)) {
+              stoppedBy = code;
+              controller.abort();
+            }
+            if (controller.signal.aborted && err.code === 'ABORTED') skipped++;
+            else failed++;
           }
-          if (controller.signal.aborted && err.code === 'ABORTED') skipped++;
-          else failed++;
-        }
-        if (json) {
-          print(process.stdout, JSON.stringify(line) + '\n');
-        } else if (line.status !== 'failed') {
-          print(process.stdout, `${line.status.padEnd(10)} ${path}  ${line.durationSec.toFixed(1)} s, ${line.frames} frames  ${line.videoId}  (${finished}/${files.length})\n`);
-        } else if (!(controller.signal.aborted && line.error!.code === 'ABORTED')) {
-          print(process.stderr, `failed     ${path}: [${line.error!.code}] ${line.error!.message}\n`);
-        }
-      }),
+          if (json) {
+            print(process.stdout, JSON.stringify(line) + '\n');
+          } else if (line.status !== 'failed') {
+            print(
+              process.stdout,
+              `${line.status.padEnd(10)} ${path}  ${line.durationSec.toFixed(1)} s, ${line.frames} frames  ${line.videoId}  (${finished}/${files.length})\n`,
+            );
+          } else if (!(controller.signal.aborted && line.error!.code === 'ABORTED')) {
+            print(process.stderr, `failed     ${path}: [${line.error!.code}] ${line.error!.message}\n`);
+          }
+        }),
     });
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
@@ -149,7 +170,10 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
   if (!json) {
     const wall = (Date.now() - t0) / 1000;
     const notDone = skipped ? `, ${skipped} not indexed (${interrupted ? 'interrupted' : 'stopped by the error above'})` : '';
-    print(process.stdout, `\n${ok} of ${files.length} files ok, ${failed} failed${notDone}; ${totalSec.toFixed(0)} s of video in ${wall.toFixed(1)} s (${wall > 0 ? (totalSec / wall).toFixed(1) : '–'}× realtime)\n`);
+    print(
+      process.stdout,
+      `\n${ok} of ${files.length} files ok, ${failed} failed${notDone}; ${totalSec.toFixed(0)} s of video in ${wall.toFixed(1)} s (${wall > 0 ? (totalSec / wall).toFixed(1) : '–'}× realtime)\n`,
+    );
   }
   if (interrupted) return signalExitCode(interrupted);
   if (stoppedBy !== null) return stoppedBy;

@@ -10,7 +10,9 @@ export async function searchCommand(engine: Retrace, file: string, options: { js
     return EXIT.ok;
   }
   const q = r.query;
-  process.stdout.write(`query: ${q.path} (${q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`);
+  process.stdout.write(
+    `query: ${q.path} (${q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`,
+  );
   if (!r.matches.length) {
     process.stdout.write('No copy found.\n');
     return EXIT.ok;
@@ -18,9 +20,17 @@ export async function searchCommand(engine: Retrace, file: string, options: { js
   const rows: string[][] = [];
   for (const m of r.matches) {
     m.segments.forEach((s, i) => {
-      const where = q.kind === 'image' ? `picture ↔ ${clock(s.refStart)}–${clock(s.refEnd)}` : `${clock(s.queryStart)}–${clock(s.queryEnd)} ↔ ${clock(s.refStart)}–${clock(s.refEnd)}`;
-      const how = s.verified && s.transform ? `verified: ${s.transform.summary}` : s.verification.status === 'unconfirmed' ? `unconfirmed (${s.verification.reason ?? 'geometry'})` : 'not verified';
-      rows.push([i === 0 ? m.title ?? m.path : '', i === 0 ? m.score.toFixed(2) : '', where, s.score.toFixed(2), String(s.matchedFrames), how]);
+      const where =
+        q.kind === 'image'
+          ? `picture ↔ ${clock(s.refStart)}–${clock(s.refEnd)}`
+          : `${clock(s.queryStart)}–${clock(s.queryEnd)} ↔ ${clock(s.refStart)}–${clock(s.refEnd)}`;
+      const how =
+        s.verified && s.transform
+          ? `verified: ${s.transform.summary}`
+          : s.verification.status === 'unconfirmed'
+            ? `unconfirmed (${s.verification.reason ?? 'geometry'})`
+            : 'not verified';
+      rows.push([i === 0 ? (m.title ?? m.path) : '', i === 0 ? m.score.toFixed(2) : '', where, s.score.toFixed(2), String(s.matchedFrames), how]);
     });
   }
   process.stdout.write(table(['video', 'score', 'query ↔ reference', 'segment', 'frames', 'copy'], rows) + '\n');

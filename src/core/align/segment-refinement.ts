@@ -95,12 +95,7 @@ function offsetFor(points: readonly MatchPoint[], rate: number): number {
  * const better = refineSegment(seg, queryFrames, refFrames, { ...DEFAULT_REFINE, minRate: 0.4, maxRate: 2.5,
  *   lineToleranceSec: 0.6, queryIntervalSec: 0.5, refDurationSec: 120 });
  */
-export function refineSegment(
-  seg: AlignedSegment,
-  query: readonly RefineQueryFrame[],
-  ref: readonly RefineRefFrame[],
-  o: RefineOptions,
-): AlignedSegment {
+export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFrame[], ref: readonly RefineRefFrame[], o: RefineOptions): AlignedSegment {
   if (!ref.length || seg.points.length < 2) return seg;
   const frames = [...query].sort((a, b) => a.tq - b.tq);
   const byQ = new Map(frames.map((f, i) => [f.q, i]));

@@ -242,7 +242,8 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
     // Against the densest search among the chain's points: one point of the full search means
     // every frame of the span was searched. Short chains stay measured against the query's own
     // sampling: among a sparse search's few frames, five can line up by chance.
-    const spacing = distinct < o.shortChainFrames ? o.queryIntervalSec : Math.max(o.queryIntervalSec, Math.min(...chain.map((p) => p.spacingSec ?? o.queryIntervalSec)));
+    const spacing =
+      distinct < o.shortChainFrames ? o.queryIntervalSec : Math.max(o.queryIntervalSec, Math.min(...chain.map((p) => p.spacingSec ?? o.queryIntervalSec)));
     const density = distinct / ((qe - qs) / spacing + 1);
     const evidence = evidenceOf(chain);
     const strong = evidence >= o.strongChainEvidence && density >= o.strongChainMinDensity;
@@ -259,7 +260,8 @@ export function alignMatches(points: readonly MatchPoint[], options: Partial<Ali
       points: chain,
     };
     const len = seg.queryEnd - seg.queryStart;
-    if (out.some((a) => overlap(a.queryStart, a.queryEnd, seg.queryStart, seg.queryEnd) > o.maxQueryOverlap * Math.min(len, a.queryEnd - a.queryStart))) continue;
+    if (out.some((a) => overlap(a.queryStart, a.queryEnd, seg.queryStart, seg.queryEnd) > o.maxQueryOverlap * Math.min(len, a.queryEnd - a.queryStart)))
+      continue;
     out.push(seg);
   }
   return out.sort((a, b) => b.evidence - a.evidence);

@@ -106,9 +106,10 @@ function loadOnnxRuntime(): Promise<Ort> {
   ortLoading ??= import('onnxruntime-node').catch((err: unknown) => {
     ortLoading = undefined;
     const code = (err as NodeJS.ErrnoException)?.code;
-    const why = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
-      ? 'it is not installed'
-      : `it failed to load: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
+    const why =
+      code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+        ? 'it is not installed'
+        : `it failed to load: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
     throw new DescriptorError(
       `OnnxDescriptor needs onnxruntime-node, an optional dependency of retrace, and ${why}; install it with \`npm install onnxruntime-node\``,
       err,
@@ -352,7 +353,9 @@ function resolveConfig(session: ort.InferenceSession, o: OnnxDescriptorOptions, 
   if (layout !== 'NCHW' && layout !== 'NHWC') throw new DescriptorError(`OnnxDescriptor: layout must be 'NCHW' or 'NHWC', got ${String(layout)}`);
   const inMeta = session.inputMetadata[inputs.indexOf(inputName)];
   if (inMeta && inMeta.isTensor && inMeta.type !== 'float32') {
-    throw new DescriptorError(`ONNX model ${label}: input "${inputName}" is ${inMeta.type}; only float32 image inputs are supported (re-export the model in float32)`);
+    throw new DescriptorError(
+      `ONNX model ${label}: input "${inputName}" is ${inMeta.type}; only float32 image inputs are supported (re-export the model in float32)`,
+    );
   }
   const outMeta = session.outputMetadata[outputs.indexOf(outputName)];
   if (outMeta && outMeta.isTensor && outMeta.type !== 'float32' && outMeta.type !== 'float64') {
@@ -383,7 +386,10 @@ function resolveConfig(session: ort.InferenceSession, o: OnnxDescriptorOptions, 
   const modelW = known(shape[wAxis]);
   const width = o.inputSize?.width ?? modelW ?? 224;
   const height = o.inputSize?.height ?? modelH ?? 224;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new DescriptorError(`OnnxDescriptor: inputSize.${name} must be a positive integer, got ${v}`);
   }
   if ((modelW !== undefined && modelW !== width) || (modelH !== undefined && modelH !== height)) {
@@ -396,7 +402,14 @@ function resolveConfig(session: ort.InferenceSession, o: OnnxDescriptorOptions, 
 
   const modelBatch = known(shape[0]);
   return {
-    width, height, channels, layout, mean, std, inputName, outputName,
+    width,
+    height,
+    channels,
+    layout,
+    mean,
+    std,
+    inputName,
+    outputName,
     batch: modelBatch ?? batchSize,
     fixedBatch: modelBatch !== undefined,
   };
@@ -415,10 +428,14 @@ function perChannel(values: readonly number[], channels: 1 | 3, what: string): n
 function staticDimensions(shape: ReadonlyArray<number | string>): number | undefined {
   const n = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : undefined);
   switch (shape.length) {
-    case 2: return n(shape[1]);
-    case 3: return shape[2] === 1 ? n(shape[1]) : n(shape[2]);
-    case 4: return n(shape[1]);
-    default: return undefined; // unknown rank: probe by running
+    case 2:
+      return n(shape[1]);
+    case 3:
+      return shape[2] === 1 ? n(shape[1]) : n(shape[2]);
+    case 4:
+      return n(shape[1]);
+    default:
+      return undefined; // unknown rank: probe by running
   }
 }
 
@@ -453,8 +470,14 @@ function reduceOutput(data: Float32Array | Float64Array, dims: readonly number[]
 
 function checkRaster(r: Raster, index: number): void {
   const ok =
-    r && Number.isInteger(r.width) && Number.isInteger(r.height) && r.width > 0 && r.height > 0 &&
-    (r.channels === 1 || r.channels === 3) && r.data instanceof Uint8Array && r.data.length >= r.width * r.height * r.channels;
+    r &&
+    Number.isInteger(r.width) &&
+    Number.isInteger(r.height) &&
+    r.width > 0 &&
+    r.height > 0 &&
+    (r.channels === 1 || r.channels === 3) &&
+    r.data instanceof Uint8Array &&
+    r.data.length >= r.width * r.height * r.channels;
   if (!ok) throw new DescriptorError(`Frame ${index} is not a valid raster (${r?.width}×${r?.height}×${r?.channels}, ${r?.data?.length} bytes)`);
 }
 

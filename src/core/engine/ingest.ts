@@ -32,7 +32,9 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   const t0 = performance.now();
   const timings: Record<string, number> = { probe: 0, hash: 0, sample: 0, describe: 0, store: 0 };
   const report = (p: Progress) => opts.onProgress?.(p);
-  const checkAbort = () => { if (opts.signal?.aborted) throw new AbortedError(); };
+  const checkAbort = () => {
+    if (opts.signal?.aborted) throw new AbortedError();
+  };
   // A file whose turn comes after the caller gave up is not even probed.
   checkAbort();
 
@@ -49,7 +51,14 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   const existing = await ctx.store.findByHash(contentHash);
   if (existing && existing.status === 'ready') {
     report({ stage: 'done', fraction: 1 });
-    return { videoId: existing.id, status: 'duplicate', durationSec: existing.durationSec, frames: existing.frameCount, video: existing, timingsMs: { total: performance.now() - t0 } };
+    return {
+      videoId: existing.id,
+      status: 'duplicate',
+      durationSec: existing.durationSec,
+      frames: existing.frameCount,
+      video: existing,
+      timingsMs: { total: performance.now() - t0 },
+    };
   }
 
   const videoId = await ctx.store.beginVideo({
@@ -61,7 +70,13 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
     width: info.width,
     height: info.height,
     codec: info.codec,
-    metadata: { ...(opts.metadata ?? {}), container: info.container, rotation: info.rotation, variableFrameRate: info.variableFrameRate, hasAudio: info.hasAudio },
+    metadata: {
+      ...(opts.metadata ?? {}),
+      container: info.container,
+      rotation: info.rotation,
+      variableFrameRate: info.variableFrameRate,
+      hasAudio: info.hasAudio,
+    },
   });
 
   let frames = 0;
@@ -72,7 +87,10 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
     const flush = async () => {
       if (!batch.length) return;
       let ts = performance.now();
-      const vectors = await describeAll(ctx.descriptor, regions.map((r) => r.raster));
+      const vectors = await describeAll(
+        ctx.descriptor,
+        regions.map((r) => r.raster),
+      );
       timings.describe += performance.now() - ts;
       regions.forEach((r, i) => batch[r.frame].vectors.push({ variant: r.variant, embedding: vectors[i] }));
       ts = performance.now();
@@ -151,7 +169,14 @@ export async function ingestMany(
   opts: IndexManyOptions = {},
 ): Promise<IndexOutcome[]> {
   const outcomes: IndexOutcome[] = new Array(paths.length);
-  const sizes = await Promise.all(paths.map((p) => stat(p).then((s) => s.size, () => -1)));
+  const sizes = await Promise.all(
+    paths.map((p) =>
+      stat(p).then(
+        (s) => s.size,
+        () => -1,
+      ),
+    ),
+  );
   const busySizes = new Set<number>();
   const pending = paths.map((_, i) => i);
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 2));
@@ -170,7 +195,9 @@ export async function ingestMany(
     // The first pending file whose size is not in flight (unreadable files, size -1, never wait).
     const at = inFlight.size < concurrency ? pending.findIndex((i) => sizes[i] < 0 || !busySizes.has(sizes[i])) : -1;
     if (at < 0) {
-      await new Promise<void>((r) => { wake = r; });
+      await new Promise<void>((r) => {
+        wake = r;
+      });
       continue;
     }
     const [i] = pending.splice(at, 1);

@@ -208,7 +208,14 @@ export class Retrace {
    */
   index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
     return ingestVideo(
-      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, batchSize: this.batchSize, minQuality: this.searchSettings.evidence.minQuality },
+      {
+        store: this.store,
+        descriptor: this.descriptor,
+        limits: this.limits,
+        sampling: this.sampling,
+        batchSize: this.batchSize,
+        minQuality: this.searchSettings.evidence.minQuality,
+      },
       path,
       options,
     );

@@ -199,7 +199,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const shortClip = !isImage && info.durationSec > 0 && info.durationSec < s.shortClipSec;
     const single = isImage || shortClip;
     const evidence: EvidenceOptions = single ? { ...baseEvidence, backgroundMargin: s.imageBackgroundMargin } : baseEvidence;
-    const minSegmentScore = single ? opts.minSegmentScore ?? s.minImageScore : minVideoSegmentScore;
+    const minSegmentScore = single ? (opts.minSegmentScore ?? s.minImageScore) : minVideoSegmentScore;
     let interval = s.queryIntervalSec;
     if (!isImage && info.durationSec / interval > s.maxQueryFrames) interval = info.durationSec / s.maxQueryFrames;
 
@@ -217,7 +217,13 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       signal: opts.signal,
     })) {
       frames.push({ ...prepareFrame(f.raster), timestampSec: f.timestampSec });
-      if (info.durationSec > 0) report({ stage: 'sampling', fraction: 0.05 + 0.4 * Math.min(1, f.timestampSec / info.durationSec), mediaTimeSec: f.timestampSec, framesDone: frames.length });
+      if (info.durationSec > 0)
+        report({
+          stage: 'sampling',
+          fraction: 0.05 + 0.4 * Math.min(1, f.timestampSec / info.durationSec),
+          mediaTimeSec: f.timestampSec,
+          framesDone: frames.length,
+        });
     }
     timings.decode = now() - t;
     if (shortClip && frames.length > 1) {
@@ -233,7 +239,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
 
     const align: AlignOptions = {
       ...s.align,
-      minMatchedFrames: single ? 1 : opts.minMatchedFrames ?? s.align.minMatchedFrames,
+      minMatchedFrames: single ? 1 : (opts.minMatchedFrames ?? s.align.minMatchedFrames),
       queryIntervalSec: interval,
       refIntervalSec: ctx.sampling.intervalSec,
     };
@@ -283,7 +289,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       let tt = now();
       // A region compared with both stored variants is described once and searched twice.
       const unique = [...new Set(regions.map((r) => r.region))];
-      const vecs = await describeAll(ctx.descriptor, unique.map((r) => r.raster));
+      const vecs = await describeAll(
+        ctx.descriptor,
+        unique.map((r) => r.raster),
+      );
       const vecOf = new Map(unique.map((r, i) => [r, vecs[i]]));
       for (const r of regions) regionVectors.set(`${r.frame}|${r.spec}`, vecOf.get(r.region)!);
       timings.describe += now() - tt;
@@ -292,7 +301,15 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
       const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
       const found = await Promise.all(
-        variants.map(({ variant, sel }) => (sel.length ? ctx.store.knn(sel.map((r) => vecOf.get(r.region)!), variant, single ? s.imageK : s.k) : Promise.resolve([]))),
+        variants.map(({ variant, sel }) =>
+          sel.length
+            ? ctx.store.knn(
+                sel.map((r) => vecOf.get(r.region)!),
+                variant,
+                single ? s.imageK : s.k,
+              )
+            : Promise.resolve([]),
+        ),
       );
       for (const [vi, { variant, sel }] of variants.entries()) {
         if (!sel.length) continue;
@@ -302,7 +319,14 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const regionFrame = sel.map((r) => r.frame);
         const floors = new Map<number, number>();
         const pairOf = (h: WeightedHit) => ({ ...h, pair: `${sel[h.query].spec}>${variant}`, spacingSec });
-        weighted.push(...weighHits(hits.filter((h) => !guessed(h)), regionFrame, frameEvidence, floors).map(pairOf));
+        weighted.push(
+          ...weighHits(
+            hits.filter((h) => !guessed(h)),
+            regionFrame,
+            frameEvidence,
+            floors,
+          ).map(pairOf),
+        );
         weighted.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(pairOf));
         for (const [ri, floor] of floors) pairFloors.set(`${sel[ri].frame}|${sel[ri].spec}>${variant}`, floor);
       }
@@ -326,7 +350,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
           for (const region of regionsOf(fi, tier, want)) missing.push({ key: `${fi}|${tier}:${region.key}`, raster: region.raster });
         }
       }
-      const vecs = await describeAll(ctx.descriptor, missing.map((m) => m.raster));
+      const vecs = await describeAll(
+        ctx.descriptor,
+        missing.map((m) => m.raster),
+      );
       missing.forEach((m, i) => regionVectors.set(m.key, vecs[i]));
       const out = new Map<string, Map<number, Float32Array>>();
       for (const spec of specs) {
@@ -357,7 +384,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         const byPair = new Map<string, number>();
         for (const p of seg.points) if (p.pair) byPair.set(p.pair, (byPair.get(p.pair) ?? 0) + p.w);
         const ranked = [...byPair.entries()].sort((a, b) => b[1] - a[1]);
-        const pairs = ranked.filter(([, w]) => w >= ranked[0][1] * REFINE_PAIR_SHARE).slice(0, REFINE_MAX_PAIRS).map(([p]) => p);
+        const pairs = ranked
+          .filter(([, w]) => w >= ranked[0][1] * REFINE_PAIR_SHARE)
+          .slice(0, REFINE_MAX_PAIRS)
+          .map(([p]) => p);
         if (!pairs.length) {
           out.push(seg);
           continue;
@@ -376,7 +406,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
           for (const key of TRIM_KEYS) ways.push({ spec: `3:${key}${flip}`, variant: STORED_VARIANT.whole });
         }
         const vectorsBySpec = await specVectors([...new Set(ways.map((w) => w.spec))]);
-        const known = [...pairFloors.entries()].filter(([k]) => k.endsWith(`|${pair}`)).map(([, f]) => f).sort((a, b) => a - b);
+        const known = [...pairFloors.entries()]
+          .filter(([k]) => k.endsWith(`|${pair}`))
+          .map(([, f]) => f)
+          .sort((a, b) => a - b);
         const typicalFloor = known.length ? known[known.length >> 1] : evidence.minFrameSimilarity;
         const query: RefineQueryFrame[] = frames.map((f, fi) => ({
           q: fi,
@@ -405,7 +438,9 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       const kept: AlignedSegment[] = [];
       for (const seg of out.sort((a, b) => b.evidence - a.evidence)) {
         const len = seg.queryEnd - seg.queryStart;
-        const clash = kept.some((k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart));
+        const clash = kept.some(
+          (k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart),
+        );
         if (!clash) kept.push(seg);
       }
       return kept;
@@ -441,7 +476,14 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // A query much smaller than the verification size (a 200 px re-encode) is upscaled for
       // keypoints, which then cannot say no any more than a faded still's can.
       const cannotReject = lowInformation || Math.min(info.width, info.height * (16 / 9)) < s.verify.widthPx * 0.75;
-      const judged = await judgeCandidates(ctx, { path, width: info.width, height: info.height, isImage, durationSec: info.durationSec, windows }, candidates, minSegmentScore, cannotReject, opts.signal);
+      const judged = await judgeCandidates(
+        ctx,
+        { path, width: info.width, height: info.height, isImage, durationSec: info.durationSec, windows },
+        candidates,
+        minSegmentScore,
+        cannotReject,
+        opts.signal,
+      );
       timings.verify += now() - tt;
       const out: Array<{ videoId: string; segments: MatchSegment[]; score: number }> = [];
       for (const [videoId, segs] of judged) {
@@ -518,7 +560,8 @@ export function matchPointsByVideo(weighted: readonly PairedHit[], queryTimes: r
     if (!pts) byVideo.set(h.videoId, (pts = new Map()));
     const key = `${h.frame}:${h.frameId}`;
     const prev = pts.get(key);
-    if (!prev || h.w > prev.w) pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });
+    if (!prev || h.w > prev.w)
+      pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });
   }
   return byVideo;
 }
@@ -582,7 +625,11 @@ async function judgeCandidates(
     list.push(j);
     out.set(j.videoId, list);
   };
-  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({ ...c, verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason }, transform: null });
+  const unverified = (c: ScoredSegment, reason: string): JudgedSegment => ({
+    ...c,
+    verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason },
+    transform: null,
+  });
   if (!v.enabled) {
     for (const c of candidates) if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
     return out;
@@ -597,11 +644,20 @@ async function judgeCandidates(
       const r = records.get(c.videoId)!;
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
-      const line = query.isImage || span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+      const line =
+        query.isImage || span <= 0
+          ? undefined
+          : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
       // Region specs of mirrored query regions end in `/flip` (see region-variants).
       const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.split('>')[0].endsWith('/flip') ? p.w : 0), 0);
       const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
-      return { ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec }, points: seg.points, line, mirroredHint, queryWindow: matchedWindow(seg.points, query.windows) };
+      return {
+        ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec },
+        points: seg.points,
+        line,
+        mirroredHint,
+        queryWindow: matchedWindow(seg.points, query.windows),
+      };
     }),
     v,
     signal,
@@ -633,7 +689,13 @@ async function judgeCandidates(
       const { seg } = c;
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
-      const transform = describeGeometry(o.model, o.mirrored, { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height }, { speed, offsetSec: seg.refStart - speed * seg.queryStart }, [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])]);
+      const transform = describeGeometry(
+        o.model,
+        o.mirrored,
+        { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height },
+        { speed, offsetSec: seg.refStart - speed * seg.queryStart },
+        [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])],
+      );
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {

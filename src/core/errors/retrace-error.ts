@@ -47,11 +47,15 @@ export class RetraceError extends Error {
 
 /** The input file has zero bytes. */
 export class EmptyFileError extends RetraceError {
-  constructor(path: string) { super('EMPTY_FILE', `File is empty: ${path}`); }
+  constructor(path: string) {
+    super('EMPTY_FILE', `File is empty: ${path}`);
+  }
 }
 /** The input path does not exist or is not a regular file. */
 export class FileNotFoundError extends RetraceError {
-  constructor(path: string) { super('FILE_NOT_FOUND', `No such file: ${path}`); }
+  constructor(path: string) {
+    super('FILE_NOT_FOUND', `No such file: ${path}`);
+  }
 }
 /** The input is larger than the configured `maxFileBytes`. */
 export class FileTooLargeError extends RetraceError {
@@ -61,15 +65,21 @@ export class FileTooLargeError extends RetraceError {
 }
 /** ffprobe could not recognise the file as audio, video or image media. */
 export class UnsupportedMediaError extends RetraceError {
-  constructor(message: string, cause?: unknown) { super('UNSUPPORTED_MEDIA', message, { cause }); }
+  constructor(message: string, cause?: unknown) {
+    super('UNSUPPORTED_MEDIA', message, { cause });
+  }
 }
 /** The file is media but has no video stream (for example an audio-only file). */
 export class NoVideoStreamError extends RetraceError {
-  constructor(path: string) { super('NO_VIDEO_STREAM', `No video stream in ${path} (audio-only or data-only file)`); }
+  constructor(path: string) {
+    super('NO_VIDEO_STREAM', `No video stream in ${path} (audio-only or data-only file)`);
+  }
 }
 /** The container was recognised but decoding failed or produced no frames (truncated or damaged). */
 export class CorruptMediaError extends RetraceError {
-  constructor(message: string, cause?: unknown) { super('CORRUPT_MEDIA', message, { cause }); }
+  constructor(message: string, cause?: unknown) {
+    super('CORRUPT_MEDIA', message, { cause });
+  }
 }
 /** The video is longer than the configured `maxDurationSec`. */
 export class MediaTooLongError extends RetraceError {
@@ -79,7 +89,9 @@ export class MediaTooLongError extends RetraceError {
 }
 /** Sampling would store more frames than `maxFramesPerVideo`. */
 export class TooManyFramesError extends RetraceError {
-  constructor(limit: number) { super('TOO_MANY_FRAMES', `Video yields more than ${limit} sampled frames; raise maxFramesPerVideo or the sampling interval`); }
+  constructor(limit: number) {
+    super('TOO_MANY_FRAMES', `Video yields more than ${limit} sampled frames; raise maxFramesPerVideo or the sampling interval`);
+  }
 }
 /** Width or height outside the accepted range. */
 export class InvalidDimensionsError extends RetraceError {
@@ -89,7 +101,9 @@ export class InvalidDimensionsError extends RetraceError {
 }
 /** No usable ffmpeg/ffprobe binary was found. */
 export class FfmpegNotFoundError extends RetraceError {
-  constructor(message: string) { super('FFMPEG_NOT_FOUND', message); }
+  constructor(message: string) {
+    super('FFMPEG_NOT_FOUND', message);
+  }
 }
 /**
  * An ffmpeg or ffprobe binary was found but cannot be used: not an executable file, or it fails
@@ -97,20 +111,29 @@ export class FfmpegNotFoundError extends RetraceError {
  * problem, not a problem with the media.
  */
 export class FfmpegUnusableError extends RetraceError {
-  constructor(message: string, cause?: unknown) { super('FFMPEG_UNUSABLE', message, { cause }); }
+  constructor(message: string, cause?: unknown) {
+    super('FFMPEG_UNUSABLE', message, { cause });
+  }
 }
 /** A caller passed an argument that cannot be used. */
 export class InvalidArgumentError extends RetraceError {
-  constructor(message: string) { super('INVALID_ARGUMENT', message); }
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
 }
 /** A video, job or upload id that does not exist. */
 export class NotFoundError extends RetraceError {
-  constructor(what: string, id: string) { super('NOT_FOUND', `${what} not found: ${id}`, { details: { id } }); }
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `${what} not found: ${id}`, { details: { id } });
+  }
 }
 /** Another process holds the embedded data directory. */
 export class DatabaseLockedError extends RetraceError {
   constructor(dir: string, pid: number | undefined) {
-    super('DB_LOCKED', `Database directory ${dir} is in use by another process${pid ? ` (pid ${pid})` : ''}; close it first or use a PostgreSQL server for concurrent access`);
+    super(
+      'DB_LOCKED',
+      `Database directory ${dir} is in use by another process${pid ? ` (pid ${pid})` : ''}; close it first or use a PostgreSQL server for concurrent access`,
+    );
   }
 }
 /**
@@ -124,21 +147,30 @@ export class DatabaseNotFoundError extends RetraceError {
 }
 /** The database failed in a way retrace did not expect. */
 export class DatabaseError extends RetraceError {
-  constructor(message: string, cause?: unknown) { super('DB_ERROR', message, { cause }); }
+  constructor(message: string, cause?: unknown) {
+    super('DB_ERROR', message, { cause });
+  }
 }
 /** The database was built with a different descriptor than the one configured. */
 export class DescriptorMismatchError extends RetraceError {
   constructor(stored: string, configured: string) {
-    super('DESCRIPTOR_MISMATCH', `This index was built with descriptor "${stored}" but "${configured}" is configured; use the same descriptor or a new database`);
+    super(
+      'DESCRIPTOR_MISMATCH',
+      `This index was built with descriptor "${stored}" but "${configured}" is configured; use the same descriptor or a new database`,
+    );
   }
 }
 /** A descriptor (for example an ONNX model) could not be loaded or run. */
 export class DescriptorError extends RetraceError {
-  constructor(message: string, cause?: unknown) { super('DESCRIPTOR_ERROR', message, { cause }); }
+  constructor(message: string, cause?: unknown) {
+    super('DESCRIPTOR_ERROR', message, { cause });
+  }
 }
 /** The operation was cancelled through an AbortSignal. */
 export class AbortedError extends RetraceError {
-  constructor() { super('ABORTED', 'Operation was aborted'); }
+  constructor() {
+    super('ABORTED', 'Operation was aborted');
+  }
 }
 
 export function formatBytes(n: number): string {
@@ -146,7 +178,10 @@ export function formatBytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(1)} ${units[i]}`;
 }
 

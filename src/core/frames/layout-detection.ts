@@ -82,9 +82,10 @@ export function detectLayout(frames: readonly Raster[], o: LayoutOptions = DEFAU
   if (W < 16 || H < 16) return null;
   const rows = sharpBand(lumas, 'rows', o);
   const cols = sharpBand(lumas, 'cols', o);
-  const band = rows && cols ? (rows.score >= cols.score ? rows : cols) : rows ?? cols;
+  const band = rows && cols ? (rows.score >= cols.score ? rows : cols) : (rows ?? cols);
   if (band) {
-    const rect = band.axis === 'rows' ? { x: 0, y: band.from, width: W, height: band.to - band.from } : { x: band.from, y: 0, width: band.to - band.from, height: H };
+    const rect =
+      band.axis === 'rows' ? { x: 0, y: band.from, width: W, height: band.to - band.from } : { x: band.from, y: 0, width: band.to - band.from, height: H };
     return { kind: 'blur-surround', panels: [rect] };
   }
   const split = splitLine(lumas, o);

@@ -220,10 +220,13 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
         const dy = Math.round(content.height * f);
         const dx = Math.round(content.width * f);
         const rect: Rect =
-          side === 'top' ? { ...content, y: content.y + dy, height: content.height - dy }
-          : side === 'bottom' ? { ...content, height: content.height - dy }
-          : side === 'left' ? { ...content, x: content.x + dx, width: content.width - dx }
-          : { ...content, width: content.width - dx };
+          side === 'top'
+            ? { ...content, y: content.y + dy, height: content.height - dy }
+            : side === 'bottom'
+              ? { ...content, height: content.height - dy }
+              : side === 'left'
+                ? { ...content, x: content.x + dx, width: content.width - dx }
+                : { ...content, width: content.width - dx };
         add('trim', trimKey(side, f), rect, true, WHOLE);
       }
     }
@@ -266,7 +269,16 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
       };
       const name = `derotate ${sign * deg}`;
       push('derotate', name, strip, false, WHOLE);
-      push('derotate', `${name} centre`, () => { const p = strip(); return crop(p, centreRect({ x: 0, y: 0, width: p.width, height: p.height }, CENTRE_FRACTION)); }, false, CENTRE);
+      push(
+        'derotate',
+        `${name} centre`,
+        () => {
+          const p = strip();
+          return crop(p, centreRect({ x: 0, y: 0, width: p.width, height: p.height }, CENTRE_FRACTION));
+        },
+        false,
+        CENTRE,
+      );
       push('derotate', `${name} zoom`, () => crop(r(), centreRect(full, Math.min(1, CENTRE_FRACTION * z))), false, CENTRE);
     }
   }

@@ -212,7 +212,10 @@ export class JobQueue {
   /** Listen to a job's updates; returns the unsubscribe function. */
   subscribe(id: string, listener: JobListener): () => void {
     let set = this.listeners.get(id);
-    if (!set) { set = new Set(); this.listeners.set(id, set); }
+    if (!set) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
     set.add(listener);
     return () => {
       const s = this.listeners.get(id);
@@ -257,10 +260,13 @@ export class JobQueue {
       l.shutdown = true;
       l.controller.abort(new AbortedError());
     }
-    const waits = running.map((l) => new Promise<void>((resolve) => {
-      const check = () => (this.live.has(l.job.id) ? setTimeout(check, 20) : resolve());
-      check();
-    }));
+    const waits = running.map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          const check = () => (this.live.has(l.job.id) ? setTimeout(check, 20) : resolve());
+          check();
+        }),
+    );
     await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     liveOwners.delete(this.owner);
     this.listeners.clear();
@@ -354,7 +360,11 @@ export class JobQueue {
         this.finishTimings(live);
         await live.persisting;
         if (live.shutdown) {
-          try { await this.store.requeue(claimed.id); } catch (e) { this.log(`could not requeue job ${claimed.id}`, e); }
+          try {
+            await this.store.requeue(claimed.id);
+          } catch (e) {
+            this.log(`could not requeue job ${claimed.id}`, e);
+          }
         } else {
           const error = live.cancelled ? { code: 'ABORTED', message: 'Cancelled while running' } : toJobError(err);
           await this.settled({ ...claimed, stage: 'failed', result: null, error, timings: live.job.timings });
@@ -401,18 +411,24 @@ export class JobQueue {
     const interval = this.opts.notifyIntervalMs ?? 150;
     const t = Date.now();
     if (immediate || t - live.lastNotify >= interval) {
-      if (live.notifyTimer) { clearTimeout(live.notifyTimer); live.notifyTimer = null; }
+      if (live.notifyTimer) {
+        clearTimeout(live.notifyTimer);
+        live.notifyTimer = null;
+      }
       live.lastNotify = t;
       this.emit({ ...live.job });
       return;
     }
     if (!live.notifyTimer) {
-      live.notifyTimer = setTimeout(() => {
-        live.notifyTimer = null;
-        if (!this.live.has(live.job.id)) return;
-        live.lastNotify = Date.now();
-        this.emit({ ...live.job });
-      }, interval - (t - live.lastNotify));
+      live.notifyTimer = setTimeout(
+        () => {
+          live.notifyTimer = null;
+          if (!this.live.has(live.job.id)) return;
+          live.lastNotify = Date.now();
+          this.emit({ ...live.job });
+        },
+        interval - (t - live.lastNotify),
+      );
     }
   }
 
@@ -422,7 +438,11 @@ export class JobQueue {
     // Listeners get their own copy: the live record keeps changing.
     const snapshot: JobSnapshot = { ...job, timings: { ...job.timings } };
     for (const l of [...set]) {
-      try { l(snapshot); } catch (err) { this.log(`job listener failed for ${job.id}`, err); }
+      try {
+        l(snapshot);
+      } catch (err) {
+        this.log(`job listener failed for ${job.id}`, err);
+      }
     }
   }
 

@@ -131,26 +131,29 @@ export class JobStore {
     const offset = Math.max(Math.trunc(opts.offset ?? 0), 0);
     const params: unknown[] = [limit, offset];
     let where = '';
-    if (opts.kind) { where = 'WHERE kind = $3'; params.push(opts.kind); }
-    const { rows } = await this.sql.query<JobRow>(
-      `SELECT ${COLUMNS} FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
+    if (opts.kind) {
+      where = 'WHERE kind = $3';
+      params.push(opts.kind);
+    }
+    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, params);
     return rows.map(fromRow);
   }
 
   /** Unfinished jobs waiting to run, oldest first. */
   async listQueued(): Promise<JobRecord[]> {
-    const { rows } = await this.sql.query<JobRow>(
-      `SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
+    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
     return rows.map(fromRow);
   }
 
   async countUnfinished(): Promise<{ queued: number; running: number }> {
     const { rows } = await this.sql.query<{ stage: string; n: number | string }>(
-      `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`);
+      `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`,
+    );
     let queued = 0;
     let running = 0;
     for (const r of rows) {
-      if (r.stage === 'queued') queued += Number(r.n); else running += Number(r.n);
+      if (r.stage === 'queued') queued += Number(r.n);
+      else running += Number(r.n);
     }
     return { queued, running };
   }
@@ -169,10 +172,12 @@ export class JobStore {
 
   /** Record progress of an unfinished job. */
   async updateProgress(id: string, stage: Stage, progress: number, timings: Record<string, number>): Promise<void> {
-    await this.sql.query(
-      `UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
-      [id, stage, progress, JSON.stringify(timings)],
-    );
+    await this.sql.query(`UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
+      id,
+      stage,
+      progress,
+      JSON.stringify(timings),
+    ]);
   }
 
   async markDone(id: string, result: unknown, timings: Record<string, number>): Promise<JobRecord | null> {
@@ -195,10 +200,9 @@ export class JobStore {
 
   /** Put a running job back in the queue (graceful shutdown): it starts over on the next run. */
   async requeue(id: string): Promise<void> {
-    await this.sql.query(
-      `UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
-      [id],
-    );
+    await this.sql.query(`UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
+      id,
+    ]);
   }
 
   /** Heartbeat: mark running jobs as still being worked on. */
@@ -234,8 +238,9 @@ export class JobStore {
 
   /** Delete finished jobs older than `before`; returns how many. */
   async deleteFinishedBefore(before: Date): Promise<number> {
-    const { rows } = await this.sql.query<{ id: string }>(
-      `DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 RETURNING id`, [before.toISOString()]);
+    const { rows } = await this.sql.query<{ id: string }>(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 RETURNING id`, [
+      before.toISOString(),
+    ]);
     return rows.length;
   }
 }

@@ -92,8 +92,12 @@ function ask(bin: string, args: readonly string[]): Promise<ToolAnswer> {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { error = e; });
-    child.on('close', (status, signal) => resolveAnswer({ error, status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('error', (e) => {
+      error = e;
+    });
+    child.on('close', (status, signal) =>
+      resolveAnswer({ error, status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
   });
 }
 
@@ -107,7 +111,10 @@ function verify(tool: Tool, bin: string, source: string, answer: ToolAnswer = as
     throw new FfmpegUnusableError(`${tool} at ${where} cannot run: ${r.error.message}`, r.error);
   }
   if (r.status !== 0 || !/version/i.test(r.stdout ?? '')) {
-    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean);
+    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean);
     const how = r.status !== null ? `exit code ${r.status}` : `signal ${r.signal}`;
     throw new FfmpegUnusableError(`${tool} at ${where} does not work: \`${tool} -version\` failed (${how})${said ? `: ${said.slice(0, 200)}` : ''}`);
   }

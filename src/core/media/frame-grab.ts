@@ -74,7 +74,25 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   // Every frame out as it comes (the default frame-rate logic drops one of same-time frames).
   const count = labels.length;
   const graph = `${chains.join(';')};${labels.map((l) => `[${l}]`).join('')}${count === 1 ? 'null' : `concat=n=${count}:v=1:a=0`}[out]`;
-  const args = ['-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin', ...inputs, '-filter_complex', graph, '-map', '[out]', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'info',
+    '-nostdin',
+    ...inputs,
+    '-filter_complex',
+    graph,
+    '-map',
+    '[out]',
+    '-vsync',
+    'passthrough',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'gray',
+    'pipe:1',
+  ];
   const bin = o.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
   const deadline = Date.now() + (o.timeoutMs ?? 15_000);
   const { out, stderr } = await run(bin, args, path, frameBytes * count, o.timeoutMs ?? 15_000, o.signal);
@@ -102,24 +120,55 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
  * Frames at `targets` (seconds, in any order) from one decode from the start of the file: each
  * target gets the first frame at or after it. `showinfo` says which frames came out.
  */
-async function grabFromStart(bin: string, path: string, source: string, targets: readonly number[], size: { width: number; height: number }, timeoutMs: number, signal?: AbortSignal): Promise<Raster[]> {
+async function grabFromStart(
+  bin: string,
+  path: string,
+  source: string,
+  targets: readonly number[],
+  size: { width: number; height: number },
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Raster[]> {
   const unique = [...new Set(targets)].sort((a, b) => a - b);
   // The first frame at or after each target: its time has reached the target, the last frame
   // selected had not.
   const prev = 'if(isnan(prev_selected_t),-1,prev_selected_t)';
   const pick = unique.map((t) => `gte(t,${t.toFixed(3)})*lt(${prev},${t.toFixed(3)})`).join('+');
   const args = [
-    '-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin',
-    '-t', (unique[unique.length - 1] + 1).toFixed(3), '-skip_loop_filter', 'all', '-threads', '1',
-    ...literalNameArgs(path), '-i', source,
-    '-vf', `select='${pick}',showinfo,scale=${size.width}:${size.height}:flags=area,format=gray,setsar=1`,
-    '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1',
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'info',
+    '-nostdin',
+    '-t',
+    (unique[unique.length - 1] + 1).toFixed(3),
+    '-skip_loop_filter',
+    'all',
+    '-threads',
+    '1',
+    ...literalNameArgs(path),
+    '-i',
+    source,
+    '-vf',
+    `select='${pick}',showinfo,scale=${size.width}:${size.height}:flags=area,format=gray,setsar=1`,
+    '-vsync',
+    'passthrough',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'gray',
+    'pipe:1',
   ];
   const frameBytes = size.width * size.height;
   const { out, stderr } = await run(bin, args, path, frameBytes * unique.length, timeoutMs, signal);
   if (DECODE_ERROR.test(stderr)) throw new CorruptMediaError(`Frames of ${path} do not decode cleanly even from the start`);
   const shown = [...stderr.matchAll(/pts_time:\s*(-?[\d.]+)/g)].map((m) => Number(m[1]));
-  const frames = shown.slice(0, Math.floor(out.length / frameBytes)).map((t, i) => ({ t, raster: { width: size.width, height: size.height, channels: 1 as const, data: new Uint8Array(out.buffer, out.byteOffset + i * frameBytes, frameBytes) } }));
+  const frames = shown
+    .slice(0, Math.floor(out.length / frameBytes))
+    .map((t, i) => ({
+      t,
+      raster: { width: size.width, height: size.height, channels: 1 as const, data: new Uint8Array(out.buffer, out.byteOffset + i * frameBytes, frameBytes) },
+    }));
   return targets.map((t) => {
     const f = frames.find((x) => x.t >= t - 1e-3) ?? frames.at(-1);
     if (!f) throw new CorruptMediaError(`No frame at ${t.toFixed(3)} s in ${path} (past the end?)`);

@@ -76,18 +76,30 @@ export function samplerArgs(req: SampleRequest, ffmpeg: string = resolveFfmpegPa
     vf = `select='${sel}',metadata=mode=print,${scale}`;
   }
   return [
-    '-hide_banner', '-nostdin', '-nostats',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
     // Deblocking barely changes a 128-pixel thumbnail and is a large share of H.264 decode time.
-    '-skip_loop_filter', 'all',
-    '-threads', String(s.threads),
+    '-skip_loop_filter',
+    'all',
+    '-threads',
+    String(s.threads),
     // The image2 demuxer (picture file names) would read a `%d` in the name as a sequence number.
     ...(req.info.container === 'image2' ? ['-pattern_type', 'none'] : []),
-    '-i', ffmpegInput(req.path),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', vf,
+    '-i',
+    ffmpegInput(req.path),
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    vf,
     ...(req.info.kind === 'image' ? ['-frames:v', '1'] : []),
     ...fpsModeArgs(ffmpeg, 'passthrough'),
-    '-f', 'rawvideo', 'pipe:1',
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ];
 }
 
@@ -122,7 +134,11 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
   let stderrBuf = '';
   let stderrEnded = false;
   let wake: (() => void) | null = null;
-  const notify = () => { const w = wake; wake = null; w?.(); };
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
 
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (chunk: string) => {
@@ -135,7 +151,10 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
       if (pts) {
         if (pendingT !== null) metas.push({ t: pendingT, scene: 0 });
         pendingT = Number(pts[1]);
-        if (req.info.kind === 'image') { metas.push({ t: 0, scene: 0 }); pendingT = null; }
+        if (req.info.kind === 'image') {
+          metas.push({ t: 0, scene: 0 });
+          pendingT = null;
+        }
         continue;
       }
       const sc = /lavfi\.scene_score=(\S+)/.exec(line);
@@ -152,7 +171,10 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     notify();
   });
   proc.stderr.on('end', () => {
-    if (pendingT !== null) { metas.push({ t: pendingT, scene: 0 }); pendingT = null; }
+    if (pendingT !== null) {
+      metas.push({ t: pendingT, scene: 0 });
+      pendingT = null;
+    }
     stderrEnded = true;
     notify();
   });
@@ -183,7 +205,10 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
         // Frames already buffered when the caller gave up are not delivered.
         if (req.signal?.aborted) throw new AbortedError();
         // stderr is a separate pipe: the frame's metadata line may not have arrived yet.
-        while (metas.length === 0 && !stderrEnded) await new Promise<void>((r) => { wake = r; });
+        while (metas.length === 0 && !stderrEnded)
+          await new Promise<void>((r) => {
+            wake = r;
+          });
         const meta = metas.shift() ?? { t: count * s.intervalSec, scene: 0 };
         const t = Number.isFinite(meta.t) ? Math.max(0, meta.t) : count * s.intervalSec;
         if (req.maxDurationSec !== undefined && t > req.maxDurationSec) {

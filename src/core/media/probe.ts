@@ -85,7 +85,18 @@ async function readHead(path: string, n = 16): Promise<Buffer> {
  */
 async function measureVideoDuration(path: string, stopAfterSec: number): Promise<{ durationSec: number; packets: number }> {
   const { ffprobe } = resolveFfmpegPaths();
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,dts_time,duration_time', '-of', 'csv=p=0', ...literalNameArgs(path), ffmpegInput(path)];
+  const args = [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'packet=pts_time,dts_time,duration_time',
+    '-of',
+    'csv=p=0',
+    ...literalNameArgs(path),
+    ffmpegInput(path),
+  ];
   return new Promise((resolve, reject) => {
     const p = spawn(ffprobe, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let start = Infinity;
@@ -125,10 +136,16 @@ async function runFfprobe(path: string): Promise<ProbeOutput> {
     const out: Buffer[] = [];
     let err = '';
     p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => { if (err.length < 8192) err += b.toString(); });
+    p.stderr.on('data', (b: Buffer) => {
+      if (err.length < 8192) err += b.toString();
+    });
     p.on('error', (e) => reject(spawnFailure('ffprobe', ffprobe, e)));
     p.on('close', (code) => {
-      const firstLine = err.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+      const firstLine =
+        err
+          .split('\n')
+          .map((l) => l.trim())
+          .find(Boolean) ?? '';
       if (code !== 0) {
         const damaged = /moov atom not found|truncat|end of file|Invalid NAL|partial file|error reading header/i.test(err);
         // "moov atom not found" is also what the MP4 demuxer says about any non-MP4 bytes named .mp4:
@@ -152,7 +169,10 @@ async function runFfprobe(path: string): Promise<ProbeOutput> {
 
 /** Strip ffmpeg's "[mov,mp4 @ 0x55…]" prefixes and file paths (`file:/…: `) so messages read cleanly. */
 export function cleanFfmpegMessage(line: string): string {
-  return line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '').replace(/^(?:file:)?\/\S+:\s*/, '').trim();
+  return line
+    .replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '')
+    .replace(/^(?:file:)?\/\S+:\s*/, '')
+    .trim();
 }
 
 /**
@@ -187,7 +207,8 @@ export async function probeMedia(path: string, limits: MediaLimits = DEFAULT_LIM
     throw new UnsupportedMediaError(`Not a recognised video or image file: ${path}`);
   }
   const codec = video.codec_name ?? 'unknown';
-  const isImage = IMAGE_FORMATS.test(formatName) || (IMAGE_CODECS.has(codec) && (video.nb_frames === '1' || !parseDuration(video.duration, probe.format?.duration)));
+  const isImage =
+    IMAGE_FORMATS.test(formatName) || (IMAGE_CODECS.has(codec) && (video.nb_frames === '1' || !parseDuration(video.duration, probe.format?.duration)));
   const rotation = rotationOf(video);
   const rawW = video.width ?? 0;
   const rawH = video.height ?? 0;
@@ -200,7 +221,7 @@ export async function probeMedia(path: string, limits: MediaLimits = DEFAULT_LIM
   const avg = parseRate(video.avg_frame_rate);
   const real = parseRate(video.r_frame_rate);
   const fps = avg ?? real;
-  let durationSec = isImage ? 0 : parseDuration(video.duration, probe.format?.duration) ?? 0;
+  let durationSec = isImage ? 0 : (parseDuration(video.duration, probe.format?.duration) ?? 0);
   if (!isImage && durationSec === 0) {
     // No duration in the header (WebM from a pipe, some AVIs): measure it from the packets.
     const measured = await measureVideoDuration(path, limits.maxDurationSec);

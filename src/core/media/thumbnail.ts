@@ -27,7 +27,8 @@ export interface SeekVerdict {
 }
 
 /** What ffmpeg logs when a frame was decoded without its references (garbled after a seek). */
-export const DECODE_ERROR = /error while decoding|concealing \d+|reference \d+ >= \d+|co located POCs unavailable|non-existing PPS|missing reference picture|mmco: unref short failure/i;
+export const DECODE_ERROR =
+  /error while decoding|concealing \d+|reference \d+ >= \d+|co located POCs unavailable|non-existing PPS|missing reference picture|mmco: unref short failure/i;
 
 /**
  * Read an extraction's stderr (log level info, with a `showinfo` filter before scaling). After
@@ -72,16 +73,25 @@ function seekIsTrusted(v: SeekVerdict): boolean {
  */
 export async function extractFrameJpeg(path: string, timeSec: number, width = 320, options: ExtractFrameOptions = {}): Promise<Buffer> {
   if (!Number.isFinite(timeSec) || timeSec < 0) throw new InvalidArgumentError(`Frame time must be a number ≥ 0, got ${timeSec}`);
-  if (!Number.isInteger(width) || width < 16 || width > 4096) throw new InvalidArgumentError(`Thumbnail width must be an integer from 16 to 4096, got ${width}`);
+  if (!Number.isInteger(width) || width < 16 || width > 4096)
+    throw new InvalidArgumentError(`Thumbnail width must be an integer from 16 to 4096, got ${width}`);
   const quality = Math.min(31, Math.max(2, Math.round(options.quality ?? 4)));
   const bin = options.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   const output = [
-    '-map', '0:v:0',
-    '-frames:v', '1',
+    '-map',
+    '0:v:0',
+    '-frames:v',
+    '1',
     // showinfo logs the delivered frame's time; never upscale; keep the height even for the encoder.
-    '-vf', `showinfo,scale='min(${width},iw)':-2`,
-    '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', String(quality),
+    '-vf',
+    `showinfo,scale='min(${width},iw)':-2`,
+    '-f',
+    'image2pipe',
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    String(quality),
     'pipe:1',
   ];
   const head = ['-hide_banner', '-nostats', '-loglevel', 'info', '-nostdin'];
@@ -113,7 +123,8 @@ function runExtraction(bin: string, args: string[], path: string, timeSec: numbe
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err) reject(err); else resolve({ jpeg: value!, stderr });
+      if (err) reject(err);
+      else resolve({ jpeg: value!, stderr });
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -128,14 +139,21 @@ function runExtraction(bin: string, args: string[], path: string, timeSec: numbe
       }
       chunks.push(b);
     });
-    child.stderr.on('data', (b: Buffer) => { if (stderr.length < MAX_LOG_CHARS) stderr += b.toString('utf8'); });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < MAX_LOG_CHARS) stderr += b.toString('utf8');
+    });
     child.on('error', (err) => finish(spawnFailure('ffmpeg', bin, err)));
     child.on('close', (code) => {
       if (settled) return;
       const out = Buffer.concat(chunks);
       if (code === 0 && out.length > 0) return finish(null, out);
       // The log is at info level (for showinfo): report only the lines that say what went wrong.
-      const msg = stderr.split('\n').filter((l) => /error|invalid|no such|unable|fail|unsupported|corrupt|unknown|not found/i.test(l)).slice(-3).join(' ').trim();
+      const msg = stderr
+        .split('\n')
+        .filter((l) => /error|invalid|no such|unable|fail|unsupported|corrupt|unknown|not found/i.test(l))
+        .slice(-3)
+        .join(' ')
+        .trim();
       if (/No such file or directory/i.test(stderr)) return finish(new FileNotFoundError(path));
       if (code === 0) return finish(new CorruptMediaError(`No frame at ${timeSec.toFixed(3)} s in ${path} (past the end?)`));
       finish(new CorruptMediaError(`Could not extract a frame at ${timeSec.toFixed(3)} s from ${path}: ${msg || `ffmpeg exited with ${code}`}`));

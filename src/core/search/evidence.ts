@@ -52,12 +52,7 @@ export function regionFloor(hits: readonly KnnHit[], o: EvidenceOptions): number
  * to 0.65, with the index itself as the background set. Reference frames of low quality are
  * ignored for the same reason. `floors`, if given, receives each region's floor.
  */
-export function weighHits(
-  hits: readonly KnnHit[],
-  regionFrame: readonly number[],
-  o: EvidenceOptions,
-  floors?: Map<number, number>,
-): WeightedHit[] {
+export function weighHits(hits: readonly KnnHit[], regionFrame: readonly number[], o: EvidenceOptions, floors?: Map<number, number>): WeightedHit[] {
   const byRegion = new Map<number, KnnHit[]>();
   for (const h of hits) {
     const list = byRegion.get(h.query);

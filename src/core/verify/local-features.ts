@@ -144,8 +144,18 @@ interface Fitted {
 /** RANSAC affine from query pixels to reference pixels over the given matches. */
 function fitAffine(cv: Cv, q: Features, r: Features, pairs: Array<[number, number]>, s: VerifySettings): Fitted | null {
   if (pairs.length < s.minInliers) return null;
-  const src = cv.matFromArray(pairs.length, 1, cv.CV_32FC2, pairs.flatMap(([a]) => [q.points[2 * a], q.points[2 * a + 1]]));
-  const dst = cv.matFromArray(pairs.length, 1, cv.CV_32FC2, pairs.flatMap(([, b]) => [r.points[2 * b], r.points[2 * b + 1]]));
+  const src = cv.matFromArray(
+    pairs.length,
+    1,
+    cv.CV_32FC2,
+    pairs.flatMap(([a]) => [q.points[2 * a], q.points[2 * a + 1]]),
+  );
+  const dst = cv.matFromArray(
+    pairs.length,
+    1,
+    cv.CV_32FC2,
+    pairs.flatMap(([, b]) => [r.points[2 * b], r.points[2 * b + 1]]),
+  );
   const mask = new cv.Mat();
   let fitted: Fitted | null = null;
   try {
@@ -177,7 +187,10 @@ export function decompose(m: Affine): { scale: number; anisotropy: number; rotat
 }
 
 function boxOf(points: Float32Array, idx: readonly number[], w: number, h: number): Box {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (const i of idx) {
     x0 = Math.min(x0, points[2 * i] / w);
     x1 = Math.max(x1, points[2 * i] / w);
@@ -193,7 +206,7 @@ export function boxArea(b: Box): number {
 
 /** Rotations a real copy shows: a few degrees, or a quarter turn of a phone picture. */
 function plausibleRotation(deg: number, maxTiltDeg: number): boolean {
-  const off = Math.abs(((deg % 90) + 135) % 90 - 45);
+  const off = Math.abs((((deg % 90) + 135) % 90) - 45);
   return Math.abs(deg) <= maxTiltDeg || off <= maxTiltDeg / 2;
 }
 
@@ -221,12 +234,24 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings,
         }
         const pairs = ratioMatches(cv, q, r, s.ratio);
         const fit = fitAffine(cv, q, r, pairs, s);
-        const candidate: PairFit = { status: 'nomatch', mirrored, model: null, inliers: fit?.inlierIdx.length ?? 0, matches: pairs.length, keypoints, queryBox: null, refBox: null };
+        const candidate: PairFit = {
+          status: 'nomatch',
+          mirrored,
+          model: null,
+          inliers: fit?.inlierIdx.length ?? 0,
+          matches: pairs.length,
+          keypoints,
+          queryBox: null,
+          refBox: null,
+        };
         if (fit) {
           // Pixel model → normalised model, undoing the mirror: a query x of the mirrored
           // picture is (1 − x) of the picture as given.
           const [a, b, c, d, e, f] = fit.model;
-          const qw = query.width, qh = query.height, rw = ref.width, rh = ref.height;
+          const qw = query.width,
+            qh = query.height,
+            rw = ref.width,
+            rh = ref.height;
           let m: Affine = [(a * qw) / rw, (b * qh) / rw, c / rw, (d * qw) / rh, (e * qh) / rh, f / rh];
           // Scale, stretch and tilt are judged on the fit as found, in pixels (frames are decoded
           // at their display shape): in normalised coordinates a 16:9 picture inside a 9:16
@@ -246,7 +271,8 @@ export async function comparePair(query: Raster, ref: Raster, s: VerifySettings,
             fit.inlierIdx.length >= s.minInlierRatio * pairs.length &&
             // A mirrored picture is handled by flipping the query; a fit that mirrors on its own is chance.
             g.det > 0 &&
-            g.scale >= s.minScale && g.scale <= s.maxScale &&
+            g.scale >= s.minScale &&
+            g.scale <= s.maxScale &&
             g.anisotropy <= s.maxAnisotropy &&
             plausibleRotation(g.rotationDeg, s.maxTiltDeg);
           // Inliers bunched in a small area may be a repeated texture, or the only detail there
@@ -286,6 +312,9 @@ export function invertAffine(m: Affine): Affine | null {
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
   if (Math.abs(det) < 1e-12) return null;
-  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  const ia = e / det,
+    ib = -b / det,
+    id = -d / det,
+    ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }

@@ -165,7 +165,14 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment
     }
   }
   const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
-  const base = { pairs: fits.length, voting: voting.length, agreeing: group.length, inliers: strongest?.inliers ?? 0, model: strongest?.model ?? null, mirrored: strongest?.mirrored ?? false };
+  const base = {
+    pairs: fits.length,
+    voting: voting.length,
+    agreeing: group.length,
+    inliers: strongest?.inliers ?? 0,
+    model: strongest?.model ?? null,
+    mirrored: strongest?.mirrored ?? false,
+  };
   // A still (or a clip searched by one frame) shows one moment: the reference frames tried are
   // candidates for that moment, and one that fits confirms it — on the tuning corpus no pair of
   // frames of different clips (0 of 1022) gave a plausible fit. For a video segment, one pair
@@ -237,11 +244,16 @@ export function describeGeometry(
   const panel = queryPanels.reduce<NormRect | null>((best, p) => (overlap(p, queryRect) > (best ? overlap(best, queryRect) : 0) ? p : best), null);
   if (panel) queryRect = intersect(queryRect, panel);
   const seen: Array<[number, number]> = panel
-    ? [[panel.x, panel.y], [panel.x + panel.width, panel.y], [panel.x, panel.y + panel.height], [panel.x + panel.width, panel.y + panel.height]]
+    ? [
+        [panel.x, panel.y],
+        [panel.x + panel.width, panel.y],
+        [panel.x, panel.y + panel.height],
+        [panel.x + panel.width, panel.y + panel.height],
+      ]
     : CORNERS;
   const refRect = clipRect(seen.map(([x, y]) => applyAffine(model, x, y)));
   // Normalised coordinates stretch each frame to a square: undo that for angles and sizes.
-  const px: Affine = [model[0] * aspect.ref / aspect.query, model[1] * aspect.ref, 0, model[3] / aspect.query, model[4], 0];
+  const px: Affine = [(model[0] * aspect.ref) / aspect.query, model[1] * aspect.ref, 0, model[3] / aspect.query, model[4], 0];
   const unmirrored: Affine = mirrored ? [-px[0], px[1], 0, -px[3], px[4], 0] : px;
   const g = decompose(unmirrored);
   const t: Omit<MatchTransform, 'summary'> = {

@@ -51,7 +51,12 @@ export type VerifyOutcome = (SegmentVerdict & { timeMs: number }) | { status: 'u
  * @example
  * const [outcome] = await verifySegments(query, [{ ref, points }], DEFAULT_SEARCH.verify);
  */
-export async function verifySegments(query: QueryMedia, candidates: readonly VerifyCandidate[], s: VerifySettings, signal?: AbortSignal): Promise<VerifyOutcome[]> {
+export async function verifySegments(
+  query: QueryMedia,
+  candidates: readonly VerifyCandidate[],
+  s: VerifySettings,
+  signal?: AbortSignal,
+): Promise<VerifyOutcome[]> {
   const t0 = performance.now();
   // The first and last of the spread pairs first: most copies are confirmed by those two, and
   // the others are decoded only for the segments they do not settle.
@@ -63,7 +68,12 @@ export async function verifySegments(query: QueryMedia, candidates: readonly Ver
   for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
     const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s, oneMoment[i]));
     if (!todo.length) break;
-    const frames = await decodeRound(query, todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow })), s, signal);
+    const frames = await decodeRound(
+      query,
+      todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow })),
+      s,
+      signal,
+    );
     for (const [k, i] of todo.entries()) {
       const got = frames[k];
       if (typeof got === 'string') {

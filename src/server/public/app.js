@@ -51,7 +51,10 @@ function fmtBytes(n) {
   const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
@@ -84,7 +87,11 @@ async function api(path, { method = 'GET', body } = {}) {
   }
   if (res.status === 204) return null;
   let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
+  try {
+    data = await res.json();
+  } catch {
+    /* not JSON */
+  }
   if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
   return data;
 }
@@ -98,13 +105,25 @@ function announce(text) {
 // ---------- persisted upload (survives reload)
 
 function loadSaved() {
-  try { return JSON.parse(localStorage.getItem(UPLOAD_KEY) ?? 'null'); } catch { return null; }
+  try {
+    return JSON.parse(localStorage.getItem(UPLOAD_KEY) ?? 'null');
+  } catch {
+    return null;
+  }
 }
 function save(s) {
-  try { localStorage.setItem(UPLOAD_KEY, JSON.stringify(s)); } catch { /* private mode */ }
+  try {
+    localStorage.setItem(UPLOAD_KEY, JSON.stringify(s));
+  } catch {
+    /* private mode */
+  }
 }
 function clearSaved() {
-  try { localStorage.removeItem(UPLOAD_KEY); } catch { /* ignore */ }
+  try {
+    localStorage.removeItem(UPLOAD_KEY);
+  } catch {
+    /* ignore */
+  }
 }
 function sameFile(saved, file) {
   return saved && saved.name === file.name && saved.size === file.size && saved.lastModified === file.lastModified;
@@ -140,9 +159,15 @@ function setBusy(busy) {
 
 function showError(message, code, status) {
   const box = $('error');
-  const userError = status >= 400 && status < 500 || /^(UNSUPPORTED_MEDIA|CORRUPT_MEDIA|NO_VIDEO_STREAM|MEDIA_TOO_LONG|TOO_MANY_FRAMES|INVALID_DIMENSIONS|EMPTY_FILE|FILE_TOO_LARGE)$/.test(code ?? '');
+  const userError =
+    (status >= 400 && status < 500) ||
+    /^(UNSUPPORTED_MEDIA|CORRUPT_MEDIA|NO_VIDEO_STREAM|MEDIA_TOO_LONG|TOO_MANY_FRAMES|INVALID_DIMENSIONS|EMPTY_FILE|FILE_TOO_LARGE)$/.test(code ?? '');
   const title = userError ? 'This file cannot be used. ' : code === 'NETWORK' ? 'Connection problem. ' : 'Something went wrong. ';
-  box.replaceChildren(el('strong', { text: title }), document.createTextNode(message), code && code !== 'NETWORK' ? el('span', { class: 'code', text: ` (${code})` }) : null);
+  box.replaceChildren(
+    el('strong', { text: title }),
+    document.createTextNode(message),
+    code && code !== 'NETWORK' ? el('span', { class: 'code', text: ` (${code})` }) : null,
+  );
   box.hidden = false;
 }
 function hideError() {
@@ -208,15 +233,23 @@ function sendChunk(uploadId, file, start, end, onProgress) {
     state.xhrs.add(xhr);
     xhr.open('POST', `api/uploads/${encodeURIComponent(uploadId)}/chunks?offset=${start}`);
     xhr.responseType = 'json';
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.min(1, e.loaded / e.total) * (end - start)); };
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(Math.min(1, e.loaded / e.total) * (end - start));
+    };
     xhr.onload = () => {
       state.xhrs.delete(xhr);
       if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
       const body = xhr.response;
       reject(new ApiError(body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`, xhr.status, body?.error?.code ?? 'HTTP'));
     };
-    xhr.onerror = () => { state.xhrs.delete(xhr); reject(new ApiError('Network error', 0, 'NETWORK')); };
-    xhr.onabort = () => { state.xhrs.delete(xhr); reject(new ApiError('Cancelled', 0, 'CANCELLED')); };
+    xhr.onerror = () => {
+      state.xhrs.delete(xhr);
+      reject(new ApiError('Network error', 0, 'NETWORK'));
+    };
+    xhr.onabort = () => {
+      state.xhrs.delete(xhr);
+      reject(new ApiError('Cancelled', 0, 'CANCELLED'));
+    };
     const form = new FormData();
     form.append('offset', String(start));
     form.append('chunk', file.slice(start, end), 'chunk');
@@ -225,7 +258,7 @@ function sendChunk(uploadId, file, start, end, onProgress) {
 }
 
 function retryable(err) {
-  return err.status === 0 && err.code === 'NETWORK' || err.status === 408 || err.status === 429 || err.status >= 500;
+  return (err.status === 0 && err.code === 'NETWORK') || err.status === 408 || err.status === 429 || err.status >= 500;
 }
 
 async function waitOnline() {
@@ -266,7 +299,14 @@ async function sendMissing(file, up) {
   const worker = async () => {
     while (next < ranges.length && !state.cancelled) {
       const [a, b] = ranges[next++];
-      const res = await withRetries(() => sendChunk(up.id, file, a, b, (n) => { partial.set(a, n); report(); }), 'Upload');
+      const res = await withRetries(
+        () =>
+          sendChunk(up.id, file, a, b, (n) => {
+            partial.set(a, n);
+            report();
+          }),
+        'Upload',
+      );
       partial.delete(a);
       confirmed = Math.max(confirmed, res.receivedBytes);
       report();
@@ -350,11 +390,16 @@ async function cancelWork() {
   state.cancelled = true;
   for (const x of [...state.xhrs]) x.abort();
   const saved = loadSaved();
-  if (state.events) { state.events.close(); state.events = null; }
+  if (state.events) {
+    state.events.close();
+    state.events = null;
+  }
   try {
     if (saved?.jobId) await api(`api/jobs/${saved.jobId}`, { method: 'DELETE' });
     else if (saved?.uploadId) await api(`api/uploads/${saved.uploadId}`, { method: 'DELETE' });
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
   clearSaved();
   $('progress').hidden = true;
   setBusy(false);
@@ -382,11 +427,17 @@ function followJob(jobId, record) {
     const finish = async () => {
       if (finished) return;
       finished = true;
-      if (state.events) { state.events.close(); state.events = null; }
+      if (state.events) {
+        state.events.close();
+        state.events = null;
+      }
       await showJobResult(jobId);
       resolve();
     };
-    state.resolveJob = () => { finished = true; resolve(); };
+    state.resolveJob = () => {
+      finished = true;
+      resolve();
+    };
     const es = new EventSource(`api/jobs/${encodeURIComponent(jobId)}/events`);
     state.events = es;
     es.addEventListener('job', (ev) => {
@@ -431,7 +482,11 @@ async function showJobResult(jobId) {
     return;
   }
   renderJobProgress(job);
-  try { localStorage.setItem(LAST_JOB_KEY, jobId); } catch { /* ignore */ }
+  try {
+    localStorage.setItem(LAST_JOB_KEY, jobId);
+  } catch {
+    /* ignore */
+  }
   if (job.kind === 'search') await renderSearch(job);
   else renderIndexed(job);
   void refreshLibraryCount();
@@ -453,13 +508,19 @@ function renderIndexed(job) {
   const dup = r.status === 'duplicate';
   const results = $('results');
   results.replaceChildren(
-    el('div', { class: 'panel done-card', id: 'index-result' },
+    el(
+      'div',
+      { class: 'panel done-card', id: 'index-result' },
       el('h2', { text: dup ? 'Already in the library' : 'Added to the library' }),
-      el('p', {},
+      el(
+        'p',
+        {},
         el('strong', { text: v.title ?? job.fileName ?? 'Untitled' }),
         ` · ${fmtTime(r.durationSec ?? v.durationSec, 0)} · ${r.frames ?? v.frameCount} frames`,
-        dup ? ' · the same file was indexed before' : ''),
-      el('p', {}, el('a', { href: '#library', class: 'btn' }, 'Open the library'))),
+        dup ? ' · the same file was indexed before' : '',
+      ),
+      el('p', {}, el('a', { href: '#library', class: 'btn' }, 'Open the library')),
+    ),
   );
   results.hidden = false;
   announce(dup ? 'Already in the library' : 'Added to the library');
@@ -480,20 +541,39 @@ async function renderSearch(job) {
 
   if (r.matches.length === 0) {
     let total = null;
-    try { total = (await api('api/videos?limit=1')).total; } catch { /* ignore */ }
-    results.append(el('div', { class: 'empty no-match', id: 'no-match' },
-      el('h2', { class: 'big', text: 'No copy found' }),
-      el('p', { text: total === null ? `No indexed video contains this ${what}.` : `None of the ${total} video${total === 1 ? '' : 's'} in the library contains this ${what}.` }),
-      el('p', { class: 'muted query-line', text: queryLine }),
-      el('p', { class: 'muted', text: 'Very short or mostly black clips may be too plain to match; a longer excerpt helps.' })));
+    try {
+      total = (await api('api/videos?limit=1')).total;
+    } catch {
+      /* ignore */
+    }
+    results.append(
+      el(
+        'div',
+        { class: 'empty no-match', id: 'no-match' },
+        el('h2', { class: 'big', text: 'No copy found' }),
+        el('p', {
+          text:
+            total === null
+              ? `No indexed video contains this ${what}.`
+              : `None of the ${total} video${total === 1 ? '' : 's'} in the library contains this ${what}.`,
+        }),
+        el('p', { class: 'muted query-line', text: queryLine }),
+        el('p', { class: 'muted', text: 'Very short or mostly black clips may be too plain to match; a longer excerpt helps.' }),
+      ),
+    );
     results.hidden = false;
     announce('No copy found');
     results.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
     return;
   }
-  results.append(el('div', { class: 'result-head' },
-    el('h2', { text: `Found in ${r.matches.length} video${r.matches.length === 1 ? '' : 's'}` }),
-    el('p', { class: 'muted', text: queryLine })));
+  results.append(
+    el(
+      'div',
+      { class: 'result-head' },
+      el('h2', { text: `Found in ${r.matches.length} video${r.matches.length === 1 ? '' : 's'}` }),
+      el('p', { class: 'muted', text: queryLine }),
+    ),
+  );
 
   const videos = await Promise.all(r.matches.map((m) => api(`api/videos/${m.videoId}`).catch(() => null)));
   const player = el('video', { id: 'player', controls: true, preload: 'metadata', playsinline: true });
@@ -508,7 +588,10 @@ async function renderSearch(job) {
     const src = `api/videos/${m.videoId}/stream`;
     const start = seg.refStart;
     playerCaption.textContent = `${m.title ?? 'Untitled'} · from ${fmtTime(start)} (matched ${fmtTime(seg.refStart)}–${fmtTime(seg.refEnd)})`;
-    const seek = () => { player.currentTime = start; if (autoplay) void player.play().catch(() => {}); };
+    const seek = () => {
+      player.currentTime = start;
+      if (autoplay) void player.play().catch(() => {});
+    };
     player.dataset.videoId = m.videoId;
     player.dataset.start = String(start);
     if (player.getAttribute('src') !== src) {
@@ -550,32 +633,61 @@ function renderMatch(m, index, video, job, play) {
   const at = (t) => `${Math.max(0, Math.min(100, (t / duration) * 100)).toFixed(3)}%`;
   for (const s of m.segments) {
     const width = Math.max(((s.refEnd - s.refStart) / duration) * 100, 0.8);
-    track.append(el('button', {
-      type: 'button', class: `seg ${scoreClass(s.score)}`, style: { left: at(s.refStart), width: `${width.toFixed(3)}%` },
-      title: `Play from ${fmtTime(s.refStart)}`, 'aria-label': `Play matched segment ${fmtTime(s.refStart)} to ${fmtTime(s.refEnd)}`,
-      dataset: { start: String(s.refStart), end: String(s.refEnd) },
-      onclick: () => play(m, s, true),
-    }));
+    track.append(
+      el('button', {
+        type: 'button',
+        class: `seg ${scoreClass(s.score)}`,
+        style: { left: at(s.refStart), width: `${width.toFixed(3)}%` },
+        title: `Play from ${fmtTime(s.refStart)}`,
+        'aria-label': `Play matched segment ${fmtTime(s.refStart)} to ${fmtTime(s.refEnd)}`,
+        dataset: { start: String(s.refStart), end: String(s.refEnd) },
+        onclick: () => play(m, s, true),
+      }),
+    );
   }
   for (const s of m.segments) {
     for (const f of s.frames) {
-      track.append(el('span', {
-        class: 'marker', style: { left: at(f.refTime) }, dataset: { time: String(f.refTime), queryTime: String(f.queryTime) },
-        title: `Your ${fmtTime(f.queryTime)} ↔ reference ${fmtTime(f.refTime)} (similarity ${f.similarity.toFixed(2)})`,
-      }));
+      track.append(
+        el('span', {
+          class: 'marker',
+          style: { left: at(f.refTime) },
+          dataset: { time: String(f.refTime), queryTime: String(f.queryTime) },
+          title: `Your ${fmtTime(f.queryTime)} ↔ reference ${fmtTime(f.refTime)} (similarity ${f.similarity.toFixed(2)})`,
+        }),
+      );
     }
   }
   node.querySelector('.axis-end').textContent = fmtTime(duration, 0);
 
   const ul = node.querySelector('.segments');
   for (const s of m.segments) {
-    ul.append(el('li', {},
-      el('button', { type: 'button', class: 'btn small', onclick: () => play(m, s, true), 'aria-label': `Play ${title} from ${fmtTime(s.refStart)}` }, `▶ ${fmtTime(s.refStart)}`),
-      el('span', {},
-        el('span', { class: 'seg-range', text: s.refEnd - s.refStart < 0.05 ? `at ${fmtTime(s.refStart)}` : `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
-        el('span', { class: 'muted', text: job.result.query.kind === 'image' ? ' in the video' : ` ↔ your ${fmtTime(s.queryStart)}–${fmtTime(s.queryEnd)}` }),
-        el('span', { class: 'muted', text: ` · ${plural(s.matchedFrames, 'frame')} · ${pct(s.score)}` }),
-        el('span', { class: s.verified ? 'verified' : 'muted', text: s.verified && s.transform ? ` · verified: ${s.transform.summary}` : s.verification?.status === 'unconfirmed' ? ` · unconfirmed (${s.verification.reason})` : ' · not verified' }))));
+    ul.append(
+      el(
+        'li',
+        {},
+        el(
+          'button',
+          { type: 'button', class: 'btn small', onclick: () => play(m, s, true), 'aria-label': `Play ${title} from ${fmtTime(s.refStart)}` },
+          `▶ ${fmtTime(s.refStart)}`,
+        ),
+        el(
+          'span',
+          {},
+          el('span', { class: 'seg-range', text: s.refEnd - s.refStart < 0.05 ? `at ${fmtTime(s.refStart)}` : `${fmtTime(s.refStart)}–${fmtTime(s.refEnd)}` }),
+          el('span', { class: 'muted', text: job.result.query.kind === 'image' ? ' in the video' : ` ↔ your ${fmtTime(s.queryStart)}–${fmtTime(s.queryEnd)}` }),
+          el('span', { class: 'muted', text: ` · ${plural(s.matchedFrames, 'frame')} · ${pct(s.score)}` }),
+          el('span', {
+            class: s.verified ? 'verified' : 'muted',
+            text:
+              s.verified && s.transform
+                ? ` · verified: ${s.transform.summary}`
+                : s.verification?.status === 'unconfirmed'
+                  ? ` · unconfirmed (${s.verification.reason})`
+                  : ' · not verified',
+          }),
+        ),
+      ),
+    );
   }
 
   // Query and reference frames side by side, for the best matches.
@@ -592,12 +704,20 @@ function renderMatch(m, index, video, job, play) {
       rImg.alt = `${title} at ${fmtTime(best.refTime)}`;
       pair.querySelector('.frame-q figcaption').textContent = job.result.query.kind === 'image' ? 'Your picture' : `Your clip · ${fmtTime(best.queryTime)}`;
       pair.querySelector('.frame-r figcaption').textContent = `Reference · ${fmtTime(best.refTime)} · similarity ${best.similarity.toFixed(2)}`;
-      qImg.addEventListener('error', () => {
-        qImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Query frame no longer available' }));
-      }, { once: true });
-      rImg.addEventListener('error', () => {
-        rImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Reference frame unavailable' }));
-      }, { once: true });
+      qImg.addEventListener(
+        'error',
+        () => {
+          qImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Query frame no longer available' }));
+        },
+        { once: true },
+      );
+      rImg.addEventListener(
+        'error',
+        () => {
+          rImg.replaceWith(el('div', { class: 'thumb-missing', text: 'Reference frame unavailable' }));
+        },
+        { once: true },
+      );
       qImg.src = `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`;
       rImg.src = `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`;
       // The part of the reference the copy shows, drawn over the reference frame.
@@ -605,10 +725,14 @@ function renderMatch(m, index, video, job, play) {
       if (r && r.width * r.height < 0.98) {
         const wrap = el('div', { class: 'rect-wrap' });
         rImg.replaceWith(wrap);
-        wrap.append(rImg, el('div', {
-          class: 'copy-rect', title: seg.transform.summary,
-          style: { left: `${r.x * 100}%`, top: `${r.y * 100}%`, width: `${r.width * 100}%`, height: `${r.height * 100}%` },
-        }));
+        wrap.append(
+          rImg,
+          el('div', {
+            class: 'copy-rect',
+            title: seg.transform.summary,
+            style: { left: `${r.x * 100}%`, top: `${r.y * 100}%`, width: `${r.width * 100}%`, height: `${r.height * 100}%` },
+          }),
+        );
       }
     }
   }
@@ -621,7 +745,9 @@ async function refreshLibraryCount() {
   try {
     const { total } = await api('api/videos?limit=1');
     $('library-count').textContent = String(total);
-  } catch { /* ignore */ }
+  } catch {
+    /* ignore */
+  }
 }
 
 async function loadLibrary() {
@@ -647,20 +773,36 @@ async function loadLibrary() {
     const name = v.title ?? v.metadata?.originalName ?? v.path.split('/').pop();
     const thumbT = Math.min(1, (v.durationSec || 0) / 2);
     const status = el('span', { class: `badge ${v.status}`, text: v.status, title: v.error ? `${v.error.code}: ${v.error.message}` : null });
-    return el('tr', { dataset: { videoId: v.id } },
-      el('td', { class: 'thumb-cell' },
+    return el(
+      'tr',
+      { dataset: { videoId: v.id } },
+      el(
+        'td',
+        { class: 'thumb-cell' },
         v.status === 'ready'
-          ? el('a', { href: `api/videos/${v.id}/stream`, target: '_blank', rel: 'noopener', 'aria-label': `Play ${name}` },
-            el('img', { src: `api/videos/${v.id}/thumbnail?t=${thumbT}&w=160`, alt: '', loading: 'lazy', width: 96, height: 54 }))
-          : null),
-      el('td', { class: 'title-cell' }, el('span', { class: 'v-title', text: name }),
-        v.metadata?.originalName && v.metadata.originalName !== name ? el('small', { class: 'muted', text: v.metadata.originalName }) : null),
+          ? el(
+              'a',
+              { href: `api/videos/${v.id}/stream`, target: '_blank', rel: 'noopener', 'aria-label': `Play ${name}` },
+              el('img', { src: `api/videos/${v.id}/thumbnail?t=${thumbT}&w=160`, alt: '', loading: 'lazy', width: 96, height: 54 }),
+            )
+          : null,
+      ),
+      el(
+        'td',
+        { class: 'title-cell' },
+        el('span', { class: 'v-title', text: name }),
+        v.metadata?.originalName && v.metadata.originalName !== name ? el('small', { class: 'muted', text: v.metadata.originalName }) : null,
+      ),
       el('td', { class: 'num', 'data-label': 'Duration', text: fmtTime(v.durationSec, 0) }),
       el('td', { class: 'num', 'data-label': 'Frames', text: String(v.frameCount) }),
       el('td', { 'data-label': 'Status' }, status),
       el('td', { 'data-label': 'Added', text: new Date(v.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) }),
-      el('td', { class: 'actions-cell' },
-        el('button', { type: 'button', class: 'btn danger small', 'aria-label': `Delete ${name}`, onclick: () => deleteVideo(v, name) }, 'Delete')));
+      el(
+        'td',
+        { class: 'actions-cell' },
+        el('button', { type: 'button', class: 'btn danger small', 'aria-label': `Delete ${name}`, onclick: () => deleteVideo(v, name) }, 'Delete'),
+      ),
+    );
   });
   $('library-rows').replaceChildren(...rows);
   const pages = Math.ceil(data.total / LIB_PAGE);
@@ -701,22 +843,36 @@ function init() {
     e.target.value = '';
   });
   for (const r of document.querySelectorAll('input[name="mode"]')) {
-    r.addEventListener('change', () => { $('title-field').hidden = currentMode() !== 'index'; });
+    r.addEventListener('change', () => {
+      $('title-field').hidden = currentMode() !== 'index';
+    });
   }
   $('title-field').hidden = currentMode() !== 'index';
 
   const drop = $('drop');
   let depth = 0;
-  window.addEventListener('dragenter', (e) => { e.preventDefault(); depth++; document.body.classList.add('dragging'); });
-  window.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (depth === 0) document.body.classList.remove('dragging'); });
-  window.addEventListener('dragover', (e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = state.busy ? 'none' : 'copy'; });
+  window.addEventListener('dragenter', (e) => {
+    e.preventDefault();
+    depth++;
+    document.body.classList.add('dragging');
+  });
+  window.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) document.body.classList.remove('dragging');
+  });
+  window.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = state.busy ? 'none' : 'copy';
+  });
   window.addEventListener('drop', (e) => {
     e.preventDefault();
     depth = 0;
     document.body.classList.remove('dragging');
     if (!state.busy) handleFiles(e.dataTransfer?.files);
   });
-  drop.addEventListener('click', (e) => { if (e.target === drop || e.target.closest('.drop-title, .drop-icon')) pickFile(); });
+  drop.addEventListener('click', (e) => {
+    if (e.target === drop || e.target.closest('.drop-title, .drop-icon')) pickFile();
+  });
 
   $('cancel').addEventListener('click', () => void cancelWork());
   $('resume-pick').addEventListener('click', pickFile);
@@ -726,8 +882,14 @@ function init() {
     clearSaved();
     $('resume').hidden = true;
   });
-  $('page-prev').addEventListener('click', () => { state.libOffset = Math.max(0, state.libOffset - LIB_PAGE); void loadLibrary(); });
-  $('page-next').addEventListener('click', () => { state.libOffset += LIB_PAGE; void loadLibrary(); });
+  $('page-prev').addEventListener('click', () => {
+    state.libOffset = Math.max(0, state.libOffset - LIB_PAGE);
+    void loadLibrary();
+  });
+  $('page-next').addEventListener('click', () => {
+    state.libOffset += LIB_PAGE;
+    void loadLibrary();
+  });
   window.addEventListener('hashchange', () => {
     showView();
     const heading = location.hash === '#library' ? $('library-heading') : $('search-heading');
@@ -744,7 +906,11 @@ async function restore() {
   const saved = loadSaved();
   if (saved?.jobId) {
     setBusy(true);
-    try { await followJob(saved.jobId, saved); } finally { setBusy(false); }
+    try {
+      await followJob(saved.jobId, saved);
+    } finally {
+      setBusy(false);
+    }
     return;
   }
   if (saved?.uploadId) {
@@ -758,17 +924,29 @@ async function restore() {
     if (up.jobId) {
       save({ ...saved, jobId: up.jobId });
       setBusy(true);
-      try { await followJob(up.jobId, saved); } finally { setBusy(false); }
+      try {
+        await followJob(up.jobId, saved);
+      } finally {
+        setBusy(false);
+      }
       return;
     }
     const radio = document.querySelector(`input[name="mode"][value="${saved.purpose}"]`);
-    if (radio) { radio.checked = true; $('title-field').hidden = saved.purpose !== 'index'; }
-    $('resume-text').textContent = `The upload of “${saved.name}” (${fmtBytes(saved.size)}) stopped at ${pct(up.receivedBytes / up.size)}. Choose the same file again to send the rest.`;
+    if (radio) {
+      radio.checked = true;
+      $('title-field').hidden = saved.purpose !== 'index';
+    }
+    $('resume-text').textContent =
+      `The upload of “${saved.name}” (${fmtBytes(saved.size)}) stopped at ${pct(up.receivedBytes / up.size)}. Choose the same file again to send the rest.`;
     $('resume').hidden = false;
     return;
   }
   let last = null;
-  try { last = localStorage.getItem(LAST_JOB_KEY); } catch { /* ignore */ }
+  try {
+    last = localStorage.getItem(LAST_JOB_KEY);
+  } catch {
+    /* ignore */
+  }
   if (last) {
     try {
       const job = await api(`api/jobs/${encodeURIComponent(last)}`);
@@ -777,7 +955,11 @@ async function restore() {
         else renderIndexed(job);
       }
     } catch {
-      try { localStorage.removeItem(LAST_JOB_KEY); } catch { /* ignore */ }
+      try {
+        localStorage.removeItem(LAST_JOB_KEY);
+      } catch {
+        /* ignore */
+      }
     }
   }
 }
