@@ -1,17 +1,14 @@
 import { parseArgs } from 'node:util';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Retrace } from '../core/engine/retrace.js';
+import { setFlagsFromString } from 'node:v8';
+import type { Retrace } from '../core/engine/retrace.js';
 import { RetraceError } from '../core/errors/retrace-error.js';
 import { defaultDatabaseLocation, openDatabase } from '../db/open-database.js';
 import type { SqlClient } from '../db/sql-client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { indexCommand } from './commands/index-command.js';
-import { searchCommand } from './commands/search-command.js';
-import { listCommand, removeCommand, statsCommand } from './commands/library-commands.js';
-import { benchCommand } from './commands/bench-command.js';
-import { serveCommand } from './commands/serve-command.js';
-import { keysCommand } from './commands/keys-command.js';
+// Each command's module (and the engine) is imported when that command runs: `serve` alone
+// needs express and multer, `bench` its suite (start-up of a CLI search, bench/RESULTS.md).
 
 const HELP = `retrace — find where a video clip or picture came from
 
@@ -28,6 +25,7 @@ Usage:
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
+  retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]
   (benchmarks run from a checkout of the retrace repository, not from the installed package)
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
@@ -90,7 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return EXIT.ok;
   }
-  if (command === 'bench') return benchCommand(rest);
+  if (command === 'bench') return (await import('./commands/bench-command.js')).benchCommand(rest);
 
   let parsed;
   try {
@@ -130,7 +128,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       // Only `create` may set up a new database (a server's first key comes before its first start).
       sql = await openDatabase(db, { create: positionals[0] === 'create' });
-      return await keysCommand(sql, positionals, { json: values.json ?? false, scope: values.scope, name: values.name });
+      return await (
+        await import('./commands/keys-command.js')
+      ).keysCommand(sql, positionals, { json: values.json ?? false, scope: values.scope, name: values.name });
     } catch (e) {
       reportError(e, values.json ?? false);
       return exitCodeFor(e);
@@ -152,8 +152,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.usage;
   }
 
+  if (command !== 'serve') useBaselineWasmCompiler();
   let engine: Retrace | undefined;
   try {
+    // ffmpeg's checks (three short runs that blocked the main thread 0.1-0.35 s) go on while the
+    // index opens.
+    if (command === 'index' || command === 'search') void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
+    const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
@@ -163,16 +168,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     switch (command) {
       case 'index':
-        return await indexCommand(engine, positionals, { json: values.json ?? false });
+        return await (await import('./commands/index-command.js')).indexCommand(engine, positionals, { json: values.json ?? false });
       case 'search':
-        return await searchCommand(engine, positionals[0], { json: values.json ?? false, limit });
+        return await (await import('./commands/search-command.js')).searchCommand(engine, positionals[0], { json: values.json ?? false, limit });
       case 'list':
-        return await listCommand(engine, values.json ?? false);
+        return await (await import('./commands/library-commands.js')).listCommand(engine, values.json ?? false);
       case 'remove':
-        return await removeCommand(engine, positionals);
+        return await (await import('./commands/library-commands.js')).removeCommand(engine, positionals);
       case 'stats':
-        return await statsCommand(engine, values.json ?? false);
+        return await (await import('./commands/library-commands.js')).statsCommand(engine, values.json ?? false);
       case 'serve': {
+        const { serveCommand } = await import('./commands/serve-command.js');
         const e = engine;
         engine = undefined; // the server owns it now and closes it on shutdown
         return await serveCommand(e, {
@@ -190,6 +196,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await engine?.close().catch(() => undefined);
   }
+}
+
+/**
+ * One-shot commands (index, search, list, stats, remove) keep WebAssembly (PGlite's PostgreSQL,
+ * OpenCV) on V8's baseline compiler, Liftoff: its optimising tier-up compiles the hot functions
+ * of a 9 MB module again, which a process living seconds never earns back. Measured under load
+ * 17 on 2 cores: indexing 150 s of real video into an existing index 278 → 181 MB peak RSS and
+ * 6.3 → 5.4 s CPU; a CLI search of a 10 s clip against the corpus index 3.3 → 2.3 s CPU, 410 →
+ * 360 MB. `retrace serve` lives long and keeps the optimising tier. RETRACE_WASM_TIER_UP=1 turns
+ * this off. It must run before PGlite or OpenCV compiles its module.
+ */
+function useBaselineWasmCompiler(): void {
+  if (process.env.RETRACE_WASM_TIER_UP === '1') return;
+  setFlagsFromString('--liftoff-only');
 }
 
 function reportError(e: unknown, json: boolean): void {

@@ -27,11 +27,23 @@ export function loadMigrations(dir = migrationsDir()): Migration[] {
     .map((f) => ({ version: Number(f.split('_')[0]), name: f, sql: readFileSync(join(dir, f), 'utf8') }));
 }
 
+/** Versions recorded in `schema_migrations`, or null when the table does not exist yet. */
+async function appliedVersions(db: SqlClient): Promise<Set<number> | null> {
+  const t = await db.query<{ ok: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS ok`);
+  if (t.rows[0]?.ok !== true) return null;
+  const r = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
+  return new Set(r.rows.map((row) => Number(row.version)));
+}
+
 /**
  * Apply pending numbered SQL migrations, each in its own transaction, recording them in
  * `schema_migrations`. An advisory lock serialises concurrent openers of one server database.
+ * An index that has them all is left alone after two reads (no DDL, no transaction): opening
+ * is on the path of every CLI command.
  */
 export async function migrate(db: SqlClient, migrations = loadMigrations()): Promise<number[]> {
+  const recorded = await appliedVersions(db);
+  if (recorded && migrations.every((m) => recorded.has(m.version))) return [];
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: number[] = [];

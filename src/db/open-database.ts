@@ -1,6 +1,4 @@
 import type { SqlClient } from './sql-client.js';
-import { PGliteClient } from './pglite-client.js';
-import { PgClient } from './pg-client.js';
 import { migrate } from './migrations.js';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -64,9 +62,12 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
   }
   let client: SqlClient;
   try {
+    // Each store's driver is imported only when it is used (`pg` costs an embedded open ~50 ms).
     client = server
-      ? await PgClient.open(location)
-      : await PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
+      ? await (await import('./pg-client.js')).PgClient.open(location)
+      : await (
+          await import('./pglite-client.js')
+        ).PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
   } catch (e) {
     if (e instanceof RetraceError) throw e;
     // PostgreSQL's invalid_catalog_name: the server is there, the database is not.

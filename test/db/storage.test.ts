@@ -279,6 +279,43 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       expect(Number(r.rows[0].n)).toBe(loadMigrations().length);
     });
 
+    it('when all are recorded: only read, no DDL and no transaction', async () => {
+      const calls: string[] = [];
+      const spy: SqlClient = {
+        dialect: sql.dialect,
+        location: sql.location,
+        query: (text, params) => {
+          calls.push('query');
+          return sql.query(text, params);
+        },
+        exec: (text) => {
+          calls.push(`exec ${text.slice(0, 30)}`);
+          return sql.exec(text);
+        },
+        transaction: (fn) => {
+          calls.push('transaction');
+          return sql.transaction(fn);
+        },
+        databaseBytes: () => sql.databaseBytes(),
+        close: () => sql.close(),
+      };
+      expect(await migrate(spy)).toEqual([]);
+      expect(calls.every((c) => c === 'query')).toBe(true);
+      expect(calls.length).toBeLessThanOrEqual(2);
+    });
+
+    it('a migration added to an index that has all the others is still applied, once', async () => {
+      const extra = { version: 9999, name: '9999_test_only.sql', sql: 'CREATE TABLE migration_test_9999 (x integer)' };
+      try {
+        expect(await migrate(sql, [...loadMigrations(), extra])).toEqual([9999]);
+        await expect(sql.query('SELECT count(*) FROM migration_test_9999')).resolves.toBeDefined();
+        expect(await migrate(sql, [...loadMigrations(), extra])).toEqual([]);
+      } finally {
+        await sql.exec('DROP TABLE IF EXISTS migration_test_9999');
+        await sql.query('DELETE FROM schema_migrations WHERE version = 9999');
+      }
+    });
+
     it('leave the data alone when the database is reopened', async () => {
       const id = await addReadyVideo(store, [vec(1, 2), vec(2, 1), vec(1, 1, 1)], undefined, { title: 'survives reopen' });
       await sql.close();

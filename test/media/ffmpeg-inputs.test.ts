@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia } from '../../src/core/media/probe.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { extractFrameJpeg } from '../../src/core/media/thumbnail.js';
-import { fpsModeArgs, resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
+import { fpsModeArgs, prefetchFfmpeg, resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
 import { ffmpeg, makeClip, makeStill, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
@@ -123,6 +123,23 @@ describe('a missing or broken ffmpeg is an environment error', () => {
     const err = await expectRetraceError(probeMedia(real), 'FFMPEG_UNUSABLE');
     expect(err.message).toMatch(/exit code 127.*libavdevice/);
     await expectRetraceError(extractFrameJpeg(real, 1), 'FFMPEG_UNUSABLE');
+  });
+
+  it('asked ahead in the background (as the CLI does while it opens the index), a broken ffmpeg is still reported where it is used', async () => {
+    const bin = dir.file('broken-ffmpeg-prefetched');
+    await writeFile(bin, '#!/bin/sh\necho "error while loading shared libraries: libavdevice.so.59" >&2\nexit 127\n');
+    await chmod(bin, 0o755);
+    process.env.FFMPEG_PATH = bin;
+    await expect(prefetchFfmpeg()).resolves.toBeUndefined();
+    const err = await expectRetraceError(probeMedia(real), 'FFMPEG_UNUSABLE');
+    expect(err.message).toMatch(/exit code 127.*libavdevice/);
+  });
+
+  it('asked ahead in the background, a working pair is the one used later', async () => {
+    await prefetchFfmpeg();
+    const paths = resolveFfmpegPaths();
+    expect(paths.ffmpeg).toMatch(/ffmpeg/);
+    expect((await probeMedia(real)).width).toBe(320);
   });
 
   it('works again once the variables are fixed', async () => {

@@ -6,7 +6,8 @@ const BENCH_HELP = `Usage (from a checkout of the retrace repository, after npm 
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
       [--split tuning|holdout|mixed] [--holdout DIR] [--negatives N] [--other-corpus DIR]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
-  retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]`;
+  retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
+  retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]`;
 
 /** The compiled benchmark suite (dist/bench/), next to dist/src/ in a built checkout. */
 const BENCH_DIR = new URL('../../../bench/', import.meta.url);
@@ -38,7 +39,7 @@ function missingDevDependency(err: unknown): string | null {
 export async function benchCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const log = (line: string) => process.stdout.write(line + '\n');
-  if (sub !== 'accuracy' && sub !== 'ingest' && sub !== 'search') {
+  if (sub !== 'accuracy' && sub !== 'ingest' && sub !== 'search' && sub !== 'cli') {
     process.stderr.write(`${sub ? `Unknown benchmark: ${sub}\n` : ''}${BENCH_HELP}\n`);
     return EXIT.usage;
   }
@@ -61,6 +62,10 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
         const { searchCli } = await import('../../../bench/search/main.js');
         await searchCli(rest, log);
         return EXIT.ok;
+      }
+      case 'cli': {
+        const { cliBenchCli } = await import('../../../bench/cli/main.js');
+        return cliBenchCli(rest, log);
       }
     }
   } catch (err) {

@@ -20,6 +20,7 @@ import { alignMatches } from '../align/temporal-chains.js';
 import { segmentScore } from '../align/segment-scoring.js';
 import type { ScoredSegment } from '../verify/judge-segments.js';
 import { judgeCandidates, verificationCanReject } from '../verify/judge-segments.js';
+import { loadOpenCv } from '../verify/local-features.js';
 import type { RankedVideo } from '../results/match-results.js';
 import { describeMatches, rankVideos, round } from '../results/match-results.js';
 import type { SearchSettings } from '../settings/search-settings.js';
@@ -51,6 +52,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   return withQueryFile(input, async (path) => {
     report({ stage: 'probing', fraction: 0 });
     const info = await probeMedia(path, ctx.limits);
+    // OpenCV (about 0.3 s of CPU to load, once per process) is loaded while ffmpeg decodes the
+    // query in its own process, rather than after the nearest-neighbour search when a candidate
+    // needs verifying; a failure to load is reported where verification uses it.
+    if (s.verify.enabled) loadOpenCv().catch(() => undefined);
     report({ stage: 'sampling', fraction: 0.05 });
     let t = performance.now();
     const evidence: EvidenceOptions = { ...s.evidence, ...(opts.minFrameSimilarity !== undefined ? { minFrameSimilarity: opts.minFrameSimilarity } : {}) };

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -67,9 +67,43 @@ function locate(tool: Tool): { path: string; source: string } {
   throw new FfmpegNotFoundError(`${tool} not found: set ${envName}, install ffmpeg, or reinstall ${pkg}`);
 }
 
+/** What a finished `<bin> …` said: spawnSync's result, or the same gathered asynchronously. */
+interface ToolAnswer {
+  error?: Error;
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const VERSION_ARGS = ['-hide_banner', '-version'];
+const OPTIONS_ARGS = ['-hide_banner', '-h', 'long'];
+
+function askSync(bin: string, args: readonly string[]): ToolAnswer {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { error: r.error, status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function ask(bin: string, args: readonly string[]): Promise<ToolAnswer> {
+  return new Promise((resolveAnswer) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let error: Error | undefined;
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      error = e;
+    });
+    child.on('close', (status, signal) =>
+      resolveAnswer({ error, status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
+}
+
 /** Run `<bin> -version` once: a binary that cannot print its version cannot decode anything either. */
-function verify(tool: Tool, bin: string, source: string): void {
-  const r = spawnSync(bin, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+function verify(tool: Tool, bin: string, source: string, answer: ToolAnswer = askSync(bin, VERSION_ARGS)): void {
+  const r = answer;
   const where = `${bin} (from ${source})`;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
@@ -97,7 +131,7 @@ function verify(tool: Tool, bin: string, source: string): void {
  * const { ffmpeg, ffprobe } = resolveFfmpegPaths();
  */
 export function resolveFfmpegPaths(): FfmpegPaths {
-  const key = [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH, process.env.PATH].join('\0');
+  const key = envKey();
   if (cached?.key === key) return cached.paths;
   const ffmpeg = locate('ffmpeg');
   const ffprobe = locate('ffprobe');
@@ -107,8 +141,35 @@ export function resolveFfmpegPaths(): FfmpegPaths {
   return cached.paths;
 }
 
+function envKey(): string {
+  return [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH, process.env.PATH].join('\0');
+}
+
 /** Whether each ffmpeg binary (by path) knows `-fps_mode`, asked once per binary. */
 const fpsModeKnown = new Map<string, boolean>();
+
+/**
+ * Ask ffmpeg and ffprobe what {@link resolveFfmpegPaths} and {@link fpsModeArgs} ask (three
+ * short runs, 0.1–0.35 s together) in the background, so their answers are ready when the first
+ * file is read: the CLI starts this while it opens the index, which keeps the main thread busy
+ * anyway. Never rejects: a binary that fails here is asked again, synchronously, where it is
+ * used, and reported there.
+ */
+export async function prefetchFfmpeg(): Promise<void> {
+  try {
+    const key = envKey();
+    if (cached?.key === key) return;
+    const ffmpeg = locate('ffmpeg');
+    const ffprobe = locate('ffprobe');
+    const [v1, v2, options] = await Promise.all([ask(ffmpeg.path, VERSION_ARGS), ask(ffprobe.path, VERSION_ARGS), ask(ffmpeg.path, OPTIONS_ARGS)]);
+    verify('ffmpeg', ffmpeg.path, ffmpeg.source, v1);
+    verify('ffprobe', ffprobe.path, ffprobe.source, v2);
+    if (options.status === 0) fpsModeKnown.set(ffmpeg.path, /^-fps_mode\b/m.test(options.stdout));
+    if (envKey() === key) cached = { key, paths: { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path } };
+  } catch {
+    // Reported by the synchronous path at first use.
+  }
+}
 
 /**
  * The output option that sets how frame timestamps reach the muxer (`passthrough`: as decoded;
@@ -123,8 +184,8 @@ const fpsModeKnown = new Map<string, boolean>();
 export function fpsModeArgs(ffmpeg: string, mode: 'passthrough' | 'vfr' | 'cfr'): string[] {
   let known = fpsModeKnown.get(ffmpeg);
   if (known === undefined) {
-    const r = spawnSync(ffmpeg, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    known = /^-fps_mode\b/m.test(r.stdout ?? '');
+    const r = askSync(ffmpeg, OPTIONS_ARGS);
+    known = /^-fps_mode\b/m.test(r.stdout);
     // An unanswered question is not cached: the old spelling is used this time and asked again next.
     if (r.status === 0) fpsModeKnown.set(ffmpeg, known);
   }
