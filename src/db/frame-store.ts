@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlClient } from './sql-client.js';
 import { pgArray } from './sql-client.js';
-import type { VideoRecord, VideoStatus } from '../core/engine/types.js';
+import type { VideoRecord, VideoStatus } from './video-record.js';
 import { DescriptorMismatchError, NotFoundError } from '../core/errors/retrace-error.js';
 
 /** A frame ready to store: its row in `frames` and its descriptor vectors by region variant. */

@@ -179,10 +179,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       const p = join(dirs.queries, name);
       try {
         if ((await stat(p)).mtimeMs > cutoff) continue;
-        if (!inUse) {
-          const { rows } = await engine.sql.query<{ path: string | null }>(`SELECT input->>'path' AS path FROM jobs WHERE finished_at IS NULL`);
-          inUse = new Set(rows.map((r) => r.path ?? ''));
-        }
+        inUse ??= await store.unfinishedInputPaths();
         if (!inUse.has(p)) await rm(p, { force: true });
       } catch (err) {
         log(`could not sweep ${p}`, err);
@@ -240,11 +237,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   api.get('/health', async (_req, res) => {
     let db = 'ok';
-    try {
-      await engine.sql.query('SELECT 1');
-    } catch {
-      db = 'unreachable';
-    }
+    if (!(await engine.isDatabaseReachable())) db = 'unreachable';
     res.setHeader('Cache-Control', 'no-store');
     res.status(db === 'ok' ? 200 : 503).json({
       status: db === 'ok' ? 'ok' : 'degraded',

@@ -11,6 +11,8 @@ export interface ServerEngine {
   get(id: string): Promise<VideoRecord>;
   remove(id: string): Promise<void>;
   stats(): Promise<EngineStats>;
+  /** Whether the database answers (health checks). */
+  isDatabaseReachable(): Promise<boolean>;
   /**
    * Probe and validate a file without indexing it. When present, the server probes every
    * completed upload, so a corrupt, truncated or audio-only file is refused with a 4xx at once

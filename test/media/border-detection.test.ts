@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
 }
 
 /** Textured "footage": overlapping waves and blobs, clearly not a solid colour anywhere. */
-function textured(width: number, height: number, seed = 1): (x: number, y: number) => [number, number, number] {
+function textured(seed = 1): (x: number, y: number) => [number, number, number] {
   const r = rng(seed);
   const fx = 0.15 + r() * 0.2;
   const fy = 0.1 + r() * 0.2;
@@ -34,7 +34,7 @@ function textured(width: number, height: number, seed = 1): (x: number, y: numbe
 }
 
 /** An RGB raster: `inner` draws the picture inside `rect`, everything outside is `pad`. */
-function padded(width: number, height: number, rect: Rect, pad: [number, number, number], inner = textured(width, height), noise = 0): Raster {
+function padded(width: number, height: number, rect: Rect, pad: [number, number, number], inner = textured(), noise = 0): Raster {
   const r = rng(99);
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
@@ -70,7 +70,7 @@ describe('detectContentRect', () => {
     // A faint sky gradient (row std about 2) over textured ground; the copy adds bars with a
     // column blended half-way into the picture on each side, as scaling and compression do.
     const sky = 30;
-    const ground = textured(W, H);
+    const ground = textured();
     const picture = (x: number, y: number): [number, number, number] => (y < sky ? [170 + x / 20, 190 + x / 20, 230] : ground(x, y));
     const source = padded(W, H, FULL, [0, 0, 0], picture);
     const bars = { x: 20, y: 0, width: W - 40, height: H };
@@ -107,7 +107,7 @@ describe('detectContentRect', () => {
 
   it('still finds bars that carry compression noise', () => {
     const inner = { x: 0, y: 16, width: W, height: H - 32 };
-    expectRectNear(detectContentRect(padded(W, H, inner, [16, 16, 16], textured(W, H), 2)), inner, 2);
+    expectRectNear(detectContentRect(padded(W, H, inner, [16, 16, 16], textured(), 2)), inner, 2);
   });
 
   it('keeps the full rectangle of a frame without bars', () => {
@@ -214,7 +214,7 @@ describe('frameQuality', () => {
 
   it('scores textured frames high', () => {
     expect(frameQuality(padded(W, H, FULL, [0, 0, 0]))).toBeGreaterThan(0.8);
-    expect(frameQuality(padded(W, H, FULL, [0, 0, 0], textured(W, H, 7)))).toBeGreaterThan(0.8);
+    expect(frameQuality(padded(W, H, FULL, [0, 0, 0], textured(7)))).toBeGreaterThan(0.8);
   });
 
   it('scores a letterboxed picture, once its bars are removed, like the picture itself', () => {

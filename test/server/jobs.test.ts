@@ -181,7 +181,7 @@ describe('JobQueue', () => {
   it('a graceful close puts the running job back in the queue and the next start runs it', async () => {
     let started = 0;
     const blocking: JobRunner = (_job, { onProgress, signal }) =>
-      new Promise((resolve, reject) => {
+      new Promise((_resolve, reject) => {
         started++;
         onProgress({ stage: 'sampling', fraction: 0.2 });
         signal.addEventListener('abort', () => reject(new AbortedError()));

@@ -217,6 +217,16 @@ export class Retrace {
    * @example
    * const { videos, frames, bytesPerFrame } = await engine.stats();
    */
+  /** Whether the database answers a trivial query (health checks). */
+  async isDatabaseReachable(): Promise<boolean> {
+    try {
+      await this.sql.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async stats(): Promise<EngineStats> {
     const t = await this.store.totals();
     const bytes = await this.sql.databaseBytes();

@@ -1,8 +1,10 @@
 /** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
 import type { VideoMatch } from '../results/match-results.js';
+import type { VideoRecord } from '../../db/video-record.js';
 
 export type { MatchTransform, NormRect, SegmentVerification } from '../verify/segment-verification.js';
 export type { MediaInfo } from '../media/probe.js';
+export type { VideoRecord, VideoStatus } from '../../db/video-record.js';
 export type { FrameMatch, MatchSegment, VideoMatch } from '../results/match-results.js';
 
 /** Stages reported through `onProgress` while indexing or searching. */
@@ -18,26 +20,6 @@ export interface Progress {
 }
 
 export type ProgressListener = (p: Progress) => void;
-
-export type VideoStatus = 'indexing' | 'ready' | 'failed';
-
-export interface VideoRecord {
-  id: string;
-  contentHash: string;
-  path: string;
-  title: string | null;
-  durationSec: number;
-  fps: number | null;
-  width: number;
-  height: number;
-  codec: string;
-  status: VideoStatus;
-  error: { code: string; message: string } | null;
-  metadata: Record<string, unknown>;
-  frameCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export interface IndexOptions {
   title?: string;

@@ -156,6 +156,12 @@ export class JobStore {
     return rows.map(fromRow);
   }
 
+  /** The input files of jobs not yet finished (a sweep must not delete them). */
+  async unfinishedInputPaths(): Promise<Set<string>> {
+    const { rows } = await this.sql.query<{ path: string | null }>(`SELECT input->>'path' AS path FROM jobs WHERE finished_at IS NULL`);
+    return new Set(rows.flatMap((r) => (r.path ? [r.path] : [])));
+  }
+
   async countUnfinished(): Promise<{ queued: number; running: number }> {
     const { rows } = await this.sql.query<{ stage: string; n: number | string }>(
       `SELECT stage, count(*) AS n FROM jobs WHERE finished_at IS NULL GROUP BY stage`,
