@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 
 import type { NormRect, TruthTransform } from './metrics.js';
-import { round, type Rng } from './seeded-random.js';
+import { round, type Rng } from '../common/seeded-random.js';
 
 // ---------------------------------------------------------------------------
 // Families

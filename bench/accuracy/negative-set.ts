@@ -43,7 +43,7 @@ import {
   type QueryRecord,
   type QuerySet,
 } from './query-set.js';
-import { createRng, type Rng } from './seeded-random.js';
+import { createRng, type Rng } from '../common/seeded-random.js';
 
 /** Video families of the large negative set: the unedited window, then every single edit family. */
 export const LARGE_NEGATIVE_VIDEO_FAMILIES = ['plain', ...EASY_FAMILIES, ...HARD_FAMILIES] as const;

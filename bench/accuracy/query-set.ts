@@ -40,7 +40,7 @@ import {
   type VideoQuerySpec,
 } from './edit-families.js';
 import type { TruthTransform } from './metrics.js';
-import { createRng, round } from './seeded-random.js';
+import { createRng, round } from '../common/seeded-random.js';
 
 /** Bump when generation changes in a way that makes cached query files stale. */
 export const GENERATOR_VERSION = 1;

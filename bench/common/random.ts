@@ -1,18 +1,12 @@
-/** Deterministic PRNG (mulberry32) for synthetic benchmark data: same seed, same data. */
+import { mulberry32 } from './seeded-random.js';
+
+/** Deterministic generator (the one mulberry32 of seeded-random.ts) for synthetic benchmark data: same seed, same data. */
 export class Prng {
-  private a: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.a = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) | 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   uniform(min: number, max: number): number {

@@ -23,7 +23,7 @@ import {
   type QueryTruth,
 } from '../../bench/accuracy/metrics.js';
 import { planQueries, splitCorpus } from '../../bench/accuracy/query-set.js';
-import { createRng } from '../../bench/accuracy/seeded-random.js';
+import { createRng } from '../../bench/common/seeded-random.js';
 
 const seg = (queryStart: number, queryEnd: number, refStart: number, refEnd: number) => ({ queryStart, queryEnd, refStart, refEnd });
 

@@ -30,7 +30,7 @@ import { parseAccuracyArgs } from '../../bench/accuracy/main.js';
 import type { NormRect } from '../../bench/accuracy/metrics.js';
 import { allocateSocialNegatives, planLargeNegatives, type NegativeSource } from '../../bench/accuracy/negative-set.js';
 import { planQueries, specHash, splitCorpus, withSocial } from '../../bench/accuracy/query-set.js';
-import { createRng } from '../../bench/accuracy/seeded-random.js';
+import { createRng } from '../../bench/common/seeded-random.js';
 import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 
 const clip = (file: string, durationSec: number, width = 1280, height = 720): ClipInfo => ({

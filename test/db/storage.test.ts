@@ -17,6 +17,7 @@ import { expectRetraceError } from '../helpers/expect-error.js';
 import { createTestDatabase, isPglite, TEST_DB_KIND } from '../helpers/test-database.js';
 import type { TestDatabase } from '../helpers/test-database.js';
 import { startStorageChild } from '../helpers/child-process.js';
+import { seededRng } from '../helpers/seeded-rng.js';
 
 const DIMS = 8;
 const DESCRIPTOR_ID = 'storage-test-8d';
@@ -39,13 +40,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /** Deterministic pseudo-random unit vectors. */
 function randomVectors(n: number, seed: number): Float32Array[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRng(seed);
   return Array.from({ length: n }, () => vec(...Array.from({ length: DIMS }, () => rnd() * 2 - 1)));
 }
 

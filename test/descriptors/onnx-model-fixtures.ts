@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as pb } from 'onnx-proto';
+import { mulberry32 } from '../../bench/common/seeded-random.js';
 
 const { onnx } = onnxProto;
 type Dim = number | string;
@@ -15,17 +16,7 @@ type Dim = number | string;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
-/** Deterministic PRNG (mulberry32): same seed, same sequence. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** `n` seeded values uniform in [-scale, scale). */
 export function seededWeights(n: number, seed: number, scale = 1): Float32Array {

@@ -7,24 +7,13 @@ import { probeMedia } from '../../src/core/media/probe.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
+import { seededRng } from '../helpers/seeded-rng.js';
 
 // ---- synthetic pictures ------------------------------------------------------------------
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Textured "footage": overlapping waves and blobs, clearly not a solid colour anywhere. */
 function textured(seed = 1): (x: number, y: number) => [number, number, number] {
-  const r = rng(seed);
+  const r = seededRng(seed);
   const fx = 0.15 + r() * 0.2;
   const fy = 0.1 + r() * 0.2;
   return (x, y) => {
@@ -35,7 +24,7 @@ function textured(seed = 1): (x: number, y: number) => [number, number, number] 
 
 /** An RGB raster: `inner` draws the picture inside `rect`, everything outside is `pad`. */
 function padded(width: number, height: number, rect: Rect, pad: [number, number, number], inner = textured(), noise = 0): Raster {
-  const r = rng(99);
+  const r = seededRng(99);
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -207,7 +196,7 @@ describe('frameQuality', () => {
   });
 
   it('scores a frame of faint noise low: per-pixel noise is not information', () => {
-    const r = rng(5);
+    const r = seededRng(5);
     const data = new Uint8Array(W * H).map(() => 20 + Math.round(r() * 4));
     expect(frameQuality({ width: W, height: H, channels: 1, data })).toBeLessThan(0.2);
   });
@@ -225,7 +214,7 @@ describe('frameQuality', () => {
   });
 
   it('stays within 0..1', () => {
-    const r = rng(3);
+    const r = seededRng(3);
     const noisy: Raster = { width: W, height: H, channels: 1, data: new Uint8Array(W * H).map(() => Math.round(r() * 255)) };
     const q = frameQuality(noisy);
     expect(q).toBeGreaterThanOrEqual(0);
