@@ -14,7 +14,7 @@ export type * from './core/engine/types.js';
 export type { IndexManyOptions, IndexOutcome } from './core/engine/ingest.js';
 export type { QueryInput } from './core/engine/query-input.js';
 export type { RefineSettings, SearchSettings } from './core/settings/search-settings.js';
-export type { VerifySettings } from './core/verify/verify-settings.js';
+export type { VerifySettings } from './core/settings/verify-settings.js';
 
 export * from './core/errors/retrace-error.js';
 
@@ -25,8 +25,8 @@ export type { OnnxDescriptorOptions } from './core/descriptors/onnx-descriptor.j
 export type { Raster, Rect } from './core/frames/raster.js';
 
 export { probeMedia } from './core/media/probe.js';
-export { DEFAULT_LIMITS } from './core/media/limits.js';
-export type { MediaLimits } from './core/media/limits.js';
+export { DEFAULT_LIMITS } from './core/settings/media-settings.js';
+export type { MediaLimits } from './core/settings/media-settings.js';
 export { DEFAULT_SAMPLING, sampleFrames } from './core/media/frame-sampler.js';
 export type { SamplingOptions, SampledFrame } from './core/media/frame-sampler.js';
 export { resolveFfmpegPaths } from './core/media/ffmpeg-binaries.js';

@@ -3,6 +3,10 @@ import type { SqlClient } from './sql-client.js';
 import { pgArray } from './sql-client.js';
 import type { VideoRecord, VideoStatus } from './video-record.js';
 import { DescriptorMismatchError, NotFoundError } from '../core/errors/retrace-error.js';
+import type { AnnSettings } from '../core/settings/store-settings.js';
+import { DEFAULT_ANN } from '../core/settings/store-settings.js';
+export type { AnnSettings } from '../core/settings/store-settings.js';
+export { DEFAULT_ANN } from '../core/settings/store-settings.js';
 
 /** A frame ready to store: its row in `frames` and its descriptor vectors by region variant. */
 export interface StoredFrame {
@@ -94,28 +98,6 @@ export function vectorLiteral(v: Float32Array): string {
   }
   return s + ']';
 }
-
-export interface AnnSettings {
-  /** HNSW graph degree. */
-  m: number;
-  efConstruction: number;
-  /** Candidates examined per query; recall rises with it. */
-  efSearch: number;
-}
-
-/**
- * HNSW on halfvec, built on L2 distance with ef_construction 128. Descriptors are unit vectors, so
- * the nearest by L2 distance are the nearest by cosine, and knn still reports cosine similarity
- * (computed from the stored vectors). At 1M frames an L2 graph found far more of the true
- * neighbours than a cosine graph of the same size, and faster (bench/RESULTS.md). The graphs hold
- * non-zero vectors only (partial indexes): a zero vector (a perfectly flat region) has no cosine
- * similarity to anything, the cosine index skipped it, and an L2 graph would rank it at distance 1
- * from every query, i.e. as a neighbour with NaN similarity.
- * Video queries scan with ef_search 60: at 1M frames mean recall@16 0.961 (whole picture 0.982,
- * centre 0.939), against 0.975 at 100 for about 30 % more time.
- * Image queries ask for more neighbours (k 128) and so scan with ef_search = k.
- */
-export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 60 };
 
 /** Stored region variants and their columns in `frames`. */
 const VARIANT_COLUMNS = ['e0', 'e1'] as const;

@@ -6,7 +6,7 @@ import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor
 import { prepareFrame } from '../../src/core/frames/prepared-frame.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { probeMedia } from '../../src/core/media/probe.js';
-import { DEFAULT_LIMITS } from '../../src/core/media/limits.js';
+import { DEFAULT_LIMITS } from '../../src/core/settings/media-settings.js';
 import type { MatchSegment, SearchResult } from '../../src/core/engine/types.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
 import { CODECS, editClip, extractStill, ffmpeg, makeClip, makeTempDir, problemFiles, SOURCES } from '../helpers/media-fixtures.js';

@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia } from '../../src/core/media/probe.js';
-import { DEFAULT_LIMITS } from '../../src/core/media/limits.js';
+import { DEFAULT_LIMITS } from '../../src/core/settings/media-settings.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
 import { ffmpeg, ffprobeJson, makeClip, makeStill, makeTempDir, problemFiles, SOURCES } from '../helpers/media-fixtures.js';

@@ -5,28 +5,8 @@ import type { QueryPlan } from '../query/query-plan.js';
 import { refineSegment } from './segment-refinement.js';
 import type { RefineQueryFrame, RefineRefFrame } from './segment-refinement.js';
 import type { AlignOptions, AlignedSegment } from './temporal-chains.js';
-
-/** Dense refinement of found segments against the candidate reference's stored frames. */
-export interface RefineSettings {
-  enabled: boolean;
-  /** Candidate videos refined per query, strongest first. */
-  maxVideos: number;
-  /** See `RefineOptions` in align/segment-refinement. */
-  extendMinSimilarity: number;
-  extendDrop: number;
-  maxMisses: number;
-  realTimeSlack: number;
-  /** Refinement compares frames in each way (region/variant pair) that carried at least this share of the strongest way's evidence… */
-  pairShare: number;
-  /** …and in at most this many ways. */
-  maxPairs: number;
-  /**
-   * First-tier regions of the picture as a whole (keys, mirror images included), whose trims
-   * refinement compares too: border stripping may have taken a flat sky or floor off the
-   * reference's frames and not the query's.
-   */
-  trimmedKeys: readonly string[];
-}
+import type { RefineSettings } from '../settings/search-settings.js';
+export type { RefineSettings } from '../settings/search-settings.js';
 
 export interface RefineCandidatesInput {
   plan: QueryPlan;

@@ -17,6 +17,8 @@
  * is dropped.
  */
 import type { RegionPair } from '../candidates/region-pair.js';
+import type { AlignOptions } from '../settings/search-settings.js';
+export type { AlignOptions } from '../settings/search-settings.js';
 
 export interface MatchPoint {
   /** Query frame index (one frame can have several candidate reference times). */
@@ -38,52 +40,6 @@ export interface MatchPoint {
    * measured against it: otherwise a long query could never show a dense second-tier chain.
    */
   spacingSec?: number;
-}
-
-export interface AlignOptions {
-  /** Longest jump between consecutive matches of one chain, on either axis (seconds). */
-  maxGapSec: number;
-  /**
-   * Slowest and fastest playback rate of the copy relative to the reference (reference seconds
-   * per query second: 4 means the query's 1 s shows 4 s of the reference).
-   */
-  minRate: number;
-  maxRate: number;
-  /** Timing slack per step: sampling phase makes matched times jitter by up to one interval. */
-  jitterSec: number;
-  /** Penalty per second of query time skipped without a match, so chains don't bridge unrelated stretches. */
-  gapPenaltyPerSec: number;
-  /**
-   * Penalty per point for the chain's overall rate (from its start) departing from real time,
-   * per unit of |ln rate| (so 4× and 0.25× cost the same). Small: a 4× copy loses little, but on
-   * a static shot, where every rate fits equally well, the real-time chain wins instead of one
-   * creeping at a fraction of it.
-   */
-  ratePenalty: number;
-  /** Fewest matched query frames per sampled query frame over a segment's span: sparse chains are chance. */
-  minDensity: number;
-  /**
-   * Chains of fewer distinct query frames than this must be denser (`shortChainMinDensity`):
-   * among many random candidates a few points line up by chance far more often than many do.
-   */
-  shortChainFrames: number;
-  shortChainMinDensity: number;
-  /**
-   * A sparser chain is kept when its evidence reaches `strongChainEvidence` and its density is
-   * at least `strongChainMinDensity`: a picture-in-picture inset or a static subject may match
-   * only one query frame in three, but strongly, while chance chains that sparse stay weak.
-   */
-  strongChainEvidence: number;
-  strongChainMinDensity: number;
-  /** Fewest distinct query frames in a segment. */
-  minMatchedFrames: number;
-  /** At most this many segments per reference video. */
-  maxSegments: number;
-  /** A new segment whose query interval overlaps an accepted one by more than this fraction is dropped. */
-  maxQueryOverlap: number;
-  /** Sampling interval of the query and reference, to give each sampled frame its duration. */
-  queryIntervalSec: number;
-  refIntervalSec: number;
 }
 
 export interface AlignedSegment {

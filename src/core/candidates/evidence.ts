@@ -1,20 +1,6 @@
 import type { KnnHit } from '../../db/frame-store.js';
-
-export interface EvidenceOptions {
-  /** Pairs below this cosine similarity give no evidence at all. */
-  minFrameSimilarity: number;
-  /** How far above the query region's background a pair must be before it counts. */
-  backgroundMargin: number;
-  /** Which distinct video's similarity is taken as the background (the n-th best). */
-  backgroundRank: number;
-  /** Query frames below this quality are not searched: flat frames match everything. */
-  minQuality: number;
-  /**
-   * Pairs below this similarity give no evidence either, but unlike `minFrameSimilarity` it
-   * neither raises the floor nor scales the weight of the pairs that pass.
-   */
-  minPairSimilarity?: number;
-}
+import type { EvidenceOptions } from '../settings/search-settings.js';
+export type { EvidenceOptions } from '../settings/search-settings.js';
 
 /** A hit turned into evidence for alignment. */
 export interface WeightedHit extends KnnHit {

@@ -9,20 +9,8 @@ import type { WeightedHit } from './evidence.js';
 import { weighHits } from './evidence.js';
 import type { RegionPair } from './region-pair.js';
 import { regionPair, regionSpec } from './region-pair.js';
-
-/** How candidates are searched (part of `SearchSettings`). */
-export interface CandidateSettings {
-  /** Neighbours fetched per query region. */
-  k: number;
-  /** Neighbours per region for image queries: one frame is cheap to search widely, and a wide list gives a reliable background. */
-  imageK: number;
-  /**
-   * Added to the similarity floor of guessed regions — second-tier crops and windows, and
-   * detected insets (screen recordings are full of rectangles that are not insets): the best of
-   * many guesses against unrelated footage scores higher than one honest comparison does.
-   */
-  guessExtraFloor: number;
-}
+import type { CandidateSettings } from '../settings/search-settings.js';
+export type { CandidateSettings } from '../settings/search-settings.js';
 
 /** A weighted hit with the region/variant pair that produced it. */
 export interface PairedHit extends WeightedHit {

@@ -6,7 +6,7 @@
  */
 import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
 import type { FrameStore } from '../../db/frame-store.js';
-import type { MediaLimits } from '../media/limits.js';
+import type { MediaLimits } from '../settings/media-settings.js';
 import type { SamplingOptions } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import type { QueryPlan } from '../query/query-plan.js';

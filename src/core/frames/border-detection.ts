@@ -1,19 +1,9 @@
 import type { Raster, Rect } from './raster.js';
 import { toLuma } from './raster.js';
-
-export interface BorderOptions {
-  /** A line is part of a bar when its luma standard deviation is below this (0–255 scale). */
-  maxLineStd: number;
-  /** Never remove more than this fraction of a side. */
-  maxFraction: number;
-  /**
-   * A line is solid padding, not merely flat picture, when its std is below this: measured pad
-   * bars of re-encoded copies sit at 0–1, flat skies and dark shadows at 1–5.
-   */
-  padLineStd: number;
-}
-
-export const DEFAULT_BORDER_OPTIONS: BorderOptions = { maxLineStd: 5, maxFraction: 0.4, padLineStd: 1.5 };
+import type { BorderOptions } from '../settings/frame-settings.js';
+import { DEFAULT_BORDER_OPTIONS } from '../settings/frame-settings.js';
+export type { BorderOptions } from '../settings/frame-settings.js';
+export { DEFAULT_BORDER_OPTIONS } from '../settings/frame-settings.js';
 
 /** Lines next to a bar that mix bar and picture (raster pixels). */
 const EDGE_BLEND = 2;

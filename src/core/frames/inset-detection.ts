@@ -1,23 +1,9 @@
 import type { Raster, Rect } from './raster.js';
 import { toLuma } from './raster.js';
-
-export interface InsetOptions {
-  /** Smallest and largest inset side, as fractions of the frame side. */
-  minFraction: number;
-  maxFraction: number;
-  /**
-   * When nothing is found, look again down to this smaller side: a wide picture pasted into a
-   * taller frame can be a fifth of its height. Only as a second pass, because small rectangles
-   * are plentiful in ordinary footage and would otherwise outscore the true, larger inset.
-   */
-  fallbackMinFraction: number;
-  /** A border pixel's edge strength must exceed its neighbours' by this factor. */
-  minContrast: number;
-  /** A drawn side must be a border along at least this fraction of its length. */
-  minCoverage: number;
-}
-
-export const DEFAULT_INSET: InsetOptions = { minFraction: 0.25, maxFraction: 0.8, fallbackMinFraction: 0.12, minContrast: 2, minCoverage: 0.6 };
+import type { InsetOptions } from '../settings/frame-settings.js';
+import { DEFAULT_INSET } from '../settings/frame-settings.js';
+export type { InsetOptions } from '../settings/frame-settings.js';
+export { DEFAULT_INSET } from '../settings/frame-settings.js';
 
 interface Line {
   /** Column (vertical line) or row (horizontal line) index. */

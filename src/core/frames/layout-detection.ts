@@ -1,5 +1,9 @@
 import type { Raster, Rect } from './raster.js';
 import { toLuma } from './raster.js';
+import type { LayoutOptions } from '../settings/frame-settings.js';
+import { DEFAULT_LAYOUT } from '../settings/frame-settings.js';
+export type { LayoutOptions } from '../settings/frame-settings.js';
+export { DEFAULT_LAYOUT } from '../settings/frame-settings.js';
 
 /**
  * How a query frame is laid out when it carries more than one picture:
@@ -14,56 +18,6 @@ export interface Layout {
   /** The panels that carry a picture of their own, in raster pixels of the frames given. */
   panels: Rect[];
 }
-
-export interface LayoutOptions {
-  /** Smallest share of the frame's side the sharp picture spans (a 16:9 picture in a 9:16 canvas spans 0.32). */
-  minSharpFraction: number;
-  /** Largest share: above it the blurred margins are too thin to tell from a soft edge. */
-  maxSharpFraction: number;
-  /**
-   * The margins' sharpness (fine detail relative to coarse gradients) must be at most this
-   * share of the picture's. Blurred, enlarged margins keep coarse gradients but lose fine detail.
-   */
-  maxBlurRatio: number;
-  /** The margins' sharpness (fine over coarse energy) must be at most this share of the picture's. */
-  maxSharpnessRatio: number;
-  /**
-   * Margins flatter than this (mean coarse gradient per pixel, along and across the lines) are
-   * bars, which border detection handles.
-   */
-  minMarginGradient: number;
-  /** The sharp picture's centre lies within this share of the frame's centre (0.5 ± this). */
-  bandCentreSlack: number;
-  /**
-   * A split line lies within this share of the frame's centre (0.5 ± this). Split layouts cut
-   * the frame in halves; on the tuning corpus the static edges that passed every other test (a
-   * table edge, a wall) lay at 0.54 of the height, the true splits at 0.49–0.50.
-   */
-  splitCentreSlack: number;
-  /** A split line must be an edge along at least this share of its length. */
-  splitMinCoverage: number;
-  /** Edge strength at the split line against its neighbours, per pixel along it. */
-  splitMinContrast: number;
-  /**
-   * Across a true split the two pictures are unrelated: the luma just left and right of the
-   * line correlates (over time and along the line) below this. A pole or door frame in one
-   * scene has the same light on both sides of its edges much of the time.
-   */
-  splitMaxCorrelation: number;
-}
-
-export const DEFAULT_LAYOUT: LayoutOptions = {
-  minSharpFraction: 0.25,
-  maxSharpFraction: 0.85,
-  maxBlurRatio: 0.45,
-  maxSharpnessRatio: 0.6,
-  minMarginGradient: 1.5,
-  bandCentreSlack: 0.12,
-  splitCentreSlack: 0.025,
-  splitMinCoverage: 0.7,
-  splitMinContrast: 2,
-  splitMaxCorrelation: 0.5,
-};
 
 /**
  * Find the parts of a query that carry a picture of their own, from several of its frames (at

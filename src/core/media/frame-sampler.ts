@@ -4,36 +4,10 @@ import { cleanFfmpegMessage } from './probe.js';
 import type { MediaInfo } from './probe.js';
 import type { Raster } from '../frames/raster.js';
 import { AbortedError, CorruptMediaError, MediaTooLongError, TooManyFramesError } from '../errors/retrace-error.js';
-
-export interface SamplingOptions {
-  /** Seconds between sampled frames (default 1). */
-  intervalSec: number;
-  /** ffmpeg scene-change score (0–1) above which a frame is taken as a keyframe (default 0.35). */
-  sceneThreshold: number;
-  /** Keyframes closer than this to the previous sampled frame are skipped, so flashes do not flood the index. */
-  minKeyframeGapSec: number;
-  /** Decoder threads (default 2). */
-  threads: number;
-  /**
-   * Opt-in motion sampling: indexing keeps an extra frame when the picture's similarity to the
-   * last kept frame falls below this (built-in descriptor, 0–1; 0, the default, turns it off;
-   * 0.85 is the measured setting). Stills grabbed during fast motion are then found more often,
-   * at the cost of more stored frames and more chance matches: see `selectFrames`. Queries are
-   * sampled densely anyway and do not use it.
-   */
-  motionThreshold: number;
-  /** Seconds between the candidate frames checked for motion (default 0.25). */
-  motionIntervalSec: number;
-}
-
-export const DEFAULT_SAMPLING: SamplingOptions = {
-  intervalSec: 1,
-  sceneThreshold: 0.35,
-  minKeyframeGapSec: 0.25,
-  threads: 2,
-  motionThreshold: 0,
-  motionIntervalSec: 0.25,
-};
+import type { SamplingOptions } from '../settings/media-settings.js';
+import { DEFAULT_SAMPLING } from '../settings/media-settings.js';
+export type { SamplingOptions } from '../settings/media-settings.js';
+export { DEFAULT_SAMPLING } from '../settings/media-settings.js';
 
 export interface SampledFrame {
   /** Index of the frame in the source stream (derived from its timestamp and frame rate). */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
-import type { MediaLimits } from './limits.js';
-import { DEFAULT_LIMITS } from './limits.js';
+import type { MediaLimits } from '../settings/media-settings.js';
+import { DEFAULT_LIMITS } from '../settings/media-settings.js';
 import {
   CorruptMediaError,
   EmptyFileError,

@@ -1,5 +1,5 @@
 import type { MediaInfo } from '../media/probe.js';
-import type { MediaLimits } from '../media/limits.js';
+import type { MediaLimits } from '../settings/media-settings.js';
 import type { SamplingOptions } from '../media/frame-sampler.js';
 import { sampleFrames } from '../media/frame-sampler.js';
 import type { NormRect, Raster, Rect } from '../frames/raster.js';
@@ -9,6 +9,8 @@ import { detectInset } from '../frames/inset-detection.js';
 import type { PreparedFrame } from '../frames/prepared-frame.js';
 import { prepareFrame } from '../frames/prepared-frame.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
+import type { QuerySettings } from '../settings/search-settings.js';
+export type { QuerySettings } from '../settings/search-settings.js';
 
 /** A sampled query frame, prepared as stored frames are. */
 export interface QueryFrame extends PreparedFrame {
@@ -19,38 +21,6 @@ export interface QueryFrame extends PreparedFrame {
 export interface QueryWindows {
   panels: NormRect[];
   inset: NormRect | null;
-}
-
-/** How a query is sampled and read (part of `SearchSettings`). */
-export interface QuerySettings {
-  /** Seconds between sampled query frames (denser than indexing: more chances to meet a stored frame). */
-  queryIntervalSec: number;
-  /** Longer queries are sampled more sparsely to stay under this many frames. */
-  maxQueryFrames: number;
-  /**
-   * Look for layouts in video queries (a sharp picture in a blurred surround, split screens) and
-   * search their panels as pictures of their own (see `detectLayout`).
-   */
-  detectLayouts: boolean;
-  /**
-   * Image queries: how far above its background (the n-th best distinct video) a pair must be.
-   * Larger than for video (`evidence.backgroundMargin`): one frame must stand out from the
-   * other videos on its own, as a ratio test does.
-   */
-  imageBackgroundMargin: number;
-  /**
-   * Image queries: the least information (`frameQuality`) a picture needs to be searched at all.
-   * Lower than for video frames (`evidence.minQuality`): a dark, faded or hazy still has nothing
-   * else to be found by, and a near-exact match to it is still evidence.
-   */
-  imageMinQuality: number;
-  /**
-   * Image queries with less information than `evidence.minQuality`: pairs below this similarity
-   * are dropped. Quantisation noise dominates such pictures, so chance matches run higher.
-   */
-  lowInformationMinSimilarity: number;
-  /** Video queries shorter than this (seconds) are searched by their best frame, as a still. */
-  shortClipSec: number;
 }
 
 /** Everything the later stages need to know about the query, decided once. */

@@ -2,14 +2,139 @@
  * Settings of a search, each default with the measurement that chose it. Measurements are on
  * the tuning corpus (`../shared/corpus`) unless said otherwise; bench/RESULTS.md has the runs.
  */
-import type { AlignOptions } from '../align/temporal-chains.js';
-import type { EvidenceOptions } from '../candidates/evidence.js';
-import type { VerifySettings } from '../verify/verify-settings.js';
-import type { QuerySettings } from '../query/query-plan.js';
-import type { CandidateSettings } from '../candidates/region-search.js';
-import type { RefineSettings } from '../align/refine-candidates.js';
+import type { VerifySettings } from './verify-settings.js';
 
-export type { CandidateSettings, QuerySettings, RefineSettings };
+export type { VerifySettings };
+
+export interface EvidenceOptions {
+  /** Pairs below this cosine similarity give no evidence at all. */
+  minFrameSimilarity: number;
+  /** How far above the query region's background a pair must be before it counts. */
+  backgroundMargin: number;
+  /** Which distinct video's similarity is taken as the background (the n-th best). */
+  backgroundRank: number;
+  /** Query frames below this quality are not searched: flat frames match everything. */
+  minQuality: number;
+  /**
+   * Pairs below this similarity give no evidence either, but unlike `minFrameSimilarity` it
+   * neither raises the floor nor scales the weight of the pairs that pass.
+   */
+  minPairSimilarity?: number;
+}
+
+export interface AlignOptions {
+  /** Longest jump between consecutive matches of one chain, on either axis (seconds). */
+  maxGapSec: number;
+  /**
+   * Slowest and fastest playback rate of the copy relative to the reference (reference seconds
+   * per query second: 4 means the query's 1 s shows 4 s of the reference).
+   */
+  minRate: number;
+  maxRate: number;
+  /** Timing slack per step: sampling phase makes matched times jitter by up to one interval. */
+  jitterSec: number;
+  /** Penalty per second of query time skipped without a match, so chains don't bridge unrelated stretches. */
+  gapPenaltyPerSec: number;
+  /**
+   * Penalty per point for the chain's overall rate (from its start) departing from real time,
+   * per unit of |ln rate| (so 4× and 0.25× cost the same). Small: a 4× copy loses little, but on
+   * a static shot, where every rate fits equally well, the real-time chain wins instead of one
+   * creeping at a fraction of it.
+   */
+  ratePenalty: number;
+  /** Fewest matched query frames per sampled query frame over a segment's span: sparse chains are chance. */
+  minDensity: number;
+  /**
+   * Chains of fewer distinct query frames than this must be denser (`shortChainMinDensity`):
+   * among many random candidates a few points line up by chance far more often than many do.
+   */
+  shortChainFrames: number;
+  shortChainMinDensity: number;
+  /**
+   * A sparser chain is kept when its evidence reaches `strongChainEvidence` and its density is
+   * at least `strongChainMinDensity`: a picture-in-picture inset or a static subject may match
+   * only one query frame in three, but strongly, while chance chains that sparse stay weak.
+   */
+  strongChainEvidence: number;
+  strongChainMinDensity: number;
+  /** Fewest distinct query frames in a segment. */
+  minMatchedFrames: number;
+  /** At most this many segments per reference video. */
+  maxSegments: number;
+  /** A new segment whose query interval overlaps an accepted one by more than this fraction is dropped. */
+  maxQueryOverlap: number;
+  /** Sampling interval of the query and reference, to give each sampled frame its duration. */
+  queryIntervalSec: number;
+  refIntervalSec: number;
+}
+
+/** Dense refinement of found segments against the candidate reference's stored frames. */
+export interface RefineSettings {
+  enabled: boolean;
+  /** Candidate videos refined per query, strongest first. */
+  maxVideos: number;
+  /** See `RefineOptions` in align/segment-refinement. */
+  extendMinSimilarity: number;
+  extendDrop: number;
+  maxMisses: number;
+  realTimeSlack: number;
+  /** Refinement compares frames in each way (region/variant pair) that carried at least this share of the strongest way's evidence… */
+  pairShare: number;
+  /** …and in at most this many ways. */
+  maxPairs: number;
+  /**
+   * First-tier regions of the picture as a whole (keys, mirror images included), whose trims
+   * refinement compares too: border stripping may have taken a flat sky or floor off the
+   * reference's frames and not the query's.
+   */
+  trimmedKeys: readonly string[];
+}
+
+/** How a query is sampled and read (part of `SearchSettings`). */
+export interface QuerySettings {
+  /** Seconds between sampled query frames (denser than indexing: more chances to meet a stored frame). */
+  queryIntervalSec: number;
+  /** Longer queries are sampled more sparsely to stay under this many frames. */
+  maxQueryFrames: number;
+  /**
+   * Look for layouts in video queries (a sharp picture in a blurred surround, split screens) and
+   * search their panels as pictures of their own (see `detectLayout`).
+   */
+  detectLayouts: boolean;
+  /**
+   * Image queries: how far above its background (the n-th best distinct video) a pair must be.
+   * Larger than for video (`evidence.backgroundMargin`): one frame must stand out from the
+   * other videos on its own, as a ratio test does.
+   */
+  imageBackgroundMargin: number;
+  /**
+   * Image queries: the least information (`frameQuality`) a picture needs to be searched at all.
+   * Lower than for video frames (`evidence.minQuality`): a dark, faded or hazy still has nothing
+   * else to be found by, and a near-exact match to it is still evidence.
+   */
+  imageMinQuality: number;
+  /**
+   * Image queries with less information than `evidence.minQuality`: pairs below this similarity
+   * are dropped. Quantisation noise dominates such pictures, so chance matches run higher.
+   */
+  lowInformationMinSimilarity: number;
+  /** Video queries shorter than this (seconds) are searched by their best frame, as a still. */
+  shortClipSec: number;
+}
+
+/** How candidates are searched (part of `SearchSettings`). */
+export interface CandidateSettings {
+  /** Neighbours fetched per query region. */
+  k: number;
+  /** Neighbours per region for image queries: one frame is cheap to search widely, and a wide list gives a reliable background. */
+  imageK: number;
+  /**
+   * Added to the similarity floor of guessed regions — second-tier crops and windows, and
+   * detected insets (screen recordings are full of rectangles that are not insets): the best of
+   * many guesses against unrelated footage scores higher than one honest comparison does.
+   */
+  guessExtraFloor: number;
+}
 
 export interface SearchSettings extends QuerySettings, CandidateSettings {
   /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */

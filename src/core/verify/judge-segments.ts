@@ -7,7 +7,7 @@ import type { MatchTransform, SegmentVerification } from './segment-verification
 import { describeGeometry } from './segment-verification.js';
 import type { QueryMedia } from './verify-segments.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
-import type { VerifySettings } from './verify-settings.js';
+import type { VerifySettings } from '../settings/verify-settings.js';
 
 /** An aligned segment of a reference video with its temporal score. */
 export interface ScoredSegment {

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Raster } from '../frames/raster.js';
-import type { VerifySettings } from './verify-settings.js';
+import type { VerifySettings } from '../settings/verify-settings.js';
 
 // The package's module namespace types name its classes and functions (Mat, ORB, …).
 type Cv = typeof import('@techstark/opencv-js');

@@ -8,7 +8,7 @@
 import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
-import type { VerifySettings } from './verify-settings.js';
+import type { VerifySettings } from '../settings/verify-settings.js';
 
 /** How a copy was altered, from the fitted geometry and the temporal fit. */
 export interface MatchTransform {

@@ -11,7 +11,7 @@ import { AbortedError, RetraceError } from '../errors/retrace-error.js';
 import type { Affine, PairFit } from './local-features.js';
 import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
-import type { VerifySettings } from './verify-settings.js';
+import type { VerifySettings } from '../settings/verify-settings.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
 export interface VerifyCandidate {

@@ -1,6 +1,6 @@
 /**
  * Settings of the verification stage. Defaults live with the other search defaults
- * (`DEFAULT_SEARCH.verify` in engine/retrace.ts), each with the measurement that chose it.
+ * (`DEFAULT_VERIFY` in search-settings.ts), each with the measurement that chose it.
  */
 export interface VerifySettings {
   enabled: boolean;

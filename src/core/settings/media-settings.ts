@@ -1,0 +1,61 @@
+/**
+ * Settings of decoding and sampling media, and the limits every input is held to, each default
+ * with the measurement or reason that chose it.
+ */
+
+export interface SamplingOptions {
+  /** Seconds between sampled frames (default 1). */
+  intervalSec: number;
+  /** ffmpeg scene-change score (0–1) above which a frame is taken as a keyframe (default 0.35). */
+  sceneThreshold: number;
+  /** Keyframes closer than this to the previous sampled frame are skipped, so flashes do not flood the index. */
+  minKeyframeGapSec: number;
+  /** Decoder threads (default 2). */
+  threads: number;
+  /**
+   * Opt-in motion sampling: indexing keeps an extra frame when the picture's similarity to the
+   * last kept frame falls below this (built-in descriptor, 0–1; 0, the default, turns it off;
+   * 0.85 is the measured setting). Stills grabbed during fast motion are then found more often,
+   * at the cost of more stored frames and more chance matches: see `selectFrames`. Queries are
+   * sampled densely anyway and do not use it.
+   */
+  motionThreshold: number;
+  /** Seconds between the candidate frames checked for motion (default 0.25). */
+  motionIntervalSec: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingOptions = {
+  intervalSec: 1,
+  sceneThreshold: 0.35,
+  minKeyframeGapSec: 0.25,
+  threads: 2,
+  motionThreshold: 0,
+  motionIntervalSec: 0.25,
+};
+
+/** Limits applied to every input. All are configurable through `Retrace.open({ limits })`. */
+export interface MediaLimits {
+  /** Largest accepted file (default 8 GiB: a DVD's worth of video). */
+  maxFileBytes: number;
+  /** Longest accepted video in seconds (default 4 hours). */
+  maxDurationSec: number;
+  /** Most frames sampled from one video (default 30 000: 4 h at 1 s plus keyframes). */
+  maxFramesPerVideo: number;
+  /** Smallest accepted width or height in pixels. */
+  minDimension: number;
+  /** Largest accepted width or height in pixels. */
+  maxDimension: number;
+}
+
+/**
+ * The rep0st plan caps videos at 300 s and 200 MB; archives of DVDs need 2-hour films, and
+ * memory stays bounded whatever the length because frames are streamed, so the defaults are
+ * generous and the per-frame storage is what grows.
+ */
+export const DEFAULT_LIMITS: MediaLimits = {
+  maxFileBytes: 8 * 1024 ** 3,
+  maxDurationSec: 4 * 3600,
+  maxFramesPerVideo: 30_000,
+  minDimension: 16,
+  maxDimension: 16_384,
+};
