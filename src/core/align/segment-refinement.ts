@@ -19,6 +19,7 @@
  */
 import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
 import { dot } from '../descriptors/frame-descriptor.js';
+import { MAX_NEIGHBOUR_SEC, COVER_SLACK_SEC, REAL_TIME_SLACK_SHARE } from '../settings/search-settings.js';
 
 /** One sampled query frame as refinement sees it. */
 export interface RefineQueryFrame {
@@ -55,20 +56,6 @@ export interface RefineOptions {
   /** Reference duration, to clamp the reference interval. */
   refDurationSec: number;
 }
-
-/** Stored frames further apart than this (s) are not neighbours for placing a moment between them. */
-const MAX_NEIGHBOUR_SEC = 2.5;
-/**
- * A segment stretches this far (s) beyond its line to take in a frame it reports; frames
- * further outside are dropped from it.
- */
-const COVER_SLACK_SEC = 0.15;
-
-/**
- * Real time's slack is at most this share of the fitted line's own distance from a perfect match
- * (1 − mean similarity).
- */
-const REAL_TIME_SLACK_SHARE = 0.25;
 
 interface Line {
   offset: number;

@@ -18,6 +18,7 @@
  */
 import type { RegionPair } from '../candidates/region-pair.js';
 import type { AlignOptions } from '../settings/search-settings.js';
+import { STEADY_RATE_FACTOR, STEADY_MIN_SPAN_SEC } from '../settings/search-settings.js';
 export type { AlignOptions } from '../settings/search-settings.js';
 
 export interface MatchPoint {
@@ -101,10 +102,6 @@ function steadyOk(start: MatchPoint, a: MatchPoint, b: MatchPoint, o: AlignOptio
   const step = b.tr - a.tr;
   return step >= lo * dq - o.jitterSec && step <= hi * dq + o.jitterSec;
 }
-
-/** See `steadyOk`. */
-const STEADY_RATE_FACTOR = 2;
-const STEADY_MIN_SPAN_SEC = 2;
 
 /** Best chain among `pts` (sorted by tq, tr); returns point indices in order. */
 function bestChain(pts: readonly MatchPoint[], o: AlignOptions): number[] {

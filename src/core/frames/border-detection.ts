@@ -2,13 +2,9 @@ import type { Raster, Rect } from './raster.js';
 import { toLuma } from './raster.js';
 import type { BorderOptions } from '../settings/frame-settings.js';
 import { DEFAULT_BORDER_OPTIONS } from '../settings/frame-settings.js';
+import { EDGE_BLEND, MIN_PAD_FRACTION } from '../settings/frame-settings.js';
 export type { BorderOptions } from '../settings/frame-settings.js';
 export { DEFAULT_BORDER_OPTIONS } from '../settings/frame-settings.js';
-
-/** Lines next to a bar that mix bar and picture (raster pixels). */
-const EDGE_BLEND = 2;
-/** Solid bars narrower than this fraction of the side are not taken as padding. */
-const MIN_PAD_FRACTION = 0.03;
 
 /** Luma standard deviation of line `index` over positions [from, to) along it. */
 function lineStd(l: Raster, horizontal: boolean, index: number, from: number, to: number): number {

@@ -1,16 +1,20 @@
 import type { Raster, Rect } from './raster.js';
 import { crop, flipHorizontal, rotate } from './raster.js';
 import { detectContentRect } from './border-detection.js';
+export { CENTRE_FRACTION } from '../settings/frame-settings.js';
+import {
+  CENTRE_FRACTION,
+  PANEL_SOURCE_ASPECT,
+  ZOOM_SCALES,
+  ZOOM_POSITIONS,
+  DEROTATE_DEGREES,
+  DEROTATE_HALF_STEP,
+  DEROTATE_MIN_KEPT,
+  TRIM_FRACTIONS,
+} from '../settings/frame-settings.js';
 
 /** Region variants stored for every indexed frame. */
 export const STORED_VARIANT = { whole: 0, centre: 1 } as const;
-
-/**
- * Fraction of the picture kept by the stored centre variant. A copy cropped by 10–25 % per
- * side shows 50–80 % of the source; its own centre crops (see `queryVariants`) then line up
- * with this half-size centre region of the source.
- */
-export const CENTRE_FRACTION = 0.5;
 
 export function centreRect(r: Rect, fx: number, fy: number = fx, cx = 0.5, cy = 0.5): Rect {
   const w = r.width * fx;
@@ -92,12 +96,6 @@ export function symmetricContent(frame: Raster, content: Rect): Rect {
 }
 
 /**
- * Aspect assumed for the source of a layout's panel: 16:9, by far the most common for the
- * footage that gets re-framed (and the hold-out and tuning corpora's majority).
- */
-const PANEL_SOURCE_ASPECT = 16 / 9;
-
-/**
  * Where the stored centre region (the middle half of each axis) of a 16:9 source lies in a panel
  * of the given display aspect that the source filled by a centred crop: an 8:9 half of a
  * side-by-side shows the middle half of the source's width, so its full width at the middle half
@@ -114,41 +112,6 @@ export function coverCentre(rect: Rect, aspect: number): Rect | null {
   return centreRect(rect, Math.min(1, fx), Math.min(1, fy));
 }
 
-/** Centre-crop scales of the second tier, per axis (crops of 10–25 % per side leave 50–80 %). */
-const ZOOM_SCALES = [0.87, 0.75, 0.65];
-/**
- * Positions of the zoom crops. Crops are drawn per side independently, so the source's centre
- * usually sits off the copy's centre: with 10 % off one side and 25 % off the other it lies a
- * quarter of the free space away. Measured on the accuracy benchmark (seeds 1–3, crop queries):
- * the share of true frames above the 99th percentile of unrelated frames went from 0.49 (centre
- * only) to 0.71 with the four diagonal positions added, against 0.73 for a full 3×3 grid at
- * nearly twice the cost; positions at 0.35/0.65 gave 0.66. Off-centre crops are not mirrored:
- * a crop combined with a flip still has its centred guesses.
- */
-const ZOOM_POSITIONS: ReadonlyArray<readonly [number, number]> = [
-  [0.25, 0.25],
-  [0.75, 0.25],
-  [0.25, 0.75],
-  [0.75, 0.75],
-];
-/**
- * Rotations undone at query time (degrees, both senses). Copies rotated by 3–8° keep the
- * picture's centre, so the de-rotated query's centre lines up with the stored centre: at the
- * same scale when the corners were filled black, enlarged by the zoom that hid the corners
- * otherwise. 2.5° steps leave at most 1.25° of error, which the low DCT frequencies absorb.
- * Measured on the rotate queries of seeds 1–3: true frames above the unrelated 99th percentile
- * rose from 0.17 (centred zooms) to 0.61.
- */
-const DEROTATE_DEGREES = [3, 5.5, 8];
-const DEROTATE_HALF_STEP = 1.25;
-const DEROTATE_MIN_KEPT = 0.6;
-
-/**
- * Trims of the refinement tier: flat runs (a sky, a floor, a wall) are stripped like bars where
- * they are flat enough, so a reference may have lost its sky on some frames while a copy with a
- * caption over that sky kept it (or the reverse). Fractions of the content's height or width.
- */
-const TRIM_FRACTIONS = [0.1, 0.2, 0.3];
 const TRIM_SIDES = ['top', 'bottom', 'left', 'right'] as const;
 const trimKey = (side: (typeof TRIM_SIDES)[number], fraction: number) => `trim ${side} ${fraction}`;
 /** Keys of the third tier's trims (mirror images: the key with `/flip` added). */

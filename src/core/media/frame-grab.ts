@@ -3,12 +3,7 @@ import type { Raster } from '../frames/raster.js';
 import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import { DECODE_ERROR } from './thumbnail.js';
 import { AbortedError, CorruptMediaError, FileNotFoundError } from '../errors/retrace-error.js';
-
-/** A frame taken this long after the time asked for means the seek landed late (intra refresh). */
-const LATE_SEEK_SEC = 0.15;
-
-/** Seconds each input reads after its seek: at least one frame even at 1 fps. */
-const READ_AFTER_SEEK_SEC = 1.5;
+import { LATE_SEEK_SEC, READ_AFTER_SEEK_SEC } from '../settings/media-settings.js';
 
 export interface GrabOptions {
   /** Output width in pixels; the height follows the display aspect (`displayWidth`/`displayHeight`), rounded to even. */

@@ -10,6 +10,7 @@ import type { PreparedFrame } from '../frames/prepared-frame.js';
 import { prepareFrame } from '../frames/prepared-frame.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
 import type { QuerySettings } from '../settings/search-settings.js';
+import { LAYOUT_FRAMES } from '../settings/search-settings.js';
 export type { QuerySettings } from '../settings/search-settings.js';
 
 /** A sampled query frame, prepared as stored frames are. */
@@ -119,9 +120,6 @@ export async function planQuery(input: PlanQueryInput): Promise<QueryPlan> {
   const windows: QueryWindows = { panels: layout?.panels.map(fractions) ?? [], inset: inset ? fractions(inset) : null };
   return { info, isImage, single, intervalSec, frames, good, durationSec, lowInformation, evidence, layout, inset, windows, aspect: info.width / info.height };
 }
-
-/** Frames spread over the query in which layouts and insets are looked for. */
-const LAYOUT_FRAMES = 24;
 
 /** Spread `n` picks evenly over `items`. */
 export function spread<T>(items: readonly T[], n: number): T[] {

@@ -59,3 +59,11 @@ export const DEFAULT_LIMITS: MediaLimits = {
   minDimension: 16,
   maxDimension: 16_384,
 };
+
+// Frame grabs for verification and thumbnails (media/frame-grab.ts).
+
+/** A frame taken this long after the time asked for means the seek landed late (intra refresh). */
+export const LATE_SEEK_SEC = 0.15;
+
+/** Seconds each input reads after its seek: at least one frame even at 1 fps. */
+export const READ_AFTER_SEEK_SEC = 1.5;

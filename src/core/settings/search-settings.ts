@@ -280,3 +280,32 @@ export const DEFAULT_SEARCH: SearchSettings = {
   refine: DEFAULT_REFINE_SETTINGS,
   verify: DEFAULT_VERIFY,
 };
+
+// Refinement internals (align/segment-refinement.ts).
+
+/** Stored frames further apart than this (s) are not neighbours for placing a moment between them. */
+export const MAX_NEIGHBOUR_SEC = 2.5;
+
+/**
+ * A segment stretches this far (s) beyond its line to take in a frame it reports; frames
+ * further outside are dropped from it.
+ */
+export const COVER_SLACK_SEC = 0.15;
+
+/**
+ * Real time's slack is at most this share of the fitted line's own distance from a perfect match
+ * (1 − mean similarity).
+ */
+export const REAL_TIME_SLACK_SHARE = 0.25;
+
+// Chain rate steadiness (align/temporal-chains.ts, `steadyOk`).
+
+/** See `steadyOk`. */
+export const STEADY_RATE_FACTOR = 2;
+
+export const STEADY_MIN_SPAN_SEC = 2;
+
+// Query plan (query/query-plan.ts).
+
+/** Frames spread over the query in which layouts and insets are looked for. */
+export const LAYOUT_FRAMES = 24;

@@ -52,3 +52,11 @@ export interface VerifySettings {
   /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
   inlierScale: number;
 }
+
+// Verification internals.
+
+/** The matched stored frame is also tried when the line's instant is further than this from it. */
+export const ALT_REF_MIN_GAP_SEC = 0.3;
+
+/** Largest width query frames are decoded at for a window (keeps a small inset's decode bounded). */
+export const MAX_WINDOW_DECODE_PX = 1280;

@@ -9,6 +9,7 @@ import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
+import { ALT_REF_MIN_GAP_SEC } from '../settings/verify-settings.js';
 
 /** How a copy was altered, from the fitted geometry and the temporal fit. */
 export interface MatchTransform {
@@ -87,9 +88,6 @@ export interface VerifyPair {
    */
   altRefTime?: number;
 }
-
-/** The matched stored frame is also tried when the line's instant is further than this from it. */
-const ALT_REF_MIN_GAP_SEC = 0.3;
 
 /** A segment's temporal line: the reference time shown at query time t is refStart + speed·(t − queryStart). */
 export interface TimeLine {

@@ -12,6 +12,7 @@ import type { Affine, PairFit } from './local-features.js';
 import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
+import { MAX_WINDOW_DECODE_PX } from '../settings/verify-settings.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
 export interface VerifyCandidate {
@@ -29,9 +30,6 @@ export interface VerifyCandidate {
    */
   queryWindow?: NormRect;
 }
-
-/** Largest width query frames are decoded at for a window (keeps a small inset's decode bounded). */
-const MAX_WINDOW_DECODE_PX = 1280;
 
 export interface QueryMedia {
   path: string;
