@@ -46,6 +46,8 @@ export interface AccuracyCliArgs {
   verify?: boolean;
   /** `--no-layouts`: the engine without layout detection (blurred surrounds, split screens). */
   layouts?: boolean;
+  /** `--verify-set name=value` (repeatable): numeric verification settings to try, e.g. `orbFeatures=1000`. */
+  verifySet?: Record<string, number>;
 }
 
 export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
@@ -106,6 +108,13 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
       case '--no-verify':
         out.verify = false;
         break;
+      case '--verify-set': {
+        const v = need(i++, a);
+        const m = /^(\w+)=(-?[\d.]+)$/.exec(v);
+        if (!m) throw new Error(`--verify-set takes name=number, got ${v}`);
+        out.verifySet = { ...out.verifySet, [m[1]]: Number(m[2]) };
+        break;
+      }
       case '--no-layouts':
         out.layouts = false;
         break;
@@ -170,7 +179,9 @@ export async function accuracyCli(argv: readonly string[], log: (line: string) =
   }
   const verify = args.verify ?? true;
   const layouts = args.layouts ?? true;
-  const plain = verify && layouts;
-  await runAccuracyBenchmark({ ...args, log, ...(plain ? {} : { openEngine: (db: string) => openRetrace(db, { verify, layouts }) }) });
+  const verifySet = args.verifySet;
+  const plain = verify && layouts && !verifySet;
+  if (verifySet) log(`verification settings changed: ${JSON.stringify(verifySet)}`);
+  await runAccuracyBenchmark({ ...args, log, ...(plain ? {} : { openEngine: (db: string) => openRetrace(db, { verify, layouts, verifySet }) }) });
   return 0;
 }

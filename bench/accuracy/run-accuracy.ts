@@ -50,11 +50,12 @@ export interface BenchEngine {
 export type OpenEngine = (db: string) => Promise<BenchEngine>;
 
 /** Opens the real engine: `Retrace.open({ db })` from src/index.ts (loaded lazily, so tests with a fake engine stay light). */
-export async function openRetrace(db: string, engine: { verify?: boolean; layouts?: boolean } = {}): Promise<BenchEngine> {
+export async function openRetrace(db: string, engine: { verify?: boolean; layouts?: boolean; verifySet?: Record<string, number> } = {}): Promise<BenchEngine> {
   const { Retrace } = await import('../../src/index.js');
   return Retrace.open({
     db,
     search: {
+      ...(engine.verifySet ? { verify: engine.verifySet } : {}),
       ...(engine.verify === false ? { verify: { enabled: false } } : {}),
       ...(engine.layouts === false ? { detectLayouts: false } : {}),
     },
