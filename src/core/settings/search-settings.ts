@@ -216,11 +216,7 @@ export const DEFAULT_VERIFY: VerifySettings = {
   maxSegments: 6,
   claheClipLimit: 2,
   claheTiles: 4,
-  // 500 → 1000 (session 9, tuning split seed 1, 8 a family, load 7–9, same run twice side by side):
-  // captions took most of 500 keypoints and left the picture unseen; overlay 6/8 → 8/8, combo
-  // 6/8 → 6/8, crop, pip, insert, rotate unchanged; negatives 0/32 → 0/32, never-indexed stills
-  // 1/400 → 0/400; verification median 831 → 904 ms, p90 2.3 → 3.0 s (bench/RESULTS.md).
-  orbFeatures: 1000,
+  orbFeatures: 500,
   orbPatchSize: 15,
   orbFastThreshold: 10,
   ratio: 0.8,
