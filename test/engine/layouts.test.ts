@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Retrace } from '../../src/core/engine/retrace.js';
-import { ffmpeg, makeTempDir, SOURCES } from '../helpers/media-fixtures.js';
+import { ffmpeg, h264Args, makeTempDir, SOURCES } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { pan } from '../helpers/textured-pan.js';
 
@@ -40,14 +40,7 @@ beforeAll(async () => {
       '[0:v]split[a][b];[a]scale=360:640,gblur=sigma=12[bg];[b]scale=360:270[fg];[bg][fg]overlay=0:185',
       '-t',
       '6',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '23',
-      '-pix_fmt',
-      'yuv420p',
+      ...h264Args(23),
       vertical,
     ]),
     // The middle two thirds of the 4:3 picture's width on the left, unrelated footage on the right.
@@ -64,14 +57,7 @@ beforeAll(async () => {
       '[0:v]scale=480:360,crop=320:360,setsar=1[l];[1:v]setsar=1,fps=15[r];[l][r]hstack=shortest=1',
       '-t',
       '6',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '23',
-      '-pix_fmt',
-      'yuv420p',
+      ...h264Args(23),
       sideBySide,
     ]),
   ]);

@@ -133,8 +133,13 @@ export const SOURCES = {
 export type SourceName = keyof typeof SOURCES;
 
 /** Codec + container pairs, as ffmpeg output arguments. */
+/** H.264 encoder arguments at a quality (constant rate factor), as the fixtures encode. */
+export function h264Args(crf = 20): string[] {
+  return ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(crf), '-pix_fmt', 'yuv420p'];
+}
+
 export const CODECS = {
-  h264: { ext: 'mp4', args: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'] },
+  h264: { ext: 'mp4', args: h264Args(20) },
   // Not `-deadline realtime`: there libvpx lowers its effort when encoding falls behind the clock,
   // so on a loaded machine the same command can give a different file (seen with 6 encodes at
   // once: three different files from one command). `good` gives the same picture every time.
