@@ -150,6 +150,29 @@ describe('verification of frame pairs', () => {
     expect(judgeFits([a, { ...a }], S).status).toBe('confirmed');
   });
 
+  it('confirms pairs that agree at a neighbouring reference instant, and only then', () => {
+    const fit = (model: number[]) => ({
+      status: 'match' as const,
+      mirrored: false,
+      inliers: 60,
+      matches: 90,
+      keypoints: { query: 300, ref: 300 },
+      queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
+      refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
+      model: model as [number, number, number, number, number, number],
+    });
+    // A turning picture: at the expected instant the second pair fits turned 7°, at the frame
+    // 0.6 s later (a 3× copy's line is that far off) it fits as the first pair does.
+    const c = Math.cos((7 * Math.PI) / 180);
+    const sn = Math.sin((7 * Math.PI) / 180);
+    const first = fit([1, 0, 0, 0, 1, 0]);
+    const turned = fit([c, -sn, 0.05, sn, c, -0.05]);
+    expect(judgeFits([first, turned], S).status).toBe('rejected');
+    expect(judgeFits([first, { ...turned, alternatives: [fit([1, 0, 0.01, 0, 1, 0])] }], S)).toMatchObject({ status: 'confirmed', agreeing: 2 });
+    // Alternatives that fit yet another model do not help.
+    expect(judgeFits([first, { ...turned, alternatives: [fit([0.6, 0, 0.3, 0, 0.6, 0.1])] }], S).status).toBe('rejected');
+  });
+
   it('picks pairs spread over the segment, the most similar of each stretch', () => {
     const points = Array.from({ length: 20 }, (_, i) => ({ tq: i * 0.5, tr: 10 + i * 0.5, similarity: i % 3 === 0 ? 0.9 : 0.8 }));
     const pairs = pickPairs(points, 4);

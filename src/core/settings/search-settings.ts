@@ -216,7 +216,13 @@ export const DEFAULT_VERIFY: VerifySettings = {
   maxSegments: 6,
   claheClipLimit: 2,
   claheTiles: 4,
-  orbFeatures: 500,
+  // 1000, not 500: captions and logos are all corners and took most of 500 keypoints, leaving
+  // the picture unseen. Tuning split seed 1, 8 per family + 400 never-indexed stills (RESULTS.md,
+  // session 10): overlay 6/8 → 8/8, combo 6/8 → 7/8, other families the same, negatives 0/32 and
+  // stills 1/400 → 0/400. Needs the reference frames around a fast copy's instant
+  // (MAX_SLACK_SPEED) or the pairs' alternatives (verifyFramePairs): without either a
+  // synthetic 3× copy was rejected with the npm ffmpeg build.
+  orbFeatures: 1000,
   orbPatchSize: 15,
   orbFastThreshold: 10,
   ratio: 0.8,

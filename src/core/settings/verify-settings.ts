@@ -60,3 +60,9 @@ export const ALT_REF_MIN_GAP_SEC = 0.3;
 
 /** Largest width query frames are decoded at for a window (keeps a small inset's decode bounded). */
 export const MAX_WINDOW_DECODE_PX = 1280;
+
+/**
+ * The reference frames tried around a pair's instant lie `timeSlackSec × speed` away on a fast
+ * copy, up to this speed (the fastest copies benchmarked are 3×: test/engine/speed.test.ts).
+ */
+export const MAX_SLACK_SPEED = 3;

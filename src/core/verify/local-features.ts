@@ -70,6 +70,12 @@ export interface PairFit {
   /** Bounding boxes of the inliers, normalised, in each frame. */
   queryBox: Box | null;
   refBox: Box | null;
+  /**
+   * Other plausible fits of the same query frame, against the reference frames just before and
+   * after the expected instant (set by segment verification when the first fit disagrees with
+   * the segment's other pairs): the instant is only known to a fraction of a second.
+   */
+  alternatives?: readonly PairFit[];
 }
 
 export interface Box {

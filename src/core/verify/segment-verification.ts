@@ -168,18 +168,38 @@ function pairRank(p: PairFit): number {
   return (p.status === 'match' ? 1e6 : p.status === 'nomatch' ? 1e3 : 0) + p.inliers;
 }
 
+/** A pair's plausible fits: its own and its alternatives' (none unless it matched). */
+function options(p: PairFit): readonly PairFit[] {
+  return p.status === 'match' ? [p, ...(p.alternatives ?? [])] : [];
+}
+
+/**
+ * The largest set of pairs that agree on one model: for each plausible fit (a lead), each
+ * other pair contributes its strongest fit that agrees with the lead. Ties go to the strongest lead.
+ */
+function largestAgreement(fits: readonly PairFit[], tolerance: number): PairFit[] {
+  const matches = fits.filter((f) => f.status === 'match');
+  let group: PairFit[] = [];
+  for (const pair of matches) {
+    for (const lead of options(pair)) {
+      const g = [lead];
+      for (const other of matches) {
+        if (other === pair) continue;
+        const agreeing = options(other).filter((o) => modelsAgree(lead, o, tolerance));
+        if (agreeing.length) g.push(agreeing.reduce((x, y) => (y.inliers > x.inliers ? y : x)));
+      }
+      if (g.length > group.length || (g.length === group.length && lead.inliers > (group[0]?.inliers ?? -1))) group = g;
+    }
+  }
+  return group;
+}
+
 /** The verdict on a segment from its pairs' fits. */
 export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment = false): SegmentVerdict {
   const voting = fits.filter((f) => f.status !== 'flat');
   const matches = fits.filter((f) => f.status === 'match');
   // The largest group of pairs that agree with one of them (its strongest member leads).
-  let group: PairFit[] = [];
-  for (const lead of matches) {
-    const g = matches.filter((m) => m === lead || modelsAgree(lead, m, s.agreement));
-    if (g.length > group.length || (g.length === group.length && lead.inliers > (group[0]?.inliers ?? -1))) {
-      group = [lead, ...g.filter((m) => m !== lead)];
-    }
-  }
+  const group = largestAgreement(fits, s.agreement);
   const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
   const base = {
     pairs: fits.length,
@@ -201,8 +221,12 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment
 }
 
 /**
- * Compare pairs of frames and judge the segment. Comparing stops once two pairs agree: more
- * agreement cannot change a confirmation, and each pair costs tens of milliseconds.
+ * Compare pairs of frames and judge the segment. Each query frame is compared with the
+ * reference at the expected instant first, then with the frames around it until one fits.
+ * Comparing stops once two pairs agree: more agreement cannot change a confirmation, and each
+ * pair costs tens of milliseconds. When pairs fit but disagree, the instant may be off (a fast
+ * copy's line, a pan): every reference frame of those pairs is then compared, and the segment
+ * is judged on the fits that agree best.
  */
 export async function verifyFramePairs(
   frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[] }>,
@@ -212,16 +236,31 @@ export async function verifyFramePairs(
   oneMoment = false,
 ): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
   const fits: PairFit[] = [...earlier];
+  const confirmed = () => judgeFits(fits, s, oneMoment).status === 'confirmed' && (oneMoment || fits.length >= 2);
+  // Pairs of this call whose first fit ended the comparing: their other reference frames are left.
+  const partial: Array<{ at: number; frame: { query: Raster; refs: readonly Raster[] }; compared: number }> = [];
   for (const f of frames) {
-    // The reference at the expected instant first, then the frames around it (see verify-segments).
     let best: PairFit | null = null;
+    let compared = 0;
     for (const ref of f.refs) {
       const fit = await comparePair(f.query, ref, s, mirroredFirst);
+      compared++;
       if (!best || pairRank(fit) > pairRank(best)) best = fit;
       if (best.status === 'match') break;
     }
     fits.push(best!);
-    if (judgeFits(fits, s, oneMoment).status === 'confirmed' && (oneMoment || fits.length >= 2)) break;
+    if (compared < f.refs.length) partial.push({ at: fits.length - 1, frame: f, compared });
+    if (confirmed()) break;
+  }
+  if (!oneMoment && !confirmed() && fits.filter((f) => f.status === 'match').length >= 2) {
+    for (const p of partial) {
+      const more: PairFit[] = [];
+      for (const ref of p.frame.refs.slice(p.compared)) {
+        const fit = await comparePair(p.frame.query, ref, s, mirroredFirst);
+        if (fit.status === 'match') more.push(fit);
+      }
+      if (more.length) fits[p.at] = { ...fits[p.at], alternatives: [...(fits[p.at].alternatives ?? []), ...more] };
+    }
   }
   return { verdict: judgeFits(fits, s, oneMoment), fits };
 }

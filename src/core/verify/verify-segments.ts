@@ -12,7 +12,7 @@ import type { Affine, PairFit } from './local-features.js';
 import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
-import { MAX_WINDOW_DECODE_PX } from '../settings/verify-settings.js';
+import { MAX_SLACK_SPEED, MAX_WINDOW_DECODE_PX } from '../settings/verify-settings.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
 export interface VerifyCandidate {
@@ -71,7 +71,7 @@ export async function verifySegments(
     if (!todo.length) break;
     const frames = await decodeRound(
       query,
-      todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow })),
+      todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow, speed: candidates[i].line?.speed ?? 1 })),
       s,
       signal,
     );
@@ -121,7 +121,7 @@ function firstAndLastFirst<T>(xs: readonly T[]): T[] {
  */
 async function decodeRound(
   query: QueryMedia,
-  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect }>,
+  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect; speed: number }>,
   s: VerifySettings,
   signal?: AbortSignal,
 ): Promise<Array<Array<{ query: Raster; refs: Raster[] }> | string>> {
@@ -141,9 +141,10 @@ async function decodeRound(
   const queryGrab = jobs.some((j) => !j.window) ? grab(s.widthPx) : null;
   const windowGrab = jobs.some((j) => j.window) ? grab(Math.max(s.widthPx, windowWidth)) : null;
 
-  const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number> }>();
+  const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number>; speed: number }>();
   for (const j of jobs) {
-    const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>() };
+    const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>(), speed: 1 };
+    entry.speed = Math.max(entry.speed, j.speed);
     for (const p of j.pairs) {
       entry.times.add(p.refTime);
       if (p.altRefTime !== undefined) entry.times.add(p.altRefTime);
@@ -152,11 +153,12 @@ async function decodeRound(
   }
   // The instant a query frame shows is known to within the line's jitter (a fraction of the
   // 1 s sampling), and moving pictures change within it: frames just before and after are
-  // taken from the same seek, and tried when the first does not fit.
-  const slack = s.timeSlackSec;
-  const offsets = slack > 0 ? [0, -slack, slack] : [0];
+  // taken from the same seek, and tried when the first does not fit. On a fast copy the jitter
+  // is in reference time, which runs `speed` times faster: a 3× copy's line was 0.5–0.8 s off.
   const refFrames = new Map<string, Map<number, Raster[]> | string>();
-  for (const [path, { ref, times }] of byRef) {
+  for (const [path, { ref, times, speed }] of byRef) {
+    const slack = s.timeSlackSec * Math.min(MAX_SLACK_SPEED, Math.max(1, speed));
+    const offsets = slack > 0 ? [0, -slack, slack] : [0];
     if (signal?.aborted) throw new AbortedError();
     try {
       await access(path);
