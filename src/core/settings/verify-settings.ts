@@ -15,6 +15,8 @@ export interface VerifySettings {
   claheClipLimit: number;
   claheTiles: number;
   orbFeatures: number;
+  /** A pair that does not fit while either frame used up `orbFeatures` keypoints is compared again with this many (≤ orbFeatures: never). */
+  orbFeaturesRetry: number;
   orbPatchSize: number;
   orbFastThreshold: number;
   /** Lowe's ratio test on Hamming distances. */

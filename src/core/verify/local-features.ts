@@ -216,12 +216,26 @@ function plausibleRotation(deg: number, maxTiltDeg: number): boolean {
   return Math.abs(deg) <= maxTiltDeg || off <= maxTiltDeg / 2;
 }
 
+/** ORB returns slightly fewer keypoints than its budget when the budget binds (duplicates dropped across levels). */
+const SATURATED_SHARE = 0.95;
+
 /**
  * Compare a query frame with a reference frame, as given and mirrored, and keep the better fit
  * (once one orientation fits, the other is not tried).
  * Models are returned in normalised coordinates (query 0–1 → reference 0–1), mirror included.
  */
 export async function comparePair(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst = false): Promise<PairFit> {
+  const first = await compareOnce(query, ref, s, mirroredFirst);
+  if (first.status === 'match' || s.orbFeaturesRetry <= s.orbFeatures) return first;
+  // Captions and logos are all corners: when they used up the keypoint budget of either frame
+  // and nothing fit, the picture around them went unseen. One more try with a larger budget;
+  // only such pairs pay for it (matching is quadratic in the keypoints).
+  if (Math.max(first.keypoints.query, first.keypoints.ref) < SATURATED_SHARE * s.orbFeatures) return first;
+  const second = await compareOnce(query, ref, { ...s, orbFeatures: s.orbFeaturesRetry }, mirroredFirst);
+  return second.status === 'match' ? second : first;
+}
+
+async function compareOnce(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst: boolean): Promise<PairFit> {
   const { cv } = await loadOpenCv();
   const r = features(cv, ref, false, s);
   try {
