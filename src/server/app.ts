@@ -1,21 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
+import { RateLimitedError } from '../core/errors/retrace-error.js';
+import type { SqlClient } from '../db/sql-client.js';
 import { ApiKeyStore } from '../core/auth/api-keys.js';
 import { JobQueue } from '../core/jobs/job-queue.js';
 import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
 import type { IndexResult } from '../core/engine/types.js';
 import { HttpError, errorHandler } from './errors.js';
-import { authenticate, hostCheck, needs } from './auth.js';
+import { authenticate, clientId, hostCheck, needs } from './auth.js';
 import { Limiter, type ServerContext } from './context.js';
 import { createServerMetrics } from './metrics.js';
 import { jobsRouter } from './routes-jobs.js';
 import { uploadsRouter } from './routes-uploads.js';
 import { isInside, videosRouter } from './routes-videos.js';
 import { UploadStore } from './upload-store.js';
+import { DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
+import { SqlRateLimitStore } from './rate-limit-store.js';
+import { redactPaths } from './redact.js';
 import type { ServerEngine, ServerOptions } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -32,6 +39,26 @@ export type RetraceServerApp = Express & {
   /** Stop background work: end event streams, put running jobs back in the queue. Does not close the engine. */
   shutdown(): Promise<void>;
 };
+
+/**
+ * Where the server keeps files when `dataDir` is not given: beside the database, so one index
+ * and its files stay together wherever the server is started from. An embedded database DIR
+ * gets DIR-server next to it (not inside: the directory is PGlite's); a PostgreSQL database gets
+ * a folder named after its host, port and database under $XDG_DATA_HOME/retrace (default
+ * ~/.local/share/retrace), since it has no directory on this machine.
+ */
+export function defaultServerDataDir(sql: Pick<SqlClient, 'dialect' | 'location'>): string {
+  if (sql.dialect === 'pglite') return sql.location === 'memory://' ? resolve('.retrace-server') : `${resolve(sql.location)}-server`;
+  let name = 'postgres';
+  try {
+    const u = new URL(sql.location);
+    name = `${u.hostname || 'localhost'}_${u.port || '5432'}_${decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres'}`;
+  } catch {
+    /* keep the generic name */
+  }
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'retrace', `server-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+}
 
 /** The folder holding index.html, app.js and style.css, from `src/` (tests) or `dist/src/` (built). */
 export function resolvePublicDir(override?: string): string | null {
@@ -88,8 +115,7 @@ const securityHeaders = helmet({
  */
 export function createServer(engine: ServerEngine, options: ServerOptions = {}): RetraceServerApp {
   const log = options.log ?? ((m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
-  // Not inside the embedded database directory (./.retrace): that one belongs to PGlite.
-  const root = resolve(options.dataDir ?? '.retrace-server');
+  const root = resolve(options.dataDir ?? defaultServerDataDir(engine.sql));
   const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
   const chunkBytes = options.chunkBytes ?? 8 * MiB;
   const settings = {
@@ -99,15 +125,25 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     queryTtlMs: options.queryTtlMs ?? 60 * 60 * 1000,
     jobRetentionMs: options.jobRetentionMs ?? 7 * 24 * 60 * 60 * 1000,
     searchLimit: options.searchLimit ?? 10,
+    maxJobsPerClient: options.maxJobsPerClient ?? DEFAULT_SERVER_LIMITS.maxJobsPerClient,
+    keepQueries: options.keepQueries ?? false,
   };
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? DEFAULT_SERVER_LIMITS.rateLimitPerMinute;
   const metrics = createServerMetrics();
-  const uploads = new UploadStore(dirs.uploads, {
-    maxFileBytes: settings.maxFileBytes,
-    chunkBytes: settings.chunkBytes,
-    maxChunkBytes: settings.maxChunkBytes,
-    maxConcurrentUploads: options.maxConcurrentUploads ?? 8,
-    ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
-  });
+  const uploads = new UploadStore(
+    dirs.uploads,
+    {
+      maxFileBytes: settings.maxFileBytes,
+      chunkBytes: settings.chunkBytes,
+      maxChunkBytes: settings.maxChunkBytes,
+      maxUploadsPerClient: options.maxUploadsPerClient ?? DEFAULT_SERVER_LIMITS.maxUploadsPerClient,
+      maxClientUploadBytes: options.maxClientUploadBytes ?? DEFAULT_SERVER_LIMITS.maxClientUploadBytes,
+      minFreeDiskBytes: options.minFreeDiskBytes ?? DEFAULT_SERVER_LIMITS.minFreeDiskBytes,
+      ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
+    },
+    freeDiskBytes,
+  );
+  const rateStore = new SqlRateLimitStore(engine.sql);
   const store = new JobStore(engine.sql);
   const keys = new ApiKeyStore(engine.sql);
 
@@ -119,9 +155,14 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await rm(path, { force: true });
       if (typeof job.input.uploadId === 'string') await uploads.remove(job.input.uploadId).catch(() => {});
     } else if (job.kind === 'search') {
-      // Query files are kept `queryTtlMs` from now for query thumbnails, then swept.
-      const now = new Date();
-      await utimes(path, now, now).catch(() => {});
+      if (settings.keepQueries) {
+        // Kept `queryTtlMs` from now for query thumbnails, then swept.
+        const now = new Date();
+        await utimes(path, now, now).catch(() => {});
+      } else {
+        // Queries are the most sensitive thing a server holds: gone once answered.
+        await rm(path, { force: true });
+      }
     } else {
       const result = job.result as IndexResult | null;
       // A duplicate keeps the file indexed first; this copy is not needed.
@@ -133,6 +174,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     store,
     engine,
     concurrency: options.jobConcurrency ?? 1,
+    maxQueued: options.maxQueuedJobs ?? DEFAULT_SERVER_LIMITS.maxQueuedJobs,
     onSettled,
     log,
     onStageTiming: (kind, stage, ms) => metrics.jobStage.observe({ kind, stage }, ms / 1000),
@@ -191,6 +233,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await uploads.sweep();
       await sweepQueries();
       await jobs.store.deleteFinishedBefore(new Date(Date.now() - settings.jobRetentionMs));
+      await rateStore.prune();
     } catch (err) {
       log('sweep failed', err);
     }
@@ -210,6 +253,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a reverse proxy, req.ip (per-IP limits, anonymous clients) must be the client's, not the proxy's.
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.set('etag', 'strong');
 
   // Request latency by route pattern (never raw URLs: ids would explode the label set).
@@ -243,27 +288,46 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       status: db === 'ok' ? 'ok' : 'degraded',
       version: packageVersion(),
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
-      db: { status: db, store: engine.sql.dialect, location: engine.sql.location },
+      // Not the location: a directory or host name of the server is nobody's business over HTTP.
+      db: { status: db, store: engine.sql.dialect },
       jobs: jobs.counts(),
       uploads: { active: uploads.activeCount() },
     });
   });
 
-  // Everything below needs a key once one exists.
-  api.use(authenticate(keys));
+  // Everything below needs a key once one exists (with publicSearch, anonymous clients may search).
+  api.use(authenticate(keys, { publicSearch: options.publicSearch ?? false }));
+  if (rateLimitPerMinute > 0) {
+    // After authentication, so a key's requests count against the key wherever they come from;
+    // /api/health (above) is exempt, so monitoring never trips it.
+    api.use(
+      rateLimit({
+        windowMs: 60_000,
+        limit: rateLimitPerMinute,
+        store: rateStore,
+        keyGenerator: (req, res) => clientId(req, res),
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        handler: (_req, _res, next) => next(new RateLimitedError(rateLimitPerMinute, 60)),
+      }),
+    );
+  }
 
   api.get('/stats', needs('index', 'Reading library statistics'), async (_req, res) => {
     const [engineStats, unfinished] = await Promise.all([engine.stats(), store.countUnfinished()]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({
-      engine: engineStats,
+      engine: redactPaths(engineStats),
       jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
       uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
       limits: {
         maxFileBytes: settings.maxFileBytes,
         chunkBytes: settings.chunkBytes,
         maxChunkBytes: settings.maxChunkBytes,
-        maxConcurrentUploads: uploads.limits.maxConcurrentUploads,
+        maxUploadsPerClient: uploads.limits.maxUploadsPerClient,
+        maxClientUploadBytes: uploads.limits.maxClientUploadBytes,
+        maxJobsPerClient: settings.maxJobsPerClient,
+        rateLimitPerMinute,
       },
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
     });

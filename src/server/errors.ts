@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import multer from 'multer';
 import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
+import { scrubPaths } from './redact.js';
 
 /**
  * The one place that turns errors into HTTP responses. Every error body is
@@ -35,6 +36,14 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   CHECKSUM_MISMATCH: 460,
   SIZE_MISMATCH: 409,
   TOO_MANY_UPLOADS: 429,
+  // Per-client limits: the client may go on once it finishes or cancels something of its own.
+  UPLOAD_QUOTA_EXCEEDED: 429,
+  TOO_MANY_JOBS: 429,
+  RATE_LIMITED: 429,
+  // RFC 4918: the server cannot store what the request needs. Not the client's fault, so not a 4xx.
+  INSUFFICIENT_STORAGE: 507,
+  // The whole server is busy, not this client over its share.
+  QUEUE_FULL: 503,
   ABORTED: 503,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -52,6 +61,8 @@ function headersFor(err: RetraceError): Record<string, string> | undefined {
     const needed = typeof err.details?.needed === 'string' ? err.details.needed : '';
     return { 'WWW-Authenticate': `Bearer realm="retrace", error="insufficient_scope", scope="${needed}"` };
   }
+  // Errors that know when trying again makes sense (a full queue, a full disk).
+  if (typeof err.details?.retryAfterSec === 'number') return { 'Retry-After': String(err.details.retryAfterSec) };
   return undefined;
 }
 
@@ -76,7 +87,7 @@ export interface ErrorBody {
 export function describeError(err: unknown): { status: number; body: ErrorBody; headers?: Record<string, string>; internal: boolean } {
   if (err instanceof RetraceError) {
     const status = HTTP_STATUS[err.code] ?? 500;
-    return { status, body: { error: err.toJSON() }, headers: headersFor(err), internal: status >= 500 };
+    return { status, body: { error: { code: err.code, message: scrubPaths(err.message) } }, headers: headersFor(err), internal: status >= 500 };
   }
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers, internal: err.status >= 500 };

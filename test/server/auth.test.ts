@@ -93,7 +93,7 @@ beforeAll(async () => {
   stillPath = await makeStill(tmp, 'still.jpg', 'mandelbrot', { width: 192, height: 144 });
   videoId = (await te.engine.index(a)).videoId!;
   doomedVideoId = (await te.engine.index(b)).videoId!;
-  srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+  srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxUploadsPerClient: 100, keepQueries: true });
   base = srv.url;
 
   const keys = new ApiKeyStore(te.engine.sql);
@@ -332,7 +332,7 @@ describe('after a restart', () => {
   it('an unfinished upload and a job still belong to the key that made them', async () => {
     const upload = await newUpload('search', 'search');
     await srv.close();
-    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxUploadsPerClient: 100, keepQueries: true });
     base = srv.url;
     expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
     expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
