@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Request } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import multer from 'multer';
 import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
 import { scrubPaths } from './redact.js';
@@ -129,8 +129,25 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal server error' } }, internal: true };
 }
 
+/** Errors Node and multer raise when the other end of the connection went away. */
+const HANGUP_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECANCELED']);
+
+/** Whether `err` only says the client hung up (closed the tab, lost its network, cancelled). */
+export function isClientHangup(err: unknown, req: Request, res: Response): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e && typeof e.code === 'string' && HANGUP_CODES.has(e.code)) return true;
+  // multer's "Request aborted", busboy's end of a body cut short, with the socket gone.
+  const gone = req.destroyed || res.destroyed || req.socket?.destroyed === true;
+  return gone && !(err instanceof RetraceError) && !(err instanceof HttpError);
+}
+
 export function errorHandler(log: (message: string, err?: unknown) => void): ErrorRequestHandler {
   return (err, req: Request, res, next) => {
+    // Nobody is left to answer, and it is not the server's failure: no log, no stack trace.
+    if (isClientHangup(err, req, res)) {
+      if (!res.destroyed) res.destroy();
+      return;
+    }
     const { status, body, headers, internal } = describeError(err);
     if (internal) log(`${req.method} ${req.originalUrl} failed`, err);
     if (res.headersSent) {
