@@ -292,6 +292,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       db: { status: db, store: engine.sql.dialect },
       jobs: jobs.counts(),
       uploads: { active: uploads.activeCount() },
+      // The page asks for a key on a 401 unless anonymous searching is allowed.
+      access: { keys: await keys.anyExist(), publicSearch: options.publicSearch === true },
     });
   });
 

@@ -137,7 +137,8 @@ export function isClientHangup(err: unknown, req: Request, res: Response): boole
   const e = err as { code?: unknown; message?: unknown } | null;
   if (e && typeof e.code === 'string' && HANGUP_CODES.has(e.code)) return true;
   // multer's "Request aborted", busboy's end of a body cut short, with the socket gone.
-  const gone = req.destroyed || res.destroyed || req.socket?.destroyed === true;
+  // (Not req.destroyed alone: a request whose body was read to the end is destroyed too.)
+  const gone = req.socket?.destroyed === true || res.destroyed || (req.destroyed && !req.complete);
   return gone && !(err instanceof RetraceError) && !(err instanceof HttpError);
 }
 
