@@ -120,6 +120,27 @@ describe('rate limit (--rate-limit 60)', () => {
   });
 });
 
+describe('behind a reverse proxy (trustProxy 1)', () => {
+  it('counts anonymous clients by the address the proxy saw, and ignores the header when not told to trust it', async () => {
+    // A separate database without keys: everyone is anonymous, counted per IP address.
+    const open = await openTestEngine();
+    const behind = await startTestServer(open.engine, join(tmp.path, 'proxy'), { rateLimitPerMinute: 2, trustProxy: 1 });
+    const direct = await startTestServer(open.engine, join(tmp.path, 'direct'), { rateLimitPerMinute: 2 });
+    try {
+      const get = (base: string, forwarded: string) =>
+        fetch(new URL('/api/jobs', base), { headers: { 'x-forwarded-for': forwarded } }).then(async (r) => (await r.arrayBuffer(), r.status));
+      expect([await get(behind.url, '198.51.100.1'), await get(behind.url, '198.51.100.1'), await get(behind.url, '198.51.100.1')]).toEqual([200, 200, 429]);
+      expect(await get(behind.url, '198.51.100.2')).toBe(200);
+      // Without trustProxy the header is the client's say-so: all three are 127.0.0.1.
+      expect([await get(direct.url, '203.0.113.1'), await get(direct.url, '203.0.113.2'), await get(direct.url, '203.0.113.3')]).toEqual([200, 200, 429]);
+    } finally {
+      await behind.close();
+      await direct.close();
+      await open.close();
+    }
+  });
+});
+
 describe('per-client upload quotas and the free-disk threshold', () => {
   let srv: RunningServer;
   const dataDir = () => join(tmp.path, 'quota');
