@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -114,7 +115,12 @@ const securityHeaders = helmet({
  * it after `app.shutdown()`.
  */
 export function createServer(engine: ServerEngine, options: ServerOptions = {}): RetraceServerApp {
-  const log = options.log ?? ((m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
+  const logger = options.logger;
+  const log =
+    options.log ??
+    (logger
+      ? (m: string, e?: unknown) => logger.error(e === undefined ? {} : { err: e }, m)
+      : (m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
   const root = resolve(options.dataDir ?? defaultServerDataDir(engine.sql));
   const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
   const chunkBytes = options.chunkBytes ?? 8 * MiB;
@@ -257,14 +263,28 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.set('etag', 'strong');
 
-  // Request latency by route pattern (never raw URLs: ids would explode the label set).
+  // Request latency by route pattern (never raw URLs: ids would explode the label set), and a
+  // request id: the client's X-Request-Id when it is a sane token (a proxy's), else a new one,
+  // sent back and in every log line of the request.
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
+    const given = req.get('x-request-id');
+    const requestId = given && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const routeOf = () => {
       const matched = res.locals.routeBase !== undefined && req.route?.path;
-      const route = matched ? `${res.locals.routeBase}${req.route.path}` : res.statusCode === 404 ? 'unmatched' : 'static';
+      return matched ? `${res.locals.routeBase}${req.route.path}` : res.statusCode === 404 ? 'unmatched' : 'static';
+    };
+    res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeOf();
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      logger?.info({ reqId: requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    // Closed before the answer was complete: the client went away, which is not an error.
+    res.on('close', () => {
+      if (!res.writableFinished) logger?.info({ reqId: requestId, method: req.method, route: routeOf(), aborted: true }, 'client closed the connection');
     });
     next();
   });
@@ -362,7 +382,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   app.use((req: Request) => {
     throw new HttpError(404, 'NOT_FOUND', `Nothing at ${req.method} ${req.originalUrl}`);
   });
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, logger));
 
   let closing: Promise<void> | null = null;
   const shutdown = () => {

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import multer from 'multer';
+import type { Logger } from 'pino';
 import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
 import { scrubPaths } from './redact.js';
 
@@ -142,7 +143,7 @@ export function isClientHangup(err: unknown, req: Request, res: Response): boole
   return gone && !(err instanceof RetraceError) && !(err instanceof HttpError);
 }
 
-export function errorHandler(log: (message: string, err?: unknown) => void): ErrorRequestHandler {
+export function errorHandler(log: (message: string, err?: unknown) => void, logger?: Logger): ErrorRequestHandler {
   return (err, req: Request, res, next) => {
     // Nobody is left to answer, and it is not the server's failure: no log, no stack trace.
     if (isClientHangup(err, req, res)) {
@@ -150,7 +151,11 @@ export function errorHandler(log: (message: string, err?: unknown) => void): Err
       return;
     }
     const { status, body, headers, internal } = describeError(err);
-    if (internal) log(`${req.method} ${req.originalUrl} failed`, err);
+    if (internal) {
+      const reqId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+      if (logger) logger.error({ reqId, method: req.method, url: req.originalUrl, err }, 'request failed');
+      else log(`${req.method} ${req.originalUrl} failed${reqId ? ` (request ${reqId})` : ''}`, err);
+    }
     if (res.headersSent) {
       // A stream (SSE, video) broke mid-way: all we can do is end it.
       res.end();

@@ -1,4 +1,5 @@
 import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
+import type { Logger } from 'pino';
 import type { SqlClient } from '../db/sql-client.js';
 
 /** What the server needs from the engine (`Retrace` satisfies it). */
@@ -84,6 +85,11 @@ export interface ServerOptions {
    * protection). `'*'` answers any host (behind a proxy that checks hosts itself).
    */
   allowedHosts?: readonly string[];
-  /** Error log (default console.error). */
+  /** Error log (default: `logger` when given, else console.error). */
   log?: (message: string, err?: unknown) => void;
+  /**
+   * Structured JSON logs (pino): one line per request with its id, method, route, status and
+   * time, failures with their request id. `retrace serve` logs to stderr this way.
+   */
+  logger?: Logger;
 }

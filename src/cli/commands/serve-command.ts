@@ -1,4 +1,5 @@
 import type { Retrace } from '../../core/engine/retrace.js';
+import { pino } from 'pino';
 import { SERVE_RATE_LIMIT_PER_MINUTE } from '../../server/limits.js';
 import { startServer } from '../../server/start.js';
 import { EXIT } from '../exit-codes.js';
@@ -23,10 +24,13 @@ export async function serveCommand(
     await engine.close();
     return EXIT.usage;
   }
+  // JSON lines on stderr (stdout keeps the human-readable start-up line scripts wait for).
+  const logger = pino({ level: process.env.RETRACE_LOG_LEVEL || 'info', base: { name: 'retrace' } }, pino.destination({ fd: 2, sync: false }));
   let running;
   try {
     running = await startServer({
       engine,
+      logger,
       port: options.port,
       host: options.host,
       allowedHosts: options.allowedHosts,
@@ -66,5 +70,6 @@ export async function serveCommand(
   process.stdout.write('shutting down…\n');
   await running.close();
   await engine.close();
+  logger.flush();
   return EXIT.ok;
 }
