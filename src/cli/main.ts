@@ -43,6 +43,7 @@ counted in the database, so servers sharing one PostgreSQL share the counts.
 Query uploads are deleted when their search ends unless --keep-queries. Server files
 (uploads, indexed uploads, queries) live beside the database unless --data-dir.
 --trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
+serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
 

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { RateLimitedError } from '../core/errors/retrace-error.js';
 import type { SqlClient } from '../db/sql-client.js';
@@ -318,7 +318,17 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   });
 
   // Everything below needs a key once one exists (with publicSearch, anonymous clients may search).
-  api.use(authenticate(keys, { publicSearch: options.publicSearch ?? false }));
+  // Requests refused for a missing or wrong key count per IP address against the same limit, so
+  // a client without a key is limited too (and guessing keys costs it the same budget).
+  const refusedStore = new SqlRateLimitStore(engine.sql, 'rl-refused:', 60_000);
+  const onRefused = async (req: Request, res: Response) => {
+    if (rateLimitPerMinute <= 0) return;
+    const { totalHits, resetTime } = await refusedStore.increment(`ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`);
+    if (totalHits <= rateLimitPerMinute) return;
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000))));
+    throw new RateLimitedError(rateLimitPerMinute, 60);
+  };
+  api.use(authenticate(keys, { publicSearch: options.publicSearch ?? false, onRefused }));
   if (rateLimitPerMinute > 0) {
     // After authentication, so a key's requests count against the key wherever they come from;
     // /api/health (above) is exempt, so monitoring never trips it.

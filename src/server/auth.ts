@@ -52,13 +52,22 @@ function anonymousSession(req: Request, res: Response): string {
  * Who makes the request. With `publicSearch`, a request without an Authorization header on a
  * server that has keys is an anonymous client with a session (see `needs` for what it may do).
  */
-export function authenticate(keys: ApiKeyStore, options: { publicSearch?: boolean } = {}): RequestHandler {
+export function authenticate(
+  keys: ApiKeyStore,
+  options: { publicSearch?: boolean; onRefused?: (req: Request, res: Response) => Promise<void> } = {},
+): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (options.publicSearch && header === undefined && (await keys.anyExist())) {
       res.locals.principal = { keyId: null, scope: 'search', session: anonymousSession(req, res) } satisfies Principal;
     } else {
-      res.locals.principal = await keys.authenticate(header);
+      try {
+        res.locals.principal = await keys.authenticate(header);
+      } catch (err) {
+        // May answer 429 instead, for a client refused too often.
+        if (err instanceof UnauthorizedError) await options.onRefused?.(req, res);
+        throw err;
+      }
     }
     next();
   };

@@ -11,12 +11,12 @@ import type { SqlExecutor } from '../db/sql-client.js';
 export class SqlRateLimitStore implements Store {
   /** Counters are not local to this process (express-rate-limit's double-count check). */
   readonly localKeys = false;
-  private windowMs = 60_000;
-
   constructor(
     private readonly sql: SqlExecutor,
     /** Kept apart from other limiters' keys in the same table. */
     readonly prefix = 'rl:',
+    /** Length of a window; express-rate-limit sets it through `init`. */
+    private windowMs = 60_000,
   ) {}
 
   init(options: Options): void {

@@ -99,6 +99,21 @@ describe('rate limit (--rate-limit 60)', () => {
     for (let i = 0; i < 3; i++) expect((await request127(srvA.url, 'GET', '/api/health', { key: key.a.key })).status).toBe(200);
   });
 
+  it('counts requests refused for a missing or wrong key per IP address, against the same limit', async () => {
+    await clear();
+    for (let i = 0; i < 60; i++) {
+      const r = await request127(srvA.url, 'GET', '/api/jobs', i % 2 ? {} : { key: `rtk_0123456789abcdef_${'x'.repeat(43)}` });
+      expect(r.status, `request ${i + 1}`).toBe(401);
+    }
+    const over = await request127(srvA.url, 'GET', '/api/jobs');
+    expect(over.status).toBe(429);
+    expect(over.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    // A client with a key has its own budget; another address is not refused.
+    expect((await request127(srvA.url, 'GET', '/api/jobs', { key: key.a.key })).status).toBe(200);
+    expect((await request127(srvA.url, 'GET', '/api/jobs', { from: '127.0.0.2' })).status).toBe(401);
+  });
+
   it('counts requests to every server on the database together', async () => {
     await clear();
     for (let i = 0; i < 60; i++) {
