@@ -71,11 +71,18 @@ function pct(x) {
 }
 
 class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, retryAfterSec = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** The server's Retry-After, in seconds, when it sent one. */
+    this.retryAfterSec = retryAfterSec;
   }
+}
+
+function retryAfter(value) {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
 // ---------- API key (asked for when the server answers 401)
@@ -181,7 +188,13 @@ async function api(path, { method = 'GET', body, optional = false } = {}) {
       /* not JSON */
     }
     if (res.status === 401 && !(optional && !apiKey() && (await isPublicSearch())) && (await askForKey(data?.error?.message))) continue;
-    if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
+    if (!res.ok)
+      throw new ApiError(
+        data?.error?.message ?? `Request failed (HTTP ${res.status})`,
+        res.status,
+        data?.error?.code ?? 'HTTP',
+        retryAfter(res.headers.get('retry-after')),
+      );
     return data;
   }
 }
@@ -405,7 +418,14 @@ function sendChunk(uploadId, file, start, end, onProgress) {
       state.xhrs.delete(xhr);
       if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
       const body = xhr.response;
-      reject(new ApiError(body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`, xhr.status, body?.error?.code ?? 'HTTP'));
+      reject(
+        new ApiError(
+          body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`,
+          xhr.status,
+          body?.error?.code ?? 'HTTP',
+          retryAfter(xhr.getResponseHeader('retry-after')),
+        ),
+      );
     };
     xhr.onerror = () => {
       state.xhrs.delete(xhr);
@@ -442,6 +462,13 @@ async function withRetries(fn, what) {
       // A chunk refused for its key: ask for one and send it again (not counted as a try).
       if (err.status === 401 && (await askForKey(err.message))) {
         attempt--;
+        continue;
+      }
+      // Over the rate limit: wait as long as the server says, without using up a try.
+      if (err.code === 'RATE_LIMITED' && err.retryAfterSec !== null) {
+        attempt--;
+        $('up-text').textContent = `Sending too fast for this server; going on in ${Math.ceil(err.retryAfterSec)} s…`;
+        await sleep(Math.max(1, Math.min(60, err.retryAfterSec)) * 1000);
         continue;
       }
       if (!retryable(err) || attempt >= MAX_TRIES) throw err;
