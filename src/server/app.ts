@@ -23,6 +23,7 @@ import { isInside, videosRouter } from './routes-videos.js';
 import { UploadStore } from './upload-store.js';
 import { DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
 import { SqlRateLimitStore } from './rate-limit-store.js';
+import { MediaLedger } from './media-ledger.js';
 import { redactPaths } from './redact.js';
 import type { ServerEngine, ServerOptions } from './types.js';
 
@@ -132,6 +133,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     jobRetentionMs: options.jobRetentionMs ?? 7 * 24 * 60 * 60 * 1000,
     searchLimit: options.searchLimit ?? 10,
     maxJobsPerClient: options.maxJobsPerClient ?? DEFAULT_SERVER_LIMITS.maxJobsPerClient,
+    maxClientStoredBytes: options.maxClientStoredBytes ?? DEFAULT_SERVER_LIMITS.maxClientStoredBytes,
     keepQueries: options.keepQueries ?? false,
   };
   const rateLimitPerMinute = options.rateLimitPerMinute ?? DEFAULT_SERVER_LIMITS.rateLimitPerMinute;
@@ -152,6 +154,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   const rateStore = new SqlRateLimitStore(engine.sql);
   const store = new JobStore(engine.sql);
   const keys = new ApiKeyStore(engine.sql);
+  const media = new MediaLedger(engine.sql);
 
   const onSettled = async (job: JobRecord) => {
     const path = job.input.path;
@@ -173,6 +176,14 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       const result = job.result as IndexResult | null;
       // A duplicate keeps the file indexed first; this copy is not needed.
       if (result?.video?.path && resolve(result.video.path) !== resolve(path)) await rm(path, { force: true });
+      else if (result?.videoId && typeof job.input.client === 'string') {
+        // Kept for the client that sent it: counts against its stored bytes.
+        const bytes = await stat(path).then(
+          (s) => s.size,
+          () => 0,
+        );
+        await media.record(result.videoId, job.input.client, bytes);
+      }
     }
   };
 
@@ -196,6 +207,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     settings,
     log,
     keys,
+    media,
     thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
     streams: new Set(),
     startedAt: Date.now(),
@@ -359,6 +371,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
         maxUploadsPerClient: uploads.limits.maxUploadsPerClient,
         maxClientUploadBytes: uploads.limits.maxClientUploadBytes,
         maxJobsPerClient: settings.maxJobsPerClient,
+        maxClientStoredBytes: settings.maxClientStoredBytes,
         rateLimitPerMinute,
       },
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),

@@ -4,6 +4,7 @@ import type { JobQueue, JobSnapshot } from '../core/jobs/job-queue.js';
 import type { ApiKeyStore } from '../core/auth/api-keys.js';
 import type { ServerMetrics } from './metrics.js';
 import type { UploadStore } from './upload-store.js';
+import type { MediaLedger } from './media-ledger.js';
 import { redactPaths, scrubPaths } from './redact.js';
 import type { ServerEngine } from './types.js';
 
@@ -14,6 +15,7 @@ export interface ServerContext {
   jobs: JobQueue;
   metrics: ServerMetrics;
   keys: ApiKeyStore;
+  media: MediaLedger;
   dirs: { root: string; uploads: string; media: string; queries: string };
   settings: {
     maxFileBytes: number;
@@ -23,6 +25,7 @@ export interface ServerContext {
     jobRetentionMs: number;
     searchLimit: number;
     maxJobsPerClient: number;
+    maxClientStoredBytes: number;
     /** Keep query files after their search ends (for query thumbnails) instead of deleting them. */
     keepQueries: boolean;
   };

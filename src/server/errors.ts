@@ -43,6 +43,9 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   RATE_LIMITED: 429,
   // RFC 4918: the server cannot store what the request needs. Not the client's fault, so not a 4xx.
   INSUFFICIENT_STORAGE: 507,
+  // RFC 4331 (WebDAV quotas) answers a request over the client's quota with 507 as well; waiting
+  // does not help, so not a 429.
+  STORAGE_QUOTA_EXCEEDED: 507,
   // The whole server is busy, not this client over its share.
   QUEUE_FULL: 503,
   ABORTED: 503,

@@ -17,6 +17,11 @@ export interface ServerLimits {
   maxUploadsPerClient: number;
   /** Bytes one client's unfinished uploads may reserve (their declared sizes). */
   maxClientUploadBytes: number;
+  /**
+   * Bytes of indexed uploads the server keeps for one client (not for admin keys, nor on a server
+   * without keys, where everyone is an admin).
+   */
+  maxClientStoredBytes: number;
   /** Uploads are refused (507) when they would leave less than this free on the data directory's disk. */
   minFreeDiskBytes: number;
   /** Jobs waiting in this server's queue; more answer 503 QUEUE_FULL. */
@@ -34,6 +39,10 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxUploadsPerClient: 8,
   // Two files of the default 4 GiB maximum in flight at once.
   maxClientUploadBytes: 8 * GiB,
+  // About 140 hours of 1080p video at 4 Mbit/s from one index key: a large library, yet a
+  // quarter of a 1 TB disk, so one key cannot take the space every other one needs. Operators
+  // adding more use an admin key or raise it.
+  maxClientStoredBytes: 256 * GiB,
   // Room for what the server writes besides uploads: the embedded database beside the data
   // directory (its WAL grows during an ingest), ffmpeg's temporary files, logs.
   minFreeDiskBytes: 1 * GiB,

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
-import { FileTooLargeError, InvalidArgumentError, TooManyJobsError } from '../core/errors/retrace-error.js';
+import { FileTooLargeError, InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
 import { describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
@@ -96,7 +96,14 @@ export function uploadsRouter(ctx: ServerContext): Router {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // A search key may upload queries; adding to the library needs an index key.
-      if (body.purpose === 'index') requireScope(principal(res), 'index', 'Uploading a video to index');
+      if (body.purpose === 'index') {
+        requireScope(principal(res), 'index', 'Uploading a video to index');
+        // What the server keeps for a client is bounded too (admins, and servers without keys, are not).
+        if (principal(res).scope !== 'admin' && typeof body.size === 'number') {
+          const stored = await ctx.media.bytesOf(clientId(req, res));
+          if (stored + body.size > ctx.settings.maxClientStoredBytes) throw new StorageQuotaError(stored, body.size, ctx.settings.maxClientStoredBytes);
+        }
+      }
       const owner = ownerOf(res);
       const state = await uploads.create(body, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) });
       res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);

@@ -40,6 +40,8 @@ export interface ServerOptions {
   maxUploadsPerClient?: number;
   /** Declared bytes one client's unfinished uploads may reserve. */
   maxClientUploadBytes?: number;
+  /** Bytes of indexed uploads the server keeps per client (admin keys exempt); 507 STORAGE_QUOTA_EXCEEDED beyond. */
+  maxClientStoredBytes?: number;
   /** Uploads and chunks are refused with 507 when they would leave less free on the data directory's disk. */
   minFreeDiskBytes?: number;
   /** Jobs waiting in this server's queue before submissions get 503 QUEUE_FULL. */

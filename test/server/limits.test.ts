@@ -12,7 +12,7 @@ import { JobStore } from '../../src/core/jobs/job-store.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { SqlRateLimitStore } from '../../src/server/rate-limit-store.js';
 import { isPglite } from '../helpers/test-database.js';
-import { makeStill, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { makeClip, makeStill, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { listFiles, openTestEngine, request127, startTestServer, type TestEngine } from './server-helpers.js';
 
 let te: TestEngine;
@@ -225,6 +225,46 @@ describe('per-client upload quotas and the free-disk threshold', () => {
     expect(state.body.receivedBytes).toBe(0);
     await remove('a', created.body.id);
     expect(await listFiles(dataDir())).toEqual(before);
+  });
+});
+
+describe('per-client quota on the stored videos', () => {
+  it('refuses an index upload past the quota with 507 STORAGE_QUOTA_EXCEEDED, for that client only, until a video is removed', async () => {
+    const clip = await readFile(await makeClip(tmp, 'stored', { source: 'life', durationSec: 2, width: 192, height: 144 }));
+    const admin = (await new ApiKeyStore(te.engine.sql).create({ scope: 'admin' })).key;
+    const srv = await startTestServer(te.engine, join(tmp.path, 'stored'), { maxClientStoredBytes: Math.floor(1.5 * clip.length) });
+    const indexUpload = (who: 'a' | 'b') =>
+      request127(srv.url, 'POST', '/api/uploads', { key: key[who].key, body: { fileName: 'v.mp4', size: clip.length, purpose: 'index' } });
+    try {
+      const first = await indexUpload('a');
+      expect(first.status).toBe(201);
+      expect((await request127(srv.url, 'POST', `/api/uploads/${first.body.id}/chunks`, { key: key.a.key, form: { offset: 0, bytes: clip } })).status).toBe(
+        200,
+      );
+      const done = await complete(srv.url, 'a', first.body.id);
+      expect(done.status, JSON.stringify(done.body)).toBe(201);
+      const job = (await waitForJob(srv.url, done.body.job.id, 'a')) as { stage: string; result: { videoId: string } };
+      expect(job.stage).toBe('done');
+
+      const over = await indexUpload('a');
+      expect(over.status).toBe(507);
+      expect(over.body.error.code).toBe('STORAGE_QUOTA_EXCEEDED');
+      // Another client's quota is its own; an admin has none.
+      const other = await indexUpload('b');
+      expect(other.status).toBe(201);
+      await request127(srv.url, 'DELETE', `/api/uploads/${other.body.id}`, { key: key.b.key });
+      const byAdmin = await request127(srv.url, 'POST', '/api/uploads', { key: admin, body: { fileName: 'v.mp4', size: clip.length, purpose: 'index' } });
+      expect(byAdmin.status).toBe(201);
+      await request127(srv.url, 'DELETE', `/api/uploads/${byAdmin.body.id}`, { key: admin });
+
+      // Removing the video frees the quota.
+      expect((await request127(srv.url, 'DELETE', `/api/videos/${job.result.videoId}`, { key: admin })).status).toBe(204);
+      const again = await indexUpload('a');
+      expect(again.status).toBe(201);
+      await request127(srv.url, 'DELETE', `/api/uploads/${again.body.id}`, { key: key.a.key });
+    } finally {
+      await srv.close();
+    }
   });
 });
 

@@ -28,6 +28,7 @@ export type RetraceErrorCode =
   | 'SIZE_MISMATCH'
   | 'TOO_MANY_UPLOADS'
   | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'STORAGE_QUOTA_EXCEEDED'
   | 'INSUFFICIENT_STORAGE'
   | 'RATE_LIMITED'
   | 'QUEUE_FULL'
@@ -228,6 +229,16 @@ export class UploadQuotaError extends RetraceError {
       'UPLOAD_QUOTA_EXCEEDED',
       `Your unfinished uploads already reserve ${formatBytes(heldBytes)}; ${formatBytes(wantedBytes)} more would pass the limit of ${formatBytes(limit)} per client. Finish or cancel an upload first`,
       { details: { heldBytes, wantedBytes, limit } },
+    );
+  }
+}
+/** The videos the server keeps for a client would pass its quota of stored bytes. */
+export class StorageQuotaError extends RetraceError {
+  constructor(storedBytes: number, wantedBytes: number, limit: number) {
+    super(
+      'STORAGE_QUOTA_EXCEEDED',
+      `The server keeps ${formatBytes(storedBytes)} of videos you uploaded; ${formatBytes(wantedBytes)} more would pass your quota of ${formatBytes(limit)}. An admin can remove videos or raise the quota`,
+      { details: { storedBytes, wantedBytes, limit } },
     );
   }
 }
