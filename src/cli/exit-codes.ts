@@ -42,6 +42,13 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   CHECKSUM_MISMATCH: EXIT.failed,
   SIZE_MISMATCH: EXIT.failed,
   TOO_MANY_UPLOADS: EXIT.failed,
+  // Server-side limits; the CLI does not meet them, but a script through the library may.
+  UPLOAD_QUOTA_EXCEEDED: EXIT.tooLarge,
+  STORAGE_QUOTA_EXCEEDED: EXIT.tooLarge,
+  INSUFFICIENT_STORAGE: EXIT.environment,
+  RATE_LIMITED: EXIT.failed,
+  QUEUE_FULL: EXIT.failed,
+  TOO_MANY_JOBS: EXIT.failed,
   ABORTED: EXIT.failed,
   UNAUTHORIZED: EXIT.refused,
   FORBIDDEN: EXIT.refused,

@@ -19,6 +19,7 @@ Usage:
   retrace remove <id...> [--db PATH|URL]
   retrace stats [--db PATH|URL] [--json]
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
+                [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
   retrace keys list [--db PATH|URL] [--json]
   retrace keys revoke <id> [--db PATH|URL]
@@ -36,6 +37,13 @@ Once any API key exists (retrace keys create), every /api route of the server bu
 /api/health needs "Authorization: Bearer <key>". Scopes: search (submit searches,
 read its own jobs) < index (+ upload, index and list videos) < admin (everything).
 serve refuses a non-loopback --host while no key exists, unless --insecure-no-auth.
+--public-search lets clients without a key upload queries and read their own searches.
+--rate-limit N: requests per minute per key (per IP without one), default 600, 0 off;
+counted in the database, so servers sharing one PostgreSQL share the counts.
+Query uploads are deleted when their search ends unless --keep-queries. Server files
+(uploads, indexed uploads, queries) live beside the database unless --data-dir.
+--trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
+serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
 
@@ -105,6 +113,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         name: { type: 'string' },
         'allowed-host': { type: 'string', multiple: true },
         'insecure-no-auth': { type: 'boolean', default: false },
+        'rate-limit': { type: 'string' },
+        'public-search': { type: 'boolean', default: false },
+        'keep-queries': { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
+        'trust-proxy': { type: 'string' },
       },
     });
   } catch (e) {
@@ -123,6 +136,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
   }
+  const count = (name: 'rate-limit' | 'trust-proxy'): number | undefined | null => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) {
+      process.stderr.write(`--${name} must be a whole number (0 or more)\n`);
+      return null;
+    }
+    return n;
+  };
+  const rateLimit = count('rate-limit');
+  const trustProxy = count('trust-proxy');
+  if (rateLimit === null || trustProxy === null) return EXIT.usage;
   if (command === 'keys') {
     let sql: SqlClient | undefined;
     try {
@@ -186,6 +212,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           host: values.host,
           allowedHosts: values['allowed-host'] ?? [],
           insecureNoAuth: values['insecure-no-auth'] ?? false,
+          rateLimitPerMinute: rateLimit,
+          publicSearch: values['public-search'] ?? false,
+          keepQueries: values['keep-queries'] ?? false,
+          dataDir: values['data-dir'],
+          trustProxy,
         });
       }
     }

@@ -1,21 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
+import { RateLimitedError } from '../core/errors/retrace-error.js';
+import type { SqlClient } from '../db/sql-client.js';
 import { ApiKeyStore } from '../core/auth/api-keys.js';
 import { JobQueue } from '../core/jobs/job-queue.js';
 import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
 import type { IndexResult } from '../core/engine/types.js';
 import { HttpError, errorHandler } from './errors.js';
-import { authenticate, hostCheck, needs } from './auth.js';
+import { authenticate, clientId, hostCheck, needs } from './auth.js';
 import { Limiter, type ServerContext } from './context.js';
 import { createServerMetrics } from './metrics.js';
 import { jobsRouter } from './routes-jobs.js';
 import { uploadsRouter } from './routes-uploads.js';
 import { isInside, videosRouter } from './routes-videos.js';
 import { UploadStore } from './upload-store.js';
+import { DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
+import { SqlRateLimitStore } from './rate-limit-store.js';
+import { MediaLedger } from './media-ledger.js';
+import { redactPaths } from './redact.js';
 import type { ServerEngine, ServerOptions } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -32,6 +41,26 @@ export type RetraceServerApp = Express & {
   /** Stop background work: end event streams, put running jobs back in the queue. Does not close the engine. */
   shutdown(): Promise<void>;
 };
+
+/**
+ * Where the server keeps files when `dataDir` is not given: beside the database, so one index
+ * and its files stay together wherever the server is started from. An embedded database DIR
+ * gets DIR-server next to it (not inside: the directory is PGlite's); a PostgreSQL database gets
+ * a folder named after its host, port and database under $XDG_DATA_HOME/retrace (default
+ * ~/.local/share/retrace), since it has no directory on this machine.
+ */
+export function defaultServerDataDir(sql: Pick<SqlClient, 'dialect' | 'location'>): string {
+  if (sql.dialect === 'pglite') return sql.location === 'memory://' ? resolve('.retrace-server') : `${resolve(sql.location)}-server`;
+  let name = 'postgres';
+  try {
+    const u = new URL(sql.location);
+    name = `${u.hostname || 'localhost'}_${u.port || '5432'}_${decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres'}`;
+  } catch {
+    /* keep the generic name */
+  }
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'retrace', `server-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+}
 
 /** The folder holding index.html, app.js and style.css, from `src/` (tests) or `dist/src/` (built). */
 export function resolvePublicDir(override?: string): string | null {
@@ -87,9 +116,13 @@ const securityHeaders = helmet({
  * it after `app.shutdown()`.
  */
 export function createServer(engine: ServerEngine, options: ServerOptions = {}): RetraceServerApp {
-  const log = options.log ?? ((m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
-  // Not inside the embedded database directory (./.retrace): that one belongs to PGlite.
-  const root = resolve(options.dataDir ?? '.retrace-server');
+  const logger = options.logger;
+  const log =
+    options.log ??
+    (logger
+      ? (m: string, e?: unknown) => logger.error(e === undefined ? {} : { err: e }, m)
+      : (m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
+  const root = resolve(options.dataDir ?? defaultServerDataDir(engine.sql));
   const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
   const chunkBytes = options.chunkBytes ?? 8 * MiB;
   const settings = {
@@ -99,17 +132,29 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     queryTtlMs: options.queryTtlMs ?? 60 * 60 * 1000,
     jobRetentionMs: options.jobRetentionMs ?? 7 * 24 * 60 * 60 * 1000,
     searchLimit: options.searchLimit ?? 10,
+    maxJobsPerClient: options.maxJobsPerClient ?? DEFAULT_SERVER_LIMITS.maxJobsPerClient,
+    maxClientStoredBytes: options.maxClientStoredBytes ?? DEFAULT_SERVER_LIMITS.maxClientStoredBytes,
+    keepQueries: options.keepQueries ?? false,
   };
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? DEFAULT_SERVER_LIMITS.rateLimitPerMinute;
   const metrics = createServerMetrics();
-  const uploads = new UploadStore(dirs.uploads, {
-    maxFileBytes: settings.maxFileBytes,
-    chunkBytes: settings.chunkBytes,
-    maxChunkBytes: settings.maxChunkBytes,
-    maxConcurrentUploads: options.maxConcurrentUploads ?? 8,
-    ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
-  });
+  const uploads = new UploadStore(
+    dirs.uploads,
+    {
+      maxFileBytes: settings.maxFileBytes,
+      chunkBytes: settings.chunkBytes,
+      maxChunkBytes: settings.maxChunkBytes,
+      maxUploadsPerClient: options.maxUploadsPerClient ?? DEFAULT_SERVER_LIMITS.maxUploadsPerClient,
+      maxClientUploadBytes: options.maxClientUploadBytes ?? DEFAULT_SERVER_LIMITS.maxClientUploadBytes,
+      minFreeDiskBytes: options.minFreeDiskBytes ?? DEFAULT_SERVER_LIMITS.minFreeDiskBytes,
+      ttlMs: options.uploadTtlMs ?? 24 * 60 * 60 * 1000,
+    },
+    freeDiskBytes,
+  );
+  const rateStore = new SqlRateLimitStore(engine.sql);
   const store = new JobStore(engine.sql);
   const keys = new ApiKeyStore(engine.sql);
+  const media = new MediaLedger(engine.sql);
 
   const onSettled = async (job: JobRecord) => {
     const path = job.input.path;
@@ -119,13 +164,26 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await rm(path, { force: true });
       if (typeof job.input.uploadId === 'string') await uploads.remove(job.input.uploadId).catch(() => {});
     } else if (job.kind === 'search') {
-      // Query files are kept `queryTtlMs` from now for query thumbnails, then swept.
-      const now = new Date();
-      await utimes(path, now, now).catch(() => {});
+      if (settings.keepQueries) {
+        // Kept `queryTtlMs` from now for query thumbnails, then swept.
+        const now = new Date();
+        await utimes(path, now, now).catch(() => {});
+      } else {
+        // Queries are the most sensitive thing a server holds: gone once answered.
+        await rm(path, { force: true });
+      }
     } else {
       const result = job.result as IndexResult | null;
       // A duplicate keeps the file indexed first; this copy is not needed.
       if (result?.video?.path && resolve(result.video.path) !== resolve(path)) await rm(path, { force: true });
+      else if (result?.videoId && typeof job.input.client === 'string') {
+        // Kept for the client that sent it: counts against its stored bytes.
+        const bytes = await stat(path).then(
+          (s) => s.size,
+          () => 0,
+        );
+        await media.record(result.videoId, job.input.client, bytes);
+      }
     }
   };
 
@@ -133,6 +191,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     store,
     engine,
     concurrency: options.jobConcurrency ?? 1,
+    maxQueued: options.maxQueuedJobs ?? DEFAULT_SERVER_LIMITS.maxQueuedJobs,
     onSettled,
     log,
     onStageTiming: (kind, stage, ms) => metrics.jobStage.observe({ kind, stage }, ms / 1000),
@@ -148,6 +207,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     settings,
     log,
     keys,
+    media,
     thumbnails: new Limiter(options.thumbnailConcurrency ?? 2),
     streams: new Set(),
     startedAt: Date.now(),
@@ -191,6 +251,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await uploads.sweep();
       await sweepQueries();
       await jobs.store.deleteFinishedBefore(new Date(Date.now() - settings.jobRetentionMs));
+      await rateStore.prune();
     } catch (err) {
       log('sweep failed', err);
     }
@@ -210,16 +271,32 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a reverse proxy, req.ip (per-IP limits, anonymous clients) must be the client's, not the proxy's.
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.set('etag', 'strong');
 
-  // Request latency by route pattern (never raw URLs: ids would explode the label set).
+  // Request latency by route pattern (never raw URLs: ids would explode the label set), and a
+  // request id: the client's X-Request-Id when it is a sane token (a proxy's), else a new one,
+  // sent back and in every log line of the request.
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
+    const given = req.get('x-request-id');
+    const requestId = given && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const routeOf = () => {
       const matched = res.locals.routeBase !== undefined && req.route?.path;
-      const route = matched ? `${res.locals.routeBase}${req.route.path}` : res.statusCode === 404 ? 'unmatched' : 'static';
+      return matched ? `${res.locals.routeBase}${req.route.path}` : res.statusCode === 404 ? 'unmatched' : 'static';
+    };
+    res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeOf();
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      logger?.info({ reqId: requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    // Closed before the answer was complete: the client went away, which is not an error.
+    res.on('close', () => {
+      if (!res.writableFinished) logger?.info({ reqId: requestId, method: req.method, route: routeOf(), aborted: true }, 'client closed the connection');
     });
     next();
   });
@@ -243,27 +320,59 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       status: db === 'ok' ? 'ok' : 'degraded',
       version: packageVersion(),
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
-      db: { status: db, store: engine.sql.dialect, location: engine.sql.location },
+      // Not the location: a directory or host name of the server is nobody's business over HTTP.
+      db: { status: db, store: engine.sql.dialect },
       jobs: jobs.counts(),
       uploads: { active: uploads.activeCount() },
+      // The page asks for a key on a 401 unless anonymous searching is allowed.
+      access: { keys: await keys.anyExist(), publicSearch: options.publicSearch === true },
     });
   });
 
-  // Everything below needs a key once one exists.
-  api.use(authenticate(keys));
+  // Everything below needs a key once one exists (with publicSearch, anonymous clients may search).
+  // Requests refused for a missing or wrong key count per IP address against the same limit, so
+  // a client without a key is limited too (and guessing keys costs it the same budget).
+  const refusedStore = new SqlRateLimitStore(engine.sql, 'rl-refused:', 60_000);
+  const onRefused = async (req: Request, res: Response) => {
+    if (rateLimitPerMinute <= 0) return;
+    const { totalHits, resetTime } = await refusedStore.increment(`ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`);
+    if (totalHits <= rateLimitPerMinute) return;
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000))));
+    throw new RateLimitedError(rateLimitPerMinute, 60);
+  };
+  api.use(authenticate(keys, { publicSearch: options.publicSearch ?? false, onRefused }));
+  if (rateLimitPerMinute > 0) {
+    // After authentication, so a key's requests count against the key wherever they come from;
+    // /api/health (above) is exempt, so monitoring never trips it.
+    api.use(
+      rateLimit({
+        windowMs: 60_000,
+        limit: rateLimitPerMinute,
+        store: rateStore,
+        keyGenerator: (req, res) => clientId(req, res),
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        handler: (_req, _res, next) => next(new RateLimitedError(rateLimitPerMinute, 60)),
+      }),
+    );
+  }
 
   api.get('/stats', needs('index', 'Reading library statistics'), async (_req, res) => {
     const [engineStats, unfinished] = await Promise.all([engine.stats(), store.countUnfinished()]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({
-      engine: engineStats,
+      engine: redactPaths(engineStats),
       jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
       uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
       limits: {
         maxFileBytes: settings.maxFileBytes,
         chunkBytes: settings.chunkBytes,
         maxChunkBytes: settings.maxChunkBytes,
-        maxConcurrentUploads: uploads.limits.maxConcurrentUploads,
+        maxUploadsPerClient: uploads.limits.maxUploadsPerClient,
+        maxClientUploadBytes: uploads.limits.maxClientUploadBytes,
+        maxJobsPerClient: settings.maxJobsPerClient,
+        maxClientStoredBytes: settings.maxClientStoredBytes,
+        rateLimitPerMinute,
       },
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
     });
@@ -296,7 +405,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   app.use((req: Request) => {
     throw new HttpError(404, 'NOT_FOUND', `Nothing at ${req.method} ${req.originalUrl}`);
   });
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, logger));
 
   let closing: Promise<void> | null = null;
   const shutdown = () => {

@@ -4,6 +4,8 @@ import type { JobQueue, JobSnapshot } from '../core/jobs/job-queue.js';
 import type { ApiKeyStore } from '../core/auth/api-keys.js';
 import type { ServerMetrics } from './metrics.js';
 import type { UploadStore } from './upload-store.js';
+import type { MediaLedger } from './media-ledger.js';
+import { redactPaths, scrubPaths } from './redact.js';
 import type { ServerEngine } from './types.js';
 
 /** Everything the route modules share. */
@@ -13,6 +15,7 @@ export interface ServerContext {
   jobs: JobQueue;
   metrics: ServerMetrics;
   keys: ApiKeyStore;
+  media: MediaLedger;
   dirs: { root: string; uploads: string; media: string; queries: string };
   settings: {
     maxFileBytes: number;
@@ -21,6 +24,10 @@ export interface ServerContext {
     queryTtlMs: number;
     jobRetentionMs: number;
     searchLimit: number;
+    maxJobsPerClient: number;
+    maxClientStoredBytes: number;
+    /** Keep query files after their search ends (for query thumbnails) instead of deleting them. */
+    keepQueries: boolean;
   };
   thumbnails: Limiter;
   /** Open Server-Sent Event streams, ended on shutdown. */
@@ -78,7 +85,7 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
     progress: j.progress,
     fileName: j.input.fileName ?? null,
     title: j.input.title ?? null,
-    error: j.error,
+    error: j.error && { code: j.error.code, message: scrubPaths(j.error.message) },
     timings: j.timings,
     mediaTimeSec: j.mediaTimeSec ?? null,
     framesDone: j.framesDone ?? null,
@@ -86,7 +93,7 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     finishedAt: j.finishedAt,
-    ...(includeResult ? { result: j.stage === 'done' ? j.result : null } : {}),
+    ...(includeResult ? { result: j.stage === 'done' ? redactPaths(j.result) : null } : {}),
     links: {
       self: base,
       events: `${base}/events`,

@@ -1,6 +1,8 @@
-import type { ErrorRequestHandler, Request } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import multer from 'multer';
+import type { Logger } from 'pino';
 import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
+import { scrubPaths } from './redact.js';
 
 /**
  * The one place that turns errors into HTTP responses. Every error body is
@@ -35,6 +37,17 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   CHECKSUM_MISMATCH: 460,
   SIZE_MISMATCH: 409,
   TOO_MANY_UPLOADS: 429,
+  // Per-client limits: the client may go on once it finishes or cancels something of its own.
+  UPLOAD_QUOTA_EXCEEDED: 429,
+  TOO_MANY_JOBS: 429,
+  RATE_LIMITED: 429,
+  // RFC 4918: the server cannot store what the request needs. Not the client's fault, so not a 4xx.
+  INSUFFICIENT_STORAGE: 507,
+  // RFC 4331 (WebDAV quotas) answers a request over the client's quota with 507 as well; waiting
+  // does not help, so not a 429.
+  STORAGE_QUOTA_EXCEEDED: 507,
+  // The whole server is busy, not this client over its share.
+  QUEUE_FULL: 503,
   ABORTED: 503,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -52,6 +65,8 @@ function headersFor(err: RetraceError): Record<string, string> | undefined {
     const needed = typeof err.details?.needed === 'string' ? err.details.needed : '';
     return { 'WWW-Authenticate': `Bearer realm="retrace", error="insufficient_scope", scope="${needed}"` };
   }
+  // Errors that know when trying again makes sense (a full queue, a full disk).
+  if (typeof err.details?.retryAfterSec === 'number') return { 'Retry-After': String(err.details.retryAfterSec) };
   return undefined;
 }
 
@@ -76,7 +91,7 @@ export interface ErrorBody {
 export function describeError(err: unknown): { status: number; body: ErrorBody; headers?: Record<string, string>; internal: boolean } {
   if (err instanceof RetraceError) {
     const status = HTTP_STATUS[err.code] ?? 500;
-    return { status, body: { error: err.toJSON() }, headers: headersFor(err), internal: status >= 500 };
+    return { status, body: { error: { code: err.code, message: scrubPaths(err.message) } }, headers: headersFor(err), internal: status >= 500 };
   }
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers, internal: err.status >= 500 };
@@ -118,10 +133,32 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal server error' } }, internal: true };
 }
 
-export function errorHandler(log: (message: string, err?: unknown) => void): ErrorRequestHandler {
+/** Errors Node and multer raise when the other end of the connection went away. */
+const HANGUP_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECANCELED']);
+
+/** Whether `err` only says the client hung up (closed the tab, lost its network, cancelled). */
+export function isClientHangup(err: unknown, req: Request, res: Response): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e && typeof e.code === 'string' && HANGUP_CODES.has(e.code)) return true;
+  // multer's "Request aborted", busboy's end of a body cut short, with the socket gone.
+  // (Not req.destroyed alone: a request whose body was read to the end is destroyed too.)
+  const gone = req.socket?.destroyed === true || res.destroyed || (req.destroyed && !req.complete);
+  return gone && !(err instanceof RetraceError) && !(err instanceof HttpError);
+}
+
+export function errorHandler(log: (message: string, err?: unknown) => void, logger?: Logger): ErrorRequestHandler {
   return (err, req: Request, res, next) => {
+    // Nobody is left to answer, and it is not the server's failure: no log, no stack trace.
+    if (isClientHangup(err, req, res)) {
+      if (!res.destroyed) res.destroy();
+      return;
+    }
     const { status, body, headers, internal } = describeError(err);
-    if (internal) log(`${req.method} ${req.originalUrl} failed`, err);
+    if (internal) {
+      const reqId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+      if (logger) logger.error({ reqId, method: req.method, url: req.originalUrl, err }, 'request failed');
+      else log(`${req.method} ${req.originalUrl} failed${reqId ? ` (request ${reqId})` : ''}`, err);
+    }
     if (res.headersSent) {
       // A stream (SSE, video) broke mid-way: all we can do is end it.
       res.end();

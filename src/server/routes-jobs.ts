@@ -7,24 +7,31 @@ import { extractFrameJpeg } from '../core/media/thumbnail.js';
 import { HTTP_STATUS, HttpError } from './errors.js';
 import { intParam, jobView, numParam, type ServerContext } from './context.js';
 import { assertVisible, needs, principal } from './auth.js';
+import { redactPaths } from './redact.js';
 
 const TERMINAL = new Set(['done', 'failed']);
+
+/** Who submitted a job: the key, or the anonymous session. */
+function jobOwner(job: JobSnapshot): { keyId: string | null; session: string | null } {
+  return { keyId: job.apiKeyId, session: typeof job.input.session === 'string' ? job.input.session : null };
+}
 
 export function jobsRouter(ctx: ServerContext): Router {
   const { jobs } = ctx;
   const router = Router();
-  // Any key may use the jobs routes; which jobs it sees is decided per job below.
-  router.use('/jobs', needs('search', 'Reading jobs'));
+  // Any key may use the jobs routes; which jobs it sees is decided per job below. Anonymous
+  // public-search clients may read (and cancel) their own searches, not list jobs.
+  router.use('/jobs', needs('search', 'Reading jobs', { anonymous: true }));
 
   /** The job if the caller may see it (its own, or any for an admin); 404 otherwise. */
   const load = async (id: string, res: Response): Promise<JobSnapshot> => {
     if (!isUuid(id)) throw new NotFoundError('Job', id);
     const job = await jobs.get(id);
-    assertVisible(res, job.apiKeyId, 'Job', id);
+    assertVisible(res, jobOwner(job), 'Job', id);
     return job;
   };
 
-  router.get('/jobs', async (req, res) => {
+  router.get('/jobs', needs('search', 'Listing jobs'), async (req, res) => {
     const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
     const kind = req.query.kind;
@@ -51,7 +58,7 @@ export function jobsRouter(ctx: ServerContext): Router {
   router.get('/jobs/:id/result', async (req, res) => {
     const job = await load(req.params.id, res);
     if (job.stage === 'done') {
-      res.json(job.result);
+      res.json(redactPaths(job.result));
       return;
     }
     if (job.stage === 'failed') {
@@ -97,7 +104,7 @@ export function jobsRouter(ctx: ServerContext): Router {
     let job: JobSnapshot;
     try {
       job = await jobs.get(id);
-      assertVisible(res, job.apiKeyId, 'Job', id);
+      assertVisible(res, jobOwner(job), 'Job', id);
     } catch (err) {
       unsubscribe();
       throw err;
@@ -131,7 +138,8 @@ export function jobsRouter(ctx: ServerContext): Router {
     try {
       await stat(job.input.path);
     } catch {
-      throw new NotFoundError('Query file of job (it expired)', job.id);
+      // Deleted when the search ended (unless the server keeps queries), or swept later.
+      throw new HttpError(410, 'QUERY_DELETED', `The query file of job ${job.id} is no longer kept, so it has no thumbnail`);
     }
     const jpeg = await thumbnail(ctx, job.input.path, job.input.mediaKind === 'image' ? 0 : t, w);
     res.setHeader('Content-Type', 'image/jpeg');

@@ -3,11 +3,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
-import { FileTooLargeError, InvalidArgumentError } from '../core/errors/retrace-error.js';
+import { FileTooLargeError, InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
 import { describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
-import { assertVisible, needs, principal } from './auth.js';
+import { assertVisible, clientId, needs, ownerOf, principal } from './auth.js';
 import { requireScope } from '../core/auth/api-keys.js';
 
 /** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
@@ -82,12 +82,13 @@ export function uploadsRouter(ctx: ServerContext): Router {
 
   const reject = (code: string) => metrics.uploadsRejected.inc({ code });
 
-  router.use('/uploads', needs('search', 'Uploading'));
+  // Anonymous clients of a public-search server may upload queries (index uploads need a key, below).
+  router.use('/uploads', needs('search', 'Uploading', { anonymous: true }));
 
   /** The upload if the caller may use it (its own, or any for an admin); 404 otherwise. */
   const own = (id: string, res: Response): UploadState => {
     const state = uploads.get(id);
-    assertVisible(res, state.apiKeyId, 'Upload', id);
+    assertVisible(res, { keyId: state.apiKeyId, session: state.session }, 'Upload', id);
     return state;
   };
 
@@ -95,8 +96,16 @@ export function uploadsRouter(ctx: ServerContext): Router {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // A search key may upload queries; adding to the library needs an index key.
-      if (body.purpose === 'index') requireScope(principal(res), 'index', 'Uploading a video to index');
-      const state = await uploads.create(body, principal(res).keyId);
+      if (body.purpose === 'index') {
+        requireScope(principal(res), 'index', 'Uploading a video to index');
+        // What the server keeps for a client is bounded too (admins, and servers without keys, are not).
+        if (principal(res).scope !== 'admin' && typeof body.size === 'number') {
+          const stored = await ctx.media.bytesOf(clientId(req, res));
+          if (stored + body.size > ctx.settings.maxClientStoredBytes) throw new StorageQuotaError(stored, body.size, ctx.settings.maxClientStoredBytes);
+        }
+      }
+      const owner = ownerOf(res);
+      const state = await uploads.create(body, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) });
       res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);
       res.json(uploadView(req, state));
     } catch (err) {
@@ -131,7 +140,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
   router.post(
     '/uploads/:id/chunks',
     // Refuse before reading the body when we already can.
-    (req, res, next) => {
+    async (req, res, next) => {
       try {
         own(req.params.id, res);
         const q = req.query.offset;
@@ -140,6 +149,8 @@ export function uploadsRouter(ctx: ServerContext): Router {
         if (Number.isFinite(declared) && declared > ctx.settings.maxChunkBytes + MULTIPART_SLACK) {
           throw new FileTooLargeError(declared, ctx.settings.maxChunkBytes);
         }
+        // Free disk space, before a byte is written (without a length, assume a whole chunk).
+        await uploads.assertRoomForChunk(Number.isFinite(declared) ? declared : ctx.settings.maxChunkBytes);
         if (!req.is('multipart/form-data')) {
           throw new InvalidArgumentError('Send chunks as multipart/form-data with a file field named "chunk" and an "offset" field');
         }
@@ -188,6 +199,10 @@ export function uploadsRouter(ctx: ServerContext): Router {
     const limit = intParam(body.limit, 'limit', { min: 1, max: 100, fallback: ctx.settings.searchLimit });
     let done;
     try {
+      // Room in the queue and in the client's share of it, checked before the upload is consumed,
+      // so a refused client can complete the same upload later without sending it again.
+      jobs.assertRoom();
+      if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
       done = await uploads.complete(
         id,
         (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
@@ -209,6 +224,8 @@ export function uploadsRouter(ctx: ServerContext): Router {
           fileName: state.fileName,
           uploadId: state.id,
           ownsFile: true,
+          client: state.client,
+          session: state.session,
           ...(state.purpose === 'index'
             ? {
                 title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),

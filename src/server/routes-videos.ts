@@ -7,6 +7,7 @@ import { isUuid } from '../core/jobs/job-store.js';
 import { intParam, numParam, type ServerContext } from './context.js';
 import { thumbnail } from './routes-jobs.js';
 import { needs } from './auth.js';
+import { redactPaths } from './redact.js';
 
 /** Whether `path` lies inside `dir` (files the server stored itself and may delete). */
 export function isInside(dir: string, path: string): boolean {
@@ -16,7 +17,7 @@ export function isInside(dir: string, path: string): boolean {
 
 function videoView(req: Request, v: VideoRecord) {
   const base = `${req.baseUrl}/videos/${v.id}`;
-  return { ...v, links: { self: base, stream: `${base}/stream`, thumbnail: `${base}/thumbnail` } };
+  return { ...redactPaths(v), links: { self: base, stream: `${base}/stream`, thumbnail: `${base}/thumbnail` } };
 }
 
 export function videosRouter(ctx: ServerContext): Router {

@@ -1,4 +1,5 @@
 import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
+import type { Logger } from 'pino';
 import type { SqlClient } from '../db/sql-client.js';
 
 /** What the server needs from the engine (`Retrace` satisfies it). */
@@ -24,8 +25,8 @@ export interface ServerEngine {
 
 export interface ServerOptions {
   /**
-   * Where uploads, indexed media and query files live (default `.retrace-server` under the
-   * working directory; never inside an embedded database directory). Keep it stable across
+   * Where uploads, indexed media and query files live (default: beside the database, see
+   * `defaultServerDataDir`; never inside an embedded database directory). Keep it stable across
    * restarts: queued jobs and indexed videos point into it.
    */
   dataDir?: string;
@@ -35,11 +36,32 @@ export interface ServerOptions {
   chunkBytes?: number;
   /** Largest chunk accepted (default 2 × chunkBytes). */
   maxChunkBytes?: number;
-  /** Uploads receiving bytes at once (default 8). */
-  maxConcurrentUploads?: number;
+  /** Uploads one client (API key, or IP address) may have receiving bytes (default: DEFAULT_SERVER_LIMITS in limits.ts, as below). */
+  maxUploadsPerClient?: number;
+  /** Declared bytes one client's unfinished uploads may reserve. */
+  maxClientUploadBytes?: number;
+  /** Bytes of indexed uploads the server keeps per client (admin keys exempt); 507 STORAGE_QUOTA_EXCEEDED beyond. */
+  maxClientStoredBytes?: number;
+  /** Uploads and chunks are refused with 507 when they would leave less free on the data directory's disk. */
+  minFreeDiskBytes?: number;
+  /** Jobs waiting in this server's queue before submissions get 503 QUEUE_FULL. */
+  maxQueuedJobs?: number;
+  /** Unfinished jobs one client may have (429 TOO_MANY_JOBS beyond). */
+  maxJobsPerClient?: number;
+  /** Requests per minute per client, counted in the database (0: off, the default here; `retrace serve` sets 600). */
+  rateLimitPerMinute?: number;
+  /**
+   * Let clients without a key upload queries and read their own searches (by a session cookie),
+   * while everything else still needs a key. Only matters once keys exist.
+   */
+  publicSearch?: boolean;
+  /** Keep query files after their search ends (default false: deleted once the search ends). */
+  keepQueries?: boolean;
+  /** Express's `trust proxy` (e.g. 1 behind one reverse proxy), so per-IP limits see the client's address. */
+  trustProxy?: boolean | number | string;
   /** An unfinished upload is deleted this long after its last chunk (default 24 h). */
   uploadTtlMs?: number;
-  /** A search query file is kept this long after its job ends, for query thumbnails (default 1 h). */
+  /** With `keepQueries`, a query file is kept this long after its job ends, for query thumbnails (default 1 h). */
   queryTtlMs?: number;
   /**
    * A finished job (and its result) is deleted this long after it ended (default 7 days), so a
@@ -65,6 +87,11 @@ export interface ServerOptions {
    * protection). `'*'` answers any host (behind a proxy that checks hosts itself).
    */
   allowedHosts?: readonly string[];
-  /** Error log (default console.error). */
+  /** Error log (default: `logger` when given, else console.error). */
   log?: (message: string, err?: unknown) => void;
+  /**
+   * Structured JSON logs (pino): one line per request with its id, method, route, status and
+   * time, failures with their request id. `retrace serve` logs to stderr this way.
+   */
+  logger?: Logger;
 }

@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import {
   EmptyFileError,
   FileTooLargeError,
+  InsufficientStorageError,
   InvalidArgumentError,
   NotFoundError,
   RetraceError,
+  TooManyUploadsError,
   UnsupportedMediaError,
+  UploadQuotaError,
   formatBytes,
 } from '../core/errors/retrace-error.js';
 import { isUuid } from '../core/jobs/job-store.js';
@@ -43,6 +46,10 @@ export interface UploadState {
   jobId: string | null;
   /** The API key that created the upload (null without keys); only it or an admin may use it. */
   apiKeyId: string | null;
+  /** The anonymous public-search session that created it (hash), else null. */
+  session: string | null;
+  /** Whom the upload counts against in per-client limits (`key:<id>` or `ip:<address>`). */
+  client: string;
   createdAt: string;
   updatedAt: string;
   expiresAt: string;
@@ -52,8 +59,20 @@ export interface UploadLimits {
   maxFileBytes: number;
   chunkBytes: number;
   maxChunkBytes: number;
-  maxConcurrentUploads: number;
+  /** Uploads receiving bytes per client. */
+  maxUploadsPerClient: number;
+  /** Declared bytes of one client's uploads receiving bytes. */
+  maxClientUploadBytes: number;
+  /** Bytes that must stay free on the upload directory's disk. */
+  minFreeDiskBytes: number;
   ttlMs: number;
+}
+
+/** Who creates an upload. */
+export interface UploadOwner {
+  apiKeyId: string | null;
+  session?: string | null;
+  client: string;
 }
 
 export interface CreateUploadInput {
@@ -130,6 +149,8 @@ export class UploadStore {
   constructor(
     dir: string,
     readonly limits: UploadLimits,
+    /** Free bytes on the disk holding `dir` (injectable so tests can set a threshold, not fake a disk). */
+    private readonly freeBytes: (dir: string) => Promise<number>,
   ) {
     this.dir = dir;
     this.chunkDir = join(dir, 'incoming');
@@ -157,8 +178,10 @@ export class UploadStore {
       try {
         const state = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as UploadState;
         if (state.id !== m[1]) throw new Error('id mismatch');
-        // Uploads saved before keys existed have no owner field.
+        // Uploads saved before keys (or before per-client limits) have no owner fields.
         state.apiKeyId ??= null;
+        state.session ??= null;
+        state.client ??= state.apiKeyId ? `key:${state.apiKeyId}` : 'unknown';
         this.entries.set(state.id, { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false });
       } catch {
         await rm(join(this.dir, name), { force: true });
@@ -185,7 +208,40 @@ export class UploadStore {
     return this.entries.size - this.activeCount();
   }
 
-  async create(input: CreateUploadInput, apiKeyId: string | null = null): Promise<UploadState> {
+  /** Uploads receiving bytes that count against `client`. */
+  private receivingOf(client: string): UploadState[] {
+    const out: UploadState[] = [];
+    for (const e of this.entries.values()) if (e.state.status === 'receiving' && e.state.client === client) out.push(e.state);
+    return out;
+  }
+
+  /** Limits per client, so one client's unfinished uploads never lock out another. */
+  private assertQuota(client: string, size: number): void {
+    const mine = this.receivingOf(client);
+    if (mine.length >= this.limits.maxUploadsPerClient) throw new TooManyUploadsError(this.limits.maxUploadsPerClient);
+    const held = mine.reduce((n, u) => n + u.size, 0);
+    if (held + size > this.limits.maxClientUploadBytes) throw new UploadQuotaError(held, size, this.limits.maxClientUploadBytes);
+  }
+
+  /** Bytes every upload still receiving has declared but not yet sent: space already promised. */
+  private promisedBytes(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.state.status === 'receiving') n += e.state.size - receivedBytes(e.state.received);
+    return n;
+  }
+
+  /** InsufficientStorageError unless `bytes` more (beyond what is promised) leave the disk above its threshold. */
+  async assertRoom(bytes: number, promised = this.promisedBytes()): Promise<void> {
+    const free = await this.freeBytes(this.dir);
+    if (free - promised - bytes < this.limits.minFreeDiskBytes) throw new InsufficientStorageError(bytes);
+  }
+
+  /** Before a chunk's body is read: its bytes land twice for a moment (multer's file, then the upload), within the space promised. */
+  async assertRoomForChunk(length: number): Promise<void> {
+    await this.assertRoom(2 * Math.min(length, this.limits.maxChunkBytes), 0);
+  }
+
+  async create(input: CreateUploadInput, owner: UploadOwner = { apiKeyId: null, client: 'local' }): Promise<UploadState> {
     const { fileName, size, purpose, sha256, mimeType, title } = input;
     if (typeof fileName !== 'string' || fileName.trim() === '' || fileName.length > 255 || /[\u0000-\u001f]/.test(fileName)) {
       throw new InvalidArgumentError('fileName must be a non-empty string of at most 255 characters');
@@ -210,12 +266,10 @@ export class UploadStore {
         `"${fileName}" is not a video or image file; upload a video (mp4, webm, mov, mkv, avi, …) or an image (jpg, png, webp, …)`,
       );
     }
-    if (this.activeCount() >= this.limits.maxConcurrentUploads) {
-      throw new RetraceError(
-        'TOO_MANY_UPLOADS',
-        `Too many uploads in progress (limit ${this.limits.maxConcurrentUploads}); finish or cancel one, or wait for unfinished ones to expire`,
-      );
-    }
+    this.assertQuota(owner.client, size);
+    await this.assertRoom(size);
+    // Again after the await: another request of the same client may have created one meanwhile.
+    this.assertQuota(owner.client, size);
     const now = Date.now();
     const state: UploadState = {
       id: randomUUID(),
@@ -230,15 +284,18 @@ export class UploadStore {
       received: [],
       status: 'receiving',
       jobId: null,
-      apiKeyId,
+      apiKeyId: owner.apiKeyId,
+      session: owner.session ?? null,
+      client: owner.client,
       createdAt: new Date(now).toISOString(),
       updatedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.limits.ttlMs).toISOString(),
     };
-    await writeFile(this.partPath(state.id), Buffer.alloc(0));
+    // Counted from now on, before the first await, so parallel creates see it.
     const entry: Entry = { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false };
     this.entries.set(state.id, entry);
     try {
+      await writeFile(this.partPath(state.id), Buffer.alloc(0));
       await this.save(entry);
     } catch (err) {
       await this.discard(state.id);

@@ -3,6 +3,7 @@
  * them: the real command (`node bin/retrace.js`) on a real database.
  */
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
@@ -142,6 +143,59 @@ describe('retrace keys', () => {
   });
 });
 
+describe('retrace serve --public-search --rate-limit', () => {
+  it('lets anonymous clients search, nothing else, under the rate limit; keeps files beside the database', async () => {
+    await runCli(['keys', 'create', '--scope', 'admin', '--db', db.location]);
+    const env = { ...process.env };
+    delete env.RETRACE_DB;
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--public-search', '--rate-limit', '5', '--db', db.location], {
+      cwd: dir.path,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (s: string) => {
+          out += s;
+          if (out.includes('\n')) resolve(out);
+        });
+        void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      expect(line).toContain('anyone may search');
+      if (isPglite) expect(line).toContain(`files: ${db.location}-server`);
+      const url = /serving (http:\/\/\S+)/.exec(line)![1];
+      const create = await fetch(new URL('api/uploads', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileName: 'q.jpg', size: 100, purpose: 'search' }),
+      });
+      expect(create.status).toBe(201);
+      expect((await fetch(new URL('api/videos', url))).status).toBe(401);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(new URL('api/jobs/00000000-0000-4000-8000-000000000000', url))).status);
+      // Five requests are allowed a minute; the sixth is refused.
+      expect(statuses).toEqual([404, 404, 404, 429]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    // The server's files beside the test database go with it.
+    if (isPglite) await rm(`${db.location}-server`, { recursive: true, force: true });
+  });
+
+  it('refuses a --rate-limit that is not a whole number (exit 2)', async () => {
+    const r = await runCli(['serve', '--rate-limit', 'lots', '--db', db.location]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--rate-limit must be a whole number');
+  });
+});
+
 describe('retrace serve on a public address', () => {
   it('refuses to start without keys: exit 8, INSECURE_SERVER, naming the ways out', async () => {
     const fresh = await createTestDatabase();
@@ -162,6 +216,7 @@ describe('retrace serve on a public address', () => {
     expect(r.stdout).toContain('retrace keys create --scope search|index|admin');
     expect(r.stdout).toContain('--insecure-no-auth');
     expect(r.stdout).toContain('--allowed-host');
+    for (const flag of ['--rate-limit N', '--public-search', '--keep-queries', '--data-dir DIR', '--trust-proxy N']) expect(r.stdout).toContain(flag);
     expect(r.stdout).toMatch(/8 refused/);
   });
 });

@@ -107,10 +107,23 @@ describe('scopes', () => {
   });
 
   it('only the owner key or an admin sees a thing; things made without a key only admins', () => {
-    expect(canSee({ keyId: 'a', scope: 'search' }, 'a')).toBe(true);
-    expect(canSee({ keyId: 'a', scope: 'index' }, 'b')).toBe(false);
-    expect(canSee({ keyId: 'a', scope: 'search' }, null)).toBe(false);
-    expect(canSee({ keyId: 'z', scope: 'admin' }, 'b')).toBe(true);
-    expect(canSee(OPEN_ACCESS, null)).toBe(true);
+    expect(canSee({ keyId: 'a', scope: 'search' }, { keyId: 'a' })).toBe(true);
+    expect(canSee({ keyId: 'a', scope: 'index' }, { keyId: 'b' })).toBe(false);
+    expect(canSee({ keyId: 'a', scope: 'search' }, { keyId: null })).toBe(false);
+    expect(canSee({ keyId: 'z', scope: 'admin' }, { keyId: 'b' })).toBe(true);
+    expect(canSee(OPEN_ACCESS, { keyId: null })).toBe(true);
+  });
+
+  it('an anonymous public-search session sees only what the same session made, and may only search', () => {
+    const anon = { keyId: null, scope: 'search' as const, session: 's1' };
+    expect(canSee(anon, { keyId: null, session: 's1' })).toBe(true);
+    expect(canSee(anon, { keyId: null, session: 's2' })).toBe(false);
+    expect(canSee(anon, { keyId: null, session: null })).toBe(false);
+    expect(canSee(anon, { keyId: 'a', session: 's1' })).toBe(false);
+    // A key does not see an anonymous session's things, an admin does.
+    expect(canSee({ keyId: 'a', scope: 'search' }, { keyId: null, session: 's1' })).toBe(false);
+    expect(canSee({ keyId: 'z', scope: 'admin' }, { keyId: null, session: 's1' })).toBe(true);
+    expect(() => requireScope(anon, 'search', 'Searching')).not.toThrow();
+    expect(() => requireScope(anon, 'index', 'Indexing')).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
   });
 });

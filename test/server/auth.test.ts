@@ -1,6 +1,10 @@
 /**
  * API keys on a real server (127.0.0.1, real database): who may call which route.
  *
+ * `public` is an anonymous client of a second server on the same database started with
+ * publicSearch (`retrace serve --public-search`): it may upload queries and read its own
+ * searches (its session cookie owns them), nothing else; it gets 404 for anyone else's things.
+ *
  * Scopes nest: search ⊂ index ⊂ admin.
  *   search  submit searches (query uploads), read its own uploads and jobs, read single videos
  *           (search results link to them)
@@ -16,15 +20,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '../../src/core/auth/api-keys.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { makeClip, makeStill, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
-import { openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
+import { openTestEngine, request127, startTestServer, type TestEngine } from './server-helpers.js';
 
-type Who = 'anonymous' | 'search' | 'index' | 'admin';
-const WHO: readonly Who[] = ['anonymous', 'search', 'index', 'admin'];
+type Who = 'anonymous' | 'public' | 'search' | 'index' | 'admin';
+const WHO: readonly Who[] = ['anonymous', 'public', 'search', 'index', 'admin'];
 
 let te: TestEngine;
 let tmp: TempDir;
 let srv: RunningServer;
 let base: string;
+/** The public-search server and the anonymous client's session cookie there. */
+let pub: RunningServer;
+let publicCookie = '';
+/** Made by the anonymous public client: a finished search job and an upload still receiving bytes. */
+let publicJobId = '';
+let publicUploadId = '';
 const key = {} as Record<Exclude<Who, 'anonymous'> | 'search2' | 'revoked', string>;
 /** Made by the search key: a finished search job and an upload still receiving bytes. */
 let searchJobId = '';
@@ -40,17 +50,28 @@ interface Reply {
   headers: Headers;
 }
 
-async function call(who: Who | 'search2' | 'revoked' | { raw: string }, method: string, path: string, body?: unknown): Promise<Reply> {
+async function call(
+  who: Who | 'search2' | 'revoked' | { raw: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  server: 'plain' | 'public' = who === 'public' ? 'public' : 'plain',
+): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (typeof who === 'object') headers.authorization = who.raw;
-  else if (who !== 'anonymous') headers.authorization = `Bearer ${key[who]}`;
+  else if (who === 'public') {
+    if (publicCookie) headers.cookie = publicCookie;
+  } else if (who !== 'anonymous') headers.authorization = `Bearer ${key[who]}`;
   let payload: BodyInit | undefined;
   if (body instanceof FormData) payload = body;
   else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const res = await fetch(new URL(path, base), { method, headers, body: payload });
+  const res = await fetch(new URL(path, server === 'public' ? pub.url : base), { method, headers, body: payload });
+  // The anonymous client keeps the session the server gave it, as a browser does.
+  const cookie = res.headers.get('set-cookie');
+  if (who === 'public' && cookie && !publicCookie) publicCookie = cookie.split(';')[0];
   const text = method === 'HEAD' ? '' : await res.text();
   let parsed: unknown = text;
   try {
@@ -69,7 +90,7 @@ function chunkForm(offset: number, bytes: Uint8Array): FormData {
 }
 
 async function newUpload(who: Who | 'search2', purpose: 'search' | 'index', size = 1000): Promise<string> {
-  const r = await call(who, 'POST', '/api/uploads', { fileName: 'q.jpg', size, purpose });
+  const r = await call(who, 'POST', '/api/uploads', { fileName: 'q.jpg', size, purpose }, who === 'public' ? 'public' : 'plain');
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.id;
 }
@@ -93,7 +114,7 @@ beforeAll(async () => {
   stillPath = await makeStill(tmp, 'still.jpg', 'mandelbrot', { width: 192, height: 144 });
   videoId = (await te.engine.index(a)).videoId!;
   doomedVideoId = (await te.engine.index(b)).videoId!;
-  srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+  srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxUploadsPerClient: 100, keepQueries: true });
   base = srv.url;
 
   const keys = new ApiKeyStore(te.engine.sql);
@@ -104,18 +125,27 @@ beforeAll(async () => {
   const revoked = await keys.create({ scope: 'admin', name: 'old' });
   await keys.revoke(revoked.id);
   key.revoked = revoked.key;
+  pub = await startTestServer(te.engine, join(tmp.path, 'public'), { maxUploadsPerClient: 100, keepQueries: true, publicSearch: true });
 
   searchJobId = await uploadWhole('search', stillPath, 'search');
-  // Polled until the job ends (no fixed wait).
-  for (;;) {
-    const r = await call('search', 'GET', `/api/jobs/${searchJobId}`);
-    if (r.body.stage === 'done' || r.body.stage === 'failed') break;
-    await new Promise((res) => setTimeout(res, 100));
+  publicJobId = await uploadWhole('public', stillPath, 'search');
+  // Polled until the jobs end (no fixed wait).
+  for (const [who, id] of [
+    ['search', searchJobId],
+    ['public', publicJobId],
+  ] as const) {
+    for (let i = 0; i < 1200; i++) {
+      const r = await call(who, 'GET', `/api/jobs/${id}`);
+      if (r.body.stage === 'done' || r.body.stage === 'failed') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
   }
   searchUploadId = await newUpload('search', 'search');
+  publicUploadId = await newUpload('public', 'search');
 });
 
 afterAll(async () => {
+  await pub?.close();
   await srv?.close();
   await te?.close();
   await tmp?.cleanup();
@@ -128,10 +158,14 @@ interface Row {
   route: string;
   path: () => string;
   body?: () => unknown | Promise<unknown>;
+  /** Made before each principal's call (destructive rows act on a fresh thing). */
+  before?: () => Promise<void>;
+  /** Rows about the public client's things ask its server (uploads live in one server's directory). */
+  on?: 'public';
   expect: Expect;
 }
 
-const all = (s: number): Expect => ({ anonymous: s, search: s, index: s, admin: s });
+const all = (s: number): Expect => ({ anonymous: s, public: s, search: s, index: s, admin: s });
 
 /**
  * The specification. Rows run in order, each for anonymous, search, index, admin; rows that
@@ -139,31 +173,41 @@ const all = (s: number): Expect => ({ anonymous: s, search: s, index: s, admin: 
  */
 const MATRIX: Row[] = [
   { method: 'GET', route: '/api/health', path: () => '/api/health', expect: all(200) },
-  { method: 'GET', route: '/api/stats', path: () => '/api/stats', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
+  { method: 'GET', route: '/api/stats', path: () => '/api/stats', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
   {
     method: 'POST',
     route: '/api/uploads',
     path: () => '/api/uploads',
     body: () => ({ fileName: 'q.mp4', size: 10, purpose: 'search' }),
-    expect: { anonymous: 401, search: 201, index: 201, admin: 201 },
+    expect: { anonymous: 401, public: 201, search: 201, index: 201, admin: 201 },
   },
   {
     method: 'POST',
     route: '/api/uploads',
     path: () => '/api/uploads',
     body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }),
-    expect: { anonymous: 401, search: 403, index: 201, admin: 201 },
+    expect: { anonymous: 401, public: 401, search: 403, index: 201, admin: 201 },
   },
   // The search key's own upload: index keys are not its owner (404), admins see all.
-  { method: 'GET', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  {
+    method: 'GET',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${searchUploadId}`,
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
+  },
   // Express answers HEAD with the GET route (200), before the HEAD route.
-  { method: 'HEAD', route: '/api/uploads/:id', path: () => `/api/uploads/${searchUploadId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  {
+    method: 'HEAD',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${searchUploadId}`,
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
+  },
   {
     method: 'POST',
     route: '/api/uploads/:id/chunks',
     path: () => `/api/uploads/${searchUploadId}/chunks`,
     body: () => chunkForm(0, new Uint8Array(10)),
-    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   // Past the key check, an incomplete upload cannot be completed (409).
   {
@@ -171,54 +215,107 @@ const MATRIX: Row[] = [
     route: '/api/uploads/:id/complete',
     path: () => `/api/uploads/${searchUploadId}/complete`,
     body: () => ({}),
-    expect: { anonymous: 401, search: 409, index: 404, admin: 409 },
+    expect: { anonymous: 401, public: 404, search: 409, index: 404, admin: 409 },
   },
-  { method: 'GET', route: '/api/jobs', path: () => '/api/jobs', expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
-  { method: 'GET', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
+  { method: 'GET', route: '/api/jobs', path: () => '/api/jobs', expect: { anonymous: 401, public: 401, search: 200, index: 200, admin: 200 } },
+  {
+    method: 'GET',
+    route: '/api/jobs/:id',
+    path: () => `/api/jobs/${searchJobId}`,
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
+  },
   {
     method: 'GET',
     route: '/api/jobs/:id/result',
     path: () => `/api/jobs/${searchJobId}/result`,
-    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   {
     method: 'GET',
     route: '/api/jobs/:id/events',
     path: () => `/api/jobs/${searchJobId}/events`,
-    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   {
     method: 'GET',
     route: '/api/jobs/:id/thumbnail',
     path: () => `/api/jobs/${searchJobId}/thumbnail`,
-    expect: { anonymous: 401, search: 200, index: 404, admin: 200 },
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   // Cancelling a finished job changes nothing and answers the job.
-  { method: 'DELETE', route: '/api/jobs/:id', path: () => `/api/jobs/${searchJobId}`, expect: { anonymous: 401, search: 200, index: 404, admin: 200 } },
-  { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, search: 403, index: 200, admin: 200 } },
-  { method: 'GET', route: '/api/videos/:id', path: () => `/api/videos/${videoId}`, expect: { anonymous: 401, search: 200, index: 200, admin: 200 } },
+  {
+    method: 'DELETE',
+    route: '/api/jobs/:id',
+    path: () => `/api/jobs/${searchJobId}`,
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
+  },
+  { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
+  {
+    method: 'GET',
+    route: '/api/videos/:id',
+    path: () => `/api/videos/${videoId}`,
+    expect: { anonymous: 401, public: 401, search: 200, index: 200, admin: 200 },
+  },
   {
     method: 'GET',
     route: '/api/videos/:id/stream',
     path: () => `/api/videos/${videoId}/stream`,
-    expect: { anonymous: 401, search: 200, index: 200, admin: 200 },
+    expect: { anonymous: 401, public: 401, search: 200, index: 200, admin: 200 },
   },
   {
     method: 'GET',
     route: '/api/videos/:id/thumbnail',
     path: () => `/api/videos/${videoId}/thumbnail`,
-    expect: { anonymous: 401, search: 200, index: 200, admin: 200 },
+    expect: { anonymous: 401, public: 401, search: 200, index: 200, admin: 200 },
   },
-  { method: 'GET', route: '/api/nothing-here', path: () => '/api/nothing-here', expect: { anonymous: 401, search: 404, index: 404, admin: 404 } },
-  { method: 'GET', route: '/metrics', path: () => '/metrics', expect: { anonymous: 401, search: 403, index: 403, admin: 200 } },
-  // Last: each principal deletes the search key's fresh upload / the admin deletes a video.
+  { method: 'GET', route: '/api/nothing-here', path: () => '/api/nothing-here', expect: { anonymous: 401, public: 404, search: 404, index: 404, admin: 404 } },
+  { method: 'GET', route: '/metrics', path: () => '/metrics', expect: { anonymous: 401, public: 401, search: 403, index: 403, admin: 200 } },
+  // The public client's own things, asked of its server: it and admins see them, keys do not.
+  ...(
+    [
+      ['GET', '/api/uploads/:id', () => `/api/uploads/${publicUploadId}`],
+      ['HEAD', '/api/uploads/:id', () => `/api/uploads/${publicUploadId}`],
+      ['GET', '/api/jobs/:id', () => `/api/jobs/${publicJobId}`],
+      ['GET', '/api/jobs/:id/result', () => `/api/jobs/${publicJobId}/result`],
+      ['GET', '/api/jobs/:id/events', () => `/api/jobs/${publicJobId}/events`],
+      ['GET', '/api/jobs/:id/thumbnail', () => `/api/jobs/${publicJobId}/thumbnail`],
+      ['DELETE', '/api/jobs/:id', () => `/api/jobs/${publicJobId}`],
+    ] as const
+  ).map(([method, route, path]): Row => ({ method, route, path, on: 'public', expect: { anonymous: 401, public: 200, search: 404, index: 404, admin: 200 } })),
+  {
+    method: 'POST',
+    route: '/api/uploads/:id/chunks',
+    path: () => `/api/uploads/${publicUploadId}/chunks`,
+    body: () => chunkForm(0, new Uint8Array(10)),
+    on: 'public',
+    expect: { anonymous: 401, public: 200, search: 404, index: 404, admin: 200 },
+  },
+  // Last: each principal deletes the search key's fresh upload / the public client's / the admin a video.
   {
     method: 'DELETE',
     route: '/api/uploads/:id',
     path: () => `/api/uploads/${searchUploadId}`,
-    expect: { anonymous: 401, search: 204, index: 404, admin: 204 },
+    before: async () => {
+      searchUploadId = await newUpload('search', 'search');
+    },
+    expect: { anonymous: 401, public: 404, search: 204, index: 404, admin: 204 },
   },
-  { method: 'DELETE', route: '/api/videos/:id', path: () => `/api/videos/${doomedVideoId}`, expect: { anonymous: 401, search: 403, index: 403, admin: 204 } },
+  {
+    method: 'DELETE',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${publicUploadId}`,
+    before: async () => {
+      publicUploadId = await newUpload('public', 'search');
+    },
+    on: 'public',
+    expect: { anonymous: 401, public: 204, search: 404, index: 404, admin: 204 },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/videos/:id',
+    path: () => `/api/videos/${doomedVideoId}`,
+    expect: { anonymous: 401, public: 401, search: 403, index: 403, admin: 204 },
+  },
 ];
 
 /** Every route the app registers, as "METHOD /path", by walking Express's router stacks. */
@@ -238,7 +335,7 @@ function registeredRoutes(app: Express): string[] {
   return [...new Set(out)].sort();
 }
 
-describe('authorisation matrix: every route × {anonymous, search, index, admin}', () => {
+describe('authorisation matrix: every route × {anonymous, public-search anonymous, search, index, admin}', () => {
   it('covers every route the server registers', () => {
     const covered = new Set(MATRIX.map((r) => `${r.method} ${r.route}`));
     const routes = registeredRoutes(srv.app);
@@ -247,12 +344,12 @@ describe('authorisation matrix: every route × {anonymous, search, index, admin}
   });
 
   for (const row of MATRIX) {
-    it(`${row.method} ${row.route}${row.body && row.method === 'POST' && row.route === '/api/uploads' ? ' (purpose ' + (row.body() as { purpose: string }).purpose + ')' : ''}`, async () => {
+    it(`${row.method} ${row.route}${row.body && row.method === 'POST' && row.route === '/api/uploads' ? ' (purpose ' + (row.body() as { purpose: string }).purpose + ')' : ''}${row.on === 'public' ? " (the public client's own)" : ''}`, async () => {
       const got: Partial<Expect> = {};
       for (const who of WHO) {
-        // Destructive rows act on a fresh thing of the search key's for every caller.
-        if (row.method === 'DELETE' && row.route === '/api/uploads/:id') searchUploadId = await newUpload('search', 'search');
-        const r = await call(who, row.method, row.path(), row.body ? await row.body() : undefined);
+        await row.before?.();
+        const server = who === 'public' || (row.on === 'public' && who !== 'anonymous') ? 'public' : 'plain';
+        const r = await call(who, row.method, row.path(), row.body ? await row.body() : undefined, server);
         got[who] = r.status;
         if (r.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
         if (r.status === 403) expect(r.body.error.code).toBe('FORBIDDEN');
@@ -332,11 +429,66 @@ describe('after a restart', () => {
   it('an unfinished upload and a job still belong to the key that made them', async () => {
     const upload = await newUpload('search', 'search');
     await srv.close();
-    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxConcurrentUploads: 100 });
+    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { maxUploadsPerClient: 100, keepQueries: true });
     base = srv.url;
     expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
     expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
     expect((await call('search', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(200);
     expect((await call('search2', 'GET', `/api/jobs/${searchJobId}`)).status).toBe(404);
+  });
+});
+
+describe('public search: anonymous clients own by session, are limited by IP', () => {
+  let open: RunningServer;
+  beforeAll(async () => {
+    open = await startTestServer(te.engine, join(tmp.path, 'public-limits'), { publicSearch: true, maxUploadsPerClient: 1, rateLimitPerMinute: 10 });
+  });
+  afterAll(() => open?.close());
+  const create = (from: string, cookie?: string) =>
+    request127(open.url, 'POST', '/api/uploads', { from, cookie, body: { fileName: 'q.jpg', size: 1000, purpose: 'search' } });
+
+  it("a second session on the same IP address cannot see the first one's upload", async () => {
+    const first = await create('127.0.0.2');
+    expect(first.status).toBe(201);
+    const cookie = first.setCookie[0]?.split(';')[0];
+    expect(first.setCookie[0]).toMatch(/^retrace_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict/);
+    expect((await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2', cookie })).status).toBe(200);
+    const stranger = await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2' });
+    expect(stranger.status).toBe(404);
+    // A made-up session is just another session.
+    const forged = await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2', cookie: `retrace_session=${'A'.repeat(43)}` });
+    expect(forged.status).toBe(404);
+  });
+
+  it('counts unfinished uploads per IP address, whatever the session', async () => {
+    // 127.0.0.2 holds one unfinished upload from the test above: a fresh session does not get another.
+    const again = await create('127.0.0.2');
+    expect(again.status).toBe(429);
+    expect(again.body.error.code).toBe('TOO_MANY_UPLOADS');
+    expect((await create('127.0.0.3')).status).toBe(201);
+  });
+
+  it('rate-limits anonymous clients per IP address', async () => {
+    const path = '/api/jobs/00000000-0000-4000-8000-000000000000';
+    for (let i = 0; i < 10; i++) expect((await request127(open.url, 'GET', path, { from: '127.0.0.4' })).status).toBe(404);
+    const over = await request127(open.url, 'GET', path, { from: '127.0.0.4' });
+    expect(over.status).toBe(429);
+    expect(over.body.error.code).toBe('RATE_LIMITED');
+    expect((await request127(open.url, 'GET', path, { from: '127.0.0.5' })).status).toBe(404);
+  });
+
+  it('still needs a key for everything but searching', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/jobs'],
+      ['GET', '/api/videos'],
+      ['GET', `/api/videos/${videoId}`],
+      ['DELETE', `/api/videos/${videoId}`],
+      ['GET', '/api/stats'],
+    ]) {
+      const r = await request127(open.url, method, path, { from: '127.0.0.6' });
+      expect(r.status, `${method} ${path}`).toBe(401);
+    }
+    const index = await request127(open.url, 'POST', '/api/uploads', { from: '127.0.0.6', body: { fileName: 'v.mp4', size: 10, purpose: 'index' } });
+    expect(index.status).toBe(401);
   });
 });

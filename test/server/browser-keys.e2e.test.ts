@@ -40,7 +40,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web page with API keys, in Chromium', ()
     still = await extractStill(ref, 2, tmp.file('still.jpg'), 'hflip');
     await te.engine.index(ref, { title: 'Mandelbrot zoom' });
     searchKey = (await new ApiKeyStore(te.engine.sql).create({ scope: 'search', name: 'browser' })).key;
-    srv = await startTestServer(te.engine, join(tmp.path, 'data'));
+    // Query frames are shown beside matches only while the query file is kept.
+    srv = await startTestServer(te.engine, join(tmp.path, 'data'), { keepQueries: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -98,5 +99,28 @@ describe.skipIf(!existsSync(CHROMIUM))('web page with API keys, in Chromium', ()
     await page.waitForSelector('#key-dialog[open]');
     await expect(page.evaluate(() => sessionStorage.getItem('retrace.apiKey.v1'))).resolves.toBeNull();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('on a --public-search server, lets a visitor without a key search, without asking for one', async () => {
+    const open = await startTestServer(te.engine, join(tmp.path, 'public'), { publicSearch: true });
+    const visitor = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    visitor.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await visitor.goto(open.url);
+      await visitor.check('input[name="mode"][value="search"]');
+      await visitor.setInputFiles('#file', still);
+      await visitor.waitForSelector('.match', { timeout: 90_000 });
+      await expect(visitor.locator('.match .match-title').first().textContent()).resolves.toContain('Mandelbrot zoom');
+      await expect(visitor.isVisible('#key-dialog')).resolves.toBe(false);
+      // The session cookie, not a key, made the search its own.
+      const cookies = await visitor.context().cookies();
+      expect(cookies.map((c) => c.name)).toContain('retrace_session');
+      await expect(visitor.evaluate(() => sessionStorage.getItem('retrace.apiKey.v1'))).resolves.toBeNull();
+      expect(errors).toEqual([]);
+    } finally {
+      await visitor.close();
+      await open.close();
+    }
   });
 });

@@ -278,3 +278,59 @@ export function rawPost(base: string, path: string, headers: Record<string, stri
     req.end(body);
   });
 }
+
+/**
+ * One request over node:http, which (unlike fetch) can pick the source address: a second
+ * loopback address such as 127.0.0.2 connects to the server on 127.0.0.1 as a different client IP.
+ */
+export function request127(
+  base: string,
+  method: string,
+  path: string,
+  opts: { key?: string; body?: unknown; from?: string; cookie?: string; form?: { offset: number; bytes: Buffer } } = {},
+): Promise<Json & { setCookie: string[] }> {
+  const url = new URL(path, base);
+  const headers: Record<string, string> = {};
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  let payload: Buffer | undefined;
+  if (opts.form) {
+    const boundary = '----retraceTest' + Math.random().toString(16).slice(2);
+    payload = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="offset"\r\n\r\n${opts.form.offset}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      opts.form.bytes,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+  } else if (opts.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(opts.body));
+    headers['content-type'] = 'application/json';
+  }
+  if (payload) headers['content-length'] = String(payload.length);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { hostname: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, ...(opts.from ? { localAddress: opts.from } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            /* not JSON */
+          }
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: h, setCookie: res.headers['set-cookie'] ?? [] });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

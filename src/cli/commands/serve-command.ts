@@ -1,27 +1,61 @@
 import type { Retrace } from '../../core/engine/retrace.js';
+import { pino } from 'pino';
+import { SERVE_RATE_LIMIT_PER_MINUTE } from '../../server/limits.js';
 import { startServer } from '../../server/start.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `retrace serve`: the HTTP API and web page over the engine, until SIGINT/SIGTERM. */
 export async function serveCommand(
   engine: Retrace,
-  options: { port?: number; host?: string; allowedHosts?: readonly string[]; insecureNoAuth?: boolean },
+  options: {
+    port?: number;
+    host?: string;
+    allowedHosts?: readonly string[];
+    insecureNoAuth?: boolean;
+    rateLimitPerMinute?: number;
+    publicSearch?: boolean;
+    keepQueries?: boolean;
+    dataDir?: string;
+    trustProxy?: number;
+  },
 ): Promise<number> {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     process.stderr.write('--port must be a whole number from 0 to 65535\n');
     await engine.close();
     return EXIT.usage;
   }
+  // JSON lines on stderr (stdout keeps the human-readable start-up line scripts wait for).
+  const logger = pino({ level: process.env.RETRACE_LOG_LEVEL || 'info', base: { name: 'retrace' } }, pino.destination({ fd: 2, sync: false }));
   let running;
   try {
-    running = await startServer({ engine, port: options.port, host: options.host, allowedHosts: options.allowedHosts, insecureNoAuth: options.insecureNoAuth });
+    running = await startServer({
+      engine,
+      logger,
+      port: options.port,
+      host: options.host,
+      allowedHosts: options.allowedHosts,
+      insecureNoAuth: options.insecureNoAuth,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? SERVE_RATE_LIMIT_PER_MINUTE,
+      publicSearch: options.publicSearch,
+      keepQueries: options.keepQueries,
+      dataDir: options.dataDir,
+      // 0 (the default) leaves Express's default: the proxy headers are not trusted.
+      ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
+    });
   } catch (e) {
     // main() reports the error; the engine is ours to close.
     await engine.close().catch(() => undefined);
     throw e;
   }
-  const auth = (await running.app.keys.anyExist()) ? 'API keys required' : 'no API keys: open to anyone who can reach it';
-  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; ${auth})\n`);
+  const keyed = await running.app.keys.anyExist();
+  const auth = !keyed
+    ? 'no API keys: open to anyone who can reach it'
+    : options.publicSearch
+      ? 'API keys required, but anyone may search'
+      : 'API keys required';
+  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; files: ${running.app.dataDir}; ${auth})\n`);
+  if (options.publicSearch && !keyed)
+    process.stderr.write('note: --public-search changes nothing until a key exists: without keys everyone may do everything\n');
   if (['0.0.0.0', '::'].includes(running.host) && !options.allowedHosts?.length) {
     // Clients reach a wildcard address by some name or address the server cannot know.
     process.stderr.write(
@@ -36,5 +70,6 @@ export async function serveCommand(
   process.stdout.write('shutting down…\n');
   await running.close();
   await engine.close();
+  logger.flush();
   return EXIT.ok;
 }

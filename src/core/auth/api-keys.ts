@@ -58,6 +58,17 @@ export interface CreateApiKeyInput {
 export interface Principal {
   keyId: string | null;
   scope: Scope;
+  /**
+   * Set for an anonymous client of a public-search server (`retrace serve --public-search`):
+   * the hash of its session token. Such a client may search and see what its session made, nothing else.
+   */
+  session?: string;
+}
+
+/** Who made an upload or job: the key, or (anonymous public search) the session. */
+export interface Owner {
+  keyId: string | null;
+  session?: string | null;
 }
 
 /** The principal of every request while no key exists. */
@@ -169,13 +180,18 @@ export class ApiKeyStore {
 
 /** Throw ForbiddenError unless `who` has `needed` (or a higher scope). */
 export function requireScope(who: Principal, needed: Scope, action: string): void {
+  // An anonymous client has no key, so the answer is "send one" (401), not "a better one" (403).
+  if (who.session !== undefined && needed !== 'search') throw new UnauthorizedError(`${action} needs an API key; anonymous clients may only search`);
   if (!scopeAllows(who.scope, needed)) throw new ForbiddenError(action, needed, who.scope);
 }
 
 /**
- * Whether `who` may see something made by `ownerKeyId` (null: made while there were no keys).
- * Admins see everything; others only what their own key made.
+ * Whether `who` may see something made by `owner` (keyId null: made while there were no keys,
+ * or anonymously). Admins see everything; keys only what they made; an anonymous public-search
+ * client only what its own session made.
  */
-export function canSee(who: Principal, ownerKeyId: string | null): boolean {
-  return who.scope === 'admin' || (who.keyId !== null && ownerKeyId === who.keyId);
+export function canSee(who: Principal, owner: Owner): boolean {
+  if (who.scope === 'admin' && who.session === undefined) return true;
+  if (who.keyId !== null) return owner.keyId === who.keyId;
+  return who.session !== undefined && owner.keyId === null && !!owner.session && owner.session === who.session;
 }

@@ -27,6 +27,12 @@ export type RetraceErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'TOO_MANY_UPLOADS'
+  | 'UPLOAD_QUOTA_EXCEEDED'
+  | 'STORAGE_QUOTA_EXCEEDED'
+  | 'INSUFFICIENT_STORAGE'
+  | 'RATE_LIMITED'
+  | 'QUEUE_FULL'
+  | 'TOO_MANY_JOBS'
   | 'ABORTED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
@@ -205,6 +211,66 @@ export class InsecureServerError extends RetraceError {
       'INSECURE_SERVER',
       `Refusing to serve on ${host} without API keys: anyone who can reach it could delete videos and read other people's searches. Create a key first (retrace keys create --scope admin), listen on 127.0.0.1, or pass --insecure-no-auth`,
     );
+  }
+}
+
+/** The client already has `limit` uploads receiving bytes. */
+export class TooManyUploadsError extends RetraceError {
+  constructor(limit: number) {
+    super('TOO_MANY_UPLOADS', `You have ${limit} uploads in progress (the limit per client); finish or cancel one, or wait for unfinished ones to expire`, {
+      details: { limit },
+    });
+  }
+}
+/** The client's unfinished uploads would hold more bytes than its quota. */
+export class UploadQuotaError extends RetraceError {
+  constructor(heldBytes: number, wantedBytes: number, limit: number) {
+    super(
+      'UPLOAD_QUOTA_EXCEEDED',
+      `Your unfinished uploads already reserve ${formatBytes(heldBytes)}; ${formatBytes(wantedBytes)} more would pass the limit of ${formatBytes(limit)} per client. Finish or cancel an upload first`,
+      { details: { heldBytes, wantedBytes, limit } },
+    );
+  }
+}
+/** The videos the server keeps for a client would pass its quota of stored bytes. */
+export class StorageQuotaError extends RetraceError {
+  constructor(storedBytes: number, wantedBytes: number, limit: number) {
+    super(
+      'STORAGE_QUOTA_EXCEEDED',
+      `The server keeps ${formatBytes(storedBytes)} of videos you uploaded; ${formatBytes(wantedBytes)} more would pass your quota of ${formatBytes(limit)}. An admin can remove videos or raise the quota`,
+      { details: { storedBytes, wantedBytes, limit } },
+    );
+  }
+}
+/** The server's disk would drop below its free-space threshold. */
+export class InsufficientStorageError extends RetraceError {
+  constructor(wantedBytes: number) {
+    // Neither the free space nor the threshold: how full the server's disk is is not the client's business.
+    super('INSUFFICIENT_STORAGE', `The server has no room for ${formatBytes(wantedBytes)} more right now; try again later`, {
+      details: { wantedBytes, retryAfterSec: 300 },
+    });
+  }
+}
+/** The client sent more requests in the window than the server allows. */
+export class RateLimitedError extends RetraceError {
+  constructor(limit: number, windowSec: number) {
+    super('RATE_LIMITED', `Too many requests: the limit is ${limit} per ${windowSec} s per client; wait for the time in Retry-After`, {
+      details: { limit, windowSec },
+    });
+  }
+}
+/** The job queue holds as many waiting jobs as it may. */
+export class QueueFullError extends RetraceError {
+  constructor(limit: number) {
+    super('QUEUE_FULL', `The server has ${limit} jobs waiting, its limit; try again later`, { details: { limit, retryAfterSec: 30 } });
+  }
+}
+/** The client already has as many unfinished jobs as one client may. */
+export class TooManyJobsError extends RetraceError {
+  constructor(limit: number) {
+    super('TOO_MANY_JOBS', `You have ${limit} jobs queued or running (the limit per client); wait for one to finish`, {
+      details: { limit, retryAfterSec: 10 },
+    });
   }
 }
 

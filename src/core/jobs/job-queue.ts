@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
-import { AbortedError, RetraceError } from '../errors/retrace-error.js';
+import { AbortedError, QueueFullError, RetraceError } from '../errors/retrace-error.js';
 import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
 
 /**
@@ -48,6 +48,8 @@ export interface JobQueueOptions {
   runner?: JobRunner;
   /** Jobs run at once (default 1). */
   concurrency?: number;
+  /** Jobs waiting in this queue; `submit` throws QueueFullError beyond (default: no bound). */
+  maxQueued?: number;
   persistIntervalMs?: number;
   notifyIntervalMs?: number;
   /** Called once a job is done or failed (after it is stored), e.g. to delete its input file. */
@@ -178,10 +180,25 @@ export class JobQueue {
     return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
   }
 
+  /** QueueFullError if a job submitted now would be refused for want of room. */
+  assertRoom(): void {
+    const max = this.opts.maxQueued;
+    if (max !== undefined && this.pending.length + this.submitting >= max) throw new QueueFullError(max);
+  }
+  /** Submissions between the check and the queue (their rows are being written). */
+  private submitting = 0;
+
   /** Store a new job and schedule it; `apiKeyId` records the API key that submitted it. */
   async submit(kind: JobKind, input: JobInput, options: { apiKeyId?: string | null } = {}): Promise<JobRecord> {
     if (this.closed) throw new RetraceError('ABORTED', 'The job queue is shutting down; try again shortly');
-    const job = await this.store.create(kind, input, undefined, options.apiKeyId ?? null);
+    this.assertRoom();
+    this.submitting++;
+    let job: JobRecord;
+    try {
+      job = await this.store.create(kind, input, undefined, options.apiKeyId ?? null);
+    } finally {
+      this.submitting--;
+    }
     this.pending.push(job.id);
     if (this.started) this.pump();
     return job;

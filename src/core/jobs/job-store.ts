@@ -25,6 +25,10 @@ export interface JobInput {
   limit?: number;
   /** The job owns `path`: whoever runs it may delete it once it is no longer needed. */
   ownsFile?: boolean;
+  /** Server: whom the job counts against in per-client limits (`key:<id>` or `ip:<address>`). */
+  client?: string;
+  /** Server: the anonymous public-search session (hash) that submitted it. */
+  session?: string | null;
   /** Free-form extra fields callers want kept with the job. */
   [key: string]: unknown;
 }
@@ -173,6 +177,14 @@ export class JobStore {
       else running += Number(r.n);
     }
     return { queued, running };
+  }
+
+  /** Unfinished jobs submitted by `client` (JobInput.client), on every server sharing the database. */
+  async countUnfinishedOf(client: string): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number | string }>(`SELECT count(*) AS n FROM jobs WHERE finished_at IS NULL AND input->>'client' = $1`, [
+      client,
+    ]);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**

@@ -19,6 +19,8 @@ const state = {
   xhrs: new Set(),
   libOffset: 0,
   pendingResumeFile: null,
+  /** The file of the last search, still in this tab: its frames are shown from here, as the server deletes queries once answered. */
+  queryFile: null,
 };
 
 // ---------- small helpers
@@ -69,11 +71,18 @@ function pct(x) {
 }
 
 class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, retryAfterSec = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** The server's Retry-After, in seconds, when it sent one. */
+    this.retryAfterSec = retryAfterSec;
   }
+}
+
+function retryAfter(value) {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
 // ---------- API key (asked for when the server answers 401)
@@ -145,7 +154,21 @@ function forgetKey() {
   location.reload();
 }
 
-async function api(path, { method = 'GET', body } = {}) {
+/** Whether the server lets clients without a key search (`retrace serve --public-search`). */
+let publicSearch = null;
+function isPublicSearch() {
+  publicSearch ??= fetch('api/health')
+    .then((r) => r.json())
+    .then((h) => h?.access?.publicSearch === true)
+    .catch(() => false);
+  return publicSearch;
+}
+
+/**
+ * Call the API. `optional`: on a public-search server without a key, a 401 is an answer (this
+ * visitor may search but not read the library), not a reason to ask for a key.
+ */
+async function api(path, { method = 'GET', body, optional = false } = {}) {
   for (;;) {
     let res;
     try {
@@ -164,8 +187,14 @@ async function api(path, { method = 'GET', body } = {}) {
     } catch {
       /* not JSON */
     }
-    if (res.status === 401 && (await askForKey(data?.error?.message))) continue;
-    if (!res.ok) throw new ApiError(data?.error?.message ?? `Request failed (HTTP ${res.status})`, res.status, data?.error?.code ?? 'HTTP');
+    if (res.status === 401 && !(optional && !apiKey() && (await isPublicSearch())) && (await askForKey(data?.error?.message))) continue;
+    if (!res.ok)
+      throw new ApiError(
+        data?.error?.message ?? `Request failed (HTTP ${res.status})`,
+        res.status,
+        data?.error?.code ?? 'HTTP',
+        retryAfter(res.headers.get('retry-after')),
+      );
     return data;
   }
 }
@@ -188,6 +217,59 @@ async function setAuthedSrc(node, url) {
     node.setAttribute('src', URL.createObjectURL(await res.blob()));
   } catch {
     node.dispatchEvent(new Event('error'));
+  }
+}
+
+/**
+ * The query's frame at `t` seconds: drawn from the file still in this tab when there is one (the
+ * server deletes its copy once the search ends, unless started with --keep-queries), else the
+ * server's thumbnail (after a reload), else the element's error placeholder.
+ */
+async function showQueryFrame(img, job, t) {
+  const file = state.queryFile;
+  if (file && file.name === job.fileName) {
+    try {
+      img.setAttribute('src', await localFrame(file, job.result.query.kind, t));
+      return;
+    } catch {
+      /* a format this browser cannot decode: ask the server */
+    }
+  }
+  await setAuthedSrc(img, `api/jobs/${job.id}/thumbnail?t=${t}&w=320`);
+}
+
+/** A JPEG data: URL of `file` at `t` (an image: the image itself), decoded by the browser. */
+async function localFrame(file, kind, t) {
+  if (kind === 'image') return URL.createObjectURL(file);
+  const src = URL.createObjectURL(file);
+  const v = document.createElement('video');
+  v.muted = true;
+  v.preload = 'auto';
+  const event = (name) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${name}`)), 10000);
+      v.addEventListener(name, () => (clearTimeout(timer), resolve()), { once: true });
+      v.addEventListener('error', () => (clearTimeout(timer), reject(new Error('decode'))), { once: true });
+    });
+  try {
+    const loaded = event('loadeddata');
+    v.src = src;
+    await loaded;
+    const at = Math.min(t, Math.max(0, (v.duration || 0) - 0.05));
+    if (at > 0.001) {
+      const seeked = event('seeked');
+      v.currentTime = at;
+      await seeked;
+    }
+    const w = 320;
+    const h = Math.max(1, Math.round((w * v.videoHeight) / (v.videoWidth || w)));
+    const canvas = el('canvas', { width: w, height: h });
+    canvas.getContext('2d').drawImage(v, 0, 0, w, h);
+    return canvas.toDataURL('image/jpeg', 0.85);
+  } finally {
+    v.removeAttribute('src');
+    v.load();
+    URL.revokeObjectURL(src);
   }
 }
 
@@ -336,7 +418,14 @@ function sendChunk(uploadId, file, start, end, onProgress) {
       state.xhrs.delete(xhr);
       if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
       const body = xhr.response;
-      reject(new ApiError(body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`, xhr.status, body?.error?.code ?? 'HTTP'));
+      reject(
+        new ApiError(
+          body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`,
+          xhr.status,
+          body?.error?.code ?? 'HTTP',
+          retryAfter(xhr.getResponseHeader('retry-after')),
+        ),
+      );
     };
     xhr.onerror = () => {
       state.xhrs.delete(xhr);
@@ -373,6 +462,13 @@ async function withRetries(fn, what) {
       // A chunk refused for its key: ask for one and send it again (not counted as a try).
       if (err.status === 401 && (await askForKey(err.message))) {
         attempt--;
+        continue;
+      }
+      // Over the rate limit: wait as long as the server says, without using up a try.
+      if (err.code === 'RATE_LIMITED' && err.retryAfterSec !== null) {
+        attempt--;
+        $('up-text').textContent = `Sending too fast for this server; going on in ${Math.ceil(err.retryAfterSec)} s…`;
+        await sleep(Math.max(1, Math.min(60, err.retryAfterSec)) * 1000);
         continue;
       }
       if (!retryable(err) || attempt >= MAX_TRIES) throw err;
@@ -454,6 +550,7 @@ async function startUpload(file) {
       });
     }
     state.uploadId = up.id;
+    state.queryFile = purpose === 'search' ? file : null;
     const record = { uploadId: up.id, name: file.name, size: file.size, lastModified: file.lastModified, purpose, jobId: up.jobId ?? null };
     save(record);
     showProgress(file.name, file.size, purpose);
@@ -672,7 +769,7 @@ async function renderSearch(job) {
   if (r.matches.length === 0) {
     let total = null;
     try {
-      total = (await api('api/videos?limit=1')).total;
+      total = (await api('api/videos?limit=1', { optional: true })).total;
     } catch {
       /* ignore */
     }
@@ -705,7 +802,7 @@ async function renderSearch(job) {
     ),
   );
 
-  const videos = await Promise.all(r.matches.map((m) => api(`api/videos/${m.videoId}`).catch(() => null)));
+  const videos = await Promise.all(r.matches.map((m) => api(`api/videos/${m.videoId}`, { optional: true }).catch(() => null)));
   const player = el('video', { id: 'player', controls: true, preload: 'metadata', playsinline: true });
   const playerCaption = el('figcaption', { class: 'muted' });
   const playerBox = el('figure', { class: 'player' }, player, playerCaption);
@@ -848,7 +945,7 @@ function renderMatch(m, index, video, job, play) {
         },
         { once: true },
       );
-      void setAuthedSrc(qImg, `api/jobs/${job.id}/thumbnail?t=${best.queryTime}&w=320`);
+      void showQueryFrame(qImg, job, best.queryTime);
       void setAuthedSrc(rImg, `api/videos/${m.videoId}/thumbnail?t=${best.refTime}&w=320`);
       // The part of the reference the copy shows, drawn over the reference frame.
       const r = seg.transform?.refRect;
@@ -873,7 +970,7 @@ function renderMatch(m, index, video, job, play) {
 
 async function refreshLibraryCount() {
   try {
-    const { total } = await api('api/videos?limit=1');
+    const { total } = await api('api/videos?limit=1', { optional: true });
     $('library-count').textContent = String(total);
   } catch {
     /* ignore */
