@@ -25,11 +25,13 @@ export const INGEST_HELP = `retrace bench ingest <files or folders...> [options]
   --vs-decode          instead: CPU (process tree, user + system) and wall of \`retrace index\` into a
                        new embedded index against ffmpeg decoding the same files with the same decoder
                        flags (-f null); --repeat N alternates the two N times (medians), --json FILE
-  --retrace-bin FILE   with --vs-decode: the launcher to time (default bin/retrace.js of this checkout)`;
+  --retrace-bin FILE   with --vs-decode: the launcher to time (default bin/retrace.js of this checkout)
+  --decode-threads N   with --vs-decode: decoder threads of the decode pass (default: those retrace
+                       index uses for this run; issue 17's ruler is 1)`;
 
 export async function ingestCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const p = parseFlags(argv, {
-    values: ['db', 'json', 'repeat', 'long-duration', 'long-path', 'set-pass', 'retrace-bin'],
+    values: ['db', 'json', 'repeat', 'long-duration', 'long-path', 'set-pass', 'retrace-bin', 'decode-threads'],
     switches: ['no-micro', 'no-stage-pass', 'generate-long', 'vs-decode', 'help'],
   });
   if (p.switches.has('help')) {
@@ -47,7 +49,14 @@ export async function ingestCli(argv: readonly string[], log: (line: string) => 
   }
   if (!inputs.length) throw new Error(`no input given\n${INGEST_HELP}`);
   if (p.switches.has('vs-decode')) {
-    await runVsDecode({ inputs, repeat: numberFlag(p, 'repeat', 1), json: p.values.get('json'), retraceBin: p.values.get('retrace-bin'), log });
+    await runVsDecode({
+      inputs,
+      repeat: numberFlag(p, 'repeat', 1),
+      json: p.values.get('json'),
+      retraceBin: p.values.get('retrace-bin'),
+      decodeThreads: numberFlag(p, 'decode-threads'),
+      log,
+    });
     return 0;
   }
   await runIngestBench({

@@ -8,6 +8,8 @@
  *    it starts included);
  *  - decode: for every file `ffmpeg <the sampler's decoder arguments> -f null -` (threads,
  *    -skip_loop_filter, software decoding, the stream retrace reads), no filter, no consumer.
+ *    Threads are the ones `retrace index` gives each file of this run (`ingestManyDecoderThreads`),
+ *    unless `--decode-threads N` asks for a fixed ruler (issue 17 quotes 1 thread).
  *
  * CPU is the process tree's user + system time, read as the growth of this process's cutime +
  * cstime (/proc/self/stat) across each run. Why that is correct: when a process is reaped, the
@@ -31,6 +33,7 @@ import { probeMedia, resolveFfmpegPaths } from '../../src/index.js';
 import { decoderArgs } from '../../src/core/media/frame-sampler.js';
 import { fpsModeArgs } from '../../src/core/media/ffmpeg-binaries.js';
 import { DEFAULT_LIMITS, DEFAULT_SAMPLING } from '../../src/core/settings/media-settings.js';
+import { DEFAULT_INDEX_CONCURRENCY, ingestManyDecoderThreads } from '../../src/core/engine/ingest.js';
 import { cpuSince, cpuTimes } from '../common/cpu.js';
 import { expandInputs } from '../common/inputs.js';
 import { writeJsonReport } from '../common/json.js';
@@ -47,6 +50,8 @@ export interface VsDecodeOptions {
   log?: (s: string) => void;
   /** The retrace launcher to time (default: bin/retrace.js of this checkout, which runs dist/). */
   retraceBin?: string;
+  /** Decoder threads of the decode pass (default: those `retrace index` uses for this run). */
+  decodeThreads?: number;
 }
 
 export interface PassFigures {
@@ -72,6 +77,8 @@ export interface VsDecodeReport {
   version: 1;
   machine: MachineInfo;
   retraceBin: string;
+  /** Decoder threads of the decode pass, and whether they were forced by `--decode-threads`. */
+  decodeThreads: { threads: number; forced: boolean };
   /** The decode command of the first file, as run. */
   decodeCommand: string[];
   ingestCommand: string[];
@@ -144,6 +151,8 @@ export async function runVsDecode(opts: VsDecodeOptions): Promise<VsDecodeReport
   const paths = await expandInputs(opts.inputs);
   if (!paths.length) throw new Error(`no video files found in ${opts.inputs.join(', ')}`);
 
+  // The CLI indexes with its default concurrency; the decode pass uses the same threads per file.
+  const threads = opts.decodeThreads ?? ingestManyDecoderThreads(paths.length, DEFAULT_INDEX_CONCURRENCY);
   // Probed before anything is timed (ffprobe's CPU would land in the children totals).
   const files: VsDecodeReport['files'] = [];
   const decodeCommands: string[][] = [];
@@ -151,12 +160,12 @@ export async function runVsDecode(opts: VsDecodeOptions): Promise<VsDecodeReport
     const info = await probeMedia(path, DEFAULT_LIMITS);
     if (info.kind !== 'video') throw new Error(`${path} is not a video`);
     files.push({ path, durationSec: info.durationSec, width: info.width, height: info.height, codec: info.codec });
-    decodeCommands.push([...decoderArgs({ path, info, sampling: DEFAULT_SAMPLING }), ...fpsModeArgs(ffmpeg, 'passthrough'), '-f', 'null', '-']);
+    decodeCommands.push([...decoderArgs({ path, info, sampling: { ...DEFAULT_SAMPLING, threads } }), ...fpsModeArgs(ffmpeg, 'passthrough'), '-f', 'null', '-']);
   }
   const durationSec = files.reduce((s, f) => s + f.durationSec, 0);
   log(`ingest vs decode: ${files.length} file(s), ${durationSec.toFixed(1)} s of video, ${repeat} alternating run(s)`);
   log(`machine: ${describeMachine(machine)}`);
-  log(`retrace: ${bin}`);
+  log(`retrace: ${bin}; decode pass with ${threads} thread(s)${opts.decodeThreads ? ' (forced)' : ', as retrace index uses for this run'}`);
 
   const runs: VsDecodeRun[] = [];
   const scratch = await mkdtemp(join(tmpdir(), 'retrace-bench-vs-decode-'));
@@ -221,6 +230,7 @@ export async function runVsDecode(opts: VsDecodeOptions): Promise<VsDecodeReport
     version: 1,
     machine,
     retraceBin: bin,
+    decodeThreads: { threads, forced: opts.decodeThreads !== undefined },
     decodeCommand: [ffmpeg, ...decodeCommands[0]],
     ingestCommand,
     files,
