@@ -49,6 +49,8 @@ export async function ingestCli(argv: readonly string[], log: (line: string) => 
   }
   if (!inputs.length) throw new Error(`no input given\n${INGEST_HELP}`);
   if (p.switches.has('vs-decode')) {
+    // ffmpeg reads 0 threads as "choose for me": a ruler must say how many.
+    if (numberFlag(p, 'decode-threads') === 0) throw new Error('--decode-threads must be at least 1');
     await runVsDecode({
       inputs,
       repeat: numberFlag(p, 'repeat', 1),
