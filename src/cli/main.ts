@@ -25,6 +25,7 @@ Usage:
   retrace keys revoke <id> [--db PATH|URL]
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
+  retrace bench ingest --vs-decode <folder|files...> [--repeat N] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
   retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]
   (benchmarks run from a checkout of the retrace repository, not from the installed package)

@@ -2,6 +2,8 @@ import { copyFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { RetraceError } from '../../src/core/errors/retrace-error.js';
+import { ingestManyDecoderThreads } from '../../src/core/engine/ingest.js';
+import { decoderThreadsSideBySide } from '../../src/core/settings/media-settings.js';
 import { makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { createTestDatabase, TEST_DB_KIND } from '../helpers/test-database.js';
@@ -46,5 +48,19 @@ describe(`indexMany (several files in flight) on ${TEST_DB_KIND}`, () => {
     const stats = await engine.stats();
     expect(stats).toMatchObject({ videos: 2 });
     expect((await engine.list()).every((v) => v.status === 'ready')).toBe(true);
+  });
+});
+
+describe('decoder threads of files indexed side by side', () => {
+  it('share the cores between the files in flight, keep the default for a file alone, and never go below 1', () => {
+    expect(decoderThreadsSideBySide(2, 2, 2)).toBe(1);
+    expect(decoderThreadsSideBySide(2, 1, 2)).toBe(2);
+    expect(decoderThreadsSideBySide(2, 2, 8)).toBe(2);
+    expect(decoderThreadsSideBySide(2, 4, 2)).toBe(1);
+    expect(decoderThreadsSideBySide(2, 1, 1)).toBe(1);
+    // A single file of a folder runs alone, whatever the concurrency asked for.
+    expect(ingestManyDecoderThreads(1, 2, 2, 2)).toBe(2);
+    expect(ingestManyDecoderThreads(37, 2, 2, 2)).toBe(1);
+    expect(ingestManyDecoderThreads(37, 1, 2, 2)).toBe(2);
   });
 });

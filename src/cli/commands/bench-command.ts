@@ -6,6 +6,7 @@ const BENCH_HELP = `Usage (from a checkout of the retrace repository, after npm 
   retrace bench accuracy --corpus DIR [--seed N] [--json FILE] [--per-family N]
       [--split tuning|holdout|mixed] [--holdout DIR] [--negatives N] [--other-corpus DIR]
   retrace bench ingest <files or folders...> [--db PATH|URL] [--json FILE]
+  retrace bench ingest --vs-decode <folder|files...> [--repeat N] [--json FILE]
   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick]
   retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]`;
 

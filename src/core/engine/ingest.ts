@@ -11,6 +11,8 @@ import { candidateSampling, selectFrames } from './frame-selection.js';
 import type { IndexOptions, IndexResult, Progress } from './types.js';
 import { AbortedError, InvalidArgumentError } from '../errors/retrace-error.js';
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_SAMPLING, decoderThreadsSideBySide } from '../settings/media-settings.js';
 
 export interface IngestContext {
   store: FrameStore;
@@ -107,7 +109,7 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
       path,
       info,
       output: ctx.descriptor.input,
-      sampling: candidateSampling(ctx.sampling),
+      sampling: candidateSampling(opts.decoderThreads ? { ...ctx.sampling, threads: opts.decoderThreads } : ctx.sampling),
       maxDurationSec: ctx.limits.maxDurationSec,
       signal: opts.signal,
     });
@@ -144,6 +146,9 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   }
 }
 
+/** Files in flight at once by default (see `IndexManyOptions.concurrency`). */
+export const DEFAULT_INDEX_CONCURRENCY = 2;
+
 export interface IndexManyOptions {
   /**
    * Files in flight at once. Default 2: per-file fixed costs (ffprobe, ffmpeg start, hashing,
@@ -154,6 +159,22 @@ export interface IndexManyOptions {
   /** Called as each file finishes, in completion order. */
   onSettled?: (index: number, outcome: IndexOutcome) => void;
   signal?: AbortSignal;
+  /** The engine's decoder threads for one file alone (default `DEFAULT_SAMPLING.threads`). */
+  decoderThreads?: number;
+}
+
+/**
+ * Decoder threads of each file of an `ingestMany` run: files side by side share the cores
+ * (`decoderThreadsSideBySide`), a single file keeps `threads`. Fixed for the whole run, so the
+ * ingest benchmark can decode with exactly the same flags.
+ */
+export function ingestManyDecoderThreads(
+  files: number,
+  concurrency: number,
+  threads: number = DEFAULT_SAMPLING.threads,
+  cores: number = availableParallelism(),
+): number {
+  return decoderThreadsSideBySide(threads, Math.min(files, Math.max(1, Math.floor(concurrency))), cores);
 }
 
 export type IndexOutcome = { ok: true; result: IndexResult } | { ok: false; error: unknown };
@@ -179,11 +200,12 @@ export async function ingestMany(
   );
   const busySizes = new Set<number>();
   const pending = paths.map((_, i) => i);
-  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 2));
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_INDEX_CONCURRENCY));
+  const decoderThreads = ingestManyDecoderThreads(paths.length, concurrency, opts.decoderThreads);
   let wake: (() => void) | null = null;
   const run = async (i: number) => {
     try {
-      const result = await index(paths[i], { signal: opts.signal, onProgress: (p) => opts.onProgress?.(i, p) });
+      const result = await index(paths[i], { signal: opts.signal, onProgress: (p) => opts.onProgress?.(i, p), decoderThreads });
       outcomes[i] = { ok: true, result };
     } catch (error) {
       outcomes[i] = { ok: false, error };

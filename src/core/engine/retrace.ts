@@ -151,7 +151,7 @@ export class Retrace {
    * const outcomes = await engine.indexMany(['a.mp4', 'b.mp4'], { onSettled: (i, o) => console.log(i, o.ok) });
    */
   indexMany(paths: readonly string[], options: IndexManyOptions = {}): Promise<IndexOutcome[]> {
-    return ingestMany((path, opts) => this.index(path, opts), paths, options);
+    return ingestMany((path, opts) => this.index(path, opts), paths, { decoderThreads: this.sampling.threads, ...options });
   }
 
   /**

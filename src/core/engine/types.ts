@@ -28,6 +28,8 @@ export interface IndexOptions {
   displayPath?: string;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** ffmpeg decoder threads for this file (default: the engine's `sampling.threads`); `indexMany` lowers it when files run side by side. */
+  decoderThreads?: number;
 }
 
 export interface IndexResult {

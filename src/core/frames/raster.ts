@@ -79,6 +79,7 @@ export function resizeArea(r: Raster, width: number, height: number): Float32Arr
   const out = new Float32Array(width * height * c);
   const fx = sw / width;
   const fy = sh / height;
+  if (Number.isInteger(fx) && Number.isInteger(fy)) return resizeWholeBlocks(r, width, height, fx, fy, out);
   for (let ty = 0; ty < height; ty++) {
     const y0 = ty * fy;
     const y1 = y0 + fy;
@@ -105,6 +106,30 @@ export function resizeArea(r: Raster, width: number, height: number): Float32Arr
           }
         }
         out[(ty * width + tx) * c + k] = wsum > 0 ? sum / wsum : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `resizeArea` when every target pixel covers a whole fx×fy block (a 128-pixel frame or its
+ * 64-pixel centre to 32): every weight is 1, so the general loop's sum is an exact integer sum
+ * and its weight sum is fx·fy, and this gives the same floats bit for bit, without the
+ * per-pixel weight arithmetic (the common case when indexing: most frames have no bars).
+ */
+function resizeWholeBlocks(r: Raster, width: number, height: number, fx: number, fy: number, out: Float32Array): Float32Array {
+  const { width: sw, channels: c, data } = r;
+  const n = fx * fy;
+  for (let ty = 0; ty < height; ty++) {
+    for (let tx = 0; tx < width; tx++) {
+      for (let k = 0; k < c; k++) {
+        let sum = 0;
+        for (let y = ty * fy, y1 = y + fy; y < y1; y++) {
+          let i = (y * sw + tx * fx) * c + k;
+          for (let x = 0; x < fx; x++, i += c) sum += data[i];
+        }
+        out[(ty * width + tx) * c + k] = sum / n;
       }
     }
   }

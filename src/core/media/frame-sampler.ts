@@ -29,6 +29,34 @@ export interface SampleRequest {
 }
 
 /**
+ * The decoder half of the sampler's ffmpeg command: input options (threads, loop filter),
+ * the input and the stream chosen, with no filter or output. Exported so that the benchmark
+ * can decode the same stream with exactly these flags to measure the decode floor.
+ */
+export function decoderArgs(req: Pick<SampleRequest, 'path' | 'info' | 'sampling'>): string[] {
+  const s = { ...DEFAULT_SAMPLING, ...req.sampling };
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    // Deblocking barely changes a 128-pixel thumbnail and is a large share of H.264 decode time.
+    '-skip_loop_filter',
+    'all',
+    '-threads',
+    String(s.threads),
+    // The image2 demuxer (picture file names) would read a `%d` in the name as a sequence number.
+    ...(req.info.container === 'image2' ? ['-pattern_type', 'none'] : []),
+    '-i',
+    ffmpegInput(req.path),
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+  ];
+}
+
+/**
  * The ffmpeg arguments for one sampling run by the binary `ffmpeg` (which spelling of the
  * timestamp option it takes); exported so the benchmark can time ffmpeg alone on the same stream.
  */
@@ -50,23 +78,7 @@ export function samplerArgs(req: SampleRequest, ffmpeg: string = resolveFfmpegPa
     vf = `select='${sel}',metadata=mode=print,${scale}`;
   }
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    // Deblocking barely changes a 128-pixel thumbnail and is a large share of H.264 decode time.
-    '-skip_loop_filter',
-    'all',
-    '-threads',
-    String(s.threads),
-    // The image2 demuxer (picture file names) would read a `%d` in the name as a sequence number.
-    ...(req.info.container === 'image2' ? ['-pattern_type', 'none'] : []),
-    '-i',
-    ffmpegInput(req.path),
-    '-map',
-    '0:v:0',
-    '-an',
-    '-sn',
-    '-dn',
+    ...decoderArgs(req),
     '-vf',
     vf,
     ...(req.info.kind === 'image' ? ['-frames:v', '1'] : []),
