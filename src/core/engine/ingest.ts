@@ -46,6 +46,8 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   checkAbort();
 
   t = performance.now();
+  // Stamped before the bytes are read: a file changed while it is hashed looks changed to the next sync.
+  const stamp = await stat(path);
   const contentHash = await sha256File(path);
   timings.hash = performance.now() - t;
   const existing = await ctx.store.findByHash(contentHash);
@@ -70,6 +72,7 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
     width: info.width,
     height: info.height,
     codec: info.codec,
+    file: { size: stamp.size, mtimeMs: stamp.mtimeMs },
     metadata: {
       ...(opts.metadata ?? {}),
       container: info.container,
@@ -154,6 +157,8 @@ export interface IndexManyOptions {
   /** Called as each file finishes, in completion order. */
   onSettled?: (index: number, outcome: IndexOutcome) => void;
   signal?: AbortSignal;
+  /** Stored in every file's metadata. */
+  metadata?: Record<string, unknown>;
 }
 
 export type IndexOutcome = { ok: true; result: IndexResult } | { ok: false; error: unknown };
@@ -183,7 +188,7 @@ export async function ingestMany(
   let wake: (() => void) | null = null;
   const run = async (i: number) => {
     try {
-      const result = await index(paths[i], { signal: opts.signal, onProgress: (p) => opts.onProgress?.(i, p) });
+      const result = await index(paths[i], { signal: opts.signal, metadata: opts.metadata, onProgress: (p) => opts.onProgress?.(i, p) });
       outcomes[i] = { ok: true, result };
     } catch (error) {
       outcomes[i] = { ok: false, error };
