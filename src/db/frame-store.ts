@@ -135,11 +135,6 @@ function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
   return c;
 }
 
-/**
- * Scopes of at most this many frames are searched exhaustively rather than through the HNSW
- * index (see `knn`): exact, and at this size no slower than the graph scan.
- */
-export const EXACT_SCOPE_FRAMES = 20_000;
 /** Most tuples a filtered HNSW scan may read per query vector. */
 const MAX_SCAN_TUPLES_CAP = 1_000_000;
 
@@ -417,7 +412,7 @@ export class FrameStore {
     const D = this.dims;
     const col = this.vecExpr(variant);
     const rows = await this.sql.transaction(async (tx) => {
-      if (scope && scope.frames <= EXACT_SCOPE_FRAMES) {
+      if (scope && scope.frames <= this.ann.exactScopeFrames) {
         // A small scope is compared exhaustively: its frames are read once (BRIN on video_id) and
         // every query vector ranks all of them. Exact, so no allowed frame can be missed.
         const r = await tx.query<KnnRow>(

@@ -5,6 +5,11 @@ export interface AnnSettings {
   efConstruction: number;
   /** Candidates examined per query; recall rises with it. */
   efSearch: number;
+  /**
+   * A filtered search (`where`, `folder`) whose videos hold at most this many frames compares
+   * them all (exact); a larger one filters inside the HNSW scan. See `FrameStore.knn`.
+   */
+  exactScopeFrames: number;
 }
 
 /**
@@ -19,4 +24,4 @@ export interface AnnSettings {
  * centre 0.939), against 0.975 at 100 for about 30 % more time.
  * Image queries ask for more neighbours (k 128) and so scan with ef_search = k.
  */
-export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 60 };
+export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 60, exactScopeFrames: 20_000 };
