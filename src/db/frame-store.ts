@@ -406,6 +406,10 @@ export class FrameStore {
    * the LIMIT, with pgvector's iterative index scan: when the filter drops rows the scan goes on
    * past ef_search, so a concurrent ingest cannot push a ready video out of the k nearest. The
    * set of unready videos is read once per statement (an InitPlan), usually empty.
+   *
+   * With a `scope` (a filtered search) only the scope's videos' frames are returned: exhaustively
+   * when they are at most `ann.exactScopeFrames`, else by the same iterative scan with the scope as
+   * one more filter (its tuple cap raised with the share of frames filtered out).
    */
   async knn(queries: readonly Float32Array[], variant: number, k: number, efSearch = this.ann.efSearch, scope?: VideoScope): Promise<KnnHit[]> {
     if (!queries.length || (scope && !scope.videoIds.length)) return [];

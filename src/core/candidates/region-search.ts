@@ -172,6 +172,37 @@ export class RegionSearch {
   }
 
   /**
+   * `search --top`: the first-tier regions of some frames searched among `among` alone, their hits
+   * kept as raw hits only (never evidence), to reach videos no hit has reached yet.
+   */
+  async searchRaw(frameIdx: readonly number[], among: VideoScope): Promise<void> {
+    if (!among.videoIds.length) return;
+    const regions: SearchedRegion[] = [];
+    for (const frame of frameIdx) {
+      for (const region of this.regionsOf(frame, 1)) for (const against of region.against) regions.push({ frame, region, tier: 1, against });
+    }
+    const t = performance.now();
+    const vecs = await describeAll(
+      this.descriptor,
+      regions.map((r) => r.region.raster),
+    );
+    for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
+      const at = regions.map((r, i) => (r.against === variant ? i : -1)).filter((i) => i >= 0);
+      if (!at.length) continue;
+      const hits = await this.store.knn(
+        at.map((i) => vecs[i]),
+        variant,
+        this.plan.single ? this.settings.imageK : this.settings.k,
+        undefined,
+        among,
+      );
+      for (const h of hits) this.raw.push({ ...h, frame: regions[at[h.query]].frame });
+    }
+    this.timings.knn += performance.now() - t;
+    if (this.signal?.aborted) throw new AbortedError();
+  }
+
+  /**
    * Vectors of some regions (`tier:key` specs) for every usable query frame, describing the ones
    * not described yet: keyed by spec, then by frame.
    */

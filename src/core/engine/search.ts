@@ -5,7 +5,7 @@
  * order; the second tier of candidates runs when the first finds nothing.
  */
 import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
-import type { FrameStore } from '../../db/frame-store.js';
+import type { FrameStore, VideoScope } from '../../db/frame-store.js';
 import type { MediaLimits } from '../settings/media-settings.js';
 import type { SamplingOptions } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
@@ -24,7 +24,7 @@ import { loadOpenCv } from '../verify/local-features.js';
 import type { RankedVideo } from '../results/match-results.js';
 import { describeMatches, rankVideos, round } from '../results/match-results.js';
 import type { JudgedSegment } from '../verify/judge-segments.js';
-import { nearMisses, relaxedChains, unjudged } from '../results/near-misses.js';
+import { nearMisses, nearMissSegments, relaxedChains, unjudged } from '../results/near-misses.js';
 import { resolveScope } from '../library/search-filter.js';
 import { InvalidArgumentError } from '../errors/retrace-error.js';
 import type { SearchSettings } from '../settings/search-settings.js';
@@ -111,6 +111,8 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     timings.describe = regions.timings.describe;
     timings.knn = regions.timings.knn;
 
+    if (opts.top)
+      dropped.push(...(await reachMoreVideos(ctx, plan, regions, opts.top, scope)).map((c) => unjudged(c, 'below the match threshold: not verified')));
     const limit = opts.top ?? opts.limit ?? 10;
     const listed = opts.top ? [...found, ...nearMisses(dropped, new Set(found.map((v) => v.videoId)), limit - found.length, s.align.maxSegments, plan)] : found;
     const matches = await describeMatches(ctx.store, listed, limit);
@@ -160,7 +162,8 @@ async function alignCandidates(
   const loose = new Map<string, AlignedSegment[]>();
   for (const [videoId, pts] of matchPointsByVideo(regions.hits, queryTimes)) {
     aligned.set(videoId, plan.single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
-    if (opts.top && !aligned.get(videoId)!.length) loose.set(videoId, alignMatches([...pts.values()], relaxedChains(align)));
+    if (opts.top && !aligned.get(videoId)!.length)
+      loose.set(videoId, plan.single ? [] : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align));
   }
   if (!plan.single && s.refine.enabled) {
     const strongest = [...aligned.entries()]
@@ -186,16 +189,64 @@ async function alignCandidates(
     }
   }
   for (const [videoId, segs] of loose) for (const seg of segs) belowFloor.push({ videoId, seg, score: segmentScore(seg, scale) });
-  if (opts.top) {
-    // Videos whose hits never rose above their region's background: chained by raw similarity
-    // with a vanishing weight, so they rank after every video with evidence, closest first.
-    const faint = regions.raw.filter((h) => !aligned.has(h.videoId)).map((h) => ({ ...h, w: Math.max(0, h.similarity) * 1e-6 }));
-    for (const [videoId, pts] of matchPointsByVideo(faint, queryTimes)) {
-      const segs = plan.single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], relaxedChains(align));
-      for (const seg of segs) belowFloor.push({ videoId, seg, score: segmentScore(seg, scale) });
-    }
-  }
+  if (opts.top)
+    belowFloor.push(
+      ...faintSegments(
+        ctx,
+        plan,
+        regions.raw.filter((h) => !aligned.has(h.videoId)),
+      ),
+    );
   return { candidates, belowFloor };
+}
+
+/**
+ * `top` only: segments of videos whose hits never rose above their region's background, chained
+ * by raw similarity with a vanishing weight, so they rank after every video with evidence,
+ * closest first (their score rounds to 0).
+ */
+function faintSegments(ctx: SearchContext, plan: QueryPlan, raw: RegionSearch['raw']): ScoredSegment[] {
+  const s = ctx.settings;
+  const align: AlignOptions = { ...s.align, queryIntervalSec: plan.intervalSec, refIntervalSec: ctx.sampling.intervalSec };
+  const queryTimes = plan.isImage ? plan.frames.map(() => 0) : plan.frames.map((f) => f.timestampSec);
+  const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
+  const out: ScoredSegment[] = [];
+  const faint = raw.map((h) => ({ ...h, w: Math.max(0, h.similarity) * 1e-6 }));
+  for (const [videoId, pts] of matchPointsByVideo(faint, queryTimes)) {
+    const segs = plan.single
+      ? imageSegments([...pts.values()], ctx.sampling.intervalSec)
+      : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align);
+    for (const seg of segs) out.push({ videoId, seg, score: segmentScore(seg, scale) });
+  }
+  return out;
+}
+
+/**
+ * `top` only: when fewer than `top` videos had any hit, the videos not reached yet (within the
+ * filter) are searched on their own, a few rounds, so that the list can be filled with the
+ * closest of them however far they are. Their hits are faint segments, never matches.
+ */
+async function reachMoreVideos(
+  ctx: SearchContext,
+  plan: QueryPlan,
+  regions: RegionSearch,
+  top: number,
+  scope: VideoScope | undefined,
+): Promise<ScoredSegment[]> {
+  const seen = new Set(regions.raw.map((h) => h.videoId));
+  if (seen.size >= top || !plan.good.length) return [];
+  const pool = scope ? new Set(scope.videoIds) : null;
+  const all = (await ctx.store.videosWhere([])).filter((v) => !pool || pool.has(v.id));
+  const before = regions.raw.length;
+  for (let round = 0; round < 3 && seen.size < top; round++) {
+    const rest = all.filter((v) => !seen.has(v.id));
+    if (!rest.length) break;
+    await regions.searchRaw(plan.good, { videoIds: rest.map((v) => v.id), frames: rest.reduce((n, v) => n + v.frames, 0) });
+    const reached = regions.raw.slice(before).map((h) => h.videoId);
+    if (reached.every((id) => seen.has(id))) break;
+    for (const id of reached) seen.add(id);
+  }
+  return faintSegments(ctx, plan, regions.raw.slice(before));
 }
 
 /** The layout reported with the query: a detected layout's panels, else a detected inset. */

@@ -5,6 +5,7 @@
  * (with its verdict), and videos whose hits formed no chain that alignment would accept (chained
  * again with no length or density rule). Normal matches are never changed by this.
  */
+import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import type { JudgedSegment, ScoredSegment } from '../verify/judge-segments.js';
 import type { RankedVideo } from './match-results.js';
 import { rankVideos } from './match-results.js';
@@ -35,6 +36,30 @@ export function nearMisses(
   return rankVideos(byVideo, query)
     .slice(0, count)
     .map((v) => ({ ...v, belowThreshold: true, segments: v.segments.map((s) => ({ ...s, belowThreshold: true })) }));
+}
+
+/**
+ * A near miss's segments: its chains under the relaxed rules, or, when not even those hold (the
+ * few matched frames run at an implausible rate), its single best matched frame.
+ */
+export function nearMissSegments(
+  points: readonly MatchPoint[],
+  chains: (pts: readonly MatchPoint[]) => AlignedSegment[],
+  intervals: { queryIntervalSec: number; refIntervalSec: number },
+): AlignedSegment[] {
+  const segs = chains(points);
+  if (segs.length || !points.length) return segs;
+  const best = points.reduce((a, b) => (b.w > a.w || (b.w === a.w && b.similarity > a.similarity) ? b : a));
+  return [
+    {
+      queryStart: best.tq,
+      queryEnd: best.tq + intervals.queryIntervalSec,
+      refStart: best.tr,
+      refEnd: best.tr + intervals.refIntervalSec,
+      evidence: best.w,
+      points: [best],
+    },
+  ];
 }
 
 /** Alignment rules relaxed for near misses: any chain of matched frames counts. */
