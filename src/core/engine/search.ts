@@ -108,11 +108,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames));
       found = await match();
     }
+    if (opts.top)
+      dropped.push(...(await reachMoreVideos(ctx, plan, regions, opts.top, scope)).map((c) => unjudged(c, 'below the match threshold: not verified')));
     timings.describe = regions.timings.describe;
     timings.knn = regions.timings.knn;
 
-    if (opts.top)
-      dropped.push(...(await reachMoreVideos(ctx, plan, regions, opts.top, scope)).map((c) => unjudged(c, 'below the match threshold: not verified')));
     const limit = opts.top ?? opts.limit ?? 10;
     const listed = opts.top ? [...found, ...nearMisses(dropped, new Set(found.map((v) => v.videoId)), limit - found.length, s.align.maxSegments, plan)] : found;
     const matches = await describeMatches(ctx.store, listed, limit);
