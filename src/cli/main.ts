@@ -42,7 +42,7 @@ videos whose file lies under PATH. --top N lists N videos whatever their score: 
 then the closest near misses marked "below threshold" ("belowThreshold": true in JSON).
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
-a postgres:// URL selects a PostgreSQL server with pgvector. Only index and serve
+a postgres:// URL selects a PostgreSQL server with pgvector. Only index, sync and serve
 create an index; the other commands need one to exist.
 
 Once any API key exists (retrace keys create), every /api route of the server but

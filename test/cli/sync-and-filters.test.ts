@@ -83,6 +83,9 @@ describe('retrace sync', () => {
     expect(second.stdout).toMatch(new RegExp(`removed +${join(lib, 'c.mp4')} .*\\(file gone\\)`));
     expect(second.stdout).toMatch(new RegExp(`added +${join(lib, 'd.mp4')} `));
     expect(second.stdout).toContain(`${lib}: 1 added, 1 removed, 1 renamed, 1 unchanged, 0 duplicates, 0 failed`);
+    // Progress of the file being indexed goes to stderr, as plain lines when it is not a terminal.
+    expect(second.stderr).toContain(`[1/1] ${join(lib, 'd.mp4')}`);
+    expect(second.stderr).not.toContain('\r');
 
     const videos = await list();
     expect(videos.map((v) => v.path).sort()).toEqual([join(lib, 'a.mp4'), join(lib, 'd.mp4'), join(lib, 'moved', 'b.mp4')]);

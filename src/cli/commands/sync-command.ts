@@ -1,7 +1,9 @@
 import { constants as osConstants } from 'node:os';
 import type { Retrace } from '../../core/engine/retrace.js';
 import type { SyncChange, SyncSummary } from '../../core/library/folder-sync.js';
+import type { Progress } from '../../core/engine/types.js';
 import { EXIT } from '../exit-codes.js';
+import { IndexProgress } from '../progress.js';
 
 export interface SyncCommandOptions {
   json: boolean;
@@ -51,25 +53,58 @@ export async function syncCommand(engine: Retrace, dir: string, options: SyncCom
   };
   const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  const onChange = (c: SyncChange) => {
-    if (options.json) return;
-    if (c.kind === 'failed') process.stderr.write(changeLine(c));
-    else process.stdout.write(changeLine(c));
+  // Progress of the files being indexed, as `retrace index` shows it (none with --json).
+  let progress: IndexProgress | null = null;
+  let indexing: string[] = [];
+  const safely = (what: () => void) => {
+    try {
+      what();
+    } catch {
+      // Output trouble (a closed pipe, an odd terminal) must not stop a sync.
+    }
   };
-  const print = (s: SyncSummary) => process.stdout.write(options.json ? JSON.stringify(s) + '\n' : summaryLine(s));
+  const onIndexing = (paths: readonly string[]) =>
+    safely(() => {
+      progress?.close();
+      indexing = [...paths];
+      progress = options.json ? null : new IndexProgress(process.stderr, paths.length);
+    });
+  const onProgress = (path: string, p: Progress) => safely(() => progress?.update(indexing.indexOf(path), path, p));
+  const write = (stream: NodeJS.WriteStream, text: string) =>
+    safely(() => {
+      progress?.suspend();
+      stream.write(text);
+      progress?.resume();
+    });
+  const onChange = (c: SyncChange) => {
+    // A new file settled: its progress line is done.
+    if (c.kind === 'added' || c.kind === 'failed' || c.kind === 'duplicate') {
+      const at = indexing.indexOf(c.path);
+      if (at >= 0) safely(() => progress?.finish(at));
+    }
+    if (options.json) return;
+    write(c.kind === 'failed' ? process.stderr : process.stdout, changeLine(c));
+  };
+  const print = (s: SyncSummary) => {
+    safely(() => progress?.close());
+    progress = null;
+    indexing = [];
+    write(process.stdout, options.json ? JSON.stringify(s) + '\n' : summaryLine(s));
+  };
+  const syncOptions = { onChange, onIndexing, onProgress, metadata: options.metadata };
   try {
     if (options.watch) {
       await engine.watch(dir, {
         signal: controller.signal,
         debounceMs: options.debounceMs,
-        sync: { onChange, metadata: options.metadata },
+        sync: syncOptions,
         onSync: print,
         onError: (e) => process.stderr.write(`retrace sync: ${(e as Error)?.message ?? String(e)}\n`),
       });
       if (!options.json) process.stderr.write('retrace: stopped watching\n');
       return EXIT.ok;
     }
-    const summary = await engine.sync(dir, { signal: controller.signal, onChange, metadata: options.metadata });
+    const summary = await engine.sync(dir, { ...syncOptions, signal: controller.signal });
     print(summary);
     return summary.failed.length ? EXIT.failed : EXIT.ok;
   } catch (e) {
@@ -78,5 +113,6 @@ export async function syncCommand(engine: Retrace, dir: string, options: SyncCom
     throw e;
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    safely(() => progress?.close());
   }
 }

@@ -23,6 +23,8 @@ import type { Progress } from '../engine/types.js';
 export interface SyncOptions {
   /** Files indexed at once (default 2, as `indexMany`). */
   concurrency?: number;
+  /** The new files about to be indexed (called once, before the first), e.g. to size a progress display. */
+  onIndexing?: (paths: readonly string[]) => void;
   /** Indexing progress of each new file. */
   onProgress?: (path: string, p: Progress) => void;
   /** Each outcome as it is decided (unchanged files are only counted). */
@@ -216,6 +218,7 @@ export async function syncFolder(deps: FolderSyncDeps, dir: string, opts: SyncOp
   const newIds = new Map<string, string>();
   const newErrors = new Map<string, SyncError>();
   if (toIndex.length) {
+    opts.onIndexing?.(toIndex.map((f) => f.path));
     await deps.indexMany(
       toIndex.map((f) => f.path),
       {
