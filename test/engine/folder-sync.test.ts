@@ -29,7 +29,7 @@ beforeAll(async () => {
   const made = { ...dir, file: (n: string) => join(dir.path, 'made', n) };
   // Each test syncs content of its own (a 3 s clip's bytes are not a 2 s one's): the same
   // content already in the library from another test would be a duplicate of it.
-  [clip.a, clip.b, clip.c, clip.d, clip.elsewhere, clip.s1, clip.s2, clip.s3, clip.s4, clip.w1, clip.w2] = await Promise.all([
+  [clip.a, clip.b, clip.c, clip.d, clip.elsewhere, clip.s1, clip.s2, clip.s3, clip.s4, clip.w1, clip.w2, clip.fix] = await Promise.all([
     makeClip(made, 'a', { source: 'mandelbrot', ...small }),
     makeClip(made, 'b', { source: 'life', ...small }),
     makeClip(made, 'c', { source: 'rotatingPattern', ...small }),
@@ -41,6 +41,7 @@ beforeAll(async () => {
     makeClip(made, 's4', { source: 'seahorse', ...small, durationSec: 3 }),
     makeClip(made, 'w1', { source: 'mandelbrot', ...small, durationSec: 3 }),
     makeClip(made, 'w2', { source: 'life', ...small, durationSec: 3 }),
+    makeClip(made, 'fix', { source: 'staticBars', ...small }),
   ]);
   db = await createTestDatabase();
   engine = await Retrace.open({ db: db.location });
@@ -149,6 +150,25 @@ describe(`sync a folder on ${TEST_DB_KIND}`, () => {
     );
     const three = (await engine.list()).find((v) => v.path === join(lib, 'three.mp4'))!;
     expect(three.id).toBe(s.added[0].videoId);
+  });
+
+  it('a watcher does not read a file that failed again until it changes', async () => {
+    const lib = dir.file('failing');
+    await mkdir(lib);
+    await writeFile(join(lib, 'broken.mp4'), 'not a video\n'.repeat(50));
+    const knownFailures = new Map();
+    const first = await engine.sync(lib, { knownFailures });
+    expect(first.failed).toEqual([{ path: join(lib, 'broken.mp4'), error: expect.objectContaining({ code: 'UNSUPPORTED_MEDIA' }) }]);
+    expect(first.hashed).toBe(1);
+    const again = await engine.sync(lib, { knownFailures });
+    expect(again.failed).toEqual(first.failed);
+    expect(again.hashed).toBe(0);
+    // Replaced by a real video: read and indexed.
+    await copyFile(clip.fix, join(lib, 'broken.mp4'));
+    const fixed = await engine.sync(lib, { knownFailures });
+    expect(counts(fixed)).toEqual({ added: 1, removed: 0, renamed: 0, unchanged: 0, duplicates: 0, failed: 0 });
+    expect(fixed.hashed).toBe(1);
+    expect(knownFailures.size).toBe(0);
   });
 
   it('refuses a folder that does not exist or is a file, with typed errors', async () => {
