@@ -44,7 +44,7 @@ export async function searchCommand(engine: Retrace, file: string, options: Sear
         where,
         s.score.toFixed(2),
         String(s.matchedFrames),
-        s.belowThreshold ? `below threshold (${s.verification.reason ?? s.verification.status})` : how,
+        s.belowThreshold ? `below threshold${s.verification.status === 'unconfirmed' ? ` (unconfirmed: ${s.verification.reason ?? 'geometry'})` : ''}` : how,
       ]);
     });
   }
