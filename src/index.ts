@@ -13,6 +13,8 @@ export type { RetraceOptions } from './core/engine/retrace.js';
 export type * from './core/engine/types.js';
 export type { IndexManyOptions, IndexOutcome } from './core/engine/ingest.js';
 export type { QueryInput } from './core/engine/query-input.js';
+export type { SyncChange, SyncError, SyncOptions, SyncSummary } from './core/library/folder-sync.js';
+export type { WatchOptions } from './core/library/folder-watch.js';
 export type { RefineSettings, SearchSettings } from './core/settings/search-settings.js';
 export type { VerifySettings } from './core/settings/verify-settings.js';
 

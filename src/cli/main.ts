@@ -13,8 +13,9 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 const HELP = `retrace — find where a video clip or picture came from
 
 Usage:
-  retrace index <files or folders...> [--db PATH|URL] [--json]
-  retrace search <file> [--db PATH|URL] [--json] [--limit N]
+  retrace index <files or folders...> [--meta KEY=VALUE]... [--db PATH|URL] [--json]
+  retrace sync <folder> [--watch] [--meta KEY=VALUE]... [--db PATH|URL] [--json]
+  retrace search <file> [--where KEY=VALUE]... [--folder PATH] [--limit N | --top N] [--db PATH|URL] [--json]
   retrace list [--db PATH|URL] [--json]
   retrace remove <id...> [--db PATH|URL]
   retrace stats [--db PATH|URL] [--json]
@@ -30,8 +31,20 @@ Usage:
   retrace bench cli [--ingest FILE] [--corpus DIR] [--query FILE] [--runs N] [--json FILE]
   (benchmarks run from a checkout of the retrace repository, not from the installed package)
 
+index --meta stores KEY=VALUE in each video's metadata (repeatable), for search --where.
+sync makes the videos indexed from under <folder> match its video files: new files are
+indexed, entries whose file is gone are removed, renamed or moved files keep their entry
+(found by content hash, not re-indexed), unchanged files are checked by size and time only.
+Videos indexed from elsewhere are left alone; the same content twice is one entry (the other
+copies are listed as duplicates). --watch syncs again after each change (--debounce-ms, default
+1000) until Ctrl-C, which ends it with exit 0. --json prints one summary object per sync.
+search --where KEY=VALUE keeps videos whose title or metadata KEY equals VALUE (repeatable:
+different keys must all match, one key given twice matches either value); --folder PATH keeps
+videos whose file lies under PATH. --top N lists N videos whatever their score: the matches,
+then the closest near misses marked "below threshold" ("belowThreshold": true in JSON).
+
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
-a postgres:// URL selects a PostgreSQL server with pgvector. Only index and serve
+a postgres:// URL selects a PostgreSQL server with pgvector. Only index, sync and serve
 create an index; the other commands need one to exist.
 
 Once any API key exists (retrace keys create), every /api route of the server but
@@ -63,7 +76,7 @@ function version(): string {
 }
 
 /** Commands that may create the database they are pointed at; the others need an existing index. */
-const CREATING_COMMANDS = new Set(['index', 'serve']);
+const CREATING_COMMANDS = new Set(['index', 'sync', 'serve']);
 
 let pipesGuarded = false;
 /**
@@ -108,6 +121,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         db: { type: 'string' },
         json: { type: 'boolean', default: false },
         limit: { type: 'string' },
+        top: { type: 'string' },
+        where: { type: 'string', multiple: true },
+        folder: { type: 'string' },
+        meta: { type: 'string', multiple: true },
+        watch: { type: 'boolean', default: false },
+        'debounce-ms': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         scope: { type: 'string' },
@@ -150,6 +169,36 @@ export async function main(argv: readonly string[]): Promise<number> {
   const rateLimit = count('rate-limit');
   const trustProxy = count('trust-proxy');
   if (rateLimit === null || trustProxy === null) return EXIT.usage;
+  const top = values.top !== undefined ? Number(values.top) : undefined;
+  if (top !== undefined && (!Number.isInteger(top) || top < 1)) {
+    process.stderr.write('--top must be a positive whole number\n');
+    return EXIT.usage;
+  }
+  if (top !== undefined && limit !== undefined) {
+    process.stderr.write('--top and --limit cannot be used together (--top N lists N videos)\n');
+    return EXIT.usage;
+  }
+  const debounceMs = values['debounce-ms'] !== undefined ? Number(values['debounce-ms']) : undefined;
+  if (debounceMs !== undefined && (!Number.isInteger(debounceMs) || debounceMs < 0)) {
+    process.stderr.write('--debounce-ms must be a whole number of milliseconds\n');
+    return EXIT.usage;
+  }
+  let where: Record<string, string[]> | undefined;
+  let meta: Record<string, string> | undefined;
+  try {
+    const { parseWherePairs } = await import('../core/library/search-filter.js');
+    if (values.where?.length) where = parseWherePairs(values.where);
+    if (values.meta?.length) {
+      meta = {};
+      for (const [key, vals] of Object.entries(parseWherePairs(values.meta))) {
+        if (vals.length > 1) throw new Error(`--meta ${key} given twice`);
+        meta[key] = vals[0];
+      }
+    }
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return EXIT.usage;
+  }
   if (command === 'keys') {
     let sql: SqlClient | undefined;
     try {
@@ -165,14 +214,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       await sql?.close().catch(() => undefined);
     }
   }
-  if (!['index', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
+  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
     process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
     return EXIT.usage;
   }
   if (command === 'index' && !need(1, 'files or folders to index')) return EXIT.usage;
   if (command === 'search' && !need(1, 'the file to search for')) return EXIT.usage;
+  if (command === 'sync' && !need(1, 'the folder to sync')) return EXIT.usage;
   if (command === 'remove' && !need(1, 'the video id to remove')) return EXIT.usage;
-  const maxPositionals: Record<string, number> = { search: 1, list: 0, stats: 0, serve: 0 };
+  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0 };
   if (command in maxPositionals && positionals.length > maxPositionals[command]) {
     const extra = positionals.slice(maxPositionals[command]);
     process.stderr.write(`retrace ${command}: unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}\n\n${HELP}\n`);
@@ -184,20 +234,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     // ffmpeg's checks (three short runs that blocked the main thread 0.1-0.35 s) go on while the
     // index opens.
-    if (command === 'index' || command === 'search') void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
+    if (command === 'index' || command === 'sync' || command === 'search') void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
     const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
       // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).
-      ...(command === 'index' ? { pgliteSharedBuffers: '32MB' } : {}),
+      ...(command === 'index' || command === 'sync' ? { pgliteSharedBuffers: '32MB' } : {}),
     });
     switch (command) {
       case 'index':
-        return await (await import('./commands/index-command.js')).indexCommand(engine, positionals, { json: values.json ?? false });
+        return await (await import('./commands/index-command.js')).indexCommand(engine, positionals, { json: values.json ?? false, metadata: meta });
+      case 'sync':
+        return await (
+          await import('./commands/sync-command.js')
+        ).syncCommand(engine, positionals[0], { json: values.json ?? false, watch: values.watch ?? false, debounceMs, metadata: meta });
       case 'search':
-        return await (await import('./commands/search-command.js')).searchCommand(engine, positionals[0], { json: values.json ?? false, limit });
+        return await (
+          await import('./commands/search-command.js')
+        ).searchCommand(engine, positionals[0], { json: values.json ?? false, limit, top, where, folder: values.folder });
       case 'list':
         return await (await import('./commands/library-commands.js')).listCommand(engine, values.json ?? false);
       case 'remove':

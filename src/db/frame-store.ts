@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
 import { pgArray } from './sql-client.js';
 import type { VideoRecord, VideoStatus } from './video-record.js';
 import { DescriptorMismatchError, NotFoundError } from '../core/errors/retrace-error.js';
@@ -49,7 +49,34 @@ export function parseVectorText(s: string): Float32Array {
 }
 
 /** What an ingest knows about a video before its frames are stored. */
-export type NewVideo = Pick<VideoRecord, 'contentHash' | 'path' | 'title' | 'durationSec' | 'fps' | 'width' | 'height' | 'codec' | 'metadata'>;
+export type NewVideo = Pick<VideoRecord, 'contentHash' | 'path' | 'title' | 'durationSec' | 'fps' | 'width' | 'height' | 'codec' | 'metadata'> & {
+  /** The file's size and modification time when it was read (for `sync`'s cheap check). */
+  file?: FileStamp;
+};
+
+/** A file's size and modification time, as `sync` compares them. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/** What `sync` needs of every ready video: where its file was and what it looked like. */
+export interface SyncEntry {
+  id: string;
+  path: string;
+  contentHash: string;
+  /** Null for videos indexed before the file's stamp was kept. */
+  file: FileStamp | null;
+}
+
+/**
+ * The videos a search may return: ids, and their stored frames (which decide how the filtered
+ * nearest-neighbour search runs, see `knn`).
+ */
+export interface VideoScope {
+  videoIds: readonly string[];
+  frames: number;
+}
 
 interface VideoRow {
   id: string;
@@ -106,6 +133,18 @@ function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
   const c = VARIANT_COLUMNS[variant];
   if (c === undefined) throw new RangeError(`no stored region variant ${variant} (stored: 0 … ${VARIANT_COLUMNS.length - 1})`);
   return c;
+}
+
+/** Most tuples a filtered HNSW scan may read per query vector. */
+const MAX_SCAN_TUPLES_CAP = 1_000_000;
+
+interface KnnRow {
+  qi: number;
+  frame_id: string;
+  video_id: string;
+  ts: number;
+  quality: number;
+  dist: number;
 }
 
 /**
@@ -182,9 +221,22 @@ export class FrameStore {
     await this.sql.transaction(async (tx) => {
       await tx.query(`DELETE FROM videos WHERE content_hash = $1 AND status <> 'ready'`, [v.contentHash]);
       await tx.query(
-        `INSERT INTO videos (id, content_hash, path, title, duration_sec, fps, width, height, codec, status, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'indexing', $10::jsonb)`,
-        [id, v.contentHash, v.path, v.title, v.durationSec, v.fps, v.width, v.height, v.codec, JSON.stringify(v.metadata)],
+        `INSERT INTO videos (id, content_hash, path, title, duration_sec, fps, width, height, codec, status, metadata, file_size, file_mtime_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'indexing', $10::jsonb, $11, $12)`,
+        [
+          id,
+          v.contentHash,
+          v.path,
+          v.title,
+          v.durationSec,
+          v.fps,
+          v.width,
+          v.height,
+          v.codec,
+          JSON.stringify(v.metadata),
+          v.file?.size ?? null,
+          v.file?.mtimeMs ?? null,
+        ],
       );
     });
     return id;
@@ -283,6 +335,48 @@ export class FrameStore {
     if (!r.rows[0]) throw new NotFoundError('Video', id);
   }
 
+  /** Every ready video's path, hash and file stamp: what `sync` compares a folder with. */
+  async syncEntries(): Promise<SyncEntry[]> {
+    const r = await this.sql.query<{ id: string; path: string; content_hash: string; file_size: string | null; file_mtime_ms: number | null }>(
+      `SELECT id, path, content_hash, file_size::text AS file_size, file_mtime_ms FROM videos WHERE status = 'ready' ORDER BY created_at, id`,
+    );
+    return r.rows.map((row) => ({
+      id: row.id,
+      path: row.path,
+      contentHash: row.content_hash,
+      file: row.file_size === null || row.file_mtime_ms === null ? null : { size: Number(row.file_size), mtimeMs: Number(row.file_mtime_ms) },
+    }));
+  }
+
+  /** Record where a video's file is now and its stamp (a rename followed, or a file confirmed unchanged). */
+  async setFile(id: string, path: string, file: FileStamp): Promise<void> {
+    const r = await this.sql.query<{ id: string }>(
+      `UPDATE videos SET path = $2, file_size = $3, file_mtime_ms = $4, updated_at = now() WHERE id = $1 RETURNING id`,
+      [id, path, file.size, file.mtimeMs],
+    );
+    if (!r.rows[0]) throw new NotFoundError('Video', id);
+  }
+
+  /**
+   * Ready videos whose title (key `title`) or metadata value equals one of the values of every
+   * `where` key (metadata values compared as text, so `hasAudio=true` and `year=1999` match JSON
+   * booleans and numbers), with their paths and frame counts. An empty `where` gives every ready video.
+   */
+  async videosWhere(where: ReadonlyArray<readonly [string, readonly string[]]>): Promise<Array<{ id: string; path: string; frames: number }>> {
+    const params: string[] = [];
+    const conds = where.map(([key, values]) => {
+      params.push(pgArray(values));
+      if (key === 'title') return `title = ANY($${params.length}::text[])`;
+      params.push(key);
+      return `metadata ->> $${params.length} = ANY($${params.length - 1}::text[])`;
+    });
+    const r = await this.sql.query<{ id: string; path: string; frame_count: number }>(
+      `SELECT id, path, frame_count FROM videos WHERE status = 'ready'${conds.map((c) => ` AND ${c}`).join('')}`,
+      params,
+    );
+    return r.rows.map((row) => ({ id: row.id, path: row.path, frames: Number(row.frame_count) }));
+  }
+
   async totals(): Promise<{ videos: number; ready: number; frames: number; vectors: number; durationSec: number }> {
     const r = await this.sql.query<{ videos: string; ready: string; frames: string; vectors: string; dur: number | null }>(
       `SELECT (SELECT count(*) FROM videos)::text AS videos,
@@ -312,27 +406,59 @@ export class FrameStore {
    * the LIMIT, with pgvector's iterative index scan: when the filter drops rows the scan goes on
    * past ef_search, so a concurrent ingest cannot push a ready video out of the k nearest. The
    * set of unready videos is read once per statement (an InitPlan), usually empty.
+   *
+   * With a `scope` (a filtered search) only the scope's videos' frames are returned: exhaustively
+   * when they are at most `ann.exactScopeFrames`, else by the same iterative scan with the scope as
+   * one more filter (its tuple cap raised with the share of frames filtered out).
    */
-  async knn(queries: readonly Float32Array[], variant: number, k: number, efSearch = this.ann.efSearch): Promise<KnnHit[]> {
-    if (!queries.length) return [];
+  async knn(queries: readonly Float32Array[], variant: number, k: number, efSearch = this.ann.efSearch, scope?: VideoScope): Promise<KnnHit[]> {
+    if (!queries.length || (scope && !scope.videoIds.length)) return [];
     const D = this.dims;
     const col = this.vecExpr(variant);
     const rows = await this.sql.transaction(async (tx) => {
-      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, [
-        String(Math.max(efSearch, k)),
-      ]);
-      const r = await tx.query<{ qi: number; frame_id: string; video_id: string; ts: number; quality: number; dist: number }>(
+      if (scope && scope.frames <= this.ann.exactScopeFrames) {
+        // A small scope is compared exhaustively: its frames are read once (BRIN on video_id) and
+        // every query vector ranks all of them. Exact, so no allowed frame can be missed.
+        const r = await tx.query<KnnRow>(
+          `WITH scoped AS MATERIALIZED (
+             SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} AS v
+               FROM frames f
+              WHERE f.video_id = ANY($3::uuid[]) AND ${this.nonZero(variant, 'f.')}
+           )
+           SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
+             FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
+             CROSS JOIN LATERAL (
+               SELECT s.id, s.video_id, s.timestamp_sec, s.quality, s.v <=> q.v::halfvec(${D}) AS dist
+                 FROM scoped s
+                ORDER BY s.v <-> q.v::halfvec(${D})
+                LIMIT $2
+             ) h`,
+          [pgArray(queries.map(vectorLiteral)), k, pgArray(scope.videoIds)],
+        );
+        return r.rows;
+      }
+      // A large scope filters inside the HNSW scan; the iterative scan goes on until k allowed
+      // rows are found, and may read about k / (allowed share) tuples, so its cap is raised to
+      // that (four times over) rather than pgvector's 20 000.
+      const maxScan = scope
+        ? Math.min(MAX_SCAN_TUPLES_CAP, Math.max(20_000, Math.ceil((4 * k * (await this.frameTotal(tx))) / Math.max(1, scope.frames))))
+        : 20_000;
+      await tx.query(
+        `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', $2, true)`,
+        [String(Math.max(efSearch, k)), String(maxScan)],
+      );
+      const r = await tx.query<KnnRow>(
         `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
            FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
            CROSS JOIN LATERAL (
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} <=> q.v::halfvec(${D}) AS dist
                FROM frames f
               WHERE f.video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready'))
-                AND ${this.nonZero(variant, 'f.')}
+                AND ${this.nonZero(variant, 'f.')}${scope ? ' AND f.video_id = ANY($3::uuid[])' : ''}
               ORDER BY ${col} <-> q.v::halfvec(${D})
               LIMIT $2
            ) h`,
-        [pgArray(queries.map(vectorLiteral)), k],
+        [pgArray(queries.map(vectorLiteral)), k, ...(scope ? [pgArray(scope.videoIds)] : [])],
       );
       return r.rows;
     });
@@ -368,6 +494,12 @@ export class FrameStore {
       });
       return { frameId: Number(row.id), timestampSec: Number(row.ts), quality: Number(row.quality), vectors };
     });
+  }
+
+  /** Frames of ready videos (from the videos' counts: no scan of `frames`). */
+  private async frameTotal(tx: SqlExecutor): Promise<number> {
+    const r = await tx.query<{ n: string | null }>(`SELECT sum(frame_count)::text AS n FROM videos WHERE status = 'ready'`);
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /** Timestamps of all sampled frames of a video (sorted), for alignment bookkeeping. */

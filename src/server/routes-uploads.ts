@@ -9,6 +9,7 @@ import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
 import { assertVisible, clientId, needs, ownerOf, principal } from './auth.js';
 import { requireScope } from '../core/auth/api-keys.js';
+import { parseFilter } from '../core/library/search-filter.js';
 
 /** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
 const MULTIPART_SLACK = 64 * 1024;
@@ -197,6 +198,9 @@ export function uploadsRouter(ctx: ServerContext): Router {
     }
     if (body.sha256 !== undefined && typeof body.sha256 !== 'string') throw new InvalidArgumentError('sha256 must be a string');
     const limit = intParam(body.limit, 'limit', { min: 1, max: 100, fallback: ctx.settings.searchLimit });
+    // Search filters and --top, as the library takes them; checked now, not when the job runs.
+    const filter = parseFilter({ where: body.where, folder: body.folder });
+    const top = body.top === undefined ? undefined : intParam(body.top, 'top', { min: 1, max: 100, fallback: 1 });
     let done;
     try {
       // Room in the queue and in the client's share of it, checked before the upload is consumed,
@@ -236,7 +240,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
                   ...(state.mimeType ? { mimeType: state.mimeType } : {}),
                 },
               }
-            : { limit, mediaKind: sniff.kind }),
+            : { limit, mediaKind: sniff.kind, ...filter, ...(top !== undefined ? { top } : {}) }),
         },
         { apiKeyId: state.apiKeyId },
       );

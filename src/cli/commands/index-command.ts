@@ -1,45 +1,17 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { extname, join } from 'node:path';
+import { VIDEO_EXTENSIONS, videoFilesUnder } from '../../core/media/video-files.js';
 import type { Retrace } from '../../core/engine/retrace.js';
 import { RetraceError } from '../../core/errors/retrace-error.js';
 import { IndexProgress, type ProgressStream } from '../progress.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 
-const VIDEO_EXTENSIONS = new Set([
-  '.mp4',
-  '.m4v',
-  '.mov',
-  '.mkv',
-  '.webm',
-  '.avi',
-  '.wmv',
-  '.asf',
-  '.flv',
-  '.mpg',
-  '.mpeg',
-  '.ts',
-  '.m2ts',
-  '.mts',
-  '.vob',
-  '.3gp',
-  '.ogv',
-]);
-
 /** Files named on the command line are taken as given; folders contribute their video files, recursively, sorted. */
 export async function expandInputs(inputs: readonly string[]): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (dir: string) => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && VIDEO_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
-    }
-  };
   for (const input of inputs) {
     const s = await stat(input).catch(() => null);
-    if (s?.isDirectory()) await walk(input);
+    if (s?.isDirectory()) out.push(...(await videoFilesUnder(input)));
     else out.push(input);
   }
   return out;
@@ -58,6 +30,8 @@ export interface IndexCommandOptions {
   json: boolean;
   /** Files in flight at once (default 2). */
   concurrency?: number;
+  /** Stored in every file's metadata (`--meta KEY=VALUE`). */
+  metadata?: Record<string, string>;
   /** Where progress goes (default stderr); `--json` shows none. */
   progress?: ProgressStream;
 }
@@ -127,6 +101,7 @@ export async function indexCommand(engine: Retrace, inputs: readonly string[], o
     await engine.indexMany(files, {
       concurrency: options.concurrency ?? 2,
       signal: controller.signal,
+      metadata: options.metadata,
       onProgress: (i, p) => safely(() => progress.update(i, files[i], p)),
       onSettled: (i, outcome) =>
         safely(() => {

@@ -3,8 +3,16 @@ import { clock, table } from '../format.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `retrace search`: one JSON object with `--json`, else a readable table. */
-export async function searchCommand(engine: Retrace, file: string, options: { json: boolean; limit?: number }): Promise<number> {
-  const r = await engine.search(file, { limit: options.limit });
+export interface SearchCommandOptions {
+  json: boolean;
+  limit?: number;
+  top?: number;
+  where?: Record<string, string[]>;
+  folder?: string;
+}
+
+export async function searchCommand(engine: Retrace, file: string, options: SearchCommandOptions): Promise<number> {
+  const r = await engine.search(file, { limit: options.limit, top: options.top, where: options.where, folder: options.folder });
   if (options.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return EXIT.ok;
@@ -14,7 +22,7 @@ export async function searchCommand(engine: Retrace, file: string, options: { js
     `query: ${q.path} (${q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`,
   );
   if (!r.matches.length) {
-    process.stdout.write('No copy found.\n');
+    process.stdout.write(options.top ? 'Nothing in the index resembles it.\n' : 'No copy found.\n');
     return EXIT.ok;
   }
   const rows: string[][] = [];
@@ -30,7 +38,14 @@ export async function searchCommand(engine: Retrace, file: string, options: { js
           : s.verification.status === 'unconfirmed'
             ? `unconfirmed (${s.verification.reason ?? 'geometry'})`
             : 'not verified';
-      rows.push([i === 0 ? (m.title ?? m.path) : '', i === 0 ? m.score.toFixed(2) : '', where, s.score.toFixed(2), String(s.matchedFrames), how]);
+      rows.push([
+        i === 0 ? (m.title ?? m.path) : '',
+        i === 0 ? m.score.toFixed(2) : '',
+        where,
+        s.score.toFixed(2),
+        String(s.matchedFrames),
+        s.belowThreshold ? `below threshold${s.verification.status === 'unconfirmed' ? ` (unconfirmed: ${s.verification.reason ?? 'geometry'})` : ''}` : how,
+      ]);
     });
   }
   process.stdout.write(table(['video', 'score', 'query ↔ reference', 'segment', 'frames', 'copy'], rows) + '\n');

@@ -1,4 +1,4 @@
-import type { FrameStore, KnnHit } from '../../db/frame-store.js';
+import type { FrameStore, KnnHit, VideoScope } from '../../db/frame-store.js';
 import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
 import { describeAll } from '../descriptors/frame-descriptor.js';
 import { STORED_VARIANT, queryRegions } from '../frames/region-variants.js';
@@ -52,6 +52,8 @@ export class RegionSearch {
   private readonly vectors = new Map<string, Float32Array>();
   /** Each searched region's floor by `frame|pair id`. */
   private readonly floors = new Map<string, number>();
+  /** The videos a filtered search may return (undefined: all). */
+  private readonly allowed?: ReadonlySet<string>;
 
   constructor(
     private readonly plan: QueryPlan,
@@ -59,7 +61,35 @@ export class RegionSearch {
     private readonly descriptor: FrameDescriptor,
     private readonly settings: CandidateSettings,
     private readonly signal?: AbortSignal,
-  ) {}
+    options: { scope?: VideoScope; keepRaw?: boolean } = {},
+  ) {
+    this.scope = options.scope;
+    if (this.scope) this.allowed = new Set(this.scope.videoIds);
+    this.keepRaw = options.keepRaw ?? false;
+  }
+
+  private readonly scope?: VideoScope;
+  private readonly keepRaw: boolean;
+  /**
+   * With `keepRaw` (`search --top`): every nearest-neighbour hit of the allowed videos, evidence
+   * or not, with its query frame, so that videos no hit of which rose above the background can
+   * still be listed as near misses.
+   */
+  readonly raw: Array<KnnHit & { frame: number }> = [];
+
+  /**
+   * Nearest stored frames of some query vectors. A filtered search asks twice: the whole index,
+   * whose hits set each region's background (a filter must not make a weak match look
+   * distinctive: the n-th best video is the index's, as unfiltered), and the filter's videos
+   * alone, whose hits are the evidence (none lost because other videos filled the k nearest).
+   */
+  private async knn(vectors: Float32Array[], variant: number, k: number): Promise<KnnHit[]> {
+    if (!this.scope) return this.store.knn(vectors, variant, k);
+    if (!this.scope.videoIds.length) return [];
+    const [all, scoped] = await Promise.all([this.store.knn(vectors, variant, k), this.store.knn(vectors, variant, k, undefined, this.scope)]);
+    const seen = new Set(all.map((h) => `${h.query}|${h.frameId}`));
+    return [...all, ...scoped.filter((h) => !seen.has(`${h.query}|${h.frameId}`))];
+  }
 
   /** The regions of one query frame in a tier (only those whose key passes `only`, if given). */
   regionsOf(frame: number, tier: 1 | 2 | 3, only?: (key: string) => boolean): QueryRegion[] {
@@ -104,7 +134,7 @@ export class RegionSearch {
     const found = await Promise.all(
       variants.map(({ variant, sel }) =>
         sel.length
-          ? this.store.knn(
+          ? this.knn(
               sel.map((r) => vecOf.get(r.region)!),
               variant,
               k,
@@ -119,18 +149,54 @@ export class RegionSearch {
       const pairs = sel.map((r) => regionPair(tier, r.region, variant));
       const guessed = (h: KnnHit) => tier === 2 || GUESSED_KINDS.has(sel[h.query].region.kind);
       const regionFrame = sel.map((r) => r.frame);
+      if (this.keepRaw) for (const h of hits) if (!this.allowed || this.allowed.has(h.videoId)) this.raw.push({ ...h, frame: regionFrame[h.query] });
       const floors = new Map<number, number>();
       const paired = (h: WeightedHit): PairedHit => ({ ...h, pair: pairs[h.query], spacingSec });
+      // Weighed against every video's hits, kept for the filter's videos only.
+      const allowed = (h: WeightedHit) => !this.allowed || this.allowed.has(h.videoId);
       this.hits.push(
         ...weighHits(
           hits.filter((h) => !guessed(h)),
           regionFrame,
           plan.evidence,
           floors,
-        ).map(paired),
+        )
+          .filter(allowed)
+          .map(paired),
       );
-      this.hits.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).map(paired));
+      this.hits.push(...weighHits(hits.filter(guessed), regionFrame, guessEvidence, floors).filter(allowed).map(paired));
       for (const [ri, floor] of floors) this.floors.set(`${sel[ri].frame}|${pairs[ri].id}`, floor);
+    }
+    this.timings.knn += performance.now() - t;
+    if (this.signal?.aborted) throw new AbortedError();
+  }
+
+  /**
+   * `search --top`: the first-tier regions of some frames searched among `among` alone, their hits
+   * kept as raw hits only (never evidence), to reach videos no hit has reached yet.
+   */
+  async searchRaw(frameIdx: readonly number[], among: VideoScope): Promise<void> {
+    if (!among.videoIds.length) return;
+    const regions: SearchedRegion[] = [];
+    for (const frame of frameIdx) {
+      for (const region of this.regionsOf(frame, 1)) for (const against of region.against) regions.push({ frame, region, tier: 1, against });
+    }
+    const t = performance.now();
+    const vecs = await describeAll(
+      this.descriptor,
+      regions.map((r) => r.region.raster),
+    );
+    for (const variant of [STORED_VARIANT.whole, STORED_VARIANT.centre]) {
+      const at = regions.map((r, i) => (r.against === variant ? i : -1)).filter((i) => i >= 0);
+      if (!at.length) continue;
+      const hits = await this.store.knn(
+        at.map((i) => vecs[i]),
+        variant,
+        this.plan.single ? this.settings.imageK : this.settings.k,
+        undefined,
+        among,
+      );
+      for (const h of hits) this.raw.push({ ...h, frame: regions[at[h.query]].frame });
     }
     this.timings.knn += performance.now() - t;
     if (this.signal?.aborted) throw new AbortedError();

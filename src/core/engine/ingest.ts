@@ -48,6 +48,8 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   checkAbort();
 
   t = performance.now();
+  // Stamped before the bytes are read: a file changed while it is hashed looks changed to the next sync.
+  const stamp = await stat(path);
   const contentHash = await sha256File(path);
   timings.hash = performance.now() - t;
   const existing = await ctx.store.findByHash(contentHash);
@@ -72,6 +74,7 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
     width: info.width,
     height: info.height,
     codec: info.codec,
+    file: { size: stamp.size, mtimeMs: stamp.mtimeMs },
     metadata: {
       ...(opts.metadata ?? {}),
       container: info.container,
@@ -161,6 +164,8 @@ export interface IndexManyOptions {
   signal?: AbortSignal;
   /** The engine's decoder threads for one file alone (default `DEFAULT_SAMPLING.threads`). */
   decoderThreads?: number;
+  /** Stored in every file's metadata. */
+  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -205,7 +210,7 @@ export async function ingestMany(
   let wake: (() => void) | null = null;
   const run = async (i: number) => {
     try {
-      const result = await index(paths[i], { signal: opts.signal, onProgress: (p) => opts.onProgress?.(i, p), decoderThreads });
+      const result = await index(paths[i], { signal: opts.signal, metadata: opts.metadata, onProgress: (p) => opts.onProgress?.(i, p), decoderThreads });
       outcomes[i] = { ok: true, result };
     } catch (error) {
       outcomes[i] = { ok: false, error };

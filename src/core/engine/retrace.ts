@@ -15,6 +15,10 @@ import { DEFAULT_SEARCH } from '../settings/search-settings.js';
 import type { SearchSettings } from '../settings/search-settings.js';
 import { searchMedia } from './search.js';
 import type { QueryInput } from './query-input.js';
+import { syncFolder } from '../library/folder-sync.js';
+import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
+import { watchFolder } from '../library/folder-watch.js';
+import type { WatchOptions } from '../library/folder-watch.js';
 
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
 import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
@@ -152,6 +156,39 @@ export class Retrace {
    */
   indexMany(paths: readonly string[], options: IndexManyOptions = {}): Promise<IndexOutcome[]> {
     return ingestMany((path, opts) => this.index(path, opts), paths, { decoderThreads: this.sampling.threads, ...options });
+  }
+
+  /**
+   * Bring the videos indexed from under a folder in step with its video files: new files are
+   * indexed (as `index` would), entries whose file is gone are removed, renamed and moved files
+   * keep their entry and id (found by content hash; nothing is re-indexed), and unchanged files
+   * are recognised by path, size and modification time without being read. Videos indexed from
+   * elsewhere are left alone. The same content twice is one entry; the other copies are reported
+   * as `duplicates`. Paths of new and moved entries are stored absolute.
+   *
+   * @example
+   * const s = await engine.sync('/archive/videos');
+   * console.log(s.added.length, s.removed.length, s.renamed.length, s.unchanged, s.failed);
+   */
+  sync(dir: string, options: SyncOptions = {}): Promise<SyncSummary> {
+    return syncFolder({ store: this.store, indexMany: (paths, opts) => this.indexMany(paths, opts) }, dir, options);
+  }
+
+  /**
+   * Sync a folder, then again after every change under it (debounced), until `signal` aborts.
+   * Files that failed are not read again until they change.
+   *
+   * @example
+   * const stop = new AbortController();
+   * process.once('SIGINT', () => stop.abort());
+   * await engine.watch('/archive/videos', { signal: stop.signal, onSync: (s) => console.log(s.added) });
+   */
+  watch(dir: string, options: Omit<WatchOptions, 'onError'> & { onError?: WatchOptions['onError']; sync?: Omit<SyncOptions, 'signal'> }): Promise<void> {
+    const knownFailures = options.sync?.knownFailures ?? new Map();
+    return watchFolder(dir, () => this.sync(dir, { ...options.sync, knownFailures, signal: options.signal }), {
+      ...options,
+      onError: options.onError ?? (() => undefined),
+    });
   }
 
   /**

@@ -5,7 +5,7 @@
  * order; the second tier of candidates runs when the first finds nothing.
  */
 import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
-import type { FrameStore } from '../../db/frame-store.js';
+import type { FrameStore, VideoScope } from '../../db/frame-store.js';
 import type { MediaLimits } from '../settings/media-settings.js';
 import type { SamplingOptions } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
@@ -23,6 +23,10 @@ import { judgeCandidates, verificationCanReject } from '../verify/judge-segments
 import { loadOpenCv } from '../verify/local-features.js';
 import type { RankedVideo } from '../results/match-results.js';
 import { describeMatches, rankVideos, round } from '../results/match-results.js';
+import type { JudgedSegment } from '../verify/judge-segments.js';
+import { nearMisses, nearMissSegments, relaxedChains, unjudged } from '../results/near-misses.js';
+import { resolveScope } from '../library/search-filter.js';
+import { InvalidArgumentError } from '../errors/retrace-error.js';
 import type { SearchSettings } from '../settings/search-settings.js';
 import type { QueryLayout, SearchOptions, SearchResult } from './types.js';
 import type { QueryInput } from './query-input.js';
@@ -48,6 +52,9 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   const s = ctx.settings;
   const displayPath = opts.displayPath ?? (typeof input === 'string' ? input : Buffer.isBuffer(input) || input instanceof Uint8Array ? '<buffer>' : '<stream>');
   const report = opts.onProgress ?? (() => undefined);
+  if (opts.top !== undefined && (!Number.isInteger(opts.top) || opts.top < 1)) throw new InvalidArgumentError('top must be a positive whole number');
+  // Resolved before the query is decoded: a bad filter fails at once.
+  const scope = await resolveScope(ctx.store, opts);
 
   return withQueryFile(input, async (path) => {
     report({ stage: 'probing', fraction: 0 });
@@ -75,16 +82,19 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     });
     timings.decode = performance.now() - t;
 
-    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal);
+    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, { scope, keepRaw: opts.top !== undefined });
+    /** With `top`: what the last round did not report, for the near misses. */
+    let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {
       t = performance.now();
-      const candidates = await alignCandidates(ctx, plan, regions, opts);
+      const { candidates, belowFloor } = await alignCandidates(ctx, plan, regions, opts);
       timings.align += performance.now() - t;
       t = performance.now();
       const minSegmentScore = minScoreOf(plan, s, opts);
       const canReject = verificationCanReject({ width: info.width, height: info.height, lowInformation: plan.lowInformation }, s.verify);
       const query = { path, width: info.width, height: info.height, isImage: plan.isImage, durationSec: info.durationSec, windows: plan.windows };
-      const judged = await judgeCandidates(ctx.store, query, candidates, minSegmentScore, !canReject, s.verify, opts.signal);
+      dropped = belowFloor.map((c) => unjudged(c, 'below the match threshold: not verified'));
+      const judged = await judgeCandidates(ctx.store, query, candidates, minSegmentScore, !canReject, s.verify, opts.signal, opts.top ? dropped : undefined);
       timings.verify += performance.now() - t;
       return rankVideos(judged, plan);
     };
@@ -98,10 +108,14 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames));
       found = await match();
     }
+    if (opts.top)
+      dropped.push(...(await reachMoreVideos(ctx, plan, regions, opts.top, scope)).map((c) => unjudged(c, 'below the match threshold: not verified')));
     timings.describe = regions.timings.describe;
     timings.knn = regions.timings.knn;
 
-    const matches = await describeMatches(ctx.store, found, opts.limit ?? 10);
+    const limit = opts.top ?? opts.limit ?? 10;
+    const listed = opts.top ? [...found, ...nearMisses(dropped, new Set(found.map((v) => v.videoId)), limit - found.length, s.align.maxSegments, plan)] : found;
+    const matches = await describeMatches(ctx.store, listed, limit);
     timings.total = performance.now() - t0;
     report({ stage: 'done', fraction: 1 });
     return {
@@ -129,7 +143,12 @@ function minScoreOf(plan: QueryPlan, s: SearchSettings, opts: SearchOptions): nu
  * time into segments (a still's into the places its picture appears), the strongest videos'
  * segments refined densely, and each scored; those worth verifying are the candidates.
  */
-async function alignCandidates(ctx: SearchContext, plan: QueryPlan, regions: RegionSearch, opts: SearchOptions): Promise<ScoredSegment[]> {
+async function alignCandidates(
+  ctx: SearchContext,
+  plan: QueryPlan,
+  regions: RegionSearch,
+  opts: SearchOptions,
+): Promise<{ candidates: ScoredSegment[]; belowFloor: ScoredSegment[] }> {
   const s = ctx.settings;
   const align: AlignOptions = {
     ...s.align,
@@ -139,8 +158,12 @@ async function alignCandidates(ctx: SearchContext, plan: QueryPlan, regions: Reg
   };
   const queryTimes = plan.isImage ? plan.frames.map(() => 0) : plan.frames.map((f) => f.timestampSec);
   const aligned = new Map<string, AlignedSegment[]>();
+  /** `top` only: videos whose hits formed no acceptable chain, chained without the rules, never reported as matches. */
+  const loose = new Map<string, AlignedSegment[]>();
   for (const [videoId, pts] of matchPointsByVideo(regions.hits, queryTimes)) {
     aligned.set(videoId, plan.single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
+    if (opts.top && !aligned.get(videoId)!.length)
+      loose.set(videoId, plan.single ? [] : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align));
   }
   if (!plan.single && s.refine.enabled) {
     const strongest = [...aligned.entries()]
@@ -156,13 +179,74 @@ async function alignCandidates(ctx: SearchContext, plan: QueryPlan, regions: Reg
   }
   const floor = Math.min(minScoreOf(plan, s, opts), s.verify.enabled ? s.verify.candidateMinScore : Infinity);
   const candidates: ScoredSegment[] = [];
+  const belowFloor: ScoredSegment[] = [];
+  const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
   for (const [videoId, segs] of aligned) {
     for (const seg of segs) {
-      const score = segmentScore(seg, plan.single ? s.imageEvidenceScale : s.evidenceScale);
+      const score = segmentScore(seg, scale);
       if (score >= floor) candidates.push({ videoId, seg, score });
+      else if (opts.top) belowFloor.push({ videoId, seg, score });
     }
   }
-  return candidates;
+  for (const [videoId, segs] of loose) for (const seg of segs) belowFloor.push({ videoId, seg, score: segmentScore(seg, scale) });
+  if (opts.top)
+    belowFloor.push(
+      ...faintSegments(
+        ctx,
+        plan,
+        regions.raw.filter((h) => !aligned.has(h.videoId)),
+      ),
+    );
+  return { candidates, belowFloor };
+}
+
+/**
+ * `top` only: segments of videos whose hits never rose above their region's background, chained
+ * by raw similarity with a vanishing weight, so they rank after every video with evidence,
+ * closest first (their score rounds to 0).
+ */
+function faintSegments(ctx: SearchContext, plan: QueryPlan, raw: RegionSearch['raw']): ScoredSegment[] {
+  const s = ctx.settings;
+  const align: AlignOptions = { ...s.align, queryIntervalSec: plan.intervalSec, refIntervalSec: ctx.sampling.intervalSec };
+  const queryTimes = plan.isImage ? plan.frames.map(() => 0) : plan.frames.map((f) => f.timestampSec);
+  const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
+  const out: ScoredSegment[] = [];
+  const faint = raw.map((h) => ({ ...h, w: Math.max(0, h.similarity) * 1e-6 }));
+  for (const [videoId, pts] of matchPointsByVideo(faint, queryTimes)) {
+    const segs = plan.single
+      ? imageSegments([...pts.values()], ctx.sampling.intervalSec)
+      : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align);
+    for (const seg of segs) out.push({ videoId, seg, score: segmentScore(seg, scale) });
+  }
+  return out;
+}
+
+/**
+ * `top` only: when fewer than `top` videos had any hit, the videos not reached yet (within the
+ * filter) are searched on their own, a few rounds, so that the list can be filled with the
+ * closest of them however far they are. Their hits are faint segments, never matches.
+ */
+async function reachMoreVideos(
+  ctx: SearchContext,
+  plan: QueryPlan,
+  regions: RegionSearch,
+  top: number,
+  scope: VideoScope | undefined,
+): Promise<ScoredSegment[]> {
+  const seen = new Set(regions.raw.map((h) => h.videoId));
+  if (seen.size >= top || !plan.good.length) return [];
+  const pool = scope ? new Set(scope.videoIds) : null;
+  const all = (await ctx.store.videosWhere([])).filter((v) => !pool || pool.has(v.id));
+  const before = regions.raw.length;
+  for (let round = 0; round < 3 && seen.size < top; round++) {
+    const rest = all.filter((v) => !seen.has(v.id));
+    if (!rest.length) break;
+    await regions.searchRaw(plan.good, { videoIds: rest.map((v) => v.id), frames: rest.reduce((n, v) => n + v.frames, 0) });
+    const reached = regions.raw.slice(before).map((h) => h.videoId);
+    if (reached.every((id) => seen.has(id))) break;
+    for (const id of reached) seen.add(id);
+  }
+  return faintSegments(ctx, plan, regions.raw.slice(before));
 }
 
 /** The layout reported with the query: a detected layout's panels, else a detected inset. */

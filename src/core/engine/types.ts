@@ -1,6 +1,9 @@
 /** Public data shapes of the library. Times are in seconds unless a name says otherwise. */
 import type { VideoMatch } from '../results/match-results.js';
 import type { VideoRecord } from '../../db/video-record.js';
+import type { SearchFilter } from '../library/search-filter.js';
+
+export type { FilterValue, SearchFilter } from '../library/search-filter.js';
 
 export type { MatchTransform, NormRect, SegmentVerification } from '../verify/segment-verification.js';
 export type { MediaInfo } from '../media/probe.js';
@@ -41,9 +44,15 @@ export interface IndexResult {
   timingsMs: Record<string, number>;
 }
 
-export interface SearchOptions {
+export interface SearchOptions extends SearchFilter {
   /** Most videos to return (default 10). */
   limit?: number;
+  /**
+   * List this many videos whatever their score (replaces `limit`): the matches first, then the
+   * best near misses, flagged `belowThreshold: true` (video and segments). For exploration; the
+   * matches themselves are those of a normal search.
+   */
+  top?: number;
   /** Fewest matched frames a video segment needs (default 3; image queries need 1). */
   minMatchedFrames?: number;
   /** Frame pairs below this cosine similarity are ignored. */

@@ -131,6 +131,18 @@ export class InvalidArgumentError extends RetraceError {
     super('INVALID_ARGUMENT', message);
   }
 }
+/** A path that must name a folder (`sync`) names a file. */
+export class NotADirectoryError extends RetraceError {
+  constructor(path: string) {
+    super('INVALID_ARGUMENT', `Not a folder: ${path}`, { details: { path } });
+  }
+}
+/** A search filter (`where`, `folder`) that cannot be applied. */
+export class InvalidFilterError extends RetraceError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
 /** A video, job or upload id that does not exist. */
 export class NotFoundError extends RetraceError {
   constructor(what: string, id: string) {

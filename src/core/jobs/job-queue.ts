@@ -120,6 +120,9 @@ export function engineRunner(engine: JobEngine): JobRunner {
     }
     return engine.search(input.path, {
       limit: input.limit,
+      top: input.top,
+      where: input.where,
+      folder: input.folder,
       displayPath: input.fileName ?? input.path,
       onProgress,
       signal,

@@ -10,6 +10,8 @@ import { NotFoundError } from '../errors/retrace-error.js';
  * progress between throttled writes (see JobQueue).
  */
 
+import type { SearchFilter } from '../library/search-filter.js';
+
 export type JobKind = 'index' | 'search';
 
 /** What a job works on. Stored as jsonb; only `path` is required. */
@@ -23,6 +25,11 @@ export interface JobInput {
   metadata?: Record<string, unknown>;
   /** Search jobs: most videos to return. */
   limit?: number;
+  /** Search jobs: list this many videos whatever their score (see `SearchOptions.top`). */
+  top?: number;
+  /** Search jobs: the filter (see `SearchFilter`). */
+  where?: SearchFilter['where'];
+  folder?: string;
   /** The job owns `path`: whoever runs it may delete it once it is no longer needed. */
   ownsFile?: boolean;
   /** Server: whom the job counts against in per-client limits (`key:<id>` or `ip:<address>`). */

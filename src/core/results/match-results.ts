@@ -18,6 +18,8 @@ export interface MatchSegment {
   transform: MatchTransform | null;
   matchedFrames: number;
   frames: FrameMatch[];
+  /** Set (true) on a segment listed by `top` below the match threshold: not a match, a near miss. */
+  belowThreshold?: boolean;
 }
 
 /** A reference video that contains a copy, with its segments best first. */
@@ -27,6 +29,8 @@ export interface VideoMatch {
   title: string | null;
   score: number;
   segments: MatchSegment[];
+  /** Set (true) on a video listed by `top` below the match threshold: not a match, a near miss. */
+  belowThreshold?: boolean;
 }
 
 /** One matched frame pair inside a segment. */
@@ -41,6 +45,7 @@ export interface RankedVideo {
   videoId: string;
   segments: MatchSegment[];
   score: number;
+  belowThreshold?: boolean;
 }
 
 /**
@@ -67,7 +72,14 @@ export async function describeMatches(store: FrameStore, ranked: readonly Ranked
     .filter((m) => records.has(m.videoId))
     .map((m) => {
       const v = records.get(m.videoId)!;
-      return { videoId: m.videoId, path: v.path, title: v.title, score: round(m.score), segments: m.segments };
+      return {
+        videoId: m.videoId,
+        path: v.path,
+        title: v.title,
+        score: round(m.score),
+        segments: m.segments,
+        ...(m.belowThreshold ? { belowThreshold: true } : {}),
+      };
     });
 }
 

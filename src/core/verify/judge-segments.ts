@@ -92,6 +92,8 @@ export async function judgeCandidates(
   cannotReject: boolean,
   settings: VerifySettings,
   signal?: AbortSignal,
+  /** Receives the candidates not reported, with their verdict (for `search --top`). */
+  dropped?: JudgedSegment[],
 ): Promise<Map<string, JudgedSegment[]>> {
   const v = settings;
   const out = new Map<string, JudgedSegment[]>();
@@ -106,7 +108,10 @@ export async function judgeCandidates(
     transform: null,
   });
   if (!v.enabled) {
-    for (const c of candidates) if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
+    for (const c of candidates) {
+      if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
+      else dropped?.push(unverified(c, 'verification disabled'));
+    }
     return out;
   }
   const ranked = [...candidates].sort((a, b) => b.score - a.score);
@@ -144,6 +149,7 @@ export async function judgeCandidates(
     const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
     if (o.status === 'unavailable') {
       if (c.score >= unverifiableFloor(o.reason, minSegmentScore, v)) keep(unverified(c, o.reason));
+      else dropped?.push(unverified(c, o.reason));
       continue;
     }
     const verification: SegmentVerification = {
@@ -170,6 +176,8 @@ export async function judgeCandidates(
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore) {
       keep({ ...c, verification, transform: null });
+    } else {
+      dropped?.push({ ...c, verification: o.status === 'rejected' ? { ...verification, reason: 'no consistent geometry' } : verification, transform: null });
     }
     // Rejected: the frames had texture and no consistent model fits. Temporal evidence cannot
     // overrule that: look-alike footage (the same layout, other detail, the same pan) chains at
@@ -178,6 +186,7 @@ export async function judgeCandidates(
   // Segments beyond the verified ones stand only beside a confirmed segment of the same video.
   for (const c of ranked.slice(v.maxSegments)) {
     if (c.score >= minSegmentScore && confirmedVideos.has(c.videoId)) keep(unverified(c, 'not verified: beyond the segments verified per query'));
+    else dropped?.push(unverified(c, 'not verified: beyond the segments verified per query'));
   }
   return out;
 }
