@@ -29,6 +29,41 @@ function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
 }
 
+/**
+ * `retrace serve …` started as a child on a free port, its RETRACE_DB unset; resolves with its
+ * stdout up to the line that names its URL, once the server listens. Stop it with `stop()`, which
+ * resolves with its exit code.
+ */
+async function startServe(args: string[]): Promise<{ line: string; url: string; stop: () => Promise<number | null> }> {
+  const env = { ...process.env };
+  delete env.RETRACE_DB;
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        const m = /serving (http:\/\/\S+)/.exec(out);
+        if (m && out.includes('\n', m.index)) resolve(out);
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    return { line, url: /serving (http:\/\/\S+)/.exec(line)![1], stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 beforeAll(async () => {
   ensureCliBuilt();
   db = await createTestDatabase();
@@ -104,29 +139,9 @@ describe('retrace keys', () => {
   });
 
   it('serve on 127.0.0.1 then requires the keys made by the CLI, answers --allowed-host names only; SIGTERM stops it with 0', async () => {
-    const env = { ...process.env };
-    delete env.RETRACE_DB;
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--allowed-host', 'retrace.test', '--db', db.location], {
-      cwd: dir.path,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      stderr += s;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const serve = await startServe(['--host', '127.0.0.1', '--allowed-host', 'retrace.test', '--db', db.location]);
+    const { url } = serve;
     try {
-      // The first stdout line names the URL once the server listens.
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (s: string) => {
-          out += s;
-          const m = /serving (http:\/\/\S+)/.exec(out);
-          if (m) resolve(m[1]);
-        });
-        void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
       const jobs = new URL('api/jobs', url);
       expect((await fetch(jobs)).status).toBe(401);
       expect((await fetch(jobs, { headers: { authorization: `Bearer ${made.search.key}` } })).status).toBe(200);
@@ -137,39 +152,19 @@ describe('retrace keys', () => {
       expect(await statusWithHost(health, 'retrace.test')).toBe(200);
       expect(await statusWithHost(health, 'rebound.example')).toBe(421);
     } finally {
-      child.kill('SIGTERM');
+      expect(await serve.stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
 });
 
 describe('retrace serve --public-search --rate-limit', () => {
   it('lets anonymous clients search, nothing else, under the rate limit; keeps files beside the database', async () => {
     await runCli(['keys', 'create', '--scope', 'admin', '--db', db.location]);
-    const env = { ...process.env };
-    delete env.RETRACE_DB;
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--public-search', '--rate-limit', '5', '--db', db.location], {
-      cwd: dir.path,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      stderr += s;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const serve = await startServe(['--public-search', '--rate-limit', '5', '--db', db.location]);
+    const { line, url } = serve;
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (s: string) => {
-          out += s;
-          if (out.includes('\n')) resolve(out);
-        });
-        void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
       expect(line).toContain('anyone may search');
       if (isPglite) expect(line).toContain(`files: ${db.location}-server`);
-      const url = /serving (http:\/\/\S+)/.exec(line)![1];
       const create = await fetch(new URL('api/uploads', url), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -182,9 +177,8 @@ describe('retrace serve --public-search --rate-limit', () => {
       // Five requests are allowed a minute; the sixth is refused.
       expect(statuses).toEqual([404, 404, 404, 429]);
     } finally {
-      child.kill('SIGTERM');
+      expect(await serve.stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
     // The server's files beside the test database go with it.
     if (isPglite) await rm(`${db.location}-server`, { recursive: true, force: true });
   });

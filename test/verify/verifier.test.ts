@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { DEFAULT_VERIFY } from '../../src/core/engine/retrace.js';
-import { comparePair } from '../../src/core/verify/local-features.js';
+import { comparePair, type Affine, type PairFit } from '../../src/core/verify/local-features.js';
 import { describeGeometry, describeTransform, judgeFits, pickPairs } from '../../src/core/verify/segment-verification.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 
@@ -84,6 +84,21 @@ function captionedPair(seed: number): { query: Raster; ref: Raster } {
     }
   }
   return { query: { width: w, height: h, channels: 1, data: captioned }, ref: { width: w, height: h, channels: 1, data } };
+}
+
+/** A plausible fit of `model` with this many inliers, spread over most of both frames. */
+function plausibleFit(model: Affine, inliers: number): PairFit {
+  const box = { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 };
+  return {
+    status: 'match',
+    mirrored: false,
+    inliers,
+    matches: Math.round(inliers * 1.3),
+    keypoints: { query: 300, ref: 300 },
+    queryBox: box,
+    refBox: box,
+    model,
+  };
 }
 
 describe('verification of frame pairs', () => {
@@ -187,32 +202,14 @@ describe('verification of frame pairs', () => {
   });
 
   it('does not confirm pairs whose models disagree, however strong each one is', () => {
-    const strong = {
-      status: 'match' as const,
-      mirrored: false,
-      inliers: 80,
-      matches: 100,
-      keypoints: { query: 300, ref: 300 },
-      queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
-      refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
-    };
-    const a = { ...strong, model: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number] };
-    const b = { ...strong, model: [0.6, 0, 0.3, 0, 0.6, 0.1] as [number, number, number, number, number, number] };
+    const a = plausibleFit([1, 0, 0, 0, 1, 0], 80);
+    const b = plausibleFit([0.6, 0, 0.3, 0, 0.6, 0.1], 80);
     expect(judgeFits([a, b], S).status).toBe('rejected');
     expect(judgeFits([a, { ...a }], S).status).toBe('confirmed');
   });
 
   it('confirms pairs that agree at a neighbouring reference instant, and only then', () => {
-    const fit = (model: number[]) => ({
-      status: 'match' as const,
-      mirrored: false,
-      inliers: 60,
-      matches: 90,
-      keypoints: { query: 300, ref: 300 },
-      queryBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
-      refBox: { x0: 0.1, y0: 0.1, x1: 0.9, y1: 0.9 },
-      model: model as [number, number, number, number, number, number],
-    });
+    const fit = (model: Affine) => plausibleFit(model, 60);
     // A turning picture: at the expected instant the second pair fits turned 7°, at the frame
     // 0.6 s later (a 3× copy's line is that far off) it fits as the first pair does.
     const c = Math.cos((7 * Math.PI) / 180);
