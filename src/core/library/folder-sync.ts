@@ -12,10 +12,10 @@
  * the folder (the old file gone) is followed like any rename.
  */
 import { stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import type { FileStamp, FrameStore, SyncEntry } from '../../db/frame-store.js';
 import { sha256File } from '../media/content-hash.js';
-import { videoFilesUnder } from '../media/video-files.js';
+import { isUnder, videoFilesUnder } from '../media/video-files.js';
 import { AbortedError, FileNotFoundError, NotADirectoryError, RetraceError } from '../errors/retrace-error.js';
 import type { IndexManyOptions, IndexOutcome } from '../engine/ingest.js';
 import type { Progress } from '../engine/types.js';
@@ -71,12 +71,6 @@ export interface FolderSyncDeps {
   store: FrameStore;
   /** Index files with the engine's validation (`Retrace.indexMany`). */
   indexMany: (paths: readonly string[], options: IndexManyOptions) => Promise<IndexOutcome[]>;
-}
-
-/** Whether `path` lies strictly inside `dir` (both absolute). */
-export function isUnder(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 function errorOf(e: unknown): SyncError {

@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import type { FrameStore, VideoScope } from '../../db/frame-store.js';
 import { InvalidFilterError } from '../errors/retrace-error.js';
-import { isUnder } from './folder-sync.js';
+import { isUnder } from '../media/video-files.js';
 
 export type FilterValue = string | number | boolean;
 

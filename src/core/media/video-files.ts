@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, isAbsolute, join, relative, sep } from 'node:path';
 
 /** File name extensions taken as video when a folder is indexed or synced. */
 export const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -39,4 +39,10 @@ export async function videoFilesUnder(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out;
+}
+
+/** Whether `path` lies strictly inside `dir` (both absolute). */
+export function isUnder(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
