@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grabLumaFrames } from '../../src/core/media/frame-grab.js';
+import { grabLumaFrames, isKnownToSeekBadly } from '../../src/core/media/frame-grab.js';
 import { resolveFfmpegPaths } from '../../src/core/media/ffmpeg-binaries.js';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { makeSeekClips, makeTempDir } from '../helpers/media-fixtures.js';
@@ -77,5 +77,11 @@ describe('grabLumaFrames', () => {
 
     const [frame] = await grabLumaFrames(intraRefresh, [4.4], SIZE);
     expect(difference(frame, exact)).toBeLessThan(4);
+    // Remembered: the next grab of that file decodes from the start at once, and is as right.
+    expect(isKnownToSeekBadly(intraRefresh)).toBe(true);
+    expect(isKnownToSeekBadly(plain)).toBe(false);
+    const [again, other] = await grabLumaFrames(intraRefresh, [4.4, 2], SIZE);
+    expect(difference(again, exact)).toBeLessThan(4);
+    expect(difference(other, exactFrame(intraRefresh, 2))).toBeLessThan(4);
   });
 });

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import type { Raster } from '../frames/raster.js';
 import { ffmpegInput, literalNameArgs, resolveFfmpegPaths, spawnFailure } from './ffmpeg-binaries.js';
 import { DECODE_ERROR } from './thumbnail.js';
 import { AbortedError, CorruptMediaError, FileNotFoundError } from '../errors/retrace-error.js';
-import { LATE_SEEK_SEC, READ_AFTER_SEEK_SEC } from '../settings/media-settings.js';
+import { LATE_SEEK_SEC, READ_AFTER_SEEK_SEC, SEEKS_BADLY_REMEMBERED } from '../settings/media-settings.js';
 
 export interface GrabOptions {
   /** Output width in pixels; the height follows the display aspect (`displayWidth`/`displayHeight`), rounded to even. */
@@ -90,6 +91,11 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   ];
   const bin = o.ffmpegPath ?? resolveFfmpegPaths().ffmpeg;
   const deadline = Date.now() + (o.timeoutMs ?? 15_000);
+  const targets = () => times.slice(0, n).flatMap((t) => offsets.map((off) => Math.max(0, t + off)));
+  // A file already found to seek badly is decoded from the start at once: its seeks cost a
+  // decode each and then are thrown away (a verification asks for one file's frames twice).
+  const identity = o.isImage ? null : await fileIdentity(path);
+  if (identity && seeksBadly.get(path) === identity) return grabFromStart(bin, path, source, targets(), { width, height }, o.timeoutMs ?? 15_000, o.signal);
   const { out, stderr } = await run(bin, args, path, frameBytes * count, o.timeoutMs ?? 15_000, o.signal);
   // Some files list keyframes the decoder cannot start from (intra refresh, references before
   // the "keyframe"): after a seek their frames come out garbled, and the decoder says so. Those
@@ -100,8 +106,8 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   const wanted = [...expected].sort((a, b) => a - b);
   const late = !o.isImage && shown.length === wanted.length && shown.some((t, i) => t - wanted[i] > LATE_SEEK_SEC);
   if (!o.isImage && (late || DECODE_ERROR.test(stderr))) {
-    const targets = times.slice(0, n).flatMap((t) => offsets.map((off) => Math.max(0, t + off)));
-    return grabFromStart(bin, path, source, targets, { width, height }, Math.max(1, deadline - Date.now()), o.signal);
+    if (identity) rememberSeeksBadly(path, identity);
+    return grabFromStart(bin, path, source, targets(), { width, height }, Math.max(1, deadline - Date.now()), o.signal);
   }
   const frames: Raster[] = [];
   for (let i = 0; i < count && (i + 1) * frameBytes <= out.length; i++) {
@@ -109,6 +115,30 @@ export async function grabLumaFrames(path: string, times: readonly number[], o: 
   }
   if (frames.length < count) throw new CorruptMediaError(`Decoded ${frames.length} of ${count} frames from ${path} (a time past the end?)`);
   return o.isImage ? times.map(() => frames[0]) : frames;
+}
+
+/** Files whose seeks landed late or garbled, by path, with their size and time (a replaced file is tried afresh). */
+const seeksBadly = new Map<string, string>();
+
+function rememberSeeksBadly(path: string, identity: string): void {
+  seeksBadly.delete(path);
+  seeksBadly.set(path, identity);
+  // A bound for a long-running server; the oldest entry goes first.
+  if (seeksBadly.size > SEEKS_BADLY_REMEMBERED) seeksBadly.delete(seeksBadly.keys().next().value!);
+}
+
+/** Whether grabs of `path` go straight to a decode from the start (its seeks were found to land late or garbled). */
+export function isKnownToSeekBadly(path: string): boolean {
+  return seeksBadly.has(path);
+}
+
+async function fileIdentity(path: string): Promise<string | null> {
+  try {
+    const st = await stat(path);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -83,3 +83,6 @@ export const LATE_SEEK_SEC = 0.15;
 
 /** Seconds each input reads after its seek: at least one frame even at 1 fps. */
 export const READ_AFTER_SEEK_SEC = 1.5;
+
+/** Files remembered as seeking badly (decoded from the start at once next time); a few hundred bytes each. */
+export const SEEKS_BADLY_REMEMBERED = 1000;
