@@ -69,8 +69,13 @@ export interface ServerOptions {
    * not days.
    */
   jobRetentionMs?: number;
-  /** Jobs run at once (default 1). */
-  jobConcurrency?: number;
+  /**
+   * Search jobs run at once, in a lane of their own so they never wait behind an ingest
+   * (default DEFAULT_SEARCH_CONCURRENCY in limits.ts).
+   */
+  searchConcurrency?: number;
+  /** Index jobs run at once, in their own lane (default DEFAULT_INDEX_CONCURRENCY in limits.ts). */
+  indexConcurrency?: number;
   /** How often expired uploads and query files are swept (default 60 s). */
   sweepIntervalMs?: number;
   /** Videos a search returns (default 10). */

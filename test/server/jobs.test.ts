@@ -93,6 +93,42 @@ describe('JobQueue', () => {
     await queue.close();
   });
 
+  it('runs each kind in its own lane: a full index lane does not hold up searches, and the reverse', async () => {
+    // Index jobs are held until the test lets them go; searches return at once.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const track = { search: { running: 0, max: 0 }, index: { running: 0, max: 0 } };
+    const runner: JobRunner = async (job) => {
+      const t = track[job.kind];
+      t.max = Math.max(t.max, ++t.running);
+      try {
+        if (job.kind === 'index') await gate;
+        return { echo: job.input.path };
+      } finally {
+        t.running--;
+      }
+    };
+    const queue = new JobQueue({ store, runner, searchConcurrency: 2, indexConcurrency: 1, log: () => {} });
+    await queue.start();
+    try {
+      const ingests = await Promise.all([1, 2].map((i) => queue.submit('index', { path: `/lane/${i}.mp4` })));
+      const searches = await Promise.all([1, 2, 3].map((i) => queue.submit('search', { path: `/lane/q${i}.mp4` })));
+      for (const s of searches) expect((await finished(s.id)).stage).toBe('done');
+      expect(queue.counts().lanes).toEqual({
+        search: { running: 0, queued: 0, concurrency: 2 },
+        index: { running: 1, queued: 1, concurrency: 1 },
+      });
+      expect(queue.position(ingests[1].id)).toBe(0);
+      release();
+      for (const j of ingests) expect((await finished(j.id)).stage).toBe('done');
+      expect(track.index.max).toBe(1);
+      expect(track.search.max).toBeLessThanOrEqual(2);
+    } finally {
+      release();
+      await queue.close();
+    }
+  });
+
   it('fans progress out to subscribers, in order, ending with the final state', async () => {
     const stageTimes: string[] = [];
     const queue = new JobQueue({
