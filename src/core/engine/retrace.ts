@@ -105,6 +105,8 @@ export class Retrace {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
       const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
       await store.bindDescriptor(descriptor.id, descriptor.dimensions);
+      // A process killed mid-ingest left its unfinished video behind: nobody else will remove it.
+      await store.discardAbandonedIngests();
       return new Retrace(sql, store, descriptor, options);
     } catch (e) {
       await sql.close().catch(() => undefined);
