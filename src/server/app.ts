@@ -192,6 +192,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     engine,
     searchConcurrency: options.searchConcurrency ?? DEFAULT_SEARCH_CONCURRENCY,
     indexConcurrency: options.indexConcurrency ?? DEFAULT_INDEX_CONCURRENCY,
+    maxAttempts: options.jobMaxAttempts,
+    retryBaseMs: options.jobRetryBaseMs,
     maxQueued: options.maxQueuedJobs ?? DEFAULT_SERVER_LIMITS.maxQueuedJobs,
     onSettled,
     log,

@@ -76,6 +76,10 @@ export interface ServerOptions {
   searchConcurrency?: number;
   /** Index jobs run at once, in their own lane (default DEFAULT_INDEX_CONCURRENCY in limits.ts). */
   indexConcurrency?: number;
+  /** Runs of a job that keeps failing for a passing reason before it is dead-lettered (default DEFAULT_MAX_ATTEMPTS in job-queue.ts). */
+  jobMaxAttempts?: number;
+  /** Wait before a job's first retry, doubled for each further one (default DEFAULT_RETRY_BASE_MS in job-queue.ts). */
+  jobRetryBaseMs?: number;
   /** How often expired uploads and query files are swept (default 60 s). */
   sweepIntervalMs?: number;
   /** Videos a search returns (default 10). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
 import { AbortedError, QueueFullError, RetraceError } from '../errors/retrace-error.js';
+import { isTransientError } from './transient.js';
 import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
 
 /**
@@ -54,6 +55,13 @@ export interface JobQueueOptions {
   searchConcurrency?: number;
   /** Index jobs run at once, in their own lane (default `concurrency`). */
   indexConcurrency?: number;
+  /**
+   * Runs a job gets when it keeps failing for a passing reason (see `isTransientError`); after
+   * the last it ends failed in the dead-letter state (default DEFAULT_MAX_ATTEMPTS).
+   */
+  maxAttempts?: number;
+  /** Wait before the first retry; doubled for each further one (default DEFAULT_RETRY_BASE_MS). */
+  retryBaseMs?: number;
   /** Jobs waiting in this queue, both lanes together; `submit` throws QueueFullError beyond (default: no bound). */
   maxQueued?: number;
   persistIntervalMs?: number;
@@ -74,6 +82,14 @@ export interface JobQueueOptions {
    */
   staleMs?: number;
 }
+
+/**
+ * Three runs: a database restart or an OOM-killed ffmpeg passes within seconds, and a third
+ * failure in a row says the cause is not passing; more would hold a lane slot for nothing.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** 2 s, then 4 s: long enough for a PostgreSQL restart or failover to finish, short next to an ingest. */
+export const DEFAULT_RETRY_BASE_MS = 2000;
 
 /** Queues of this process that are started and not closed, by owner id. */
 const liveOwners = new Set<string>();
@@ -165,6 +181,8 @@ export class JobQueue {
   /** This queue's identity in the `owner` column of the jobs it claims. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Jobs waiting out their backoff before they go back in their lane. */
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(opts: JobQueueOptions) {
     this.opts = opts;
@@ -282,6 +300,8 @@ export class JobQueue {
     if (job.finishedAt) return job;
     const i = this.pending[job.kind].indexOf(id);
     if (i >= 0) this.pending[job.kind].splice(i, 1);
+    clearTimeout(this.retryTimers.get(id));
+    this.retryTimers.delete(id);
     const failed = await this.store.markFailed(id, { code: 'ABORTED', message: 'Cancelled before it started' });
     if (failed) {
       this.emit(failed);
@@ -299,6 +319,9 @@ export class JobQueue {
     if (this.closed) return;
     this.closed = true;
     for (const kind of JOB_KINDS) this.pending[kind].length = 0;
+    // Their rows stay queued: the next start runs them.
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
     if (this.heartbeat) clearInterval(this.heartbeat);
     const running = [...this.live.values()];
     for (const l of running) {
@@ -414,11 +437,14 @@ export class JobQueue {
           } catch (e) {
             this.log(`could not requeue job ${claimed.id}`, e);
           }
+        } else if (!live.cancelled && isTransientError(err) && claimed.attempts < (this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) {
+          stored = await this.retryLater(claimed, toJobError(err));
         } else {
           const error = live.cancelled ? { code: 'ABORTED', message: 'Cancelled while running' } : toJobError(err);
+          const deadLetter = !live.cancelled && isTransientError(err);
           await this.settled({ ...claimed, stage: 'failed', result: null, error, timings: live.job.timings });
           try {
-            stored = await this.store.markFailed(claimed.id, error, live.job.timings);
+            stored = await this.store.markFailed(claimed.id, error, live.job.timings, deadLetter);
           } catch (e) {
             this.log(`could not store failure of job ${claimed.id}`, e);
           }
@@ -432,6 +458,30 @@ export class JobQueue {
         this.pump(claimed.kind);
       }
     })();
+  }
+
+  /**
+   * Queue a job again after a transient failure, once its backoff has passed: retryBaseMs
+   * doubled for each run it already had. Returns the stored job (queued, with the error).
+   */
+  private async retryLater(claimed: JobRecord, error: JobError): Promise<JobRecord | null> {
+    let stored: JobRecord | null = null;
+    try {
+      stored = await this.store.retry(claimed.id, error);
+    } catch (e) {
+      this.log(`could not queue job ${claimed.id} again`, e);
+    }
+    if (!stored) return null;
+    const delay = (this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** Math.max(0, claimed.attempts - 1);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(claimed.id);
+      if (this.closed) return;
+      this.pending[claimed.kind].push(claimed.id);
+      this.pump(claimed.kind);
+    }, delay);
+    timer.unref();
+    this.retryTimers.set(claimed.id, timer);
+    return stored;
   }
 
   /** Account the time spent in the current stage and enter `next`. */
