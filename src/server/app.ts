@@ -254,6 +254,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await uploads.sweep();
       await sweepQueries();
       await jobs.store.deleteFinishedBefore(new Date(Date.now() - settings.jobRetentionMs));
+      // A `retrace index` on the same database killed mid-ingest left a video nobody else removes.
+      await engine.discardAbandonedIngests?.();
       await rateStore.prune();
     } catch (err) {
       log('sweep failed', err);

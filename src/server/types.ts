@@ -12,6 +12,8 @@ export interface ServerEngine {
   get(id: string): Promise<VideoRecord>;
   remove(id: string): Promise<void>;
   stats(): Promise<EngineStats>;
+  /** Delete unfinished videos of ingests whose process is gone (swept periodically when present). */
+  discardAbandonedIngests?(): Promise<string[]>;
   /** Whether the database answers (health checks). */
   isDatabaseReachable(): Promise<boolean>;
   /**

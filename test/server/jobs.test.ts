@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
@@ -381,6 +382,26 @@ describe('server restart', () => {
       await dbx.dispose();
     }
   });
+  it('sweeps away a video left unfinished by an ingest of another process that is gone', async () => {
+    const dbx = await createTestDatabase();
+    const engine = await Retrace.open({ db: dbx.location });
+    const srv = await startTestServer(engine, join(tmp.path, 'srv-abandoned'), { sweepIntervalMs: 50 });
+    try {
+      await srv.app.ready;
+      // As a `retrace index` on another host would leave it, an hour after it died.
+      const id = randomUUID();
+      await engine.sql.query(
+        `INSERT INTO videos (id, content_hash, path, status, ingest_owner, updated_at) VALUES ($1, $2, '/v/killed.mp4', 'indexing', 'another-host:42', now() - interval '1 hour')`,
+        [id, 'f'.repeat(64)],
+      );
+      await waitFor(async () => ((await json(srv.url, `/api/videos/${id}`)).status === 404 ? true : null), 10_000);
+    } finally {
+      await srv.close();
+      await engine.close();
+      await dbx.dispose();
+    }
+  });
+
   it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
     const dbx = await createTestDatabase();
     const engine = await Retrace.open({ db: dbx.location });

@@ -256,6 +256,15 @@ export class Retrace {
    * @example
    * const { videos, frames, bytesPerFrame } = await engine.stats();
    */
+  /**
+   * Delete the unfinished videos of ingests whose process is gone (killed mid-ingest); done at
+   * every open and ingest already, and periodically by a server that outlives such a process.
+   * Returns their ids.
+   */
+  discardAbandonedIngests(): Promise<string[]> {
+    return this.store.discardAbandonedIngests();
+  }
+
   /** Whether the database answers a trivial query (health checks). */
   async isDatabaseReachable(): Promise<boolean> {
     try {
