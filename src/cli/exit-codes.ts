@@ -23,6 +23,7 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   UNSUPPORTED_MEDIA: EXIT.badMedia,
   NO_VIDEO_STREAM: EXIT.badMedia,
   CORRUPT_MEDIA: EXIT.badMedia,
+  DECODER_KILLED: EXIT.failed,
   INVALID_DIMENSIONS: EXIT.badMedia,
   FILE_TOO_LARGE: EXIT.tooLarge,
   MEDIA_TOO_LONG: EXIT.tooLarge,

@@ -21,6 +21,7 @@ Usage:
   retrace stats [--db PATH|URL] [--json]
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
+                [--search-concurrency N] [--index-concurrency N]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
   retrace keys list [--db PATH|URL] [--json]
   retrace keys revoke <id> [--db PATH|URL]
@@ -57,6 +58,8 @@ counted in the database, so servers sharing one PostgreSQL share the counts.
 Query uploads are deleted when their search ends unless --keep-queries. Server files
 (uploads, indexed uploads, queries) live beside the database unless --data-dir.
 --trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
+Searches and ingests run in separate lanes, so a search never waits behind an ingest:
+--search-concurrency N (default 2) and --index-concurrency N (default 1) jobs at once.
 serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
@@ -138,6 +141,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         'keep-queries': { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         'trust-proxy': { type: 'string' },
+        'search-concurrency': { type: 'string' },
+        'index-concurrency': { type: 'string' },
       },
     });
   } catch (e) {
@@ -156,7 +161,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
   }
-  const count = (name: 'rate-limit' | 'trust-proxy'): number | undefined | null => {
+  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency'): number | undefined | null => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -168,7 +173,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   const rateLimit = count('rate-limit');
   const trustProxy = count('trust-proxy');
-  if (rateLimit === null || trustProxy === null) return EXIT.usage;
+  const searchConcurrency = count('search-concurrency');
+  const indexConcurrency = count('index-concurrency');
+  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null) return EXIT.usage;
+  if (searchConcurrency === 0 || indexConcurrency === 0) {
+    process.stderr.write('--search-concurrency and --index-concurrency must be 1 or more\n');
+    return EXIT.usage;
+  }
   const top = values.top !== undefined ? Number(values.top) : undefined;
   if (top !== undefined && (!Number.isInteger(top) || top < 1)) {
     process.stderr.write('--top must be a positive whole number\n');
@@ -274,6 +285,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           keepQueries: values['keep-queries'] ?? false,
           dataDir: values['data-dir'],
           trustProxy,
+          searchConcurrency,
+          indexConcurrency,
         });
       }
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 import { pgArray } from './sql-client.js';
+import { ingestOwner, ingestOwnerIsGone } from './ingest-owner.js';
 import type { VideoRecord, VideoStatus } from './video-record.js';
 import { DescriptorMismatchError, NotFoundError } from '../core/errors/retrace-error.js';
 import type { AnnSettings } from '../core/settings/store-settings.js';
@@ -214,15 +215,17 @@ export class FrameStore {
 
   /**
    * Start an ingest: a new invisible ('indexing') video row. A leftover row of an interrupted
-   * ingest of the same file is removed first, so re-running an ingest always works.
+   * ingest of the same file is removed first, so re-running an ingest always works, and so are
+   * those of other files whose process is gone (see `discardAbandonedIngests`).
    */
   async beginVideo(v: NewVideo): Promise<string> {
     const id = randomUUID();
+    await this.discardAbandonedIngests();
     await this.sql.transaction(async (tx) => {
       await tx.query(`DELETE FROM videos WHERE content_hash = $1 AND status <> 'ready'`, [v.contentHash]);
       await tx.query(
-        `INSERT INTO videos (id, content_hash, path, title, duration_sec, fps, width, height, codec, status, metadata, file_size, file_mtime_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'indexing', $10::jsonb, $11, $12)`,
+        `INSERT INTO videos (id, content_hash, path, title, duration_sec, fps, width, height, codec, status, metadata, file_size, file_mtime_ms, ingest_owner)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'indexing', $10::jsonb, $11, $12, $13)`,
         [
           id,
           v.contentHash,
@@ -236,6 +239,7 @@ export class FrameStore {
           JSON.stringify(v.metadata),
           v.file?.size ?? null,
           v.file?.mtimeMs ?? null,
+          ingestOwner(),
         ],
       );
     });
@@ -252,8 +256,10 @@ export class FrameStore {
         cols[v.variant][i] = vectorLiteral(v.embedding);
       }
     });
+    // Touching the video is the ingest's heartbeat (see `discardAbandonedIngests`).
     await this.sql.query(
-      `INSERT INTO frames (video_id, frame_number, timestamp_sec, is_keyframe, quality, e0, e1)
+      `WITH beat AS (UPDATE videos SET updated_at = now() WHERE id = $1::uuid AND status <> 'ready')
+       INSERT INTO frames (video_id, frame_number, timestamp_sec, is_keyframe, quality, e0, e1)
        SELECT $1::uuid, * FROM unnest($2::int[], $3::float8[], $4::bool[], $5::real[], $6::halfvec[], $7::halfvec[])`,
       [
         videoId,
@@ -295,6 +301,19 @@ export class FrameStore {
     } catch (e) {
       if ((e as { code?: string }).code !== '55P03') throw e;
     }
+  }
+
+  /**
+   * Delete the unfinished videos (and so their frames) of ingests whose process is gone: killed
+   * mid-ingest, it could not discard them itself. Returns their ids.
+   */
+  async discardAbandonedIngests(): Promise<string[]> {
+    const { rows } = await this.sql.query<{ id: string; ingest_owner: string | null; idle_ms: number }>(
+      `SELECT id, ingest_owner, (EXTRACT(EPOCH FROM (now() - updated_at)) * 1000)::float8 AS idle_ms FROM videos WHERE status <> 'ready'`,
+    );
+    const gone = rows.filter((r) => ingestOwnerIsGone(r.ingest_owner, Number(r.idle_ms))).map((r) => r.id);
+    if (gone.length) await this.sql.query(`DELETE FROM videos WHERE id = ANY($1::uuid[]) AND status <> 'ready'`, [pgArray(gone)]);
+    return gone;
   }
 
   /** Drop a failed or interrupted ingest entirely: the index is left as it was before. */
@@ -381,8 +400,8 @@ export class FrameStore {
     const r = await this.sql.query<{ videos: string; ready: string; frames: string; vectors: string; dur: number | null }>(
       `SELECT (SELECT count(*) FROM videos)::text AS videos,
               (SELECT count(*) FROM videos WHERE status = 'ready')::text AS ready,
-              (SELECT count(*) FROM frames)::text AS frames,
-              (SELECT count(e0) + count(e1) FROM frames)::text AS vectors,
+              (SELECT count(*) FROM frames WHERE video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready')))::text AS frames,
+              (SELECT count(e0) + count(e1) FROM frames WHERE video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready')))::text AS vectors,
               (SELECT sum(duration_sec) FROM videos WHERE status = 'ready') AS dur`,
     );
     const row = r.rows[0];

@@ -21,7 +21,7 @@ import { jobsRouter } from './routes-jobs.js';
 import { uploadsRouter } from './routes-uploads.js';
 import { isInside, videosRouter } from './routes-videos.js';
 import { UploadStore } from './upload-store.js';
-import { DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
+import { DEFAULT_INDEX_CONCURRENCY, DEFAULT_SEARCH_CONCURRENCY, DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
 import { SqlRateLimitStore } from './rate-limit-store.js';
 import { MediaLedger } from './media-ledger.js';
 import { redactPaths } from './redact.js';
@@ -190,7 +190,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   const jobs = new JobQueue({
     store,
     engine,
-    concurrency: options.jobConcurrency ?? 1,
+    searchConcurrency: options.searchConcurrency ?? DEFAULT_SEARCH_CONCURRENCY,
+    indexConcurrency: options.indexConcurrency ?? DEFAULT_INDEX_CONCURRENCY,
+    maxAttempts: options.jobMaxAttempts,
+    retryBaseMs: options.jobRetryBaseMs,
     maxQueued: options.maxQueuedJobs ?? DEFAULT_SERVER_LIMITS.maxQueuedJobs,
     onSettled,
     log,
@@ -251,6 +254,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       await uploads.sweep();
       await sweepQueries();
       await jobs.store.deleteFinishedBefore(new Date(Date.now() - settings.jobRetentionMs));
+      // A `retrace index` on the same database killed mid-ingest left a video nobody else removes.
+      await engine.discardAbandonedIngests?.();
       await rateStore.prune();
     } catch (err) {
       log('sweep failed', err);
@@ -362,7 +367,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       engine: redactPaths(engineStats),
-      jobs: { ...unfinished, runningHere: jobs.counts().running, concurrency: jobs.concurrency },
+      jobs: { ...unfinished, runningHere: jobs.counts().running, lanes: jobs.counts().lanes },
       uploads: { active: uploads.activeCount(), completed: uploads.completedCount() },
       limits: {
         maxFileBytes: settings.maxFileBytes,

@@ -86,6 +86,9 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
     fileName: j.input.fileName ?? null,
     title: j.input.title ?? null,
     error: j.error && { code: j.error.code, message: scrubPaths(j.error.message) },
+    // Runs started, and whether it failed every one of them for a passing reason (dead letter).
+    attempts: j.attempts,
+    deadLetter: j.deadLetter,
     timings: j.timings,
     mediaTimeSec: j.mediaTimeSec ?? null,
     framesDone: j.framesDone ?? null,

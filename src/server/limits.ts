@@ -61,6 +61,20 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
  */
 export const SERVE_RATE_LIMIT_PER_MINUTE = 600;
 
+/**
+ * Ingests run one at a time by default: an ingest is CPU-bound for minutes (ffmpeg decoding with
+ * its own threads, then the descriptors), so on a 2-core machine a second one only halves the
+ * speed of both and takes the cores searches need.
+ */
+export const DEFAULT_INDEX_CONCURRENCY = 1;
+
+/**
+ * Searches run two at a time by default, in their own lane: a search is seconds of work, mostly
+ * decoding a short query clip, so a second one keeps a long query from holding up a short one,
+ * while on 2 cores more would only share them out (and leave nothing for the ingest lane).
+ */
+export const DEFAULT_SEARCH_CONCURRENCY = 2;
+
 /** Bytes free for unprivileged users on the disk holding `dir`. */
 export async function freeDiskBytes(dir: string): Promise<number> {
   const s = await statfs(dir);

@@ -12,6 +12,8 @@ export interface ServerEngine {
   get(id: string): Promise<VideoRecord>;
   remove(id: string): Promise<void>;
   stats(): Promise<EngineStats>;
+  /** Delete unfinished videos of ingests whose process is gone (swept periodically when present). */
+  discardAbandonedIngests?(): Promise<string[]>;
   /** Whether the database answers (health checks). */
   isDatabaseReachable(): Promise<boolean>;
   /**
@@ -69,8 +71,17 @@ export interface ServerOptions {
    * not days.
    */
   jobRetentionMs?: number;
-  /** Jobs run at once (default 1). */
-  jobConcurrency?: number;
+  /**
+   * Search jobs run at once, in a lane of their own so they never wait behind an ingest
+   * (default DEFAULT_SEARCH_CONCURRENCY in limits.ts).
+   */
+  searchConcurrency?: number;
+  /** Index jobs run at once, in their own lane (default DEFAULT_INDEX_CONCURRENCY in limits.ts). */
+  indexConcurrency?: number;
+  /** Runs of a job that keeps failing for a passing reason before it is dead-lettered (default DEFAULT_MAX_ATTEMPTS in job-queue.ts). */
+  jobMaxAttempts?: number;
+  /** Wait before a job's first retry, doubled for each further one (default DEFAULT_RETRY_BASE_MS in job-queue.ts). */
+  jobRetryBaseMs?: number;
   /** How often expired uploads and query files are swept (default 60 s). */
   sweepIntervalMs?: number;
   /** Videos a search returns (default 10). */

@@ -131,7 +131,8 @@ describe(`migration 002 (one row per frame, halfvec) on ${TEST_DB_KIND}`, () => 
           `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'frame%' ORDER BY 1`,
         );
         expect(tables.rows.map((r) => r.name)).toEqual(['frames']);
-        expect(await store.totals()).toMatchObject({ videos: 2, ready: 1, frames: 3, vectors: 5 });
+        // The unfinished video's frame is kept in the table but not counted: only ready videos' frames are.
+        expect(await store.totals()).toMatchObject({ videos: 2, ready: 1, frames: 2, vectors: 4 });
         const frames = await store.framesOf(ready);
         expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([
           [7, 0, [0, 1]],
@@ -678,6 +679,53 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
 
     it('answers an empty batch without a query', async () => {
       expect(await store.knn([], 0, 5)).toEqual([]);
+    });
+
+    it('counts only the frames and vectors of ready videos, not those of an ingest under way', async () => {
+      const before = await store.totals();
+      const id = await store.beginVideo(newVideo());
+      await store.addFrames(id, framesOf([vec(1, 1), vec(1, 2)], [vec(2, 1), vec(2, 2)]));
+      expect(await store.totals()).toMatchObject({ videos: before.videos + 1, ready: before.ready, frames: before.frames, vectors: before.vectors });
+      await store.finishVideo(id, 2, 2);
+      expect(await store.totals()).toMatchObject({ ready: before.ready + 1, frames: before.frames + 2, vectors: before.vectors + 4 });
+      await store.remove(id);
+    });
+
+    it("deletes the unfinished videos of ingests whose process is gone, and no one else's", async () => {
+      // Begun here (beginVideo would clear the abandoned ones), then handed to other owners.
+      const [dead, mine, elsewhereFresh, elsewhereStale, legacyStale] = await Promise.all(
+        [1, 2, 3, 4, 5].map(async () => {
+          const id = await store.beginVideo(newVideo());
+          await store.addFrames(id, framesOf([vec(3, 1)]));
+          return id;
+        }),
+      );
+      const ready = await addReadyVideo(store, [vec(3, 2)]);
+      // A pid that existed and has exited: gone for sure.
+      const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      const hand = (id: string, owner: string | null, idle: string) =>
+        sql.query(`UPDATE videos SET ingest_owner = $2, updated_at = now() - $3::interval WHERE id = $1`, [id, owner, idle]);
+      await hand(dead, `${hostname()}:${deadPid}`, '1 second');
+      await hand(mine, `${hostname()}:${process.pid}`, '1 hour');
+      await hand(elsewhereFresh, 'another-host:123', '1 minute');
+      await hand(elsewhereStale, 'another-host:123', '1 hour');
+      await hand(legacyStale, null, '1 hour');
+      await hand(ready, `${hostname()}:${deadPid}`, '1 hour');
+
+      const discarded = await store.discardAbandonedIngests();
+      expect(discarded.sort()).toEqual([dead, elsewhereStale, legacyStale].sort());
+      for (const id of discarded) expect(await rowCounts(sql, id)).toEqual({ frames: 0, vectors: 0 });
+      for (const id of [mine, elsewhereFresh]) expect((await store.get(id)).status).toBe('indexing');
+      expect((await store.get(ready)).status).toBe('ready');
+      for (const id of [mine, elsewhereFresh, ready]) await store.remove(id);
+    });
+
+    it('beginning an ingest clears the abandoned ones first', async () => {
+      const abandoned = await store.beginVideo(newVideo());
+      await sql.query(`UPDATE videos SET ingest_owner = 'another-host:1', updated_at = now() - interval '1 day' WHERE id = $1`, [abandoned]);
+      const next = await store.beginVideo(newVideo());
+      await expectRetraceError(store.get(abandoned), 'NOT_FOUND');
+      await store.discardVideo(next);
     });
 
     it('counts frames, vectors and ready videos', async () => {

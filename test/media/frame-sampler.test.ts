@@ -220,6 +220,23 @@ describe('sampleFrames', () => {
     expect(await ffmpegProcessesFor(smooth)).toEqual([]);
   });
 
+  it('reports ffmpeg killed by a signal from outside as DECODER_KILLED (a passing failure), not as a corrupt file', async () => {
+    const info = await probeMedia(smooth);
+    let seen = 0;
+    const run = (async () => {
+      for await (const _ of sampleFrames({ path: smooth, info, output: RGB128, sampling: { intervalSec: 0.2 } })) {
+        if (++seen === 1) {
+          // ffmpeg is running now (one process, this test's): kill it as the OOM killer would.
+          const [pid] = await ffmpegProcessesFor(smooth);
+          process.kill(pid, 'SIGKILL');
+        }
+      }
+    })();
+    const err = await expectRetraceError(run, 'DECODER_KILLED');
+    expect(err.message).toContain('SIGKILL');
+    await expectNoFfmpegFor(smooth);
+  });
+
   it('stops ffmpeg when the consumer stops reading early', async () => {
     const info = await probeMedia(smooth);
     let n = 0;

@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
-import { AbortedError, CorruptMediaError } from '../../src/core/errors/retrace-error.js';
+import { AbortedError, CorruptMediaError, DatabaseError, DecoderKilledError } from '../../src/core/errors/retrace-error.js';
+import { isTransientError } from '../../src/core/jobs/transient.js';
 import { JobQueue, type JobRunner, type JobSnapshot } from '../../src/core/jobs/job-queue.js';
 import { JobStore } from '../../src/core/jobs/job-store.js';
 import { createServer } from '../../src/server/index.js';
@@ -91,6 +93,94 @@ describe('JobQueue', () => {
       expect(j.timings.queued).toBeGreaterThanOrEqual(0);
     }
     await queue.close();
+  });
+
+  it('runs each kind in its own lane: a full index lane does not hold up searches, and the reverse', async () => {
+    // Index jobs are held until the test lets them go; searches return at once.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const track = { search: { running: 0, max: 0 }, index: { running: 0, max: 0 } };
+    const runner: JobRunner = async (job) => {
+      const t = track[job.kind];
+      t.max = Math.max(t.max, ++t.running);
+      try {
+        if (job.kind === 'index') await gate;
+        return { echo: job.input.path };
+      } finally {
+        t.running--;
+      }
+    };
+    const queue = new JobQueue({ store, runner, searchConcurrency: 2, indexConcurrency: 1, log: () => {} });
+    await queue.start();
+    try {
+      const ingests = await Promise.all([1, 2].map((i) => queue.submit('index', { path: `/lane/${i}.mp4` })));
+      const searches = await Promise.all([1, 2, 3].map((i) => queue.submit('search', { path: `/lane/q${i}.mp4` })));
+      for (const s of searches) expect((await finished(s.id)).stage).toBe('done');
+      expect(queue.counts().lanes).toEqual({
+        search: { running: 0, queued: 0, concurrency: 2 },
+        index: { running: 1, queued: 1, concurrency: 1 },
+      });
+      expect(queue.position(ingests[1].id)).toBe(0);
+      release();
+      for (const j of ingests) expect((await finished(j.id)).stage).toBe('done');
+      expect(track.index.max).toBe(1);
+      expect(track.search.max).toBeLessThanOrEqual(2);
+    } finally {
+      release();
+      await queue.close();
+    }
+  });
+
+  it('runs a job again after a passing failure, with a growing wait, until it succeeds', async () => {
+    let runs = 0;
+    const runner: JobRunner = async (job) => {
+      if (++runs < 3) throw new DecoderKilledError('SIGKILL');
+      return { attempts: job.attempts };
+    };
+    // The waits the queue asks for (odd values, so no other timer of the queue matches them).
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const queue = new JobQueue({ store, runner, maxAttempts: 3, retryBaseMs: 37, log: () => {} });
+    await queue.start();
+    try {
+      const job = await queue.submit('index', { path: '/retry/ok.mp4' });
+      const done = await finished(job.id);
+      expect(done).toMatchObject({ stage: 'done', attempts: 3, deadLetter: false, result: { attempts: 3 } });
+      expect(timers.mock.calls.map((c) => c[1]).filter((ms) => ms === 37 || ms === 74)).toEqual([37, 74]);
+    } finally {
+      timers.mockRestore();
+      await queue.close();
+    }
+  });
+
+  it('dead-letters a job that fails every attempt for a passing reason, and fails others at once', async () => {
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+    const runner: JobRunner = async (job) => {
+      throw job.input.path.includes('bad') ? new CorruptMediaError('broken') : new DatabaseError('query failed', lost);
+    };
+    const deleted: string[] = [];
+    const queue = new JobQueue({ store, runner, maxAttempts: 2, retryBaseMs: 10, onSettled: (j) => void deleted.push(j.id), log: () => {} });
+    await queue.start();
+    try {
+      const flaky = await queue.submit('index', { path: '/retry/db.mp4' });
+      const bad = await queue.submit('index', { path: '/retry/bad.mp4' });
+      expect(await finished(flaky.id)).toMatchObject({ stage: 'failed', attempts: 2, deadLetter: true, error: { code: 'DB_ERROR' } });
+      expect(await finished(bad.id)).toMatchObject({ stage: 'failed', attempts: 1, deadLetter: false, error: { code: 'CORRUPT_MEDIA' } });
+      // Input files are tidied once the job has failed for good, not between attempts.
+      expect(deleted.sort()).toEqual([flaky.id, bad.id].sort());
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('tells passing failures (lost database connection, decoder killed) from lasting ones', () => {
+    expect(isTransientError(new DecoderKilledError('SIGKILL'))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isTransientError(new DatabaseError('query failed', Object.assign(new Error('x'), { code: '08006' })))).toBe(true);
+    expect(isTransientError(new DatabaseError('syntax', Object.assign(new Error('x'), { code: '42601' })))).toBe(false);
+    expect(isTransientError(new CorruptMediaError('broken'))).toBe(false);
+    expect(isTransientError(new AbortedError())).toBe(false);
+    expect(isTransientError(new Error('unexpected'))).toBe(false);
   });
 
   it('fans progress out to subscribers, in order, ending with the final state', async () => {
@@ -292,6 +382,26 @@ describe('server restart', () => {
       await dbx.dispose();
     }
   });
+  it('sweeps away a video left unfinished by an ingest of another process that is gone', async () => {
+    const dbx = await createTestDatabase();
+    const engine = await Retrace.open({ db: dbx.location });
+    const srv = await startTestServer(engine, join(tmp.path, 'srv-abandoned'), { sweepIntervalMs: 50 });
+    try {
+      await srv.app.ready;
+      // As a `retrace index` on another host would leave it, an hour after it died.
+      const id = randomUUID();
+      await engine.sql.query(
+        `INSERT INTO videos (id, content_hash, path, status, ingest_owner, updated_at) VALUES ($1, $2, '/v/killed.mp4', 'indexing', 'another-host:42', now() - interval '1 hour')`,
+        [id, 'f'.repeat(64)],
+      );
+      await waitFor(async () => ((await json(srv.url, `/api/videos/${id}`)).status === 404 ? true : null), 10_000);
+    } finally {
+      await srv.close();
+      await engine.close();
+      await dbx.dispose();
+    }
+  });
+
   it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
     const dbx = await createTestDatabase();
     const engine = await Retrace.open({ db: dbx.location });
@@ -325,6 +435,29 @@ describe('server restart', () => {
       }
     } finally {
       await engine.close();
+      await dbx.dispose();
+    }
+  });
+
+  it('shows a job that failed every attempt for a passing reason as dead-lettered, over HTTP', async () => {
+    const dbx = await createTestDatabase();
+    const real = await Retrace.open({ db: dbx.location });
+    const engine = Object.create(real) as Retrace;
+    engine.index = async () => {
+      throw new DecoderKilledError('SIGKILL');
+    };
+    const srv = await startTestServer(engine, join(tmp.path, 'dead'), { jobMaxAttempts: 2, jobRetryBaseMs: 10 });
+    try {
+      await srv.app.ready;
+      const job = await srv.app.jobs.submit('index', { path: join(tmp.path, 'any.mp4'), fileName: 'any.mp4' });
+      const seen = await waitFor(async () => {
+        const r = await json(srv.url, `/api/jobs/${job.id}`);
+        return r.body.finishedAt ? r.body : null;
+      });
+      expect(seen).toMatchObject({ stage: 'failed', attempts: 2, deadLetter: true, error: { code: 'DECODER_KILLED' } });
+    } finally {
+      await srv.close();
+      await real.close();
       await dbx.dispose();
     }
   });

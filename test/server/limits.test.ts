@@ -303,7 +303,7 @@ describe('bounded job queue', () => {
       await gate;
       return te.engine.search(...args);
     };
-    const srv = await startTestServer(engine, join(tmp.path, 'queue'), { maxQueuedJobs: 1, jobConcurrency: 1 });
+    const srv = await startTestServer(engine, join(tmp.path, 'queue'), { maxQueuedJobs: 1, searchConcurrency: 1 });
     try {
       const first = await complete(srv.url, 'a', await sendQuery(srv.url, 'a'));
       expect(first.status).toBe(201);

@@ -17,6 +17,8 @@ export async function serveCommand(
     keepQueries?: boolean;
     dataDir?: string;
     trustProxy?: number;
+    searchConcurrency?: number;
+    indexConcurrency?: number;
   },
 ): Promise<number> {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
@@ -39,6 +41,8 @@ export async function serveCommand(
       publicSearch: options.publicSearch,
       keepQueries: options.keepQueries,
       dataDir: options.dataDir,
+      searchConcurrency: options.searchConcurrency,
+      indexConcurrency: options.indexConcurrency,
       // 0 (the default) leaves Express's default: the proxy headers are not trusted.
       ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     });

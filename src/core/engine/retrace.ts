@@ -105,6 +105,8 @@ export class Retrace {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
       const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
       await store.bindDescriptor(descriptor.id, descriptor.dimensions);
+      // A process killed mid-ingest left its unfinished video behind: nobody else will remove it.
+      await store.discardAbandonedIngests();
       return new Retrace(sql, store, descriptor, options);
     } catch (e) {
       await sql.close().catch(() => undefined);
@@ -254,6 +256,15 @@ export class Retrace {
    * @example
    * const { videos, frames, bytesPerFrame } = await engine.stats();
    */
+  /**
+   * Delete the unfinished videos of ingests whose process is gone (killed mid-ingest); done at
+   * every open and ingest already, and periodically by a server that outlives such a process.
+   * Returns their ids.
+   */
+  discardAbandonedIngests(): Promise<string[]> {
+    return this.store.discardAbandonedIngests();
+  }
+
   /** Whether the database answers a trivial query (health checks). */
   async isDatabaseReachable(): Promise<boolean> {
     try {

@@ -10,6 +10,7 @@ export type RetraceErrorCode =
   | 'UNSUPPORTED_MEDIA'
   | 'NO_VIDEO_STREAM'
   | 'CORRUPT_MEDIA'
+  | 'DECODER_KILLED'
   | 'MEDIA_TOO_LONG'
   | 'TOO_MANY_FRAMES'
   | 'INVALID_DIMENSIONS'
@@ -89,6 +90,15 @@ export class NoVideoStreamError extends RetraceError {
 export class CorruptMediaError extends RetraceError {
   constructor(message: string, cause?: unknown) {
     super('CORRUPT_MEDIA', message, { cause });
+  }
+}
+/**
+ * The decoder (ffmpeg) was killed by a signal from outside retrace (the OOM killer, an operator):
+ * nothing says the file is bad, and a job that hit it is retried.
+ */
+export class DecoderKilledError extends RetraceError {
+  constructor(signal: string) {
+    super('DECODER_KILLED', `The decoder (ffmpeg) was killed by ${signal} while reading the file`, { details: { signal } });
   }
 }
 /** The video is longer than the configured `maxDurationSec`. */

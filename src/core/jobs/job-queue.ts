@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
 import { AbortedError, QueueFullError, RetraceError } from '../errors/retrace-error.js';
+import { isTransientError } from './transient.js';
 import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
 
 /**
  * Runs index and search jobs in the background with bounded concurrency.
  *
+ * - Each kind runs in its own lane, with its own concurrency: a search never waits behind an
+ *   ingest (seconds of work must not queue behind minutes of it), nor an ingest behind searches.
  * - Jobs are rows in the `jobs` table (JobStore); the queue keeps only live state in memory.
  * - Progress fans out to subscribers (Server-Sent Events) at most every `notifyIntervalMs`
  *   and on every stage change; it is written to the database at most every `persistIntervalMs`.
@@ -46,9 +49,20 @@ export interface JobQueueOptions {
   engine?: JobEngine;
   /** Replaces the default runner (engine.index / engine.search). */
   runner?: JobRunner;
-  /** Jobs run at once (default 1). */
+  /** Jobs of each kind run at once, unless `searchConcurrency` / `indexConcurrency` says otherwise (default 1). */
   concurrency?: number;
-  /** Jobs waiting in this queue; `submit` throws QueueFullError beyond (default: no bound). */
+  /** Search jobs run at once, in their own lane (default `concurrency`). */
+  searchConcurrency?: number;
+  /** Index jobs run at once, in their own lane (default `concurrency`). */
+  indexConcurrency?: number;
+  /**
+   * Runs a job gets when it keeps failing for a passing reason (see `isTransientError`); after
+   * the last it ends failed in the dead-letter state (default DEFAULT_MAX_ATTEMPTS).
+   */
+  maxAttempts?: number;
+  /** Wait before the first retry; doubled for each further one (default DEFAULT_RETRY_BASE_MS). */
+  retryBaseMs?: number;
+  /** Jobs waiting in this queue, both lanes together; `submit` throws QueueFullError beyond (default: no bound). */
   maxQueued?: number;
   persistIntervalMs?: number;
   notifyIntervalMs?: number;
@@ -68,6 +82,14 @@ export interface JobQueueOptions {
    */
   staleMs?: number;
 }
+
+/**
+ * Three runs: a database restart or an OOM-killed ffmpeg passes within seconds, and a third
+ * failure in a row says the cause is not passing; more would hold a lane slot for nothing.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** 2 s, then 4 s: long enough for a PostgreSQL restart or failover to finish, short next to an ingest. */
+export const DEFAULT_RETRY_BASE_MS = 2000;
 
 /** Queues of this process that are started and not closed, by owner id. */
 const liveOwners = new Set<string>();
@@ -136,26 +158,37 @@ export function toJobError(err: unknown): JobError {
   return { code: 'INTERNAL', message: message || 'Unexpected error' };
 }
 
+export const JOB_KINDS: readonly JobKind[] = ['search', 'index'];
+
+/** Per-lane figures (see `JobQueue.counts`). */
+export type LaneCounts = Record<JobKind, { running: number; queued: number; concurrency: number }>;
+
 export class JobQueue {
   readonly store: JobStore;
-  readonly concurrency: number;
+  /** Jobs of each kind that run at once. */
+  readonly concurrency: Readonly<Record<JobKind, number>>;
   private readonly runner: JobRunner;
   private readonly opts: JobQueueOptions;
-  private readonly pending: string[] = [];
+  /** Waiting job ids per lane, oldest first. */
+  private readonly pending: Record<JobKind, string[]> = { search: [], index: [] };
   private readonly live = new Map<string, Live>();
+  private readonly liveIn: Record<JobKind, number> = { search: 0, index: 0 };
+  private readonly pumping: Record<JobKind, boolean> = { search: false, index: false };
   private readonly listeners = new Map<string, Set<JobListener>>();
   private started = false;
   private closed = false;
-  private pumping = false;
   private readonly log: (message: string, err?: unknown) => void;
   /** This queue's identity in the `owner` column of the jobs it claims. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Jobs waiting out their backoff before they go back in their lane. */
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(opts: JobQueueOptions) {
     this.opts = opts;
     this.store = opts.store;
-    this.concurrency = Math.max(1, Math.trunc(opts.concurrency ?? 1));
+    const lane = (n: number | undefined) => Math.max(1, Math.trunc(n ?? opts.concurrency ?? 1) || 1);
+    this.concurrency = Object.freeze({ search: lane(opts.searchConcurrency), index: lane(opts.indexConcurrency) });
     if (opts.runner) this.runner = opts.runner;
     else if (opts.engine) this.runner = engineRunner(opts.engine);
     else throw new TypeError('JobQueue needs an engine or a runner');
@@ -178,15 +211,15 @@ export class JobQueue {
     }, beat);
     this.heartbeat.unref();
     const queued = await this.store.listQueued();
-    for (const job of queued) if (!this.pending.includes(job.id)) this.pending.push(job.id);
-    this.pump();
+    for (const job of queued) if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
+    for (const kind of JOB_KINDS) this.pump(kind);
     return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
   }
 
   /** QueueFullError if a job submitted now would be refused for want of room. */
   assertRoom(): void {
     const max = this.opts.maxQueued;
-    if (max !== undefined && this.pending.length + this.submitting >= max) throw new QueueFullError(max);
+    if (max !== undefined && this.queuedCount() + this.submitting >= max) throw new QueueFullError(max);
   }
   /** Submissions between the check and the queue (their rows are being written). */
   private submitting = 0;
@@ -202,8 +235,8 @@ export class JobQueue {
     } finally {
       this.submitting--;
     }
-    this.pending.push(job.id);
-    if (this.started) this.pump();
+    this.pending[kind].push(job.id);
+    if (this.started) this.pump(kind);
     return job;
   }
 
@@ -220,13 +253,23 @@ export class JobQueue {
     return this.store.find(id);
   }
 
-  /** Position in this process's queue (0 = next), or -1. */
+  /** Position in its lane of this process's queue (0 = next), or -1. */
   position(id: string): number {
-    return this.pending.indexOf(id);
+    for (const kind of JOB_KINDS) {
+      const i = this.pending[kind].indexOf(id);
+      if (i >= 0) return i;
+    }
+    return -1;
   }
 
-  counts(): { running: number; queued: number } {
-    return { running: this.live.size, queued: this.pending.length };
+  private queuedCount(): number {
+    return this.pending.search.length + this.pending.index.length;
+  }
+
+  /** Jobs running and waiting in this process: in total, and per lane. */
+  counts(): { running: number; queued: number; lanes: LaneCounts } {
+    const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.concurrency[k] });
+    return { running: this.live.size, queued: this.queuedCount(), lanes: { search: lane('search'), index: lane('index') } };
   }
 
   /** Listen to a job's updates; returns the unsubscribe function. */
@@ -255,8 +298,10 @@ export class JobQueue {
     }
     const job = await this.store.get(id);
     if (job.finishedAt) return job;
-    const i = this.pending.indexOf(id);
-    if (i >= 0) this.pending.splice(i, 1);
+    const i = this.pending[job.kind].indexOf(id);
+    if (i >= 0) this.pending[job.kind].splice(i, 1);
+    clearTimeout(this.retryTimers.get(id));
+    this.retryTimers.delete(id);
     const failed = await this.store.markFailed(id, { code: 'ABORTED', message: 'Cancelled before it started' });
     if (failed) {
       this.emit(failed);
@@ -273,7 +318,10 @@ export class JobQueue {
   async close(timeoutMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pending.length = 0;
+    for (const kind of JOB_KINDS) this.pending[kind].length = 0;
+    // Their rows stay queued: the next start runs them.
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
     if (this.heartbeat) clearInterval(this.heartbeat);
     const running = [...this.live.values()];
     for (const l of running) {
@@ -303,13 +351,16 @@ export class JobQueue {
     return failed;
   }
 
-  private pump(): void {
-    if (this.pumping || this.closed) return;
-    this.pumping = true;
+  /** Start waiting jobs of one lane while it has room. */
+  private pump(kind: JobKind): void {
+    if (this.pumping[kind] || this.closed) return;
+    this.pumping[kind] = true;
+    const pending = this.pending[kind];
+    const hasRoom = () => !this.closed && this.liveIn[kind] < this.concurrency[kind] && pending.length > 0;
     void (async () => {
       try {
-        while (!this.closed && this.live.size < this.concurrency && this.pending.length > 0) {
-          const id = this.pending.shift()!;
+        while (hasRoom()) {
+          const id = pending.shift()!;
           let job: JobRecord | null = null;
           try {
             job = await this.store.claim(id, RUNNING_STAGES[0], this.owner);
@@ -320,10 +371,10 @@ export class JobQueue {
           this.run(job);
         }
       } finally {
-        this.pumping = false;
+        this.pumping[kind] = false;
       }
       // Something may have been submitted while the loop was awaiting the database.
-      if (!this.closed && this.live.size < this.concurrency && this.pending.length > 0) this.pump();
+      if (hasRoom()) this.pump(kind);
     })();
   }
 
@@ -343,6 +394,7 @@ export class JobQueue {
       cancelled: false,
     };
     this.live.set(claimed.id, live);
+    this.liveIn[claimed.kind]++;
     this.emit(live.job);
 
     const onProgress = (p: Progress) => {
@@ -385,11 +437,14 @@ export class JobQueue {
           } catch (e) {
             this.log(`could not requeue job ${claimed.id}`, e);
           }
+        } else if (!live.cancelled && isTransientError(err) && claimed.attempts < (this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) {
+          stored = await this.retryLater(claimed, toJobError(err));
         } else {
           const error = live.cancelled ? { code: 'ABORTED', message: 'Cancelled while running' } : toJobError(err);
+          const deadLetter = !live.cancelled && isTransientError(err);
           await this.settled({ ...claimed, stage: 'failed', result: null, error, timings: live.job.timings });
           try {
-            stored = await this.store.markFailed(claimed.id, error, live.job.timings);
+            stored = await this.store.markFailed(claimed.id, error, live.job.timings, deadLetter);
           } catch (e) {
             this.log(`could not store failure of job ${claimed.id}`, e);
           }
@@ -398,10 +453,35 @@ export class JobQueue {
       } finally {
         if (live.notifyTimer) clearTimeout(live.notifyTimer);
         this.live.delete(claimed.id);
+        this.liveIn[claimed.kind]--;
         if (stored) this.emit(stored);
-        this.pump();
+        this.pump(claimed.kind);
       }
     })();
+  }
+
+  /**
+   * Queue a job again after a transient failure, once its backoff has passed: retryBaseMs
+   * doubled for each run it already had. Returns the stored job (queued, with the error).
+   */
+  private async retryLater(claimed: JobRecord, error: JobError): Promise<JobRecord | null> {
+    let stored: JobRecord | null = null;
+    try {
+      stored = await this.store.retry(claimed.id, error);
+    } catch (e) {
+      this.log(`could not queue job ${claimed.id} again`, e);
+    }
+    if (!stored) return null;
+    const delay = (this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** Math.max(0, claimed.attempts - 1);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(claimed.id);
+      if (this.closed) return;
+      this.pending[claimed.kind].push(claimed.id);
+      this.pump(claimed.kind);
+    }, delay);
+    timer.unref();
+    this.retryTimers.set(claimed.id, timer);
+    return stored;
   }
 
   /** Account the time spent in the current stage and enter `next`. */

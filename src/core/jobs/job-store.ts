@@ -61,6 +61,10 @@ export interface JobRecord {
   finishedAt: string | null;
   /** The API key that submitted the job (server with keys), else null. */
   apiKeyId: string | null;
+  /** Runs started (a transient failure runs a job again, see JobQueue's `maxAttempts`). */
+  attempts: number;
+  /** Failed for good after every attempt failed for a passing reason: the dead-letter state. */
+  deadLetter: boolean;
 }
 
 /** Stages during which a job is being worked on. */
@@ -85,9 +89,11 @@ interface JobRow {
   updated_at: Date | string;
   finished_at: Date | string | null;
   api_key_id: string | null;
+  attempts: number | string | null;
+  dead_letter: boolean | null;
 }
 
-const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id';
+const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id, attempts, dead_letter';
 
 function iso(v: Date | string | null): string | null {
   if (v === null || v === undefined) return null;
@@ -112,6 +118,8 @@ function fromRow(r: JobRow): JobRecord {
     updatedAt: iso(r.updated_at)!,
     finishedAt: iso(r.finished_at),
     apiKeyId: r.api_key_id ?? null,
+    attempts: Number(r.attempts ?? 0),
+    deadLetter: r.dead_letter === true,
   };
 }
 
@@ -200,7 +208,7 @@ export class JobStore {
    */
   async claim(id: string, stage: Stage = 'probing', owner: string | null = null): Promise<JobRecord | null> {
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = $2, owner = $3, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      `UPDATE jobs SET stage = $2, owner = $3, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
       [id, stage, owner],
     );
     return rows[0] ? fromRow(rows[0]) : null;
@@ -225,11 +233,24 @@ export class JobStore {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  async markFailed(id: string, error: JobError, timings?: Record<string, number>): Promise<JobRecord | null> {
+  /** Fail the job for good; `deadLetter` when it failed every attempt for a passing reason. */
+  async markFailed(id: string, error: JobError, timings?: Record<string, number>, deadLetter = false): Promise<JobRecord | null> {
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = 'failed', error = $2::jsonb, timings = COALESCE($3::jsonb, timings), updated_at = now(), finished_at = now()
+      `UPDATE jobs SET stage = 'failed', error = $2::jsonb, timings = COALESCE($3::jsonb, timings), dead_letter = $4, updated_at = now(), finished_at = now()
        WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
-      [id, JSON.stringify({ code: error.code, message: error.message }), timings ? JSON.stringify(timings) : null],
+      [id, JSON.stringify({ code: error.code, message: error.message }), timings ? JSON.stringify(timings) : null, deadLetter],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * Put a job that failed for a passing reason back in the queue to run again, keeping the error
+   * it failed with (shown while it waits). Returns the job, or null if it was finished meanwhile.
+   */
+  async retry(id: string, error: JobError): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET stage = 'queued', progress = 0, error = $2::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, JSON.stringify({ code: error.code, message: error.message })],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }

@@ -3,7 +3,7 @@ import { ffmpegInput, fpsModeArgs, resolveFfmpegPaths, spawnFailure } from './ff
 import { cleanFfmpegMessage } from './probe.js';
 import type { MediaInfo } from './probe.js';
 import type { Raster } from '../frames/raster.js';
-import { AbortedError, CorruptMediaError, MediaTooLongError, TooManyFramesError } from '../errors/retrace-error.js';
+import { AbortedError, CorruptMediaError, DecoderKilledError, MediaTooLongError, TooManyFramesError } from '../errors/retrace-error.js';
 import type { SamplingOptions } from '../settings/media-settings.js';
 import { DEFAULT_SAMPLING } from '../settings/media-settings.js';
 export type { SamplingOptions } from '../settings/media-settings.js';
@@ -165,8 +165,12 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     notify();
   });
   let spawnError: Error | null = null;
+  let killedBy: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((resolve) => {
-    proc.on('close', (code) => resolve(code));
+    proc.on('close', (code, signal) => {
+      killedBy = signal;
+      resolve(code);
+    });
     proc.on('error', (e) => {
       spawnError = e;
       resolve(-1);
@@ -216,6 +220,8 @@ export async function* sampleFrames(req: SampleRequest): AsyncGenerator<SampledF
     const code = await exited;
     if (req.signal?.aborted) throw new AbortedError();
     if (spawnError) throw spawnFailure('ffmpeg', ffmpeg, spawnError);
+    // Not aborted by retrace, so killed from outside: says nothing about the file.
+    if (code === null && killedBy) throw new DecoderKilledError(killedBy);
     if (code !== 0) {
       throw new CorruptMediaError(`Decoding failed${errors.length ? `: ${errors[0]}` : ` (ffmpeg exit code ${code})`}`);
     }

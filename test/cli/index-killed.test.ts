@@ -1,0 +1,90 @@
+/**
+ * `retrace index` killed with SIGKILL mid-ingest (no chance to clean up): nothing of the video
+ * shows in list, stats or search afterwards, and the next run indexes it cleanly. The real
+ * command on a real database, killed for real.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { ffmpeg, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { BIN, ensureCliBuilt, runCli } from './run-cli.js';
+
+let dir: TempDir;
+let db: TestDatabase;
+let long: string;
+let query: string;
+
+beforeAll(async () => {
+  ensureCliBuilt();
+  dir = await makeTempDir('retrace-killed-');
+  db = await createTestDatabase();
+  // An hour at a cheap size: quick to make, tens of seconds to index, so the kill lands mid-ingest.
+  long = dir.file('long.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=5', '-t', '3600', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', long]);
+  query = dir.file('query.mp4');
+  await ffmpeg(['-ss', '60', '-i', long, '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', query]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.dispose();
+  await dir?.cleanup();
+});
+
+async function cliJson<T>(args: string[]): Promise<T> {
+  const r = await runCli([...args, '--json', '--db', db.location], { timeoutMs: 120_000 });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** What the killed process left in the database, read below the engine (which would clean it up). */
+async function leftovers(): Promise<{ videos: number; frames: number }> {
+  const sql = await openDatabase(db.location);
+  try {
+    const v = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM videos WHERE status <> 'ready'`);
+    const f = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frames`);
+    return { videos: Number(v.rows[0].n), frames: Number(f.rows[0].n) };
+  } finally {
+    await sql.close();
+  }
+}
+
+describe('index killed with SIGKILL', () => {
+  it('leaves nothing visible in list, stats or search, and the next run indexes the file cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, 'index', '--db', db.location, long], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    // Progress lines (stderr is not a terminal) give frames done; past 3 batches of 32, at least
+    // one batch has been stored.
+    const storing = new Promise<boolean>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (t: string) => {
+        stderr += t;
+        if ([...stderr.matchAll(/ (\d+) frames \[1\/1\]/g)].some((m) => Number(m[1]) > 96)) resolve(true);
+      });
+    });
+    const waited = await Promise.race([storing, exited.then(() => false), new Promise<false>((r) => setTimeout(() => r(false), 90_000))]);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(waited, `no progress line with stored frames before the kill; stderr: ${stderr}`).toBe(true);
+
+    // The kill left an unfinished video with frames behind: the case this rule is about.
+    const left = await leftovers();
+    expect(left.videos).toBe(1);
+    expect(left.frames).toBeGreaterThan(0);
+
+    expect(await cliJson<unknown[]>(['list'])).toEqual([]);
+    const stats = await cliJson<{ videos: number; readyVideos: number; frames: number; vectors: number }>(['stats']);
+    expect(stats).toMatchObject({ videos: 0, readyVideos: 0, frames: 0, vectors: 0 });
+    const found = await cliJson<{ matches: unknown[] }>(['search', query]);
+    expect(found.matches).toEqual([]);
+    expect(await leftovers()).toEqual({ videos: 0, frames: 0 });
+
+    const again = await runCli(['index', '--db', db.location, long], { timeoutMs: 240_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^indexed +\S*long\.mp4 /m);
+    const [video] = await cliJson<Array<{ status: string; frameCount: number }>>(['list']);
+    expect(video.status).toBe('ready');
+    expect((await cliJson<{ frames: number }>(['stats'])).frames).toBe(video.frameCount);
+    expect((await cliJson<{ matches: unknown[] }>(['search', query])).matches).toHaveLength(1);
+  }, 420_000);
+});
