@@ -46,7 +46,7 @@ export interface AccuracyCliArgs {
   verify?: boolean;
   /** `--no-layouts`: the engine without layout detection (blurred surrounds, split screens). */
   layouts?: boolean;
-  /** `--verify-set name=value` (repeatable): numeric verification settings to try, e.g. `orbFeatures=1000`. */
+  /** `--verify-set name=value` (repeatable): numeric verification settings to try, e.g. `orbFeatures=1000` (`stillRescue.minInliers=30` for the still rescue's). */
   verifySet?: Record<string, number>;
 }
 
@@ -110,7 +110,7 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
         break;
       case '--verify-set': {
         const v = need(i++, a);
-        const m = /^(\w+)=(-?[\d.]+)$/.exec(v);
+        const m = /^((?:stillRescue\.|refine\.)?\w+)=(-?[\d.]+)$/.exec(v);
         if (!m) throw new Error(`--verify-set takes name=number, got ${v}`);
         out.verifySet = { ...out.verifySet, [m[1]]: Number(m[2]) };
         break;

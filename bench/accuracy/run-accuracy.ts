@@ -52,10 +52,17 @@ export type OpenEngine = (db: string) => Promise<BenchEngine>;
 /** Opens the real engine: `Retrace.open({ db })` from src/index.ts (loaded lazily, so tests with a fake engine stay light). */
 export async function openRetrace(db: string, engine: { verify?: boolean; layouts?: boolean; verifySet?: Record<string, number> } = {}): Promise<BenchEngine> {
   const { Retrace } = await import('../../src/index.js');
+  const set = Object.entries(engine.verifySet ?? {});
+  const section = (prefix: string) => Object.fromEntries(set.filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const verifySet = Object.fromEntries(set.filter(([k]) => !k.includes('.')));
+  const rescueSet = section('stillRescue.');
+  const refineSet = section('refine.');
   return Retrace.open({
     db,
     search: {
-      ...(engine.verifySet ? { verify: engine.verifySet } : {}),
+      ...(Object.keys(verifySet).length ? { verify: verifySet } : {}),
+      ...(Object.keys(rescueSet).length ? { stillRescue: rescueSet } : {}),
+      ...(Object.keys(refineSet).length ? { refine: refineSet } : {}),
       ...(engine.verify === false ? { verify: { enabled: false } } : {}),
       ...(engine.layouts === false ? { detectLayouts: false } : {}),
     },

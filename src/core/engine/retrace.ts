@@ -44,8 +44,9 @@ export interface RetraceOptions {
   /** Frames described and committed per batch while indexing (default 32). */
   batchSize?: number;
   ann?: Partial<AnnSettings>;
-  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine' | 'verify'>> & {
+  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine' | 'verify' | 'stillRescue'>> & {
     refine?: Partial<SearchSettings['refine']>;
+    stillRescue?: Partial<SearchSettings['stillRescue']>;
     verify?: Partial<SearchSettings['verify']>;
     evidence?: Partial<SearchSettings['evidence']>;
     align?: Partial<SearchSettings['align']>;
@@ -89,6 +90,7 @@ export class Retrace {
       align: { ...DEFAULT_SEARCH.align, ...s.align },
       refine: { ...DEFAULT_SEARCH.refine, ...s.refine },
       verify: { ...DEFAULT_SEARCH.verify, ...s.verify },
+      stillRescue: { ...DEFAULT_SEARCH.stillRescue, ...s.stillRescue },
     };
   }
 

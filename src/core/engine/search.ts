@@ -13,6 +13,7 @@ import type { QueryPlan } from '../query/query-plan.js';
 import { planQuery, spread } from '../query/query-plan.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
 import { RegionSearch } from '../candidates/region-search.js';
+import { rescueCandidates } from '../candidates/still-rescue.js';
 import { imageSegments, matchPointsByVideo } from '../align/match-points.js';
 import { refineVideoSegments } from '../align/refine-candidates.js';
 import type { AlignOptions, AlignedSegment } from '../align/temporal-chains.js';
@@ -82,7 +83,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     });
     timings.decode = performance.now() - t;
 
-    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, { scope, keepRaw: opts.top !== undefined });
+    const canReject = verificationCanReject({ width: info.width, height: info.height, lowInformation: plan.lowInformation }, s.verify);
+    const rescueStills = plan.single && s.verify.enabled && s.stillRescue.enabled;
+    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, { scope, keepRaw: opts.top !== undefined || rescueStills });
+    const query = { path, width: info.width, height: info.height, isImage: plan.isImage, durationSec: info.durationSec, windows: plan.windows };
     /** With `top`: what the last round did not report, for the near misses. */
     let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {
@@ -91,8 +95,6 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       timings.align += performance.now() - t;
       t = performance.now();
       const minSegmentScore = minScoreOf(plan, s, opts);
-      const canReject = verificationCanReject({ width: info.width, height: info.height, lowInformation: plan.lowInformation }, s.verify);
-      const query = { path, width: info.width, height: info.height, isImage: plan.isImage, durationSec: info.durationSec, windows: plan.windows };
       dropped = belowFloor.map((c) => unjudged(c, 'below the match threshold: not verified'));
       const judged = await judgeCandidates(ctx.store, query, candidates, minSegmentScore, !canReject, s.verify, opts.signal, opts.top ? dropped : undefined);
       timings.verify += performance.now() - t;
@@ -107,6 +109,12 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       // Nothing plain matched: try the regions that undo crops and picture-in-picture.
       await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames));
       found = await match();
+    }
+    if (!found.length && rescueStills) {
+      t = performance.now();
+      const rescued = await rescueStill(ctx, plan, regions, query, opts.signal);
+      timings.verify += performance.now() - t;
+      found = rankVideos(rescued, plan);
     }
     if (opts.top)
       dropped.push(...(await reachMoreVideos(ctx, plan, regions, opts.top, scope)).map((c) => unjudged(c, 'below the match threshold: not verified')));
@@ -131,6 +139,41 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       },
     };
   });
+}
+
+/**
+ * A still that found nothing: the videos its raw neighbours rank first are verified, and a
+ * match is reported only where one pair fits with `stillRescue.minInliers` inliers or more
+ * (candidates/still-rescue.ts). Its score is the geometry's confidence alone.
+ */
+async function rescueStill(
+  ctx: SearchContext,
+  plan: QueryPlan,
+  regions: RegionSearch,
+  query: Parameters<typeof judgeCandidates>[1],
+  signal?: AbortSignal,
+): Promise<Map<string, JudgedSegment[]>> {
+  const s = ctx.settings;
+  const candidates = rescueCandidates(regions.raw, s.stillRescue, ctx.sampling.intervalSec, (f) => (plan.isImage ? 0 : plan.frames[f].timestampSec));
+  if (!candidates.length) return new Map();
+  // No temporal score and an unreachable floor: only a confirmation is kept.
+  const judged = await judgeCandidates(
+    ctx.store,
+    query,
+    candidates.map((c) => ({ ...c, score: 0 })),
+    Infinity,
+    false,
+    s.verify,
+    signal,
+  );
+  const out = new Map<string, JudgedSegment[]>();
+  for (const [videoId, segs] of judged) {
+    const kept = segs
+      .filter((j) => j.verification.status === 'confirmed' && j.verification.inliers >= s.stillRescue.minInliers)
+      .map((j) => ({ ...j, verification: { ...j.verification, reason: 'found by geometry: the descriptor alone did not single this video out' } }));
+    if (kept.length) out.set(videoId, kept);
+  }
+  return out;
 }
 
 /** The least score a segment is reported with (stricter for a query searched by one frame). */

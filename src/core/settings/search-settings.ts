@@ -78,6 +78,7 @@ export interface RefineSettings {
   extendDrop: number;
   maxMisses: number;
   realTimeSlack: number;
+  hubCorrection: boolean;
   /** Refinement compares frames in each way (region/variant pair) that carried at least this share of the strongest way's evidence… */
   pairShare: number;
   /** …and in at most this many ways. */
@@ -154,6 +155,7 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
   align: AlignOptions;
   refine: RefineSettings;
   verify: VerifySettings;
+  stillRescue: StillRescueSettings;
 }
 
 /** How hits become evidence (see candidates/evidence.ts). */
@@ -194,6 +196,7 @@ export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
   extendDrop: 0.12,
   maxMisses: 2,
   realTimeSlack: 0.01,
+  hubCorrection: false,
   pairShare: 0.25,
   maxPairs: 3,
   // Accuracy benchmark (seeds 1–6): segment F 0.903 → 0.912 (seed 6, with a dashcam whose sky is
@@ -253,6 +256,25 @@ export const DEFAULT_VERIFY: VerifySettings = {
   inlierScale: 40,
 };
 
+/** Second chances for a still that found nothing (candidates/still-rescue.ts). */
+export interface StillRescueSettings {
+  enabled: boolean;
+  /** Videos (best raw similarity first) given a second chance. */
+  maxVideos: number;
+  /** Least raw cosine similarity of a video's best hit to be given one. */
+  minSimilarity: number;
+  /** Inliers of the confirming pair: a rescued match stands on geometry alone. */
+  minInliers: number;
+}
+
+/** Off until measured on the tuning split (bench `--verify-set stillRescue.enabled=1`). */
+export const DEFAULT_STILL_RESCUE: StillRescueSettings = {
+  enabled: false,
+  maxVideos: 3,
+  minSimilarity: 0.5,
+  minInliers: 40,
+};
+
 export const DEFAULT_SEARCH: SearchSettings = {
   queryIntervalSec: 0.5,
   maxQueryFrames: 600,
@@ -292,6 +314,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   align: DEFAULT_ALIGN,
   refine: DEFAULT_REFINE_SETTINGS,
   verify: DEFAULT_VERIFY,
+  stillRescue: DEFAULT_STILL_RESCUE,
 };
 
 // Refinement internals (align/segment-refinement.ts).
@@ -310,6 +333,9 @@ export const COVER_SLACK_SEC = 0.15;
  * (1 − mean similarity).
  */
 export const REAL_TIME_SLACK_SHARE = 0.25;
+
+/** A chain spanning less query time than this (s) is put on real time: its rate cannot be measured. */
+export const RATE_MIN_SPAN_SEC = 2;
 
 // Chain rate steadiness (align/temporal-chains.ts, `steadyOk`).
 
