@@ -209,6 +209,41 @@ describe('segment refinement', () => {
     expect((wide.refEnd - wide.refStart) / (wide.queryEnd - wide.queryStart)).toBeCloseTo(1, 1);
   });
 
+  it('does not draw a slow line through a frame that looks like all the others (a hub)', () => {
+    // Every second of the reference shares a common picture (a field) with its own detail; one
+    // stored frame shows the common picture alone. The copy lost detail (a fade, captions), so
+    // each of its frames is closer to that "average" frame than to its own moment, and the chain
+    // crept through it at 0.25×. Compared by what is specific to each moment, real time wins.
+    const r = rng(3);
+    const common = randomUnit(r);
+    const keys = Array.from({ length: 22 }, () => mix(common, randomUnit(r), 0.5));
+    keys[8] = common;
+    const at = (t: number) => mix(keys[Math.floor(t)], keys[Math.floor(t) + 1], t - Math.floor(t));
+    const ref = Array.from({ length: 20 }, (_, i) => ({ tr: i, vectors: [keys[i]] }));
+    // The query copies reference 4–14 s at 1×.
+    const query: RefineQueryFrame[] = Array.from({ length: 20 }, (_, q) => ({
+      q,
+      tq: q * 0.5,
+      vectors: [mix(mix(at(4 + q * 0.5), common, 0.6), randomUnit(r), 0.1)],
+      floor: 0.5,
+    }));
+    const points: MatchPoint[] = query
+      .filter((f) => f.tq >= 2 && f.tq <= 7)
+      .map((f) => {
+        const tr = 7 + Math.round(0.3 * (f.tq - 2));
+        return { q: f.q, tq: f.tq, tr, similarity: dot(f.vectors[0]!, keys[tr]), w: 0.3 };
+      });
+    const seg = { queryStart: 2, queryEnd: 7.5, refStart: 7, refEnd: 9, evidence: 2, points };
+    const o = { ...OPTS(20), minRate: 0.25, maxRate: 4 };
+    // The precondition: compared by raw similarity, the creeping line wins.
+    const raw = refineSegment(seg, query, ref, { ...o, hubCorrection: false });
+    expect((raw.refEnd - raw.refStart) / (raw.queryEnd - raw.queryStart)).toBeLessThan(0.5);
+    const out = refineSegment(seg, query, ref, { ...o, hubCorrection: true });
+    expect(out).toMatchObject({ queryStart: 0, queryEnd: 10 });
+    expect(out.refStart).toBeCloseTo(4, 1);
+    expect(out.refEnd).toBeCloseTo(14, 1);
+  });
+
   it("lays a chain that crept along look-alike frames (a dashcam's road) on real time through the copy's start", () => {
     // Every reference second looks much like the others, so the chain crept at 0.4× from the
     // copy's true start; its median offset lies seconds away from the copy's.

@@ -19,7 +19,7 @@
  */
 import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
 import { dot } from '../descriptors/frame-descriptor.js';
-import { MAX_NEIGHBOUR_SEC, COVER_SLACK_SEC, REAL_TIME_SLACK_SHARE } from '../settings/search-settings.js';
+import { MAX_NEIGHBOUR_SEC, COVER_SLACK_SEC, REAL_TIME_SLACK_SHARE, RATE_MIN_SPAN_SEC } from '../settings/search-settings.js';
 
 /** One sampled query frame as refinement sees it. */
 export interface RefineQueryFrame {
@@ -48,6 +48,8 @@ export interface RefineOptions {
   maxMisses: number;
   /** Real time is kept over the fitted rate when its mean similarity is at most this much lower. */
   realTimeSlack: number;
+  /** Compare the lines by similarities less each stored frame's mean similarity to the chain's frames. */
+  hubCorrection: boolean;
   /** Reference frames this far (s) from the line's prediction count as on the line. */
   lineToleranceSec: number;
   minRate: number;
@@ -189,17 +191,43 @@ export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFr
   if (chainIdx.length < 2) return seg;
   const first = Math.min(...chainIdx);
   const last = Math.max(...chainIdx);
+  // How alike each stored frame is to the chain's query frames on average. A frame of a pan
+  // that looks like every other ("average" framing, the same field) scores high against all of
+  // them and draws a slow line through itself; subtracting its mean (hubness reduction, as
+  // CSLS does for word vectors) compares lines by what is specific to each moment instead.
+  const hub = new Float64Array(ref.length);
+  if (o.hubCorrection) {
+    for (let j = 0; j < ref.length; j++) {
+      let sum = 0;
+      let n = 0;
+      for (let i = first; i <= last; i++) {
+        if (!frames[i].vectors.some(Boolean)) continue;
+        sum += simAt(i, j);
+        n++;
+      }
+      hub[j] = n ? sum / n : 0;
+    }
+  }
   const onLineStats = (line: Line): { mean: number; n: number } => {
     let sum = 0;
     let n = 0;
     for (let i = first; i <= last; i++) {
       const m = onLine(i, line);
       if (m) {
-        sum += m.s;
+        sum += o.hubCorrection ? bestCorrected(i, line) : m.s;
         n++;
       }
     }
     return { mean: n ? sum / n : -1, n };
+  };
+  // The best hub-corrected similarity of query frame i to a reference frame on the line.
+  const bestCorrected = (i: number, line: Line): number => {
+    const want = line.offset + line.rate * frames[i].tq;
+    let best = -Infinity;
+    for (let j = 0; j < ref.length; j++) {
+      if (Math.abs(ref[j].tr - want) <= o.lineToleranceSec) best = Math.max(best, simAt(i, j) - hub[j]);
+    }
+    return best;
   };
   // The chain's points sit on the reference's sampling grid (1 s): at 0.3× a 6 s copy spans
   // two or three stored frames, and a line through them misses the rate by up to a quarter. Each
@@ -248,7 +276,11 @@ export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFr
   // at 0.991 on its line and 0.985 on real time, which a fixed 0.01 would call as good.
   const fittedMean = onLineStats(fitted).mean;
   const slack = Math.min(o.realTimeSlack, REAL_TIME_SLACK_SHARE * (1 - fittedMean));
-  const line = realStats.mean >= fittedMean - slack ? realTime : fitted;
+  // A chain over less than RATE_MIN_SPAN_SEC of query cannot show a rate: three hits within a
+  // second, on stored frames a second apart, fit 0.25× as well as 1× (a captioned field, the
+  // tuning split's overlay-03, was reported at 0.25× over 7 s of query).
+  const chainSpan = seg.points.length ? Math.max(...seg.points.map((p) => p.tq)) - Math.min(...seg.points.map((p) => p.tq)) : 0;
+  const line = (o.hubCorrection && chainSpan < RATE_MIN_SPAN_SEC) || realStats.mean >= fittedMean - slack ? realTime : fitted;
 
   const inRef = (i: number) => {
     const t = line.offset + line.rate * frames[i].tq;
