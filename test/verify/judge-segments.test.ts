@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { regionPair } from '../../src/core/candidates/region-pair.js';
 import { DEFAULT_SEARCH } from '../../src/core/settings/search-settings.js';
-import { matchedWindow, unverifiableFloor, verificationCanReject } from '../../src/core/verify/judge-segments.js';
+import { matchedWindow, unverifiableFloor, verificationCanReject, windowOfEvidence } from '../../src/core/verify/judge-segments.js';
 
 const verify = DEFAULT_SEARCH.verify;
 
@@ -65,6 +65,11 @@ describe('matchedWindow', () => {
       ),
     ).toBeUndefined();
     expect(matchedWindow([{ w: 1, pair: panel1 }], undefined)).toBeUndefined();
+  });
+
+  it('gives the window as detected for describing the copy, and none for an inset that carried no evidence (a caption box)', () => {
+    expect(windowOfEvidence([{ w: 1, pair: inset }], windows)).toEqual(windows.inset);
+    expect(windowOfEvidence([{ w: 1, pair: whole }], windows)).toBeUndefined();
   });
 });
 

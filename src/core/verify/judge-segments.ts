@@ -56,6 +56,17 @@ export function unverifiableFloor(reason: string, minSegmentScore: number, s: Pi
  * part on its own, at a size keypoints can work with.
  */
 export function matchedWindow(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, windows: QueryWindows | undefined): NormRect | undefined {
+  const r = windowOfEvidence(points, windows);
+  if (!r) return undefined;
+  const mx = r.width * 0.03;
+  const my = r.height * 0.03;
+  const x = Math.max(0, r.x - mx);
+  const y = Math.max(0, r.y - my);
+  return { x, y, width: Math.min(1, r.x + r.width + mx) - x, height: Math.min(1, r.y + r.height + my) - y };
+}
+
+/** The panel or inset (fractions of the query frame) whose regions carried most of a segment's evidence, as detected. */
+export function windowOfEvidence(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, windows: QueryWindows | undefined): NormRect | undefined {
   if (!windows) return undefined;
   const weight = new Map<string, number>();
   let total = 0;
@@ -68,13 +79,13 @@ export function matchedWindow(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair
   }
   const best = [...weight.entries()].sort((a, b) => b[1] - a[1])[0];
   if (!best || best[1] < total / 2) return undefined;
-  const r = best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice('panel '.length))];
-  if (!r) return undefined;
-  const mx = r.width * 0.03;
-  const my = r.height * 0.03;
-  const x = Math.max(0, r.x - mx);
-  const y = Math.max(0, r.y - my);
-  return { x, y, width: Math.min(1, r.x + r.width + mx) - x, height: Math.min(1, r.y + r.height + my) - y };
+  return (best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice('panel '.length))]) ?? undefined;
+}
+
+/** The window that carried a segment's evidence, else a layout's panels (never an inset that did not). */
+function evidenceWindowOrPanels(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, windows: QueryWindows | undefined): NormRect[] {
+  const w = windowOfEvidence(points, windows);
+  return w ? [w] : [...(windows?.panels ?? [])];
 }
 
 /**
@@ -170,7 +181,10 @@ export async function judgeCandidates(
         o.mirrored,
         { query: query.width / query.height, ref: records.get(c.videoId)!.width / records.get(c.videoId)!.height },
         { speed, offsetSec: seg.refStart - speed * seg.queryStart },
-        [...(query.windows?.panels ?? []), ...(query.windows?.inset ? [query.windows.inset] : [])],
+        // The copy is confined to the panel or inset that carried its evidence. A detected inset
+        // that did not (a caption box, a logo: overlay copies of the tuning split) says nothing
+        // of the copy: taken as its bounds, full-frame copies were described as "inset 3 %".
+        evidenceWindowOrPanels(c.seg.points, query.windows),
       );
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
       keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
