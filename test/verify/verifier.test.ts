@@ -258,3 +258,22 @@ describe('verifySegments', () => {
     expect(outcome.status === 'unavailable' && outcome.reason).toMatch(/^query frames/);
   });
 });
+
+describe('describeGeometry', () => {
+  const band = { x: 0, y: 0.375, width: 1, height: 0.25 };
+  it('describes a copy left in place as the whole frame, whatever window was compared (a caption band found as an inset)', () => {
+    const t = describeGeometry([1.004, 0, -0.002, 0, 0.998, 0.003], false, { query: 16 / 9, ref: 16 / 9 }, { speed: 1, offsetSec: 0 }, [band]);
+    expect(t.queryRect.width * t.queryRect.height).toBeGreaterThan(0.99);
+    expect(t.refRect.width * t.refRect.height).toBeGreaterThan(0.99);
+    expect(t.summary).toBe('as is');
+  });
+
+  it('confines a copy that was moved and scaled into a panel to that panel', () => {
+    // The left half of a side-by-side shows the reference's centre, enlarged: beyond the half is other footage.
+    const left = { x: 0, y: 0, width: 0.5, height: 1 };
+    const t = describeGeometry([0.5, 0, 0.25, 0, 1, 0], false, { query: 16 / 9, ref: 16 / 9 }, { speed: 1, offsetSec: 0 }, [left]);
+    expect(t.queryRect).toEqual(left);
+    expect(t.refRect.x).toBeCloseTo(0.25, 2);
+    expect(t.refRect.width).toBeCloseTo(0.25, 2);
+  });
+});

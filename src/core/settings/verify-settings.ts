@@ -68,3 +68,9 @@ export const MAX_WINDOW_DECODE_PX = 1280;
  * copy, up to this speed (the fastest copies benchmarked are 3×: test/engine/speed.test.ts).
  */
 export const MAX_SLACK_SPEED = 3;
+
+/**
+ * A verified model whose coefficients all lie this close to the identity's (2 % of the frame)
+ * left the picture in place: a full-frame copy, whatever window was compared.
+ */
+export const IN_PLACE_TOLERANCE = 0.02;

@@ -9,7 +9,7 @@ import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
-import { ALT_REF_MIN_GAP_SEC } from '../settings/verify-settings.js';
+import { ALT_REF_MIN_GAP_SEC, IN_PLACE_TOLERANCE } from '../settings/verify-settings.js';
 
 /** How a copy was altered, from the fitted geometry and the temporal fit. */
 export interface MatchTransform {
@@ -296,7 +296,14 @@ export function describeGeometry(
   let queryRect = inv ? clipRect(CORNERS.map(([x, y]) => applyAffine(inv, x, y))) : { x: 0, y: 0, width: 1, height: 1 };
   // In a layout (a split screen's half, a sharp picture in a blurred surround) only the panel
   // that shows the reference shows it: beyond the panel's edge is other footage.
-  const panel = queryPanels.reduce<NormRect | null>((best, p) => (overlap(p, queryRect) > (best ? overlap(best, queryRect) : 0) ? p : best), null);
+  // A model that leaves the picture where it was (same place, same size) describes a full-frame
+  // copy with something laid over it: a real inset or panel shows the reference moved and
+  // scaled. A caption band found as an inset and compared alone fits that way (overlay copies of
+  // the tuning split read "centre 25 % · inset 25 % of the frame").
+  const inPlace = IDENTITY.every((v, i) => Math.abs(model[i] - v) <= IN_PLACE_TOLERANCE);
+  const panel = inPlace
+    ? null
+    : queryPanels.reduce<NormRect | null>((best, p) => (overlap(p, queryRect) > (best ? overlap(best, queryRect) : 0) ? p : best), null);
   if (panel) queryRect = intersect(queryRect, panel);
   const seen: Array<[number, number]> = panel
     ? [
@@ -322,6 +329,8 @@ export function describeGeometry(
   };
   return { ...t, summary: describeTransform(t) };
 }
+
+const IDENTITY: Affine = [1, 0, 0, 0, 1, 0];
 
 function intersect(a: NormRect, b: NormRect): NormRect {
   const x = Math.max(a.x, b.x);
