@@ -155,7 +155,6 @@ async function rescueStill(
 ): Promise<Map<string, JudgedSegment[]>> {
   const s = ctx.settings;
   const candidates = rescueCandidates(regions.raw, s.stillRescue, ctx.sampling.intervalSec, (f) => (plan.isImage ? 0 : plan.frames[f].timestampSec));
-  if (process.env.RESCUE_DRY) { console.log('RESCUE', JSON.stringify(candidates.map((c) => [c.videoId, c.seg.points[0].similarity, c.seg.refStart]))); return new Map(); }
   if (!candidates.length) return new Map();
   // No temporal score and an unreachable floor: only a confirmation is kept.
   const judged = await judgeCandidates(
