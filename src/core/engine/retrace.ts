@@ -19,6 +19,8 @@ import { syncFolder } from '../library/folder-sync.js';
 import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
 import { watchFolder } from '../library/folder-watch.js';
 import type { WatchOptions } from '../library/folder-watch.js';
+import { dedupLibrary, readRelations } from '../library/dedup.js';
+import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../library/dedup.js';
 
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
 import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
@@ -208,6 +210,37 @@ export class Retrace {
       input,
       options,
     );
+  }
+
+  /**
+   * Duplicate clusters: every indexed video not searched yet (all of them the first time, or
+   * with `full`) is searched against the rest of the library with its own stored frame vectors,
+   * its segments verified when its file and the other's are at hand, and what it found is kept.
+   * Returns the relations between videos (`duplicate`, `contains`, `contained-in`, `related`,
+   * with the shared segments) and the clusters they form. A later run searches only videos
+   * indexed since.
+   *
+   * @example
+   * const { clusters, relations } = await engine.dedup();
+   * for (const r of relations) console.log(r.a.path, r.type, r.b.path, r.segments);
+   */
+  dedup(options: DedupOptions = {}): Promise<DedupReport> {
+    return dedupLibrary(this.descriptorSearchContext(), options);
+  }
+
+  /**
+   * The relations and clusters the last `dedup` runs stored, without searching anything (videos
+   * indexed since are not in them yet).
+   *
+   * @example
+   * const { relations } = await engine.dedupRelations();
+   */
+  dedupRelations(): Promise<{ videos: number; relations: DedupRelation[]; clusters: DedupCluster[] }> {
+    return readRelations(this.store, this.sampling.intervalSec);
+  }
+
+  private descriptorSearchContext() {
+    return { store: this.store, descriptor: this.descriptor, settings: this.searchSettings, refIntervalSec: this.sampling.intervalSec };
   }
 
   /**
