@@ -20,6 +20,7 @@ import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
 import { watchFolder } from '../library/folder-watch.js';
 import type { WatchOptions } from '../library/folder-watch.js';
 import { dedupLibrary, readRelations } from '../library/dedup.js';
+import { indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
 import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../library/dedup.js';
 
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
@@ -135,7 +136,9 @@ export class Retrace {
    * const r = await engine.index('film.mkv', { title: 'Film', onProgress: (p) => console.log(p.stage, p.fraction) });
    * console.log(r.videoId, r.status, r.frames);
    */
-  index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+  async index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+    // A signature (`makeSignature`) is added as a reference without media.
+    if (await isSignatureFile(path)) return indexSignature(this.store, this.descriptor, path, options);
     return ingestVideo(
       {
         store: this.store,
@@ -204,10 +207,35 @@ export class Retrace {
    * const { matches } = await engine.search('clip.mp4');
    * // matches[0].segments[0] → { queryStart: 0, queryEnd: 8, refStart: 31, refEnd: 39, score: 0.93, ... }
    */
-  search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
+  async search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
+    if (typeof input === 'string' && (await isSignatureFile(input))) return searchSignature(this.descriptorSearchContext(), input, options);
     return searchMedia(
       { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
       input,
+      options,
+    );
+  }
+
+  /**
+   * The portable signature of a video file: its frames' descriptor vectors and times as indexing
+   * would store them, the descriptor's id, its duration and content hash; no pixels
+   * (docs/signature-format.md). `index` adds a signature as a reference without media and
+   * `search` searches with one, so two libraries can be matched without exchanging media.
+   *
+   * @example
+   * await writeFile('film.sig', await engine.makeSignature('film.mp4'));
+   * const { matches } = await engine.search('film.sig'); // segments verified: 'no-media'
+   */
+  makeSignature(path: string, options: { title?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
+    return makeSignature(
+      {
+        descriptor: this.descriptor,
+        limits: this.limits,
+        sampling: this.sampling,
+        batchSize: this.batchSize,
+        minQuality: this.searchSettings.evidence.minQuality,
+      },
+      path,
       options,
     );
   }

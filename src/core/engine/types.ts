@@ -91,6 +91,8 @@ export interface SearchResult {
     frames: number;
     /** Set when the query's frames hold pictures of their own (searched besides the whole frame). */
     layout?: QueryLayout;
+    /** False when the query was a signature: no media, so no segment could be verified (`no-media`). */
+    media?: false;
   };
   /** Best first; empty means no copy was found. */
   matches: VideoMatch[];
