@@ -6,11 +6,13 @@
  * planted relation is found with the right type (and an excerpt's segment where it was cut).
  * Relations the plan does not explain are listed for a person to judge.
  *
- *   npx vite-node bench/dedup/run-dedup-bench.ts -- [--corpus DIR] [--keep] [--json FILE]
+ *   npx vite-node bench/dedup/run-dedup-bench.ts -- [--corpus DIR] [--work DIR] [--keep] [--json FILE]
+ *
+ * --work DIR keeps the copies there (made only when missing) and the index is made afresh in it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +38,8 @@ interface Planted {
 }
 
 function run(args: readonly string[]): Promise<void> {
+  // Copies kept from an earlier run (--work) are not made again.
+  if (existsSync(args[args.length - 1])) return Promise.resolve();
   const bin = resolveFfmpegPaths().ffmpeg;
   return new Promise((resolve, reject) => {
     const p = spawn(bin, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -49,10 +53,12 @@ const H264 = ['-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '22', '-p
 const even = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';
 
 async function main(): Promise<void> {
-  const p = parseFlags(process.argv.slice(2), { values: ['corpus', 'json'], switches: ['keep'] });
+  const p = parseFlags(process.argv.slice(2), { values: ['corpus', 'json', 'work'], switches: ['keep'] });
   const corpus = p.values.get('corpus') ?? DEFAULT_CORPUS;
   if (!existsSync(corpus)) throw new Error(`no corpus at ${corpus}`);
-  const work = await mkdtemp(join(tmpdir(), 'retrace-dedup-bench-'));
+  const work = p.values.get('work') ?? (await mkdtemp(join(tmpdir(), 'retrace-dedup-bench-')));
+  await mkdir(work, { recursive: true });
+  await rm(join(work, 'index'), { recursive: true, force: true });
   const src = (name: string) => join(corpus, name);
   const out = (name: string) => join(work, name);
   const dur = async (f: string) => (await probeMedia(f, DEFAULT_LIMITS)).durationSec;
@@ -157,7 +163,11 @@ async function main(): Promise<void> {
     t = performance.now();
     const first = await engine.dedup();
     const firstSec = (performance.now() - t) / 1000;
-    console.log(`first dedup: ${first.compared} videos searched in ${firstSec.toFixed(1)} s (search ${first.timingsMs.search} ms, verify ${first.timingsMs.verify} ms), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `first dedup: ${first.compared} videos searched in ${firstSec.toFixed(1)} s (search ${first.timingsMs.search} ms, verify ${first.timingsMs.verify} ms), load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
 
     // One more copy, indexed after the first run: the incremental run searches only it.
     const extra = 'flip-mdn_flower.mp4';
@@ -168,7 +178,11 @@ async function main(): Promise<void> {
     t = performance.now();
     const second = await engine.dedup();
     const secondSec = (performance.now() - t) / 1000;
-    console.log(`incremental dedup: ${second.compared} video searched in ${secondSec.toFixed(2)} s (search ${second.timingsMs.search} ms, verify ${second.timingsMs.verify} ms), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `incremental dedup: ${second.compared} video searched in ${secondSec.toFixed(2)} s (search ${second.timingsMs.search} ms, verify ${second.timingsMs.verify} ms), load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
 
     const report = checkPlanted(second, planted, idOf, originals);
     const result = {
@@ -184,7 +198,7 @@ async function main(): Promise<void> {
     if (p.values.get('json')) await writeJsonReport(p.values.get('json')!, result);
   } finally {
     await engine.close();
-    if (!p.switches.has('keep')) await rm(work, { recursive: true, force: true });
+    if (!p.switches.has('keep') && !p.values.get('work')) await rm(work, { recursive: true, force: true });
   }
 }
 
@@ -198,7 +212,8 @@ function checkPlanted(report: DedupReport, planted: readonly Planted[], idOf: Re
     }
     return undefined;
   };
-  const asSeenFromX = (t: RelationType, flipped: boolean): RelationType => (!flipped ? t : t === 'contains' ? 'contained-in' : t === 'contained-in' ? 'contains' : t);
+  const asSeenFromX = (t: RelationType, flipped: boolean): RelationType =>
+    !flipped ? t : t === 'contains' ? 'contained-in' : t === 'contained-in' ? 'contains' : t;
   const rows: Array<Record<string, unknown>> = [];
   let found = 0;
   let rightType = 0;
@@ -219,7 +234,9 @@ function checkPlanted(report: DedupReport, planted: readonly Planted[], idOf: Re
       where = `${xs}–${xe} (cut ${pl.xInterval[0]}–${pl.xInterval[1]}) ${ok ? 'ok' : 'OFF'}`;
     }
     rows.push({ family: pl.family, x: pl.x, y: pl.y, expected: pl.type, found: type ?? 'MISSING', coverage: f?.rel.coverage, where });
-    console.log(`${type === pl.type ? 'ok  ' : 'FAIL'} ${pl.family.padEnd(18)} ${pl.x} ${pl.type} ${pl.y}: ${type ?? 'not found'} ${f ? JSON.stringify(f.rel.coverage) : ''} ${where}`);
+    console.log(
+      `${type === pl.type ? 'ok  ' : 'FAIL'} ${pl.family.padEnd(18)} ${pl.x} ${pl.type} ${pl.y}: ${type ?? 'not found'} ${f ? JSON.stringify(f.rel.coverage) : ''} ${where}`,
+    );
   }
   const plantedPairs = new Set(planted.map((pl) => [idOf.get(pl.x), idOf.get(pl.y)].sort().join('|')));
   const orig = new Set(originals.map((o) => idOf.get(o)));
@@ -228,14 +245,23 @@ function checkPlanted(report: DedupReport, planted: readonly Planted[], idOf: Re
   console.log(`planted: ${found}/${planted.length} found, ${rightType} with the right type, excerpts placed ${placed}/${excerpts}`);
   console.log(`relations not planted: ${unplanted.length} (${betweenOriginals.length} between two originals)`);
   for (const r of unplanted)
-    console.log(`  ${basename(r.a.path)} ${r.type} ${basename(r.b.path)} score ${r.score} coverage ${JSON.stringify(r.coverage)} segments ${JSON.stringify(r.segments.map((s) => [s.aStart, s.aEnd, s.bStart, s.bEnd, s.score, s.verification]))}`);
+    console.log(
+      `  ${basename(r.a.path)} ${r.type} ${basename(r.b.path)} score ${r.score} coverage ${JSON.stringify(r.coverage)} segments ${JSON.stringify(r.segments.map((s) => [s.aStart, s.aEnd, s.bStart, s.bEnd, s.score, s.verification]))}`,
+    );
   return {
     planted: planted.length,
     found,
     rightType,
     excerptsPlaced: `${placed}/${excerpts}`,
     rows,
-    unplanted: unplanted.map((r) => ({ a: basename(r.a.path), type: r.type, b: basename(r.b.path), score: r.score, coverage: r.coverage, segments: r.segments })),
+    unplanted: unplanted.map((r) => ({
+      a: basename(r.a.path),
+      type: r.type,
+      b: basename(r.b.path),
+      score: r.score,
+      coverage: r.coverage,
+      segments: r.segments,
+    })),
   };
 }
 

@@ -56,6 +56,15 @@ export class DedupStore {
     );
   }
 
+  /** What the searches of other videos found of this one. */
+  async findingsOn(refId: string): Promise<DedupFinding[]> {
+    const r = await this.sql.query<{ query_id: string; ref_id: string; score: number; segments: StoredSharedSegment[] | string }>(
+      `SELECT query_id, ref_id, score, segments FROM dedup_matches WHERE ref_id = $1`,
+      [refId],
+    );
+    return r.rows.map(toFinding);
+  }
+
   /** Every finding between ready videos. */
   async findings(): Promise<DedupFinding[]> {
     const r = await this.sql.query<{ query_id: string; ref_id: string; score: number; segments: StoredSharedSegment[] | string }>(
@@ -64,12 +73,7 @@ export class DedupStore {
          JOIN videos r ON r.id = m.ref_id AND r.status = 'ready'
         ORDER BY m.query_id, m.ref_id`,
     );
-    return r.rows.map((x) => ({
-      queryId: x.query_id,
-      refId: x.ref_id,
-      score: Number(x.score),
-      segments: typeof x.segments === 'string' ? (JSON.parse(x.segments) as StoredSharedSegment[]) : x.segments,
-    }));
+    return r.rows.map(toFinding);
   }
 
   /** Forget every comparison: the next run searches the whole library again. */
@@ -79,4 +83,13 @@ export class DedupStore {
       await tx.query(`DELETE FROM dedup_compared`);
     });
   }
+}
+
+function toFinding(x: { query_id: string; ref_id: string; score: number; segments: StoredSharedSegment[] | string }): DedupFinding {
+  return {
+    queryId: x.query_id,
+    refId: x.ref_id,
+    score: Number(x.score),
+    segments: typeof x.segments === 'string' ? (JSON.parse(x.segments) as StoredSharedSegment[]) : x.segments,
+  };
 }

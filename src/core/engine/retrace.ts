@@ -20,6 +20,8 @@ import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
 import { watchFolder } from '../library/folder-watch.js';
 import type { WatchOptions } from '../library/folder-watch.js';
 import { dedupLibrary, readRelations } from '../library/dedup.js';
+import { recurringSegments } from '../library/recurring-segments.js';
+import type { RecurringSegment } from '../library/recurring-segments.js';
 import { indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
 import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../library/dedup.js';
 
@@ -265,6 +267,19 @@ export class Retrace {
    */
   dedupRelations(): Promise<{ videos: number; relations: DedupRelation[]; clusters: DedupCluster[] }> {
     return readRelations(this.store, this.sampling.intervalSec);
+  }
+
+  /**
+   * Recurring segments: stretches present in 3 or more videos (intros, credits, station logos)
+   * and only a part of each, from what the `dedup` runs stored (run `dedup` first; videos
+   * indexed since are not in them). `search(…, { ignoreRecurring: true })` gives them no weight.
+   *
+   * @example
+   * await engine.dedup();
+   * for (const r of await engine.recurring()) console.log(r.videos, r.durationSec, r.occurrences);
+   */
+  recurring(options: { minVideos?: number } = {}): Promise<RecurringSegment[]> {
+    return recurringSegments(this.store, this.sampling.intervalSec, options.minVideos);
   }
 
   private descriptorSearchContext() {

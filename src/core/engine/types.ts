@@ -59,6 +59,12 @@ export interface SearchOptions extends SearchFilter {
   minFrameSimilarity?: number;
   /** Segments scoring below this are dropped (0–1). */
   minSegmentScore?: number;
+  /**
+   * Give no weight to reference frames inside recurring segments (intros, credits, logos shared
+   * by 3 or more videos, as the last `dedup` run found them), so that a shared intro alone never
+   * makes a match.
+   */
+  ignoreRecurring?: boolean;
   /** Path shown in the result (defaults to the input path, or `<buffer>` / `<stream>`). */
   displayPath?: string;
   onProgress?: ProgressListener;

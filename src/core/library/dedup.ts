@@ -16,7 +16,9 @@ import type { VideoRecord } from '../../db/video-record.js';
 import type { DescriptorSearchContext } from './descriptor-search.js';
 import { alignDescriptors } from './descriptor-search.js';
 import { judgeCandidates } from '../verify/judge-segments.js';
-import type { JudgedSegment } from '../verify/judge-segments.js';
+import type { JudgedSegment, ScoredSegment } from '../verify/judge-segments.js';
+import type { SegmentVerification } from '../verify/segment-verification.js';
+import type { SearchSettings } from '../settings/search-settings.js';
 import type { MatchPoint } from '../align/temporal-chains.js';
 import { videoScore } from '../align/segment-scoring.js';
 import { AbortedError } from '../errors/retrace-error.js';
@@ -122,7 +124,24 @@ export async function dedupLibrary(ctx: DedupContext, options: DedupOptions = {}
     const media = hasMedia(rec);
     if (!media) withoutMedia++;
     const query = media ? { path: resolvePath(rec.path), width: rec.width, height: rec.height, isImage: false, durationSec: rec.durationSec } : null;
-    const judged = await judgeCandidates(ctx.store, query, candidates, ctx.settings.minSegmentScore, false, ctx.settings.verify, options.signal);
+    // A pair already found from the other side was verified then, on the same two files: its
+    // verdict stands for this side's segments too (half the decoding of a first run).
+    const known = new Map((await dedup.findingsOn(id)).map((f) => [f.queryId, f]));
+    const judged = await judgeCandidates(
+      ctx.store,
+      query,
+      candidates.filter((c) => !known.has(c.videoId)),
+      ctx.settings.minSegmentScore,
+      false,
+      ctx.settings.verify,
+      options.signal,
+    );
+    for (const c of candidates) {
+      const other = known.get(c.videoId);
+      if (!other) continue;
+      const j = judgedFromOtherSide(c, other, ctx.settings);
+      if (j) judged.set(c.videoId, [...(judged.get(c.videoId) ?? []), j]);
+    }
     timings.verify += performance.now() - t;
     const findings = toFindings(id, judged);
     await dedup.record(id, findings);
@@ -142,13 +161,12 @@ export async function dedupLibrary(ctx: DedupContext, options: DedupOptions = {}
         scope: { videoIds: [id], frames: rec.frameCount },
       });
       timings.search += performance.now() - t;
-      t = performance.now();
-      const backMedia = hasMedia(otherRec);
-      const backQuery = backMedia
-        ? { path: resolvePath(otherRec.path), width: otherRec.width, height: otherRec.height, isImage: false, durationSec: otherRec.durationSec }
-        : null;
-      const backJudged = await judgeCandidates(ctx.store, backQuery, back, ctx.settings.minSegmentScore, false, ctx.settings.verify, options.signal);
-      timings.verify += performance.now() - t;
+      // The pair was verified a moment ago from this video's side.
+      const backJudged = new Map<string, JudgedSegment[]>();
+      for (const c of back) {
+        const j = judgedFromOtherSide(c, f, ctx.settings);
+        if (j) backJudged.set(c.videoId, [...(backJudged.get(c.videoId) ?? []), j]);
+      }
       for (const bf of toFindings(other, backJudged)) await dedup.recordPair(bf);
     }
     options.onProgress?.(i + 1, pending.length);
@@ -163,6 +181,28 @@ export async function dedupLibrary(ctx: DedupContext, options: DedupOptions = {}
     clusters: report.clusters,
     timingsMs: { search: Math.round(timings.search), verify: Math.round(timings.verify), total: Math.round(timings.total) },
   };
+}
+
+const VERDICT_RANK: Record<string, number> = { confirmed: 3, unverified: 2, unconfirmed: 1, 'no-media': 0 };
+
+/**
+ * A candidate segment judged by the verdict its pair got when the other video was searched: the
+ * best verdict of that side's segments, under the rule that verdict carries in `judgeCandidates`
+ * (confirmed or unverifiable: the temporal floor; too flat or no media: `abstainMinScore`).
+ */
+function judgedFromOtherSide(c: ScoredSegment, other: DedupFinding, s: SearchSettings): JudgedSegment | null {
+  const status = other.segments.map((x) => x.verification).sort((a, b) => (VERDICT_RANK[b] ?? 0) - (VERDICT_RANK[a] ?? 0))[0] ?? 'unverified';
+  const floor = status === 'confirmed' || status === 'unverified' ? s.minSegmentScore : Math.max(s.minSegmentScore, s.verify.abstainMinScore);
+  if (c.score < floor) return null;
+  const verification: SegmentVerification = {
+    status: status as SegmentVerification['status'],
+    pairs: 0,
+    voting: 0,
+    agreeing: 0,
+    inliers: 0,
+    reason: 'verified when the other video was searched',
+  };
+  return { ...c, verification, transform: null };
 }
 
 /**

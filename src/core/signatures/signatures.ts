@@ -17,6 +17,7 @@ import { alignDescriptors } from '../library/descriptor-search.js';
 import { judgeCandidates } from '../verify/judge-segments.js';
 import { describeMatches, rankVideos, round } from '../results/match-results.js';
 import { resolveScope } from '../library/search-filter.js';
+import { recurringFilter, recurringSegments } from '../library/recurring-segments.js';
 import type { VideoSignature } from './signature-format.js';
 import { decodeSignature, encodeSignature, looksLikeSignature } from './signature-format.js';
 
@@ -142,7 +143,8 @@ export async function searchSignature(ctx: DescriptorSearchContext, path: string
   const sig = await readSignature(path, ctx.descriptor);
   const decode = performance.now() - t;
   t = performance.now();
-  const candidates = await alignDescriptors(ctx, { frames: sig.frames, intervalSec: sig.intervalSec, scope });
+  const ignore = opts.ignoreRecurring ? recurringFilter(await recurringSegments(ctx.store, ctx.refIntervalSec), ctx.refIntervalSec) : undefined;
+  const candidates = await alignDescriptors(ctx, { frames: sig.frames, intervalSec: sig.intervalSec, scope, ignore });
   const knn = performance.now() - t;
   const minSegmentScore = opts.minSegmentScore ?? ctx.settings.minSegmentScore;
   const judged = await judgeCandidates(ctx.store, null, candidates, minSegmentScore, true, ctx.settings.verify, opts.signal);
