@@ -20,6 +20,7 @@ import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
 import { watchFolder } from '../library/folder-watch.js';
 import type { WatchOptions } from '../library/folder-watch.js';
 import { dedupLibrary, readRelations } from '../library/dedup.js';
+import { DedupStore } from '../../db/dedup-store.js';
 import { recurringSegments } from '../library/recurring-segments.js';
 import type { RecurringSegment } from '../library/recurring-segments.js';
 import { indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
@@ -260,13 +261,14 @@ export class Retrace {
 
   /**
    * The relations and clusters the last `dedup` runs stored, without searching anything (videos
-   * indexed since are not in them yet).
+   * indexed since are not in them yet: `pending` counts them).
    *
    * @example
    * const { relations } = await engine.dedupRelations();
    */
-  dedupRelations(): Promise<{ videos: number; relations: DedupRelation[]; clusters: DedupCluster[] }> {
-    return readRelations(this.store, this.sampling.intervalSec);
+  async dedupRelations(): Promise<{ videos: number; pending: number; relations: DedupRelation[]; clusters: DedupCluster[] }> {
+    const [stored, pending] = await Promise.all([readRelations(this.store, this.sampling.intervalSec), new DedupStore(this.sql).uncompared()]);
+    return { ...stored, pending: pending.length };
   }
 
   /**
