@@ -24,6 +24,7 @@ import { relationType } from '../../src/core/library/dedup.js';
 import type { DedupRelation, DedupReport, RelationType } from '../../src/core/library/dedup.js';
 import { parseFlags } from '../common/args.js';
 import { writeJsonReport } from '../common/json.js';
+import { cpuSince, cpuTimes } from '../common/cpu.js';
 
 const DEFAULT_CORPUS = fileURLToPath(new URL('../../../shared/corpus/videos', import.meta.url));
 
@@ -161,8 +162,11 @@ async function main(): Promise<void> {
     for (const v of await engine.list({ limit: 10_000 })) idOf.set(basename(v.path), v.id);
 
     t = performance.now();
+    let cpu = cpuTimes();
     const first = await engine.dedup();
     const firstSec = (performance.now() - t) / 1000;
+    const firstCpu = cpuSince(cpu);
+    console.log(`first dedup CPU: ${(firstCpu.selfMs / 1000).toFixed(1)} s in this process, ${(firstCpu.childrenMs / 1000).toFixed(1)} s in ffmpeg`);
     console.log(
       `first dedup: ${first.compared} videos searched in ${firstSec.toFixed(1)} s (search ${first.timingsMs.search} ms, verify ${first.timingsMs.verify} ms), load ${loadavg()
         .map((x) => x.toFixed(2))
@@ -176,8 +180,11 @@ async function main(): Promise<void> {
     idOf.set(extra, added.videoId);
     planted.push({ x: 'mdn_flower.mp4', y: extra, type: 'duplicate', family: 'flip (incremental)' });
     t = performance.now();
+    cpu = cpuTimes();
     const second = await engine.dedup();
     const secondSec = (performance.now() - t) / 1000;
+    const secondCpu = cpuSince(cpu);
+    console.log(`incremental dedup CPU: ${(secondCpu.selfMs / 1000).toFixed(2)} s in this process, ${(secondCpu.childrenMs / 1000).toFixed(2)} s in ffmpeg`);
     console.log(
       `incremental dedup: ${second.compared} video searched in ${secondSec.toFixed(2)} s (search ${second.timingsMs.search} ms, verify ${second.timingsMs.verify} ms), load ${loadavg()
         .map((x) => x.toFixed(2))
@@ -190,6 +197,8 @@ async function main(): Promise<void> {
       videos: second.videos,
       firstRunSec: round(firstSec),
       firstRun: first.timingsMs,
+      firstRunCpuMs: firstCpu,
+      incrementalCpuMs: secondCpu,
       incrementalSec: round(secondSec),
       incremental: second.timingsMs,
       ...report,
