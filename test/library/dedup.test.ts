@@ -108,6 +108,14 @@ describe('dedup', () => {
     expect(again.relations.length).toBe(second.relations.length);
   });
 
+  it('forgets the relations of a removed video', async () => {
+    expect(relationOf(await engine.dedupRelations(), 'mandel', 'excerpt')).toBeDefined();
+    await engine.remove(id.excerpt);
+    const after = await engine.dedupRelations();
+    expect(relationOf(after, 'mandel', 'excerpt')).toBeUndefined();
+    expect(after.pending).toBe(0);
+  });
+
   it('types relations by coverage and clusters them by union', () => {
     expect(relationType(0.95, 0.9)).toBe('duplicate');
     expect(relationType(0.3, 0.95)).toBe('contains');

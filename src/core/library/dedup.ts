@@ -15,7 +15,7 @@ import { DedupStore } from '../../db/dedup-store.js';
 import type { VideoRecord } from '../../db/video-record.js';
 import type { DescriptorSearchContext } from './descriptor-search.js';
 import { alignDescriptors } from './descriptor-search.js';
-import { judgeCandidates } from '../verify/judge-segments.js';
+import { judgeCandidates, verificationCanReject } from '../verify/judge-segments.js';
 import type { JudgedSegment, ScoredSegment } from '../verify/judge-segments.js';
 import type { SegmentVerification } from '../verify/segment-verification.js';
 import type { SearchSettings } from '../settings/search-settings.js';
@@ -127,12 +127,14 @@ export async function dedupLibrary(ctx: DedupContext, options: DedupOptions = {}
     // A pair already found from the other side was verified then, on the same two files: its
     // verdict stands for this side's segments too (half the decoding of a first run).
     const known = new Map((await dedup.findingsOn(id)).map((f) => [f.queryId, f]));
+    // As a search by file: a video with far fewer pixels than verification works at cannot be rejected by it.
+    const cannotReject = !verificationCanReject({ width: rec.width, height: rec.height, lowInformation: false }, ctx.settings.verify);
     const judged = await judgeCandidates(
       ctx.store,
       query,
       candidates.filter((c) => !known.has(c.videoId)),
       ctx.settings.minSegmentScore,
-      false,
+      cannotReject,
       ctx.settings.verify,
       options.signal,
     );
