@@ -54,10 +54,10 @@ hand, and lists clusters of videos and their relations: duplicate, contains, con
 related, with the shared segments (--csv FILE: one row per relation). --recurring also lists
 segments found in 3 or more videos (intros, credits); search --ignore-recurring gives those
 no weight, so a shared intro alone never makes a match.
-signatures make writes a video's portable signature (its frames' descriptors and times, no
-pixels; docs/signature-format.md). index adds a .sig as a reference without media (no
-thumbnails, never verified); search with a .sig matches without media: segments are
-'no-media' and need a score of 0.8. A signature of another descriptor fails with
+signatures make writes the portable signature of a video or picture (its frames' descriptors
+and times, no pixels; docs/signature-format.md). index adds a video's .sig as a reference
+without media (no thumbnails, never verified); search with a .sig matches without media:
+segments are 'no-media' and need a score of 0.8. A signature of another descriptor fails with
 DESCRIPTOR_MISMATCH, a damaged one with BAD_SIGNATURE (exit 3).
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);

@@ -4,7 +4,7 @@ import { Retrace } from '../../src/core/engine/retrace.js';
 import type { SearchResult } from '../../src/core/engine/types.js';
 import { decodeSignature, encodeSignature, fromHalf, toHalf } from '../../src/core/signatures/signature-format.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
-import { editClip, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
+import { editClip, extractStill, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 import type { TestDatabase } from '../helpers/test-database.js';
@@ -82,9 +82,29 @@ describe('signatures', () => {
     await engine.remove(indexed.videoId);
   });
 
+  it('a still image signature finds the picture where a search by the image finds it', async () => {
+    // At a stored frame's time: a signature has none of the second tier's regions (de-rotations, crops) that
+    // find a picture between stored frames of this turning pattern.
+    const still = await extractStill(ref.pattern.path, 6, dir.file('still.png'));
+    const stillSig = dir.file('still.sig');
+    await writeFile(stillSig, await engine.makeSignature(still));
+    const byFile = await engine.search(still);
+    const bySig = await engine.search(stillSig);
+    expect(bySig.query.kind).toBe('image');
+    expect(bySig.matches.map((m) => m.videoId)).toEqual(byFile.matches.map((m) => m.videoId));
+    expect(bySig.matches.map((m) => m.videoId)).toEqual([ref.pattern.id]);
+    const f = byFile.matches[0].segments[0];
+    const s = bySig.matches[0].segments[0];
+    expect(Math.abs(s.refStart - f.refStart), `file ${f.refStart}–${f.refEnd}, signature ${s.refStart}–${s.refEnd}`).toBeLessThanOrEqual(TOL);
+    expect(s.verification.status).toBe('no-media');
+    // A picture is searched, never indexed.
+    await expectRetraceError(engine.index(stillSig), 'INVALID_ARGUMENT');
+  });
+
   it('keeps every stored frame: decoding gives back times, qualities and vectors to half precision', async () => {
     const sig = decodeSignature(await readFile(querySig));
     expect(sig.version).toBe(1);
+    expect(sig.kind).toBe('video');
     expect(sig.descriptor).toEqual({ id: engine.descriptor.id, dimensions: engine.descriptor.dimensions });
     expect(sig.contentHash).toMatch(/^[0-9a-f]{64}$/);
     expect(sig.durationSec).toBeCloseTo(8, 0);

@@ -17,7 +17,7 @@ import type { RegionPair } from '../candidates/region-pair.js';
 import { regionPair } from '../candidates/region-pair.js';
 import { weighHits } from '../candidates/evidence.js';
 import type { WeightedHit } from '../candidates/evidence.js';
-import { matchPointsByVideo } from '../align/match-points.js';
+import { imageSegments, matchPointsByVideo } from '../align/match-points.js';
 import { alignMatches } from '../align/temporal-chains.js';
 import type { AlignOptions } from '../align/temporal-chains.js';
 import { segmentScore } from '../align/segment-scoring.js';
@@ -50,6 +50,13 @@ export interface DescriptorQuery {
   scope?: VideoScope;
   /** Reference frames for which this says true give no evidence (recurring segments ignored). */
   ignore?: (videoId: string, timeSec: number) => boolean;
+  /**
+   * A still image (one frame): searched under the rules a search by file applies to a picture —
+   * more neighbours, a wider margin above the background, a lower information floor (and a high
+   * similarity floor below the video one), the places it appears instead of chains, and its own
+   * score scale and threshold.
+   */
+  image?: boolean;
 }
 
 interface Region {
@@ -68,11 +75,16 @@ interface Region {
  */
 export async function alignDescriptors(ctx: DescriptorSearchContext, query: DescriptorQuery): Promise<ScoredSegment[]> {
   const s = ctx.settings;
-  const evidence = s.evidence;
+  const image = query.image ?? false;
+  const lowInformation = image && query.frames.some((f) => f.quality < s.evidence.minQuality);
+  const evidence = image
+    ? { ...s.evidence, backgroundMargin: s.imageBackgroundMargin, ...(lowInformation ? { minPairSimilarity: s.lowInformationMinSimilarity } : {}) }
+    : s.evidence;
+  const minQuality = image ? s.imageMinQuality : evidence.minQuality;
   const regions: Region[] = [];
   query.frames.forEach((f, frame) => {
     // Flat frames match everything: as in a search by file, they are not searched.
-    if (f.quality < evidence.minQuality) return;
+    if (f.quality < minQuality) return;
     const whole = f.vectors.get(STORED_VARIANT.whole);
     const centre = f.vectors.get(STORED_VARIANT.centre);
     const both = [STORED_VARIANT.whole, STORED_VARIANT.centre];
@@ -90,11 +102,12 @@ export async function alignDescriptors(ctx: DescriptorSearchContext, query: Desc
     if (!sel.length) continue;
     const vectors = sel.map((r) => r.vector);
     const exclude = query.exclude ?? [];
-    let hits: KnnHit[] = await ctx.store.knn(vectors, variant, s.k, undefined, undefined, exclude);
+    const k = image ? s.imageK : s.k;
+    let hits: KnnHit[] = await ctx.store.knn(vectors, variant, k, undefined, undefined, exclude);
     if (query.scope) {
       // As a filtered search by file: the whole index sets each region's background, the
       // filter's videos alone give the evidence (none lost to other videos filling the k nearest).
-      const scoped = await ctx.store.knn(vectors, variant, s.k, undefined, query.scope, exclude);
+      const scoped = await ctx.store.knn(vectors, variant, k, undefined, query.scope, exclude);
       const seen = new Set(hits.map((h) => `${h.query}|${h.frameId}`));
       hits = [...hits, ...scoped.filter((h) => !seen.has(`${h.query}|${h.frameId}`))];
     }
@@ -113,11 +126,12 @@ export async function alignDescriptors(ctx: DescriptorSearchContext, query: Desc
 
   const align: AlignOptions = { ...s.align, queryIntervalSec: query.intervalSec, refIntervalSec: ctx.refIntervalSec };
   const queryTimes = query.frames.map((f) => f.timestampSec);
-  const floor = Math.min(s.minSegmentScore, s.verify.enabled ? s.verify.candidateMinScore : Infinity);
+  const floor = Math.min(image ? s.minImageScore : s.minSegmentScore, s.verify.enabled ? s.verify.candidateMinScore : Infinity);
   const out: ScoredSegment[] = [];
   for (const [videoId, pts] of matchPointsByVideo(weighted, queryTimes)) {
-    for (const seg of alignMatches([...pts.values()], align)) {
-      const score = segmentScore(seg, s.evidenceScale);
+    const segments = image ? imageSegments([...pts.values()], ctx.refIntervalSec) : alignMatches([...pts.values()], align);
+    for (const seg of segments) {
+      const score = segmentScore(seg, image ? s.imageEvidenceScale : s.evidenceScale);
       if (score >= floor) out.push({ videoId, seg, score });
     }
   }

@@ -27,6 +27,8 @@ export const SIGNATURE_EXTENSION = '.sig';
 
 /** The JSON header of a signature (format version 1). */
 export interface SignatureHeader {
+  /** A video, or a still image (one frame at time 0, searched under the rules of a picture). */
+  kind: 'video' | 'image';
   /** The descriptor that made the vectors: a signature is only comparable with an index built by the same one. */
   descriptor: { id: string; dimensions: number };
   /** SHA-256 (hex) of the media file the signature was made from: the library's identity of a video. */
@@ -59,6 +61,7 @@ const MAX_VARIANTS = 8;
 export function encodeSignature(sig: Omit<VideoSignature, 'version' | 'frameCount'>): Buffer {
   const dims = sig.descriptor.dimensions;
   const header: SignatureHeader = {
+    kind: sig.kind,
     descriptor: sig.descriptor,
     contentHash: sig.contentHash,
     durationSec: sig.durationSec,
@@ -153,6 +156,7 @@ export function decodeSignature(buf: Uint8Array): VideoSignature {
 function checkHeader(h: SignatureHeader): void {
   const bad = (what: string) => new BadSignatureError(`Signature header: ${what}`);
   if (typeof h !== 'object' || h === null) throw bad('not an object');
+  if (h.kind !== 'video' && h.kind !== 'image') throw bad('kind is neither video nor image');
   if (typeof h.descriptor?.id !== 'string' || !Number.isInteger(h.descriptor.dimensions) || h.descriptor.dimensions <= 0) throw bad('no descriptor');
   if (typeof h.contentHash !== 'string' || !/^[0-9a-f]{64}$/.test(h.contentHash)) throw bad('no content hash');
   for (const k of ['durationSec', 'width', 'height', 'intervalSec', 'frameCount'] as const)

@@ -9,6 +9,10 @@ import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
 import type { IngestContext } from '../engine/ingest.js';
 import { describeFrames } from '../engine/ingest.js';
 import { probeMedia } from '../media/probe.js';
+import { sampleFrames } from '../media/frame-sampler.js';
+import { prepareFrame } from '../frames/prepared-frame.js';
+import { storedRegions } from '../frames/region-variants.js';
+import { describeAll } from '../descriptors/frame-descriptor.js';
 import { sha256File } from '../media/content-hash.js';
 import { InvalidArgumentError, SignatureDescriptorMismatchError } from '../errors/retrace-error.js';
 import type { IndexOptions, IndexResult, SearchOptions, SearchResult } from '../engine/types.js';
@@ -25,8 +29,8 @@ const CREATED_BY = 'retrace signature v1';
 
 /**
  * Make the signature of a video file: its frames sampled, selected and described as indexing
- * would, with its content hash and duration. Still images have no signature (yet): a picture is
- * searched by its one frame under rules of its own, which signatures do not carry.
+ * would, with its content hash and duration. A still image's signature holds its one frame and
+ * is searched under the rules of a picture (it cannot be indexed, as an image file cannot).
  */
 export async function makeSignature(
   ctx: Pick<IngestContext, 'descriptor' | 'limits' | 'sampling' | 'batchSize' | 'minQuality'>,
@@ -34,15 +38,35 @@ export async function makeSignature(
   options: { title?: string; signal?: AbortSignal } = {},
 ): Promise<Buffer> {
   const info = await probeMedia(path, ctx.limits);
-  if (info.kind !== 'video') throw new InvalidArgumentError(`${path} is a still image; signatures are made of videos`);
   const contentHash = await sha256File(path);
   const frames: StoredFrame[] = [];
-  for await (const batch of describeFrames(ctx, path, info, { signal: options.signal }, {})) frames.push(...batch);
+  if (info.kind === 'image') {
+    // A picture's one frame, prepared and described as a stored frame is.
+    for await (const f of sampleFrames({ path, info, output: ctx.descriptor.input, signal: options.signal })) {
+      const prepared = prepareFrame(f.raster);
+      const regions = storedRegions(f.raster, prepared.content);
+      const vectors = await describeAll(
+        ctx.descriptor,
+        regions.map((r) => r.raster),
+      );
+      frames.push({
+        frameNumber: 0,
+        timestampSec: 0,
+        isKeyframe: true,
+        quality: prepared.quality,
+        vectors: regions.map((r, i) => ({ variant: r.variant, embedding: vectors[i] })),
+      });
+      break;
+    }
+  } else {
+    for await (const batch of describeFrames(ctx, path, info, { signal: options.signal }, {})) frames.push(...batch);
+  }
   const last = frames.at(-1)?.timestampSec ?? 0;
   return encodeSignature({
+    kind: info.kind === 'image' ? 'image' : 'video',
     descriptor: { id: ctx.descriptor.id, dimensions: ctx.descriptor.dimensions },
     contentHash,
-    durationSec: info.durationSec > 0 ? info.durationSec : last + ctx.sampling.intervalSec,
+    durationSec: info.kind === 'image' ? 0 : info.durationSec > 0 ? info.durationSec : last + ctx.sampling.intervalSec,
     width: info.width,
     height: info.height,
     fps: info.fps,
@@ -85,6 +109,7 @@ export async function readSignature(path: string, descriptor: FrameDescriptor): 
 export async function indexSignature(store: FrameStore, descriptor: FrameDescriptor, path: string, opts: IndexOptions = {}): Promise<IndexResult> {
   const t0 = performance.now();
   const sig = await readSignature(path, descriptor);
+  if (sig.kind === 'image') throw new InvalidArgumentError(`${path} is the signature of a still image; only videos can be indexed (images can be searched)`);
   const existing = await store.findByHash(sig.contentHash);
   if (existing && existing.status === 'ready')
     return {
@@ -144,14 +169,15 @@ export async function searchSignature(ctx: DescriptorSearchContext, path: string
   const decode = performance.now() - t;
   t = performance.now();
   const ignore = opts.ignoreRecurring ? recurringFilter(await recurringSegments(ctx.store, ctx.refIntervalSec), ctx.refIntervalSec) : undefined;
-  const candidates = await alignDescriptors(ctx, { frames: sig.frames, intervalSec: sig.intervalSec, scope, ignore });
+  const image = sig.kind === 'image';
+  const candidates = await alignDescriptors(ctx, { frames: sig.frames, intervalSec: sig.intervalSec, scope, ignore, image });
   const knn = performance.now() - t;
-  const minSegmentScore = opts.minSegmentScore ?? ctx.settings.minSegmentScore;
+  const minSegmentScore = opts.minSegmentScore ?? (image ? ctx.settings.minImageScore : ctx.settings.minSegmentScore);
   const judged = await judgeCandidates(ctx.store, null, candidates, minSegmentScore, true, ctx.settings.verify, opts.signal);
-  const ranked = rankVideos(judged, { single: false, isImage: false, durationSec: sig.durationSec });
+  const ranked = rankVideos(judged, { single: image, isImage: image, durationSec: sig.durationSec });
   const matches = await describeMatches(ctx.store, ranked, opts.limit ?? 10);
   return {
-    query: { path: opts.displayPath ?? path, kind: 'video', durationSec: round(sig.durationSec), frames: sig.frames.length, media: false },
+    query: { path: opts.displayPath ?? path, kind: sig.kind, durationSec: round(sig.durationSec), frames: sig.frames.length, media: false },
     matches,
     timingsMs: { decode: Math.round(decode), describe: 0, knn: Math.round(knn), align: 0, verify: 0, total: Math.round(performance.now() - t0) },
   };
