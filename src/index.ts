@@ -15,6 +15,16 @@ export type { IndexManyOptions, IndexOutcome } from './core/engine/ingest.js';
 export type { QueryInput } from './core/engine/query-input.js';
 export type { SyncChange, SyncError, SyncOptions, SyncSummary } from './core/library/folder-sync.js';
 export type { WatchOptions } from './core/library/folder-watch.js';
+/** Duplicate clusters (`Retrace.dedup`): relations between videos that share footage, and the clusters they form. */
+export { CONTAINED_COVERAGE, relationType } from './core/library/dedup.js';
+export type { DedupCluster, DedupOptions, DedupRelation, DedupReport, DedupVideo, RelationType, SharedSegment } from './core/library/dedup.js';
+/** Recurring segments (`Retrace.recurring`): intros, credits and logos found in 3 or more videos. */
+export { RECURRING_MIN_VIDEOS } from './core/library/recurring-segments.js';
+export type { RecurringOccurrence, RecurringSegment } from './core/library/recurring-segments.js';
+/** Portable signatures (`Retrace.makeSignature`; docs/signature-format.md): decode, inspect or write them without an index. */
+export { SIGNATURE_VERSION, SIGNATURE_EXTENSION, decodeSignature, encodeSignature, looksLikeSignature } from './core/signatures/signature-format.js';
+export type { SignatureHeader, VideoSignature } from './core/signatures/signature-format.js';
+export type { DescribedFrame } from './core/library/descriptor-search.js';
 export type { RefineSettings, SearchSettings } from './core/settings/search-settings.js';
 export type { VerifySettings } from './core/settings/verify-settings.js';
 

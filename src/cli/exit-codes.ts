@@ -37,6 +37,7 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   FFMPEG_NOT_FOUND: EXIT.environment,
   FFMPEG_UNUSABLE: EXIT.environment,
   DESCRIPTOR_ERROR: EXIT.environment,
+  BAD_SIGNATURE: EXIT.badMedia,
   INVALID_ARGUMENT: EXIT.usage,
   UPLOAD_ERROR: EXIT.failed,
   CHUNK_OUT_OF_RANGE: EXIT.failed,

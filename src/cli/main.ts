@@ -15,7 +15,11 @@ const HELP = `retrace — find where a video clip or picture came from
 Usage:
   retrace index <files or folders...> [--meta KEY=VALUE]... [--db PATH|URL] [--json]
   retrace sync <folder> [--watch] [--meta KEY=VALUE]... [--db PATH|URL] [--json]
-  retrace search <file> [--where KEY=VALUE]... [--folder PATH] [--limit N | --top N] [--db PATH|URL] [--json]
+  retrace search <file> [--where KEY=VALUE]... [--folder PATH] [--limit N | --top N] [--ignore-recurring]
+                [--db PATH|URL] [--json]
+  retrace search <file.sig> [...]   (a signature: matched without media, segments 'no-media')
+  retrace dedup [--recurring] [--full] [--db PATH|URL] [--json | --csv FILE]
+  retrace signatures make <video> -o <out.sig> [--db PATH|URL]
   retrace list [--db PATH|URL] [--json]
   retrace remove <id...> [--db PATH|URL]
   retrace stats [--db PATH|URL] [--json]
@@ -43,6 +47,18 @@ search --where KEY=VALUE keeps videos whose title or metadata KEY equals VALUE (
 different keys must all match, one key given twice matches either value); --folder PATH keeps
 videos whose file lies under PATH. --top N lists N videos whatever their score: the matches,
 then the closest near misses marked "below threshold" ("belowThreshold": true in JSON).
+
+dedup searches every video indexed since its last run (all with --full) against the rest of
+the library by its stored frames (no decoding), verifies segments where both files are at
+hand, and lists clusters of videos and their relations: duplicate, contains, contained-in,
+related, with the shared segments (--csv FILE: one row per relation). --recurring also lists
+segments found in 3 or more videos (intros, credits); search --ignore-recurring gives those
+no weight, so a shared intro alone never makes a match.
+signatures make writes the portable signature of a video or picture (its frames' descriptors
+and times, no pixels; docs/signature-format.md). index adds a video's .sig as a reference
+without media (no thumbnails, never verified); search with a .sig matches without media:
+segments are 'no-media' and need a score of 0.8. A signature of another descriptor fails with
+DESCRIPTOR_MISMATCH, a damaged one with BAD_SIGNATURE (exit 3).
 
 --db defaults to $RETRACE_DB, else ./.retrace (an embedded database directory);
 a postgres:// URL selects a PostgreSQL server with pgvector. Only index, sync and serve
@@ -79,7 +95,7 @@ function version(): string {
 }
 
 /** Commands that may create the database they are pointed at; the others need an existing index. */
-const CREATING_COMMANDS = new Set(['index', 'sync', 'serve']);
+const CREATING_COMMANDS = new Set(['index', 'sync', 'serve', 'signatures']);
 
 let pipesGuarded = false;
 /**
@@ -143,6 +159,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         'trust-proxy': { type: 'string' },
         'search-concurrency': { type: 'string' },
         'index-concurrency': { type: 'string' },
+        csv: { type: 'string' },
+        full: { type: 'boolean', default: false },
+        recurring: { type: 'boolean', default: false },
+        'ignore-recurring': { type: 'boolean', default: false },
+        output: { type: 'string', short: 'o' },
       },
     });
   } catch (e) {
@@ -225,7 +246,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       await sql?.close().catch(() => undefined);
     }
   }
-  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
+  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve', 'dedup', 'signatures'].includes(command)) {
     process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
     return EXIT.usage;
   }
@@ -233,7 +254,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'search' && !need(1, 'the file to search for')) return EXIT.usage;
   if (command === 'sync' && !need(1, 'the folder to sync')) return EXIT.usage;
   if (command === 'remove' && !need(1, 'the video id to remove')) return EXIT.usage;
-  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0 };
+  if (command === 'signatures' && !need(2, 'what to do: signatures make <video> -o <out.sig>')) return EXIT.usage;
+  if (values.csv !== undefined && values.json) {
+    process.stderr.write('--csv and --json cannot be used together\n');
+    return EXIT.usage;
+  }
+  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0, dedup: 0, signatures: 2 };
   if (command in maxPositionals && positionals.length > maxPositionals[command]) {
     const extra = positionals.slice(maxPositionals[command]);
     process.stderr.write(`retrace ${command}: unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}\n\n${HELP}\n`);
@@ -245,12 +271,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     // ffmpeg's checks (three short runs that blocked the main thread 0.1-0.35 s) go on while the
     // index opens.
-    if (command === 'index' || command === 'sync' || command === 'search') void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
+    if (command === 'index' || command === 'sync' || command === 'search' || command === 'signatures')
+      void (await import('../core/media/ffmpeg-binaries.js')).prefetchFfmpeg();
     const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
+      // A signature needs only the descriptor: without --db it is made with no index at all.
+      ...(command === 'signatures' && values.db === undefined ? { db: 'memory://' } : {}),
       // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).
       ...(command === 'index' || command === 'sync' ? { pgliteSharedBuffers: '32MB' } : {}),
     });
@@ -264,7 +293,22 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'search':
         return await (
           await import('./commands/search-command.js')
-        ).searchCommand(engine, positionals[0], { json: values.json ?? false, limit, top, where, folder: values.folder });
+        ).searchCommand(engine, positionals[0], {
+          json: values.json ?? false,
+          limit,
+          top,
+          where,
+          folder: values.folder,
+          ignoreRecurring: values['ignore-recurring'] ?? false,
+        });
+      case 'dedup':
+        return await (
+          await import('./commands/dedup-command.js')
+        ).dedupCommand(engine, { json: values.json ?? false, csv: values.csv, full: values.full ?? false, recurring: values.recurring ?? false });
+      case 'signatures':
+        return await (
+          await import('./commands/signatures-command.js')
+        ).signaturesCommand(engine, positionals, { output: values.output, json: values.json ?? false });
       case 'list':
         return await (await import('./commands/library-commands.js')).listCommand(engine, values.json ?? false);
       case 'remove':

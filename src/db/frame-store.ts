@@ -430,8 +430,17 @@ export class FrameStore {
    * when they are at most `ann.exactScopeFrames`, else by the same iterative scan with the scope as
    * one more filter (its tuple cap raised with the share of frames filtered out).
    */
-  async knn(queries: readonly Float32Array[], variant: number, k: number, efSearch = this.ann.efSearch, scope?: VideoScope): Promise<KnnHit[]> {
+  async knn(
+    queries: readonly Float32Array[],
+    variant: number,
+    k: number,
+    efSearch = this.ann.efSearch,
+    scope?: VideoScope,
+    /** Videos never returned, filtered inside the scan like unready ones (a video searched with its own stored frames). */
+    exclude: readonly string[] = [],
+  ): Promise<KnnHit[]> {
     if (!queries.length || (scope && !scope.videoIds.length)) return [];
+    const excluded = pgArray(exclude);
     const D = this.dims;
     const col = this.vecExpr(variant);
     const rows = await this.sql.transaction(async (tx) => {
@@ -442,7 +451,7 @@ export class FrameStore {
           `WITH scoped AS MATERIALIZED (
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} AS v
                FROM frames f
-              WHERE f.video_id = ANY($3::uuid[]) AND ${this.nonZero(variant, 'f.')}
+              WHERE f.video_id = ANY($3::uuid[]) AND f.video_id <> ALL($4::uuid[]) AND ${this.nonZero(variant, 'f.')}
            )
            SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
              FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
@@ -452,7 +461,7 @@ export class FrameStore {
                 ORDER BY s.v <-> q.v::halfvec(${D})
                 LIMIT $2
              ) h`,
-          [pgArray(queries.map(vectorLiteral)), k, pgArray(scope.videoIds)],
+          [pgArray(queries.map(vectorLiteral)), k, pgArray(scope.videoIds), excluded],
         );
         return r.rows;
       }
@@ -473,11 +482,12 @@ export class FrameStore {
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} <=> q.v::halfvec(${D}) AS dist
                FROM frames f
               WHERE f.video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready'))
-                AND ${this.nonZero(variant, 'f.')}${scope ? ' AND f.video_id = ANY($3::uuid[])' : ''}
+                AND f.video_id <> ALL ($3::uuid[])
+                AND ${this.nonZero(variant, 'f.')}${scope ? ' AND f.video_id = ANY($4::uuid[])' : ''}
               ORDER BY ${col} <-> q.v::halfvec(${D})
               LIMIT $2
            ) h`,
-        [pgArray(queries.map(vectorLiteral)), k, ...(scope ? [pgArray(scope.videoIds)] : [])],
+        [pgArray(queries.map(vectorLiteral)), k, excluded, ...(scope ? [pgArray(scope.videoIds)] : [])],
       );
       return r.rows;
     });

@@ -20,6 +20,7 @@ import { createServerMetrics } from './metrics.js';
 import { jobsRouter } from './routes-jobs.js';
 import { uploadsRouter } from './routes-uploads.js';
 import { isInside, videosRouter } from './routes-videos.js';
+import { libraryRouter } from './routes-library.js';
 import { UploadStore } from './upload-store.js';
 import { DEFAULT_INDEX_CONCURRENCY, DEFAULT_SEARCH_CONCURRENCY, DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
 import { SqlRateLimitStore } from './rate-limit-store.js';
@@ -386,6 +387,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   api.use(uploadsRouter(ctx));
   api.use(jobsRouter(ctx));
   api.use(videosRouter(ctx));
+  api.use(libraryRouter(ctx));
   api.use((req) => {
     throw new HttpError(404, 'NOT_FOUND', `No API route ${req.method} ${req.baseUrl}${req.path}`);
   });

@@ -31,6 +31,7 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   DB_ERROR: 500,
   DESCRIPTOR_MISMATCH: 500,
   DESCRIPTOR_ERROR: 500,
+  BAD_SIGNATURE: 422,
   UPLOAD_ERROR: 400,
   // tus answers an offset it cannot accept with 409; a chunk outside the declared size is a range error.
   CHUNK_OUT_OF_RANGE: 416,

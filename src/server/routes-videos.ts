@@ -28,6 +28,11 @@ export function videosRouter(ctx: ServerContext): Router {
     if (!isUuid(id)) throw new NotFoundError('Video', id);
     return engine.get(id);
   };
+  /** A video indexed from a signature has no file to stream or take frames from. */
+  const withMedia = (v: VideoRecord): VideoRecord => {
+    if (v.metadata.media === false) throw new FileNotFoundError(`${v.title ?? v.id} (indexed from a signature, without media)`);
+    return v;
+  };
 
   // Listing the library needs an index key. A single video (its record, stream and frames) is
   // open to search keys too: search results name matched videos by id and the page shows them.
@@ -56,7 +61,7 @@ export function videosRouter(ctx: ServerContext): Router {
 
   /** The video file with HTTP Range support (seeking in a <video> element). */
   router.get('/videos/:id/stream', async (req, res, next) => {
-    const video = await load(req.params.id);
+    const video = withMedia(await load(req.params.id));
     const path = resolve(video.path);
     try {
       const s = await stat(path);
@@ -71,7 +76,7 @@ export function videosRouter(ctx: ServerContext): Router {
 
   /** One frame of the video as JPEG: `?t=` seconds (default 0), `?w=` width in pixels (default 320). */
   router.get('/videos/:id/thumbnail', async (req, res) => {
-    const video = await load(req.params.id);
+    const video = withMedia(await load(req.params.id));
     const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
     const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
     const end = video.durationSec > 0 ? Math.max(0, video.durationSec - 0.05) : 0;

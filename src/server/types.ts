@@ -1,3 +1,5 @@
+import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../core/library/dedup.js';
+import type { RecurringSegment } from '../core/library/recurring-segments.js';
 import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../db/sql-client.js';
@@ -14,6 +16,10 @@ export interface ServerEngine {
   stats(): Promise<EngineStats>;
   /** Delete unfinished videos of ingests whose process is gone (swept periodically when present). */
   discardAbandonedIngests?(): Promise<string[]>;
+  /** Duplicate clusters (`Retrace.dedup`); an engine without them has no /api/dedup. */
+  dedup?(options?: DedupOptions): Promise<DedupReport>;
+  dedupRelations?(): Promise<{ videos: number; pending: number; relations: DedupRelation[]; clusters: DedupCluster[] }>;
+  recurring?(): Promise<RecurringSegment[]>;
   /** Whether the database answers (health checks). */
   isDatabaseReachable(): Promise<boolean>;
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
 import type { Raster } from '../../src/core/frames/raster.js';
+import { flipHorizontal } from '../../src/core/frames/raster.js';
 
 const d = new BuiltinDescriptor();
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
@@ -17,6 +18,20 @@ const layout = (x: number, y: number) => (y < 0.45 ? 190 - 40 * y : 90 + 30 * Ma
 const stripes = (x: number, y: number, vertical: boolean) => 25 * Math.sin(2 * Math.PI * 9 * (vertical ? x : y));
 
 describe('BuiltinDescriptor', () => {
+  it("computes a mirror image's vector from the vector alone, as describing the mirrored picture gives", () => {
+    for (const [w, h] of [
+      [128, 128],
+      [97, 61],
+    ]) {
+      const pic = raster(w, h, (x, y) => layout(x, y) + stripes(x, y, true) + 40 * Math.sin(7 * x * x + 3 * y) + 30 * x);
+      const v = d.describeOne(pic);
+      const mirrored = d.describeOne(flipHorizontal(pic));
+      expect(dot(d.mirror(v), mirrored)).toBeGreaterThan(0.999);
+      // The picture is not symmetric: its mirror image is another vector.
+      expect(dot(v, mirrored)).toBeLessThan(0.9);
+    }
+  });
+
   it('gives a unit vector of its declared size, named after its version', () => {
     const v = d.describeOne(raster(128, 128, (x, y) => layout(x, y) + stripes(x, y, true)));
     expect(v).toHaveLength(d.dimensions);

@@ -250,6 +250,9 @@ const MATRIX: Row[] = [
     expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
+  // Duplicate clusters read the whole library, as listing it does.
+  { method: 'GET', route: '/api/dedup', path: () => '/api/dedup', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
+  { method: 'POST', route: '/api/dedup', path: () => '/api/dedup', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
   {
     method: 'GET',
     route: '/api/videos/:id',

@@ -165,6 +165,21 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     expect(await page.locator('.match').count()).toBe(0);
   });
 
+  it('compares new videos and shows a cluster with its shared segments', async () => {
+    const copy = await te.engine.index(clips.edited, { title: 'edited copy' });
+    await page.click('#nav-duplicates');
+    await page.click('#dup-run');
+    await page.waitForSelector('.dup-cluster', { timeout: 90_000 });
+    await expect(page.textContent('#dup-summary')).resolves.toContain('1 cluster');
+    const cluster = page.locator('.dup-cluster').first();
+    await expect(cluster.textContent()).resolves.toMatch(/Mandelbrot zoom (contains|related) edited copy|edited copy (contained-in|related) Mandelbrot zoom/);
+    expect(await cluster.locator('.dup-videos li').count()).toBe(2);
+    // The shared stretch drawn on both videos' timelines.
+    expect(await cluster.locator('.dup-relation .seg').count()).toBeGreaterThanOrEqual(2);
+    await te.engine.remove(copy.videoId);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('lists the library and deletes a video', async () => {
     await page.click('#nav-library');
     await page.waitForSelector('#library-rows tr');

@@ -9,17 +9,24 @@ export interface SearchCommandOptions {
   top?: number;
   where?: Record<string, string[]>;
   folder?: string;
+  ignoreRecurring?: boolean;
 }
 
 export async function searchCommand(engine: Retrace, file: string, options: SearchCommandOptions): Promise<number> {
-  const r = await engine.search(file, { limit: options.limit, top: options.top, where: options.where, folder: options.folder });
+  const r = await engine.search(file, {
+    limit: options.limit,
+    top: options.top,
+    where: options.where,
+    folder: options.folder,
+    ignoreRecurring: options.ignoreRecurring,
+  });
   if (options.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return EXIT.ok;
   }
   const q = r.query;
   process.stdout.write(
-    `query: ${q.path} (${q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`,
+    `query: ${q.path} (${q.media === false ? 'signature' : q.kind}${q.kind === 'video' ? `, ${q.durationSec.toFixed(1)} s` : ''}, ${q.frames} frames) in ${r.timingsMs.total} ms\n\n`,
   );
   if (!r.matches.length) {
     process.stdout.write(options.top ? 'Nothing in the index resembles it.\n' : 'No copy found.\n');
@@ -37,7 +44,9 @@ export async function searchCommand(engine: Retrace, file: string, options: Sear
           ? `verified: ${s.transform.summary}`
           : s.verification.status === 'unconfirmed'
             ? `unconfirmed (${s.verification.reason ?? 'geometry'})`
-            : 'not verified';
+            : s.verification.status === 'no-media'
+              ? 'not verified: no media (signature)'
+              : 'not verified';
       rows.push([
         i === 0 ? (m.title ?? m.path) : '',
         i === 0 ? m.score.toFixed(2) : '',

@@ -84,6 +84,27 @@ export class BuiltinDescriptor implements FrameDescriptor {
     return l2normalize(out);
   }
 
+  /**
+   * The vector of the mirror image, exactly, from the vector alone: mirroring x → N−1−x turns the
+   * DCT basis cos((2x+1)uπ/2N) into (−1)^u times itself, and swaps the gradient grid's left and
+   * right cells and each orientation θ into π − θ (bin b into B−1−b). Norms are unchanged.
+   */
+  mirror(vector: Float32Array): Float32Array {
+    const out = new Float32Array(vector.length);
+    let i = 0;
+    for (let v = 0; v < K; v++) {
+      for (let u = 0; u < K; u++) {
+        if (u === 0 && v === 0) continue;
+        out[i] = u % 2 ? -vector[i] : vector[i];
+        i++;
+      }
+    }
+    const base = K * K - 1;
+    for (let cy = 0; cy < G; cy++)
+      for (let cx = 0; cx < G; cx++) for (let b = 0; b < B; b++) out[base + (cy * G + (G - 1 - cx)) * B + (B - 1 - b)] = vector[base + (cy * G + cx) * B + b];
+    return out;
+  }
+
   async close(): Promise<void> {}
 }
 

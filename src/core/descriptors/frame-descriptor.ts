@@ -20,6 +20,12 @@ export interface FrameDescriptor {
    * descriptor resamples as it needs. Returns one L2-normalised vector per frame, in order.
    */
   describe(frames: readonly Raster[]): Promise<Float32Array[]>;
+  /**
+   * Optional: the vector of a frame's mirror image computed from the frame's own vector, for
+   * descriptors where that is exact (the built-in one). Lets stored vectors and signatures find
+   * mirrored copies without decoding the media again; without it they cannot.
+   */
+  mirror?(vector: Float32Array): Float32Array;
   /** Release native resources (ONNX sessions). */
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ import type { MediaLimits } from '../settings/media-settings.js';
 import type { SamplingOptions } from '../media/frame-sampler.js';
 import { sampleFrames } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
+import type { MediaInfo } from '../media/probe.js';
+import type { Raster } from '../frames/raster.js';
 import { sha256File } from '../media/content-hash.js';
 import { storedRegions } from '../frames/region-variants.js';
 import { describeAll } from '../descriptors/frame-descriptor.js';
@@ -86,57 +88,29 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
 
   let frames = 0;
   let lastTime = 0;
+  const progressAt = (timeSec: number) => (info.durationSec > 0 ? Math.min(0.97, 0.02 + 0.95 * (timeSec / info.durationSec)) : 0.02);
   try {
-    let batch: StoredFrame[] = [];
-    let regions: Array<{ frame: number; variant: number; raster: import('../frames/raster.js').Raster }> = [];
-    const flush = async () => {
-      if (!batch.length) return;
-      let ts = performance.now();
-      const vectors = await describeAll(
-        ctx.descriptor,
-        regions.map((r) => r.raster),
-      );
-      timings.describe += performance.now() - ts;
-      regions.forEach((r, i) => batch[r.frame].vectors.push({ variant: r.variant, embedding: vectors[i] }));
-      ts = performance.now();
+    for await (const batch of describeFrames(
+      ctx,
+      path,
+      info,
+      opts,
+      timings,
+      (timeSec, pending) => {
+        lastTime = Math.max(lastTime, timeSec);
+        // Progress follows media time frame by frame (batches only decide when rows are written);
+        // without a known duration there is no fraction to give until the end.
+        report({ stage: 'sampling', fraction: progressAt(lastTime), mediaTimeSec: lastTime, framesDone: frames + pending });
+      },
+      (pending) => report({ stage: 'describing', fraction: progressAt(lastTime), mediaTimeSec: lastTime, framesDone: frames + pending }),
+    )) {
+      const ts = performance.now();
       await ctx.store.addFrames(videoId, batch);
       timings.store += performance.now() - ts;
       frames += batch.length;
-      batch = [];
-      regions = [];
-    };
-
-    report({ stage: 'sampling', fraction: 0.02 });
-    let ts = performance.now();
-    const candidates = sampleFrames({
-      path,
-      info,
-      output: ctx.descriptor.input,
-      sampling: candidateSampling(opts.decoderThreads ? { ...ctx.sampling, threads: opts.decoderThreads } : ctx.sampling),
-      maxDurationSec: ctx.limits.maxDurationSec,
-      signal: opts.signal,
-    });
-    for await (const f of selectFrames(candidates, { sampling: ctx.sampling, minQuality: ctx.minQuality, maxFrames: ctx.limits.maxFramesPerVideo })) {
-      timings.sample += performance.now() - ts;
-      const prepared = f.prepared;
-      const index = batch.length;
-      batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: prepared.quality, vectors: [] });
-      for (const r of storedRegions(f.raster, prepared.content)) regions.push({ frame: index, ...r });
-      lastTime = Math.max(lastTime, f.timestampSec);
-      // Progress follows media time frame by frame (batches only decide when rows are written);
-      // without a known duration there is no fraction to give until the end.
-      const fraction = info.durationSec > 0 ? Math.min(0.97, 0.02 + 0.95 * (lastTime / info.durationSec)) : 0.02;
-      report({ stage: 'sampling', fraction, mediaTimeSec: lastTime, framesDone: frames + batch.length });
-      if (batch.length >= ctx.batchSize) {
-        report({ stage: 'describing', fraction, mediaTimeSec: lastTime, framesDone: frames + batch.length });
-        await flush();
-        report({ stage: 'storing', fraction, mediaTimeSec: lastTime, framesDone: frames });
-      }
+      report({ stage: 'storing', fraction: progressAt(lastTime), mediaTimeSec: lastTime, framesDone: frames });
       checkAbort();
-      ts = performance.now();
     }
-    report({ stage: 'storing', fraction: 0.98, mediaTimeSec: lastTime, framesDone: frames + batch.length });
-    await flush();
     // Containers without a duration in the header (some WebM) get it from decoding.
     const durationSec = info.durationSec > 0 ? info.durationSec : lastTime + ctx.sampling.intervalSec;
     const video = await ctx.store.finishVideo(videoId, frames, durationSec);
@@ -147,6 +121,62 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
     await ctx.store.discardVideo(videoId).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The frames an index stores for a video, described, in batches of `ctx.batchSize`: sampled,
+ * selected (motion frames added, flat ones skipped), borders removed, quality scored, and each
+ * stored region described. Shared by indexing and by signatures, so that a signature carries
+ * exactly what indexing the file would store.
+ */
+export async function* describeFrames(
+  ctx: Pick<IngestContext, 'descriptor' | 'limits' | 'sampling' | 'batchSize' | 'minQuality'>,
+  path: string,
+  info: MediaInfo,
+  opts: Pick<IndexOptions, 'signal' | 'decoderThreads'>,
+  timings: Record<string, number>,
+  onFrame?: (timestampSec: number, pendingFrames: number) => void,
+  /** Called when a full batch is about to be described. */
+  onDescribe?: (pendingFrames: number) => void,
+): AsyncGenerator<StoredFrame[]> {
+  let batch: StoredFrame[] = [];
+  let regions: Array<{ frame: number; variant: number; raster: Raster }> = [];
+  const describe = async () => {
+    const ts = performance.now();
+    const vectors = await describeAll(
+      ctx.descriptor,
+      regions.map((r) => r.raster),
+    );
+    timings.describe = (timings.describe ?? 0) + performance.now() - ts;
+    regions.forEach((r, i) => batch[r.frame].vectors.push({ variant: r.variant, embedding: vectors[i] }));
+    const done = batch;
+    batch = [];
+    regions = [];
+    return done;
+  };
+  let ts = performance.now();
+  const candidates = sampleFrames({
+    path,
+    info,
+    output: ctx.descriptor.input,
+    sampling: candidateSampling(opts.decoderThreads ? { ...ctx.sampling, threads: opts.decoderThreads } : ctx.sampling),
+    maxDurationSec: ctx.limits.maxDurationSec,
+    signal: opts.signal,
+  });
+  for await (const f of selectFrames(candidates, { sampling: ctx.sampling, minQuality: ctx.minQuality, maxFrames: ctx.limits.maxFramesPerVideo })) {
+    timings.sample = (timings.sample ?? 0) + performance.now() - ts;
+    const index = batch.length;
+    batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: f.prepared.quality, vectors: [] });
+    for (const r of storedRegions(f.raster, f.prepared.content)) regions.push({ frame: index, ...r });
+    onFrame?.(f.timestampSec, batch.length);
+    if (batch.length >= ctx.batchSize) {
+      onDescribe?.(batch.length);
+      yield await describe();
+    }
+    if (opts.signal?.aborted) throw new AbortedError();
+    ts = performance.now();
+  }
+  if (batch.length) yield await describe();
 }
 
 /** Files in flight at once by default (see `IndexManyOptions.concurrency`). */

@@ -19,6 +19,12 @@ import { syncFolder } from '../library/folder-sync.js';
 import type { SyncOptions, SyncSummary } from '../library/folder-sync.js';
 import { watchFolder } from '../library/folder-watch.js';
 import type { WatchOptions } from '../library/folder-watch.js';
+import { dedupLibrary, readRelations } from '../library/dedup.js';
+import { DedupStore } from '../../db/dedup-store.js';
+import { recurringSegments } from '../library/recurring-segments.js';
+import type { RecurringSegment } from '../library/recurring-segments.js';
+import { indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
+import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../library/dedup.js';
 
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
 import type { EngineStats, IndexOptions, IndexResult, MediaInfo, SearchOptions, SearchResult, VideoRecord, VideoStatus } from './types.js';
@@ -135,7 +141,9 @@ export class Retrace {
    * const r = await engine.index('film.mkv', { title: 'Film', onProgress: (p) => console.log(p.stage, p.fraction) });
    * console.log(r.videoId, r.status, r.frames);
    */
-  index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+  async index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
+    // A signature (`makeSignature`) is added as a reference without media.
+    if (await isSignatureFile(path)) return indexSignature(this.store, this.descriptor, path, options);
     return ingestVideo(
       {
         store: this.store,
@@ -204,12 +212,82 @@ export class Retrace {
    * const { matches } = await engine.search('clip.mp4');
    * // matches[0].segments[0] → { queryStart: 0, queryEnd: 8, refStart: 31, refEnd: 39, score: 0.93, ... }
    */
-  search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
+  async search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
+    if (typeof input === 'string' && (await isSignatureFile(input))) return searchSignature(this.descriptorSearchContext(), input, options);
     return searchMedia(
       { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
       input,
       options,
     );
+  }
+
+  /**
+   * The portable signature of a video file: its frames' descriptor vectors and times as indexing
+   * would store them, the descriptor's id, its duration and content hash; no pixels
+   * (docs/signature-format.md). `index` adds a signature as a reference without media and
+   * `search` searches with one, so two libraries can be matched without exchanging media.
+   *
+   * @example
+   * await writeFile('film.sig', await engine.makeSignature('film.mp4'));
+   * const { matches } = await engine.search('film.sig'); // segments verified: 'no-media'
+   */
+  makeSignature(path: string, options: { title?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
+    return makeSignature(
+      {
+        descriptor: this.descriptor,
+        limits: this.limits,
+        sampling: this.sampling,
+        batchSize: this.batchSize,
+        minQuality: this.searchSettings.evidence.minQuality,
+      },
+      path,
+      options,
+    );
+  }
+
+  /**
+   * Duplicate clusters: every indexed video not searched yet (all of them the first time, or
+   * with `full`) is searched against the rest of the library with its own stored frame vectors,
+   * its segments verified when its file and the other's are at hand, and what it found is kept.
+   * Returns the relations between videos (`duplicate`, `contains`, `contained-in`, `related`,
+   * with the shared segments) and the clusters they form. A later run searches only videos
+   * indexed since.
+   *
+   * @example
+   * const { clusters, relations } = await engine.dedup();
+   * for (const r of relations) console.log(r.a.path, r.type, r.b.path, r.segments);
+   */
+  dedup(options: DedupOptions = {}): Promise<DedupReport> {
+    return dedupLibrary(this.descriptorSearchContext(), options);
+  }
+
+  /**
+   * The relations and clusters the last `dedup` runs stored, without searching anything (videos
+   * indexed since are not in them yet: `pending` counts them).
+   *
+   * @example
+   * const { relations } = await engine.dedupRelations();
+   */
+  async dedupRelations(): Promise<{ videos: number; pending: number; relations: DedupRelation[]; clusters: DedupCluster[] }> {
+    const [stored, pending] = await Promise.all([readRelations(this.store, this.sampling.intervalSec), new DedupStore(this.sql).uncompared()]);
+    return { ...stored, pending: pending.length };
+  }
+
+  /**
+   * Recurring segments: stretches present in 3 or more videos (intros, credits, station logos)
+   * and only a part of each, from what the `dedup` runs stored (run `dedup` first; videos
+   * indexed since are not in them). `search(…, { ignoreRecurring: true })` gives them no weight.
+   *
+   * @example
+   * await engine.dedup();
+   * for (const r of await engine.recurring()) console.log(r.videos, r.durationSec, r.occurrences);
+   */
+  recurring(options: { minVideos?: number } = {}): Promise<RecurringSegment[]> {
+    return recurringSegments(this.store, this.sampling.intervalSec, options.minVideos);
+  }
+
+  private descriptorSearchContext() {
+    return { store: this.store, descriptor: this.descriptor, settings: this.searchSettings, refIntervalSec: this.sampling.intervalSec };
   }
 
   /**

@@ -27,6 +27,7 @@ import { describeMatches, rankVideos, round } from '../results/match-results.js'
 import type { JudgedSegment } from '../verify/judge-segments.js';
 import { nearMisses, nearMissSegments, relaxedChains, unjudged } from '../results/near-misses.js';
 import { resolveScope } from '../library/search-filter.js';
+import { recurringFilter, recurringSegments } from '../library/recurring-segments.js';
 import { InvalidArgumentError } from '../errors/retrace-error.js';
 import type { SearchSettings } from '../settings/search-settings.js';
 import type { QueryLayout, SearchOptions, SearchResult } from './types.js';
@@ -56,6 +57,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
   if (opts.top !== undefined && (!Number.isInteger(opts.top) || opts.top < 1)) throw new InvalidArgumentError('top must be a positive whole number');
   // Resolved before the query is decoded: a bad filter fails at once.
   const scope = await resolveScope(ctx.store, opts);
+  const ignore = opts.ignoreRecurring ? recurringFilter(await recurringSegments(ctx.store, ctx.sampling.intervalSec), ctx.sampling.intervalSec) : undefined;
 
   return withQueryFile(input, async (path) => {
     report({ stage: 'probing', fraction: 0 });
@@ -91,7 +93,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {
       t = performance.now();
-      const { candidates, belowFloor } = await alignCandidates(ctx, plan, regions, opts);
+      const { candidates, belowFloor } = await alignCandidates(ctx, plan, regions, opts, ignore);
       timings.align += performance.now() - t;
       t = performance.now();
       const minSegmentScore = minScoreOf(plan, s, opts);
@@ -191,6 +193,8 @@ async function alignCandidates(
   plan: QueryPlan,
   regions: RegionSearch,
   opts: SearchOptions,
+  /** Reference frames for which this says true give no evidence (recurring segments). */
+  ignore?: (videoId: string, timeSec: number) => boolean,
 ): Promise<{ candidates: ScoredSegment[]; belowFloor: ScoredSegment[] }> {
   const s = ctx.settings;
   const align: AlignOptions = {
@@ -203,7 +207,8 @@ async function alignCandidates(
   const aligned = new Map<string, AlignedSegment[]>();
   /** `top` only: videos whose hits formed no acceptable chain, chained without the rules, never reported as matches. */
   const loose = new Map<string, AlignedSegment[]>();
-  for (const [videoId, pts] of matchPointsByVideo(regions.hits, queryTimes)) {
+  const hits = ignore ? regions.hits.filter((h) => !ignore(h.videoId, h.timestampSec)) : regions.hits;
+  for (const [videoId, pts] of matchPointsByVideo(hits, queryTimes)) {
     aligned.set(videoId, plan.single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
     if (opts.top && !aligned.get(videoId)!.length)
       loose.set(videoId, plan.single ? [] : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align));

@@ -59,6 +59,12 @@ export interface SearchOptions extends SearchFilter {
   minFrameSimilarity?: number;
   /** Segments scoring below this are dropped (0–1). */
   minSegmentScore?: number;
+  /**
+   * Give no weight to reference frames inside recurring segments (intros, credits, logos shared
+   * by 3 or more videos, as the last `dedup` run found them), so that a shared intro alone never
+   * makes a match.
+   */
+  ignoreRecurring?: boolean;
   /** Path shown in the result (defaults to the input path, or `<buffer>` / `<stream>`). */
   displayPath?: string;
   onProgress?: ProgressListener;
@@ -91,6 +97,8 @@ export interface SearchResult {
     frames: number;
     /** Set when the query's frames hold pictures of their own (searched besides the whole frame). */
     layout?: QueryLayout;
+    /** False when the query was a signature: no media, so no segment could be verified (`no-media`). */
+    media?: false;
   };
   /** Best first; empty means no copy was found. */
   matches: VideoMatch[];

@@ -23,6 +23,7 @@ export type RetraceErrorCode =
   | 'DB_ERROR'
   | 'DESCRIPTOR_MISMATCH'
   | 'DESCRIPTOR_ERROR'
+  | 'BAD_SIGNATURE'
   | 'UPLOAD_ERROR'
   | 'CHUNK_OUT_OF_RANGE'
   | 'CHECKSUM_MISMATCH'
@@ -190,6 +191,27 @@ export class DescriptorMismatchError extends RetraceError {
       'DESCRIPTOR_MISMATCH',
       `This index was built with descriptor "${stored}" but "${configured}" is configured; use the same descriptor or a new database`,
     );
+  }
+}
+/**
+ * A video signature (`retrace signatures make`) made with another descriptor than this index's:
+ * its vectors cannot be compared with the stored ones.
+ */
+export class SignatureDescriptorMismatchError extends RetraceError {
+  constructor(signature: string, index: string) {
+    super(
+      'DESCRIPTOR_MISMATCH',
+      `The signature was made with descriptor "${signature}" but this index uses "${index}"; make it again with the index's descriptor`,
+      {
+        details: { signature, index },
+      },
+    );
+  }
+}
+/** A signature file that is not one, is truncated or damaged, or of a version this retrace cannot read. */
+export class BadSignatureError extends RetraceError {
+  constructor(message: string) {
+    super('BAD_SIGNATURE', message);
   }
 }
 /** A descriptor (for example an ONNX model) could not be loaded or run. */

@@ -31,6 +31,8 @@ export interface VideoMatch {
   segments: MatchSegment[];
   /** Set (true) on a video listed by `top` below the match threshold: not a match, a near miss. */
   belowThreshold?: boolean;
+  /** False for a reference indexed from a signature: it has no thumbnails or stream, and its segments are `no-media`. */
+  media?: false;
 }
 
 /** One matched frame pair inside a segment. */
@@ -79,6 +81,7 @@ export async function describeMatches(store: FrameStore, ranked: readonly Ranked
         score: round(m.score),
         segments: m.segments,
         ...(m.belowThreshold ? { belowThreshold: true } : {}),
+        ...(v.metadata.media === false ? { media: false as const } : {}),
       };
     });
 }

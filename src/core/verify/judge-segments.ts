@@ -9,6 +9,9 @@ import type { QueryMedia } from './verify-segments.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 
+/** The reason given with a `no-media` verification. */
+export const NO_MEDIA = 'no media to compare: a signature on one side';
+
 /** An aligned segment of a reference video with its temporal score. */
 export interface ScoredSegment {
   videoId: string;
@@ -97,7 +100,8 @@ function evidenceWindowOrPanels(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pa
  */
 export async function judgeCandidates(
   store: FrameStore,
-  query: QueryMedia & { windows?: QueryWindows },
+  /** Null: the query has no media (a signature), so nothing can be verified. */
+  query: (QueryMedia & { windows?: QueryWindows }) | null,
   candidates: ScoredSegment[],
   minSegmentScore: number,
   cannotReject: boolean,
@@ -118,6 +122,21 @@ export async function judgeCandidates(
     verification: { status: 'unverified', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason },
     transform: null,
   });
+  const noMedia = (c: ScoredSegment): JudgedSegment => ({
+    ...c,
+    verification: { status: 'no-media', pairs: 0, voting: 0, agreeing: 0, inliers: 0, reason: NO_MEDIA },
+    transform: null,
+  });
+  // Without pixels on one side there is no geometry to confirm or reject a copy: only temporal
+  // evidence strong enough to stand alone is reported, as for frames too flat to judge.
+  const judgeWithoutMedia = (c: ScoredSegment) => {
+    if (c.score >= Math.max(minSegmentScore, v.abstainMinScore)) keep(noMedia(c));
+    else dropped?.push(noMedia(c));
+  };
+  if (!query) {
+    for (const c of candidates) judgeWithoutMedia(c);
+    return out;
+  }
   if (!v.enabled) {
     for (const c of candidates) {
       if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
@@ -125,9 +144,11 @@ export async function judgeCandidates(
     }
     return out;
   }
-  const ranked = [...candidates].sort((a, b) => b.score - a.score);
+  const records = await store.getMany([...new Set(candidates.map((c) => c.videoId))]);
+  const withMedia = (c: ScoredSegment) => records.get(c.videoId)?.metadata.media !== false;
+  for (const c of candidates) if (!withMedia(c)) judgeWithoutMedia(c);
+  const ranked = candidates.filter(withMedia).sort((a, b) => b.score - a.score);
   const toVerify = ranked.slice(0, v.maxSegments);
-  const records = await store.getMany([...new Set(toVerify.map((c) => c.videoId))]);
   const verifiable = toVerify.filter((c) => records.has(c.videoId));
   const outcomes = await verifySegments(
     query,

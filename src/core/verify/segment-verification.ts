@@ -46,9 +46,12 @@ export type { NormRect } from '../frames/raster.js';
  *   such a segment is never reported.)
  * - `unverified`: the reference's file is gone or cannot be decoded, verification is switched off,
  *   or the segment was beyond the verified ones; the score is the temporal evidence alone.
+ * - `no-media`: the query or the reference is a signature without media (`retrace signatures`),
+ *   so there are no pixels to compare; like `unconfirmed`, the segment is reported only when its
+ *   temporal evidence alone reaches `verify.abstainMinScore`.
  */
 export interface SegmentVerification {
-  status: 'confirmed' | 'unconfirmed' | 'unverified';
+  status: 'confirmed' | 'unconfirmed' | 'unverified' | 'no-media';
   /** Frame pairs compared, pairs with enough texture to vote, pairs agreeing on one model. */
   pairs: number;
   voting: number;

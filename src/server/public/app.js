@@ -313,17 +313,98 @@ function currentMode() {
 }
 
 function showView() {
-  const lib = location.hash === '#library';
-  $('view-search').hidden = lib;
-  $('view-library').hidden = !lib;
-  if (lib) {
-    $('nav-search').removeAttribute('aria-current');
-    $('nav-library').setAttribute('aria-current', 'page');
-    void loadLibrary();
-  } else {
-    $('nav-library').removeAttribute('aria-current');
-    $('nav-search').setAttribute('aria-current', 'page');
+  const view = location.hash === '#library' ? 'library' : location.hash === '#duplicates' ? 'duplicates' : 'search';
+  for (const v of ['search', 'library', 'duplicates']) {
+    $(`view-${v}`).hidden = v !== view;
+    if (v === view) $(`nav-${v}`).setAttribute('aria-current', 'page');
+    else $(`nav-${v}`).removeAttribute('aria-current');
   }
+  if (view === 'library') void loadLibrary();
+  if (view === 'duplicates') void loadDuplicates();
+}
+
+/** The stored duplicate clusters (GET api/dedup), or, with `run`, compare the videos indexed since first (POST). */
+async function loadDuplicates(run = false) {
+  $('dup-error').hidden = true;
+  let data;
+  try {
+    if (run) {
+      $('dup-run').disabled = true;
+      $('dup-summary').textContent = 'Comparing new videos with the library…';
+      await api('api/dedup', { method: 'POST' });
+    }
+    data = await api('api/dedup');
+  } catch (err) {
+    $('dup-error').textContent = `Could not load duplicates: ${err.message}`;
+    $('dup-error').hidden = false;
+    return;
+  } finally {
+    $('dup-run').disabled = false;
+  }
+  $('dup-summary').textContent =
+    `${plural(data.clusters.length, 'cluster')} · ${plural(data.relations.length, 'relation')} among ${plural(data.videos, 'video')}` +
+    (data.pending ? ` · ${data.pending} not compared yet` : '');
+  const clusters = data.clusters.map((c, ci) =>
+    el(
+      'article',
+      { class: 'panel dup-cluster', 'aria-label': `Cluster ${ci + 1}` },
+      el('h2', { class: 'dup-title', text: `Cluster ${ci + 1}: ${plural(c.videos.length, 'video')}` }),
+      el(
+        'ul',
+        { class: 'dup-videos' },
+        ...c.videos.map((v) =>
+          el(
+            'li',
+            {},
+            v.media
+              ? authedImg(`api/videos/${v.id}/thumbnail?t=${Math.min(1, v.durationSec / 2)}&w=160`, { alt: '', loading: 'lazy', width: 96, height: 54 })
+              : el('span', { class: 'badge', text: 'signature' }),
+            el('span', { class: 'v-title', text: v.title ?? v.path }),
+            el('small', { class: 'muted', text: fmtTime(v.durationSec, 0) }),
+          ),
+        ),
+      ),
+      ...c.relations.map((ri) => relationView(data.relations[ri])),
+    ),
+  );
+  $('dup-clusters').replaceChildren(...(clusters.length ? clusters : [el('p', { class: 'empty', text: 'No videos share footage (as far as compared).' })]));
+}
+
+function relationView(r) {
+  const name = (v) => v.title ?? v.path;
+  const bar = (v, side) =>
+    el(
+      'div',
+      {
+        class: 'timeline',
+        role: 'img',
+        'aria-label': `${name(v)}: shared ${r.segments.map((s) => `${fmtTime(s[side + 'Start'], 0)}–${fmtTime(s[side + 'End'], 0)}`).join(', ')}`,
+      },
+      el(
+        'div',
+        { class: 'track' },
+        ...r.segments.map((s) => {
+          const d = v.durationSec || 1;
+          const left = Math.max(0, Math.min(100, (s[side + 'Start'] / d) * 100));
+          const width = Math.max(1, Math.min(100 - left, ((s[side + 'End'] - s[side + 'Start']) / d) * 100));
+          return el('span', { class: `seg ${s.verification === 'confirmed' ? 'high' : 'mid'}`, style: { left: `${left}%`, width: `${width}%` } });
+        }),
+      ),
+    );
+  return el(
+    'div',
+    { class: 'dup-relation' },
+    el(
+      'p',
+      {},
+      el('strong', { text: name(r.a) }),
+      ` ${r.type} `,
+      el('strong', { text: name(r.b) }),
+      el('span', { class: 'muted', text: ` · score ${r.score.toFixed(2)}` }),
+    ),
+    bar(r.a, 'a'),
+    bar(r.b, 'b'),
+  );
 }
 
 function setBusy(busy) {
@@ -1142,9 +1223,10 @@ function init() {
     state.libOffset += LIB_PAGE;
     void loadLibrary();
   });
+  $('dup-run').addEventListener('click', () => void loadDuplicates(true));
   window.addEventListener('hashchange', () => {
     showView();
-    const heading = location.hash === '#library' ? $('library-heading') : $('search-heading');
+    const heading = location.hash === '#library' ? $('library-heading') : location.hash === '#duplicates' ? $('duplicates-heading') : $('search-heading');
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
   });
