@@ -51,6 +51,7 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   QUEUE_FULL: EXIT.failed,
   TOO_MANY_JOBS: EXIT.failed,
   ABORTED: EXIT.failed,
+  WORKER_LOST: EXIT.failed,
   UNAUTHORIZED: EXIT.refused,
   FORBIDDEN: EXIT.refused,
   HOST_NOT_ALLOWED: EXIT.refused,

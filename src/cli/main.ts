@@ -21,7 +21,8 @@ Usage:
   retrace stats [--db PATH|URL] [--json]
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
-                [--search-concurrency N] [--index-concurrency N]
+                [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL]
+  retrace worker --db URL [--concurrency N]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
   retrace keys list [--db PATH|URL] [--json]
   retrace keys revoke <id> [--db PATH|URL]
@@ -60,6 +61,11 @@ Query uploads are deleted when their search ends unless --keep-queries. Server f
 --trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
 Searches and ingests run in separate lanes, so a search never waits behind an ingest:
 --search-concurrency N (default 2) and --index-concurrency N (default 1) jobs at once.
+serve --no-worker stores index jobs without running them: retrace worker processes on the
+same PostgreSQL database claim and run them (--concurrency N at once, default 1; a worker
+killed mid-job has its job run again by another). Workers read uploads at the path the server
+stored them, so they must see its --data-dir at the same path. serve --read-db URL sends
+searches, listings and thumbnail look-ups to a read replica (a streaming standby) of --db.
 serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
@@ -79,7 +85,7 @@ function version(): string {
 }
 
 /** Commands that may create the database they are pointed at; the others need an existing index. */
-const CREATING_COMMANDS = new Set(['index', 'sync', 'serve']);
+const CREATING_COMMANDS = new Set(['index', 'sync', 'serve', 'worker']);
 
 let pipesGuarded = false;
 /**
@@ -143,6 +149,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         'trust-proxy': { type: 'string' },
         'search-concurrency': { type: 'string' },
         'index-concurrency': { type: 'string' },
+        concurrency: { type: 'string' },
+        'no-worker': { type: 'boolean', default: false },
+        'read-db': { type: 'string' },
       },
     });
   } catch (e) {
@@ -161,7 +170,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
   }
-  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency'): number | undefined | null => {
+  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency' | 'concurrency'): number | undefined | null => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -175,9 +184,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const trustProxy = count('trust-proxy');
   const searchConcurrency = count('search-concurrency');
   const indexConcurrency = count('index-concurrency');
-  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null) return EXIT.usage;
-  if (searchConcurrency === 0 || indexConcurrency === 0) {
-    process.stderr.write('--search-concurrency and --index-concurrency must be 1 or more\n');
+  const workerConcurrency = count('concurrency');
+  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null || workerConcurrency === null) return EXIT.usage;
+  if (searchConcurrency === 0 || indexConcurrency === 0 || workerConcurrency === 0) {
+    process.stderr.write('--search-concurrency, --index-concurrency and --concurrency must be 1 or more\n');
     return EXIT.usage;
   }
   const top = values.top !== undefined ? Number(values.top) : undefined;
@@ -225,7 +235,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       await sql?.close().catch(() => undefined);
     }
   }
-  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve'].includes(command)) {
+  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve', 'worker'].includes(command)) {
     process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
     return EXIT.usage;
   }
@@ -233,7 +243,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'search' && !need(1, 'the file to search for')) return EXIT.usage;
   if (command === 'sync' && !need(1, 'the folder to sync')) return EXIT.usage;
   if (command === 'remove' && !need(1, 'the video id to remove')) return EXIT.usage;
-  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0 };
+  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0, worker: 0 };
   if (command in maxPositionals && positionals.length > maxPositionals[command]) {
     const extra = positionals.slice(maxPositionals[command]);
     process.stderr.write(`retrace ${command}: unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}\n\n${HELP}\n`);
@@ -271,6 +281,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./commands/library-commands.js')).removeCommand(engine, positionals);
       case 'stats':
         return await (await import('./commands/library-commands.js')).statsCommand(engine, values.json ?? false);
+      case 'worker': {
+        const { workerCommand } = await import('./commands/worker-command.js');
+        const e = engine;
+        engine = undefined; // the worker owns it now and closes it on shutdown
+        return await workerCommand(e, { concurrency: workerConcurrency });
+      }
       case 'serve': {
         const { serveCommand } = await import('./commands/serve-command.js');
         const e = engine;
@@ -287,6 +303,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           trustProxy,
           searchConcurrency,
           indexConcurrency,
+          runIndexJobs: !(values['no-worker'] ?? false),
         });
       }
     }

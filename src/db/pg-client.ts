@@ -61,6 +61,25 @@ export class PgClient implements SqlClient {
     }
   }
 
+  /** LISTEN on a connection of its own (a pooled one would be handed to other queries). */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const client = await this.pool.connect();
+    // A connection lost while listening: the caller's polling carries on without it.
+    client.on('error', () => undefined);
+    client.on('notification', (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? '');
+    });
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      try {
+        await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+        client.release();
+      } catch (e) {
+        client.release(e as Error);
+      }
+    };
+  }
+
   async databaseBytes(): Promise<number> {
     const r = await this.query<{ n: string | null }>(
       `SELECT sum(pg_total_relation_size(c.oid))::bigint AS n FROM pg_class c

@@ -50,6 +50,8 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   // The whole server is busy, not this client over its share.
   QUEUE_FULL: 503,
   ABORTED: 503,
+  // A job's worker died; the job runs again, so a client asking now should ask again later.
+  WORKER_LOST: 503,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   // RFC 9110: "the request was directed at a server that is unable or unwilling to produce an

@@ -78,6 +78,11 @@ export interface ServerOptions {
   searchConcurrency?: number;
   /** Index jobs run at once, in their own lane (default DEFAULT_INDEX_CONCURRENCY in limits.ts). */
   indexConcurrency?: number;
+  /**
+   * Run index jobs in this process (default true). With false the server only stores them, and
+   * `retrace worker` processes on the same database claim and run them (`serve --no-worker`).
+   */
+  runIndexJobs?: boolean;
   /** Runs of a job that keeps failing for a passing reason before it is dead-lettered (default DEFAULT_MAX_ATTEMPTS in job-queue.ts). */
   jobMaxAttempts?: number;
   /** Wait before a job's first retry, doubled for each further one (default DEFAULT_RETRY_BASE_MS in job-queue.ts). */

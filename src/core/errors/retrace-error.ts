@@ -35,6 +35,7 @@ export type RetraceErrorCode =
   | 'QUEUE_FULL'
   | 'TOO_MANY_JOBS'
   | 'ABORTED'
+  | 'WORKER_LOST'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'HOST_NOT_ALLOWED'
@@ -202,6 +203,16 @@ export class DescriptorError extends RetraceError {
 export class AbortedError extends RetraceError {
   constructor() {
     super('ABORTED', 'Operation was aborted');
+  }
+}
+/**
+ * The process running a job stopped (killed, crashed, its machine gone) before the job ended.
+ * Passing: the job is queued again for another worker, this error kept on it while it waits
+ * (JobStore.recoverInterrupted writes the same code and message in SQL).
+ */
+export class WorkerLostError extends RetraceError {
+  constructor(stage: string) {
+    super('WORKER_LOST', `The process running this job stopped (it was ${stage}); it runs again`);
   }
 }
 
