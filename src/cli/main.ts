@@ -259,6 +259,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
+      // serve --read-db: searches and listings read a replica of db.
+      ...(values['read-db'] ? { readDb: values['read-db'] } : {}),
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
       // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).

@@ -22,6 +22,11 @@ export interface OpenDatabaseOptions {
    * and nothing is written: for commands that only read (search, list, stats) or remove.
    */
   create?: boolean;
+  /**
+   * Bring the schema up to date (default true). A read replica (a hot standby) refuses writes:
+   * open it with false, and with `create: false` so it must already hold a retrace index.
+   */
+  migrate?: boolean;
 }
 
 /** `location` with a URL's password hidden, for messages. */
@@ -80,7 +85,7 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
     if (mustExist && !(await hasRetraceSchema(client))) {
       throw new DatabaseNotFoundError(redacted(location), 'the database has no retrace tables (`retrace index` creates them)');
     }
-    await migrate(client);
+    if (options.migrate !== false) await migrate(client);
   } catch (e) {
     await client.close().catch(() => undefined);
     if (e instanceof RetraceError) throw e;

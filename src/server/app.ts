@@ -307,13 +307,21 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   api.get('/health', async (_req, res) => {
     let db = 'ok';
     if (!(await engine.isDatabaseReachable())) db = 'unreachable';
+    // A replica that does not answer degrades searches, not the server: reported, not a 503.
+    const replica =
+      engine.readSql && engine.replicaLagSec
+        ? await engine.replicaLagSec().then(
+            (lagSec) => ({ status: 'ok', lagSec }),
+            () => ({ status: 'unreachable', lagSec: null }),
+          )
+        : null;
     res.setHeader('Cache-Control', 'no-store');
     res.status(db === 'ok' ? 200 : 503).json({
       status: db === 'ok' ? 'ok' : 'degraded',
       version: packageVersion(),
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
       // Not the location: a directory or host name of the server is nobody's business over HTTP.
-      db: { status: db, store: engine.sql.dialect },
+      db: { status: db, store: engine.sql.dialect, ...(replica ? { replica } : {}) },
       jobs: jobs.counts(),
       uploads: { active: uploads.activeCount() },
       // The page asks for a key on a 401 unless anonymous searching is allowed.

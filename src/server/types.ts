@@ -14,6 +14,12 @@ export interface ServerEngine {
   stats(): Promise<EngineStats>;
   /** Delete unfinished videos of ingests whose process is gone (swept periodically when present). */
   discardAbandonedIngests?(): Promise<string[]>;
+  /** With a read replica: a video by id read there (thumbnail look-ups), NotFoundError if it is not there yet. */
+  lookup?(id: string): Promise<VideoRecord>;
+  /** With a read replica: whether a video is ready there; null without one. */
+  isVisibleOnReplica?(id: string): Promise<boolean | null>;
+  /** With a read replica: its replay lag in seconds; null without one. */
+  replicaLagSec?(): Promise<number | null>;
   /** Whether the database answers (health checks). */
   isDatabaseReachable(): Promise<boolean>;
   /**
@@ -23,6 +29,8 @@ export interface ServerEngine {
    */
   probe?(path: string): Promise<MediaInfo>;
   readonly sql: SqlClient;
+  /** The read replica searches and listings go to, if any. */
+  readonly readSql?: SqlClient | null;
 }
 
 export interface ServerOptions {
