@@ -49,7 +49,9 @@ export function videosRouter(ctx: ServerContext): Router {
   router.get('/videos', needs('index', 'Listing the library'), async (req, res) => {
     const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
-    const [items, total] = await Promise.all([engine.list({ limit, offset }), engine.count()]);
+    // Only ready videos: an ingest under way (or one a killed worker left, until it is swept) is
+    // followed through its job, never shown half-done in the library.
+    const [items, total] = await Promise.all([engine.list({ limit, offset, status: 'ready' }), engine.count('ready')]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ items: items.map((v) => videoView(req, v)), total, limit, offset });
   });

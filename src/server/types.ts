@@ -1,4 +1,4 @@
-import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
+import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord, VideoStatus } from '../core/engine/types.js';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../db/sql-client.js';
 
@@ -6,8 +6,8 @@ import type { SqlClient } from '../db/sql-client.js';
 export interface ServerEngine {
   index(path: string, options?: IndexOptions): Promise<IndexResult>;
   search(input: string, options?: SearchOptions): Promise<SearchResult>;
-  list(options?: { limit?: number; offset?: number }): Promise<VideoRecord[]>;
-  count(): Promise<number>;
+  list(options?: { limit?: number; offset?: number; status?: VideoStatus }): Promise<VideoRecord[]>;
+  count(status?: VideoStatus): Promise<number>;
   /** NotFoundError if unknown. */
   get(id: string): Promise<VideoRecord>;
   remove(id: string): Promise<void>;
