@@ -14,7 +14,7 @@ import { JOBS_CHANNEL, JobStore, type JobRecord } from '../../src/core/jobs/job-
 import { startWorker } from '../../src/core/jobs/worker.js';
 import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
 import { makeClip, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
-import { json, openTestEngine, startTestServer, uploadFile, waitForJob } from './server-helpers.js';
+import { json, openTestEngine, readJobEvents, startTestServer, uploadFile, waitForJob } from './server-helpers.js';
 
 let db: TestDatabase;
 let sql: SqlClient;
@@ -166,6 +166,8 @@ describe('workers', () => {
       await sleep(500);
       const waiting = await json(srv.url, `/api/jobs/${jobId}`);
       expect(waiting.body).toMatchObject({ stage: 'queued', attempts: 0 });
+      // Its event stream follows the job although another queue runs it (from the stored row).
+      const events = readJobEvents(srv.url, jobId, 60_000);
       // The same engine object serves both: an embedded database takes one opener per directory.
       const ended: JobRecord[] = [];
       const worker = await startWorker({ engine: t.engine, pollMs: 50, onFinished: (j) => ended.push(j), log: () => {} });
@@ -173,6 +175,8 @@ describe('workers', () => {
         const job = await waitForJob(srv.url, jobId, 60_000);
         expect(job).toMatchObject({ stage: 'done', attempts: 1 });
         expect(ended.map((j) => j.id)).toEqual([jobId]);
+        const stream = await events;
+        expect(stream.events.at(-1)).toMatchObject({ stage: 'done', progress: 1 });
         const list = await json(srv.url, '/api/videos');
         expect(list.body.total).toBe(1);
       } finally {

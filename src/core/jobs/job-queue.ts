@@ -303,6 +303,11 @@ export class JobQueue {
     return this.store.find(id);
   }
 
+  /** Whether the job is running in this queue (its updates reach subscribers as they happen). */
+  isRunningHere(id: string): boolean {
+    return this.live.has(id);
+  }
+
   /** Position in its lane of this process's queue (0 = next), or -1. */
   position(id: string): number {
     for (const kind of JOB_KINDS) {
