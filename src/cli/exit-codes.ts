@@ -33,6 +33,7 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   DB_NOT_FOUND: EXIT.notFound,
   DB_LOCKED: EXIT.database,
   DB_ERROR: EXIT.database,
+  DB_NOT_EMPTY: EXIT.database,
   DESCRIPTOR_MISMATCH: EXIT.database,
   FFMPEG_NOT_FOUND: EXIT.environment,
   FFMPEG_UNUSABLE: EXIT.environment,

@@ -23,6 +23,8 @@ Usage:
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
                 [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL]
   retrace worker --db URL [--concurrency N]
+  retrace dump <file> [--db PATH|URL] [--json]
+  retrace restore <file> [--db PATH|URL] [--json]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
   retrace keys list [--db PATH|URL] [--json]
   retrace keys revoke <id> [--db PATH|URL]
@@ -66,6 +68,9 @@ same PostgreSQL database claim and run them (--concurrency N at once, default 1;
 killed mid-job has its job run again by another). Workers read uploads at the path the server
 stored them, so they must see its --data-dir at the same path. serve --read-db URL sends
 searches, listings and thumbnail look-ups to a read replica (a streaming standby) of --db.
+dump writes every row of the index (videos, frames, settings, keys, jobs) to one gzip'd file
+that restore loads into an empty index, on either store: a dump of an embedded index restores
+onto PostgreSQL and the other way round. restore builds the ANN indexes afterwards.
 serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
@@ -233,6 +238,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       return exitCodeFor(e);
     } finally {
       await sql?.close().catch(() => undefined);
+    }
+  }
+  if (command === 'dump' || command === 'restore') {
+    if (!need(1, 'the dump file')) return EXIT.usage;
+    try {
+      const m = await import('./commands/dump-command.js');
+      return await (command === 'dump' ? m.dumpCommand : m.restoreCommand)(db, positionals[0], values.json ?? false);
+    } catch (e) {
+      reportError(e, values.json ?? false);
+      return exitCodeFor(e);
     }
   }
   if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve', 'worker'].includes(command)) {

@@ -29,6 +29,8 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   DB_NOT_FOUND: 500,
   DB_LOCKED: 503,
   DB_ERROR: 500,
+  // Raised by restore (CLI), never in a request.
+  DB_NOT_EMPTY: 409,
   DESCRIPTOR_MISMATCH: 500,
   DESCRIPTOR_ERROR: 500,
   UPLOAD_ERROR: 400,

@@ -21,6 +21,7 @@ export type RetraceErrorCode =
   | 'DB_NOT_FOUND'
   | 'DB_LOCKED'
   | 'DB_ERROR'
+  | 'DB_NOT_EMPTY'
   | 'DESCRIPTOR_MISMATCH'
   | 'DESCRIPTOR_ERROR'
   | 'UPLOAD_ERROR'
@@ -197,6 +198,12 @@ export class DescriptorMismatchError extends RetraceError {
 export class DescriptorError extends RetraceError {
   constructor(message: string, cause?: unknown) {
     super('DESCRIPTOR_ERROR', message, { cause });
+  }
+}
+/** A restore into a database that already holds videos (it only loads into an empty index). */
+export class DatabaseNotEmptyError extends RetraceError {
+  constructor(location: string, videos: number) {
+    super('DB_NOT_EMPTY', `${location} already holds ${videos} videos; restore into an empty database`, { details: { videos } });
   }
 }
 /** The operation was cancelled through an AbortSignal. */
