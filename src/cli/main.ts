@@ -22,7 +22,7 @@ Usage:
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
                 [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL]
-  retrace worker --db URL [--concurrency N]
+  retrace worker --db URL [--concurrency N] [--pool N]
   retrace dump <file> [--db PATH|URL] [--json]
   retrace restore <file> [--db PATH|URL] [--json]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
@@ -71,6 +71,8 @@ searches, listings and thumbnail look-ups to a read replica (a streaming standby
 dump writes every row of the index (videos, frames, settings, keys, jobs) to one gzip'd file
 that restore loads into an empty index, on either store: a dump of an embedded index restores
 onto PostgreSQL and the other way round. restore builds the ANN indexes afterwards.
+On PostgreSQL, --pool N (or $RETRACE_PG_POOL) sets the connections per pool (default 4), and
+$RETRACE_PG_STATEMENT_TIMEOUT_MS cancels statements running longer (default: no limit).
 serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
@@ -157,6 +159,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         concurrency: { type: 'string' },
         'no-worker': { type: 'boolean', default: false },
         'read-db': { type: 'string' },
+        pool: { type: 'string' },
       },
     });
   } catch (e) {
@@ -175,7 +178,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
   }
-  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency' | 'concurrency'): number | undefined | null => {
+  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency' | 'concurrency' | 'pool'): number | undefined | null => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -190,9 +193,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const searchConcurrency = count('search-concurrency');
   const indexConcurrency = count('index-concurrency');
   const workerConcurrency = count('concurrency');
-  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null || workerConcurrency === null) return EXIT.usage;
-  if (searchConcurrency === 0 || indexConcurrency === 0 || workerConcurrency === 0) {
-    process.stderr.write('--search-concurrency, --index-concurrency and --concurrency must be 1 or more\n');
+  const pool = count('pool');
+  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null || workerConcurrency === null || pool === null)
+    return EXIT.usage;
+  if (searchConcurrency === 0 || indexConcurrency === 0 || workerConcurrency === 0 || pool === 0) {
+    process.stderr.write('--search-concurrency, --index-concurrency, --concurrency and --pool must be 1 or more\n');
     return EXIT.usage;
   }
   const top = values.top !== undefined ? Number(values.top) : undefined;
@@ -276,6 +281,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       db,
       // serve --read-db: searches and listings read a replica of db.
       ...(values['read-db'] ? { readDb: values['read-db'] } : {}),
+      ...(pool ? { pool } : {}),
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
       // Indexing does not need PGlite's large buffer pool (same speed with 32MB, 100 MB less RSS).

@@ -162,6 +162,5 @@ export async function restoreDatabase(sql: SqlClient, file: string): Promise<Dum
     // New frames must not reuse restored ids.
     await tx.query(`SELECT setval('frames_id_seq', GREATEST((SELECT COALESCE(max(id), 0) FROM frames), 1))`);
   });
-  for (const t of DUMP_TABLES) rows[t] ??= 0;
-  return { rows };
+  return { rows: Object.fromEntries(DUMP_TABLES.map((t) => [t, rows[t] ?? 0])) };
 }

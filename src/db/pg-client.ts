@@ -16,8 +16,16 @@ export class PgClient implements SqlClient {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   }
 
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PgClient> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+  /**
+   * `maxConnections`: the pool's size (default 4). `statementTimeoutMs`: the server cancels a
+   * statement running longer (default none); 0 turns it off.
+   */
+  static async open(url: string, options: { maxConnections?: number; statementTimeoutMs?: number } = {}): Promise<PgClient> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 4,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    });
     // An idle pooled connection the server ends (restart, failover, an administrator's
     // pg_terminate_backend) is reported as a pool 'error' event; unheard, it would crash the
     // process. The pool has already discarded that client and opens a new one on demand.

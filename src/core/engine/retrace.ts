@@ -33,6 +33,8 @@ export interface RetraceOptions {
    * (`isVisibleOnReplica`).
    */
   readDb?: string;
+  /** PostgreSQL only: connections in each pool (primary, replica); default `RETRACE_PG_POOL`, else 4. */
+  pool?: number;
   /**
    * Embedded store only: PostgreSQL shared_buffers inside PGlite's WASM heap (default 128MB, or
    * `RETRACE_PGLITE_SHARED_BUFFERS`). '32MB' keeps a long ingest under 300 MB RSS without
@@ -114,7 +116,11 @@ export class Retrace {
    * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
    */
   static async open(options: RetraceOptions = {}): Promise<Retrace> {
-    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers, create: options.create });
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), {
+      pgliteSharedBuffers: options.pgliteSharedBuffers,
+      create: options.create,
+      pool: options.pool,
+    });
     let readSql: SqlClient | null = null;
     try {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
@@ -126,7 +132,7 @@ export class Retrace {
       let replicaStore: FrameStore | null = null;
       if (options.readDb) {
         // Opened after the primary: its schema and descriptor reach the replica from there.
-        readSql = await openDatabase(options.readDb, { create: false, migrate: false });
+        readSql = await openDatabase(options.readDb, { create: false, migrate: false, pool: options.pool });
         replicaStore = new FrameStore(readSql, ann);
         await replicaStore.useDescriptor(descriptor.id, descriptor.dimensions);
       }
