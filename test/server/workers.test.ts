@@ -148,6 +148,24 @@ describe('workers', () => {
     await store.markDone(job.id, null, {});
   });
 
+  it('a server that leaves index jobs to workers still bounds them: its queue limit counts the queued rows', async () => {
+    const waiting = await store.countQueued('index');
+    const submitter = new JobQueue({
+      store,
+      runner: () => Promise.reject(new Error('must not run')),
+      lanes: ['search'],
+      maxQueued: waiting + 2,
+      log: () => {},
+    });
+    await submitter.start();
+    const held = [await submitter.submit('index', { path: '/held-1.mp4' }), await submitter.submit('index', { path: '/held-2.mp4' })];
+    await expect(submitter.assertRoomFor('index')).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await expect(submitter.assertRoomFor('search')).resolves.toBeUndefined();
+    for (const j of held) await store.markFailed(j.id, { code: 'ABORTED', message: 'test over' });
+    await expect(submitter.assertRoomFor('index')).resolves.toBeUndefined();
+    await submitter.close();
+  });
+
   it.skipIf(isPglite)('on PostgreSQL a new job is announced to listening workers (LISTEN/NOTIFY)', async () => {
     const heard: string[] = [];
     const stop = await sql.listen!(JOBS_CHANNEL, (kind) => heard.push(kind));

@@ -268,6 +268,15 @@ export class JobQueue {
     const max = this.opts.maxQueued;
     if (max !== undefined && this.queuedCount() + this.submitting >= max) throw new QueueFullError(max);
   }
+  /**
+   * QueueFullError if a job of `kind` submitted now would be refused for want of room. A lane
+   * this queue leaves to workers has no waiting list here: its queued rows in the database count.
+   */
+  async assertRoomFor(kind: JobKind): Promise<void> {
+    if (this.lanes.has(kind)) return this.assertRoom();
+    const max = this.opts.maxQueued;
+    if (max !== undefined && (await this.store.countQueued(kind)) >= max) throw new QueueFullError(max);
+  }
   /** Submissions between the check and the queue (their rows are being written). */
   private submitting = 0;
 

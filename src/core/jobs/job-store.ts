@@ -200,6 +200,15 @@ export class JobStore {
     return { queued, running };
   }
 
+  /** Jobs of `kind` waiting to run, on every process sharing the database. */
+  async countQueued(kind: JobKind): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM jobs WHERE kind = $1 AND stage = 'queued' AND finished_at IS NULL`,
+      [kind],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Unfinished jobs submitted by `client` (JobInput.client), on every server sharing the database. */
   async countUnfinishedOf(client: string): Promise<number> {
     const { rows } = await this.sql.query<{ n: number | string }>(`SELECT count(*) AS n FROM jobs WHERE finished_at IS NULL AND input->>'client' = $1`, [
