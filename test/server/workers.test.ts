@@ -79,6 +79,7 @@ describe('workers', () => {
     const jobs: JobRecord[] = [];
     for (let i = 0; i < 8; i++) jobs.push(await submitter.submit('index', { path: `/shared-${i}.mp4` }));
     expect(submitter.position(jobs[0].id)).toBe(-1); // not waiting in the submitter
+    expect(submitter.counts().lanes.index).toEqual({ running: 0, queued: 0, concurrency: 0 });
     const done = await Promise.all(jobs.map((j) => finished(j.id)));
     expect(done.every((j) => j.stage === 'done' && j.attempts === 1)).toBe(true);
     // Every job ran exactly once, and both workers took some.

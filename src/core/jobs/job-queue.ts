@@ -332,7 +332,8 @@ export class JobQueue {
 
   /** Jobs running and waiting in this process: in total, and per lane. */
   counts(): { running: number; queued: number; lanes: LaneCounts } {
-    const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.concurrency[k] });
+    // A lane left to workers runs nothing here: concurrency 0.
+    const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.lanes.has(k) ? this.concurrency[k] : 0 });
     return { running: this.live.size, queued: this.queuedCount(), lanes: { search: lane('search'), index: lane('index') } };
   }
 
