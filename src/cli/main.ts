@@ -21,7 +21,7 @@ Usage:
   retrace stats [--db PATH|URL] [--json]
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
-                [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL]
+                [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL] [--pool N]
   retrace worker --db URL [--concurrency N] [--pool N]
   retrace dump <file> [--db PATH|URL] [--json]
   retrace restore <file> [--db PATH|URL] [--json]
