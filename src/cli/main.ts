@@ -25,7 +25,10 @@ Usage:
   retrace stats [--db PATH|URL] [--json]
   retrace serve [--port N] [--host H] [--db PATH|URL] [--allowed-host NAME]... [--insecure-no-auth]
                 [--rate-limit N] [--public-search] [--keep-queries] [--data-dir DIR] [--trust-proxy N]
-                [--search-concurrency N] [--index-concurrency N]
+                [--search-concurrency N] [--index-concurrency N] [--no-worker] [--read-db URL] [--pool N]
+  retrace worker --db URL [--concurrency N] [--pool N]
+  retrace dump <file> [--db PATH|URL] [--json]
+  retrace restore <file> [--db PATH|URL] [--json]
   retrace keys create --scope search|index|admin [--name N] [--db PATH|URL] [--json]
   retrace keys list [--db PATH|URL] [--json]
   retrace keys revoke <id> [--db PATH|URL]
@@ -76,6 +79,16 @@ Query uploads are deleted when their search ends unless --keep-queries. Server f
 --trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
 Searches and ingests run in separate lanes, so a search never waits behind an ingest:
 --search-concurrency N (default 2) and --index-concurrency N (default 1) jobs at once.
+serve --no-worker stores index jobs without running them: retrace worker processes on the
+same PostgreSQL database claim and run them (--concurrency N at once, default 1; a worker
+killed mid-job has its job run again by another). Workers read uploads at the path the server
+stored them, so they must see its --data-dir at the same path. serve --read-db URL sends
+searches, listings and thumbnail look-ups to a read replica (a streaming standby) of --db.
+dump writes every row of the index (videos, frames, settings, keys, jobs) to one gzip'd file
+that restore loads into an empty index, on either store: a dump of an embedded index restores
+onto PostgreSQL and the other way round. restore builds the ANN indexes afterwards.
+On PostgreSQL, --pool N (or $RETRACE_PG_POOL) sets the connections per pool (default 4), and
+$RETRACE_PG_STATEMENT_TIMEOUT_MS cancels statements running longer (default: no limit).
 serve logs JSON lines to stderr at $RETRACE_LOG_LEVEL (default info).
 Requests whose Host is not localhost, 127.0.0.1, [::1] or an --allowed-host get 421.
 Put -- before file names that begin with a dash: retrace index -- -clip.mp4
@@ -95,7 +108,7 @@ function version(): string {
 }
 
 /** Commands that may create the database they are pointed at; the others need an existing index. */
-const CREATING_COMMANDS = new Set(['index', 'sync', 'serve', 'signatures']);
+const CREATING_COMMANDS = new Set(['index', 'sync', 'serve', 'signatures', 'worker']);
 
 let pipesGuarded = false;
 /**
@@ -164,6 +177,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         recurring: { type: 'boolean', default: false },
         'ignore-recurring': { type: 'boolean', default: false },
         output: { type: 'string', short: 'o' },
+        concurrency: { type: 'string' },
+        'no-worker': { type: 'boolean', default: false },
+        'read-db': { type: 'string' },
+        pool: { type: 'string' },
       },
     });
   } catch (e) {
@@ -182,7 +199,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--limit must be a positive whole number\n');
     return EXIT.usage;
   }
-  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency'): number | undefined | null => {
+  const count = (name: 'rate-limit' | 'trust-proxy' | 'search-concurrency' | 'index-concurrency' | 'concurrency' | 'pool'): number | undefined | null => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -196,9 +213,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const trustProxy = count('trust-proxy');
   const searchConcurrency = count('search-concurrency');
   const indexConcurrency = count('index-concurrency');
-  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null) return EXIT.usage;
-  if (searchConcurrency === 0 || indexConcurrency === 0) {
-    process.stderr.write('--search-concurrency and --index-concurrency must be 1 or more\n');
+  const workerConcurrency = count('concurrency');
+  const pool = count('pool');
+  if (rateLimit === null || trustProxy === null || searchConcurrency === null || indexConcurrency === null || workerConcurrency === null || pool === null)
+    return EXIT.usage;
+  if (searchConcurrency === 0 || indexConcurrency === 0 || workerConcurrency === 0 || pool === 0) {
+    process.stderr.write('--search-concurrency, --index-concurrency, --concurrency and --pool must be 1 or more\n');
     return EXIT.usage;
   }
   const top = values.top !== undefined ? Number(values.top) : undefined;
@@ -246,7 +266,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       await sql?.close().catch(() => undefined);
     }
   }
-  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve', 'dedup', 'signatures'].includes(command)) {
+  if (command === 'dump' || command === 'restore') {
+    if (!need(1, 'the dump file')) return EXIT.usage;
+    try {
+      const m = await import('./commands/dump-command.js');
+      return await (command === 'dump' ? m.dumpCommand : m.restoreCommand)(db, positionals[0], values.json ?? false);
+    } catch (e) {
+      reportError(e, values.json ?? false);
+      return exitCodeFor(e);
+    }
+  }
+  if (!['index', 'sync', 'search', 'list', 'remove', 'stats', 'serve', 'dedup', 'signatures', 'worker'].includes(command)) {
     process.stderr.write(`Unknown command: ${command}\n\n${HELP}\n`);
     return EXIT.usage;
   }
@@ -259,7 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--csv and --json cannot be used together\n');
     return EXIT.usage;
   }
-  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0, dedup: 0, signatures: 2 };
+  const maxPositionals: Record<string, number> = { search: 1, sync: 1, list: 0, stats: 0, serve: 0, dedup: 0, signatures: 2, worker: 0 };
   if (command in maxPositionals && positionals.length > maxPositionals[command]) {
     const extra = positionals.slice(maxPositionals[command]);
     process.stderr.write(`retrace ${command}: unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}\n\n${HELP}\n`);
@@ -276,6 +306,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { Retrace } = await import('../core/engine/retrace.js');
     engine = await Retrace.open({
       db,
+      // serve --read-db: searches and listings read a replica of db.
+      ...(values['read-db'] ? { readDb: values['read-db'] } : {}),
+      ...(pool ? { pool } : {}),
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
       // A signature needs only the descriptor: without --db it is made with no index at all.
@@ -315,6 +348,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./commands/library-commands.js')).removeCommand(engine, positionals);
       case 'stats':
         return await (await import('./commands/library-commands.js')).statsCommand(engine, values.json ?? false);
+      case 'worker': {
+        const { workerCommand } = await import('./commands/worker-command.js');
+        const e = engine;
+        engine = undefined; // the worker owns it now and closes it on shutdown
+        return await workerCommand(e, { concurrency: workerConcurrency });
+      }
       case 'serve': {
         const { serveCommand } = await import('./commands/serve-command.js');
         const e = engine;
@@ -331,6 +370,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           trustProxy,
           searchConcurrency,
           indexConcurrency,
+          runIndexJobs: !(values['no-worker'] ?? false),
         });
       }
     }

@@ -203,6 +203,23 @@ export class FrameStore {
     }
   }
 
+  /**
+   * Use the descriptor that built this index without writing anything (a read replica): check it
+   * matches when the index records one, and take its dimensions.
+   */
+  async useDescriptor(id: string, dimensions: number): Promise<void> {
+    const r = await this.sql.query<{ value: { id: string; dimensions: number } }>(`SELECT value FROM retrace_settings WHERE key = 'descriptor'`);
+    const stored = r.rows[0]?.value;
+    if (stored && (stored.id !== id || stored.dimensions !== dimensions)) throw new DescriptorMismatchError(stored.id, id);
+    this.dims = dimensions;
+  }
+
+  /** Whether a video is ready (listed and searchable) in this database. */
+  async isReady(id: string): Promise<boolean> {
+    const r = await this.sql.query<{ ok: boolean }>(`SELECT EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'ready') AS ok`, [id]);
+    return r.rows[0]?.ok === true;
+  }
+
   async descriptorId(): Promise<string | null> {
     const r = await this.sql.query<{ value: { id: string } }>(`SELECT value FROM retrace_settings WHERE key = 'descriptor'`);
     return r.rows[0]?.value.id ?? null;

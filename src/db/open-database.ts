@@ -22,6 +22,23 @@ export interface OpenDatabaseOptions {
    * and nothing is written: for commands that only read (search, list, stats) or remove.
    */
   create?: boolean;
+  /**
+   * Bring the schema up to date (default true). A read replica (a hot standby) refuses writes:
+   * open it with false, and with `create: false` so it must already hold a retrace index.
+   */
+  migrate?: boolean;
+  /** PostgreSQL only: connections in the pool (default `RETRACE_PG_POOL`, else 4). */
+  pool?: number;
+  /** PostgreSQL only: statements running longer are cancelled (default `RETRACE_PG_STATEMENT_TIMEOUT_MS`, else none). */
+  statementTimeoutMs?: number;
+}
+
+/** A positive whole number from the environment, or undefined (unset or not a number). */
+function envCount(name: string): number | undefined {
+  const v = process.env[name];
+  if (!v || !/^\d+$/.test(v.trim())) return undefined;
+  const n = Number(v);
+  return n > 0 ? n : undefined;
 }
 
 /** `location` with a URL's password hidden, for messages. */
@@ -64,7 +81,12 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
   try {
     // Each store's driver is imported only when it is used (`pg` costs an embedded open ~50 ms).
     client = server
-      ? await (await import('./pg-client.js')).PgClient.open(location)
+      ? await (
+          await import('./pg-client.js')
+        ).PgClient.open(location, {
+          maxConnections: options.pool ?? envCount('RETRACE_PG_POOL'),
+          statementTimeoutMs: options.statementTimeoutMs ?? envCount('RETRACE_PG_STATEMENT_TIMEOUT_MS'),
+        })
       : await (
           await import('./pglite-client.js')
         ).PGliteClient.open(location, { sharedBuffers: options.pgliteSharedBuffers ?? (process.env.RETRACE_PGLITE_SHARED_BUFFERS || undefined) });
@@ -80,7 +102,7 @@ export async function openDatabase(location: string = defaultDatabaseLocation(),
     if (mustExist && !(await hasRetraceSchema(client))) {
       throw new DatabaseNotFoundError(redacted(location), 'the database has no retrace tables (`retrace index` creates them)');
     }
-    await migrate(client);
+    if (options.migrate !== false) await migrate(client);
   } catch (e) {
     await client.close().catch(() => undefined);
     if (e instanceof RetraceError) throw e;

@@ -16,8 +16,16 @@ export class PgClient implements SqlClient {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   }
 
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PgClient> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+  /**
+   * `maxConnections`: the pool's size (default 4). `statementTimeoutMs`: the server cancels a
+   * statement running longer (default none); 0 turns it off.
+   */
+  static async open(url: string, options: { maxConnections?: number; statementTimeoutMs?: number } = {}): Promise<PgClient> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 4,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    });
     // An idle pooled connection the server ends (restart, failover, an administrator's
     // pg_terminate_backend) is reported as a pool 'error' event; unheard, it would crash the
     // process. The pool has already discarded that client and opens a new one on demand.
@@ -59,6 +67,25 @@ export class PgClient implements SqlClient {
     } finally {
       client.release();
     }
+  }
+
+  /** LISTEN on a connection of its own (a pooled one would be handed to other queries). */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const client = await this.pool.connect();
+    // A connection lost while listening: the caller's polling carries on without it.
+    client.on('error', () => undefined);
+    client.on('notification', (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? '');
+    });
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      try {
+        await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+        client.release();
+      } catch (e) {
+        client.release(e as Error);
+      }
+    };
   }
 
   async databaseBytes(): Promise<number> {

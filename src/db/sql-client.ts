@@ -18,6 +18,11 @@ export interface SqlClient extends SqlExecutor {
   /** Bytes used by the database (relations and indexes), for stats. */
   databaseBytes(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Call `onNotify` with the payload of every NOTIFY on `channel` until the returned function is
+   * called. Only a server has it: an embedded database has no other process to hear from.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { SqlClient } from '../db/sql-client.js';
 import { ApiKeyStore } from '../core/auth/api-keys.js';
 import { JobQueue } from '../core/jobs/job-queue.js';
 import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
-import type { IndexResult } from '../core/engine/types.js';
+import { settleIndexJobFile } from '../core/jobs/index-job-files.js';
 import { HttpError, errorHandler } from './errors.js';
 import { authenticate, clientId, hostCheck, needs } from './auth.js';
 import { Limiter, type ServerContext } from './context.js';
@@ -24,7 +24,7 @@ import { libraryRouter } from './routes-library.js';
 import { UploadStore } from './upload-store.js';
 import { DEFAULT_INDEX_CONCURRENCY, DEFAULT_SEARCH_CONCURRENCY, DEFAULT_SERVER_LIMITS, freeDiskBytes } from './limits.js';
 import { SqlRateLimitStore } from './rate-limit-store.js';
-import { MediaLedger } from './media-ledger.js';
+import { MediaLedger } from '../core/jobs/media-ledger.js';
 import { redactPaths } from './redact.js';
 import type { ServerEngine, ServerOptions } from './types.js';
 
@@ -160,31 +160,17 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   const onSettled = async (job: JobRecord) => {
     const path = job.input.path;
     if (!job.input.ownsFile || !path) return;
-    if (job.stage === 'failed') {
+    if (job.kind === 'index') {
+      await settleIndexJobFile(job, media);
       // Nothing to look at later; a failed upload leaves nothing behind.
-      await rm(path, { force: true });
-      if (typeof job.input.uploadId === 'string') await uploads.remove(job.input.uploadId).catch(() => {});
-    } else if (job.kind === 'search') {
-      if (settings.keepQueries) {
-        // Kept `queryTtlMs` from now for query thumbnails, then swept.
-        const now = new Date();
-        await utimes(path, now, now).catch(() => {});
-      } else {
-        // Queries are the most sensitive thing a server holds: gone once answered.
-        await rm(path, { force: true });
-      }
+      if (job.stage === 'failed' && typeof job.input.uploadId === 'string') await uploads.remove(job.input.uploadId).catch(() => {});
+    } else if (job.stage !== 'failed' && settings.keepQueries) {
+      // Kept `queryTtlMs` from now for query thumbnails, then swept.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => {});
     } else {
-      const result = job.result as IndexResult | null;
-      // A duplicate keeps the file indexed first; this copy is not needed.
-      if (result?.video?.path && resolve(result.video.path) !== resolve(path)) await rm(path, { force: true });
-      else if (result?.videoId && typeof job.input.client === 'string') {
-        // Kept for the client that sent it: counts against its stored bytes.
-        const bytes = await stat(path).then(
-          (s) => s.size,
-          () => 0,
-        );
-        await media.record(result.videoId, job.input.client, bytes);
-      }
+      // Queries are the most sensitive thing a server holds: gone once answered (or failed).
+      await rm(path, { force: true });
     }
   };
 
@@ -193,6 +179,7 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     engine,
     searchConcurrency: options.searchConcurrency ?? DEFAULT_SEARCH_CONCURRENCY,
     indexConcurrency: options.indexConcurrency ?? DEFAULT_INDEX_CONCURRENCY,
+    lanes: options.runIndexJobs === false ? ['search'] : undefined,
     maxAttempts: options.jobMaxAttempts,
     retryBaseMs: options.jobRetryBaseMs,
     maxQueued: options.maxQueuedJobs ?? DEFAULT_SERVER_LIMITS.maxQueuedJobs,
@@ -321,13 +308,21 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   api.get('/health', async (_req, res) => {
     let db = 'ok';
     if (!(await engine.isDatabaseReachable())) db = 'unreachable';
+    // A replica that does not answer degrades searches, not the server: reported, not a 503.
+    const replica =
+      engine.readSql && engine.replicaLagSec
+        ? await engine.replicaLagSec().then(
+            (lagSec) => ({ status: 'ok', lagSec }),
+            () => ({ status: 'unreachable', lagSec: null }),
+          )
+        : null;
     res.setHeader('Cache-Control', 'no-store');
     res.status(db === 'ok' ? 200 : 503).json({
       status: db === 'ok' ? 'ok' : 'degraded',
       version: packageVersion(),
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
       // Not the location: a directory or host name of the server is nobody's business over HTTP.
-      db: { status: db, store: engine.sql.dialect },
+      db: { status: db, store: engine.sql.dialect, ...(replica ? { replica } : {}) },
       jobs: jobs.counts(),
       uploads: { active: uploads.activeCount() },
       // The page asks for a key on a 401 unless anonymous searching is allowed.

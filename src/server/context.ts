@@ -4,7 +4,7 @@ import type { JobQueue, JobSnapshot } from '../core/jobs/job-queue.js';
 import type { ApiKeyStore } from '../core/auth/api-keys.js';
 import type { ServerMetrics } from './metrics.js';
 import type { UploadStore } from './upload-store.js';
-import type { MediaLedger } from './media-ledger.js';
+import type { MediaLedger } from '../core/jobs/media-ledger.js';
 import { redactPaths, scrubPaths } from './redact.js';
 import type { ServerEngine } from './types.js';
 

@@ -29,6 +29,8 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   DB_NOT_FOUND: 500,
   DB_LOCKED: 503,
   DB_ERROR: 500,
+  // Raised by restore (CLI), never in a request.
+  DB_NOT_EMPTY: 409,
   DESCRIPTOR_MISMATCH: 500,
   DESCRIPTOR_ERROR: 500,
   BAD_SIGNATURE: 422,
@@ -51,6 +53,8 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   // The whole server is busy, not this client over its share.
   QUEUE_FULL: 503,
   ABORTED: 503,
+  // A job's worker died; the job runs again, so a client asking now should ask again later.
+  WORKER_LOST: 503,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   // RFC 9110: "the request was directed at a server that is unable or unwilling to produce an

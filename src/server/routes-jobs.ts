@@ -85,6 +85,7 @@ export function jobsRouter(ctx: ServerContext): Router {
     let ready = false;
     let ended = false;
     let heartbeat: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
     const handle = { end: () => finish() };
     const send = (j: JobSnapshot) => {
       if (ended) return;
@@ -96,6 +97,7 @@ export function jobsRouter(ctx: ServerContext): Router {
       ended = true;
       unsubscribe();
       clearInterval(heartbeat);
+      clearInterval(poll);
       ctx.streams.delete(handle);
       res.end();
     };
@@ -127,6 +129,21 @@ export function jobsRouter(ctx: ServerContext): Router {
     // The job may have ended while its state was being read.
     const end = pending.find((j) => TERMINAL.has(j.stage));
     if (end) send(end);
+    // A job run by another process (a worker, with `serve --no-worker`) sends this one no
+    // updates: its stored row is followed instead, as often as the runner writes it.
+    let lastSeen = job.updatedAt;
+    poll = setInterval(() => {
+      if (ended || jobs.isRunningHere(id)) return;
+      jobs.store.find(id).then(
+        (j) => {
+          if (!j || ended || j.updatedAt === lastSeen) return;
+          lastSeen = j.updatedAt;
+          send(j);
+        },
+        (err) => ctx.log(`could not read job ${id} for its event stream`, err),
+      );
+    }, 1000);
+    poll.unref();
   });
 
   /** A frame of a search job's query file (kept for a while after the job ends). */

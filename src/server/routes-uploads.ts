@@ -205,7 +205,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
     try {
       // Room in the queue and in the client's share of it, checked before the upload is consumed,
       // so a refused client can complete the same upload later without sending it again.
-      jobs.assertRoom();
+      await jobs.assertRoomFor(before.purpose);
       if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
       done = await uploads.complete(
         id,

@@ -33,13 +33,30 @@ export function videosRouter(ctx: ServerContext): Router {
     if (v.metadata.media === false) throw new FileNotFoundError(`${v.title ?? v.id} (indexed from a signature, without media)`);
     return v;
   };
+  /**
+   * For reading a video's file (stream, thumbnail): read where searches read (the replica), so
+   * the primary is spared the look-ups that follow every search; a video indexed moments ago and
+   * not replayed there yet is read from the primary rather than missing.
+   */
+  const lookup = async (id: string): Promise<VideoRecord> => {
+    if (!isUuid(id)) throw new NotFoundError('Video', id);
+    if (!engine.lookup) return engine.get(id);
+    try {
+      return await engine.lookup(id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return engine.get(id);
+      throw err;
+    }
+  };
 
   // Listing the library needs an index key. A single video (its record, stream and frames) is
   // open to search keys too: search results name matched videos by id and the page shows them.
   router.get('/videos', needs('index', 'Listing the library'), async (req, res) => {
     const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
-    const [items, total] = await Promise.all([engine.list({ limit, offset }), engine.count()]);
+    // Only ready videos: an ingest under way (or one a killed worker left, until it is swept) is
+    // followed through its job, never shown half-done in the library.
+    const [items, total] = await Promise.all([engine.list({ limit, offset, status: 'ready' }), engine.count('ready')]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ items: items.map((v) => videoView(req, v)), total, limit, offset });
   });
@@ -47,8 +64,11 @@ export function videosRouter(ctx: ServerContext): Router {
   router.use('/videos', needs('search', 'Reading videos'));
 
   router.get('/videos/:id', async (req, res) => {
+    const video = await load(req.params.id);
+    // With a read replica: whether searches (which read it) can find this video yet.
+    const replicaVisible = (await engine.isVisibleOnReplica?.(video.id)) ?? null;
     res.setHeader('Cache-Control', 'no-store');
-    res.json(videoView(req, await load(req.params.id)));
+    res.json({ ...videoView(req, video), ...(replicaVisible === null ? {} : { replicaVisible }) });
   });
 
   router.delete('/videos/:id', needs('admin', 'Deleting a video'), async (req: Request<{ id: string }>, res) => {
@@ -61,7 +81,7 @@ export function videosRouter(ctx: ServerContext): Router {
 
   /** The video file with HTTP Range support (seeking in a <video> element). */
   router.get('/videos/:id/stream', async (req, res, next) => {
-    const video = withMedia(await load(req.params.id));
+    const video = withMedia(await lookup(req.params.id));
     const path = resolve(video.path);
     try {
       const s = await stat(path);
@@ -76,7 +96,7 @@ export function videosRouter(ctx: ServerContext): Router {
 
   /** One frame of the video as JPEG: `?t=` seconds (default 0), `?w=` width in pixels (default 320). */
   router.get('/videos/:id/thumbnail', async (req, res) => {
-    const video = withMedia(await load(req.params.id));
+    const video = withMedia(await lookup(req.params.id));
     const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
     const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
     const end = video.durationSec > 0 ? Math.max(0, video.durationSec - 0.05) : 0;

@@ -1,6 +1,6 @@
 import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../core/library/dedup.js';
 import type { RecurringSegment } from '../core/library/recurring-segments.js';
-import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord } from '../core/engine/types.js';
+import type { EngineStats, IndexOptions, MediaInfo, IndexResult, SearchOptions, SearchResult, VideoRecord, VideoStatus } from '../core/engine/types.js';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../db/sql-client.js';
 
@@ -8,8 +8,8 @@ import type { SqlClient } from '../db/sql-client.js';
 export interface ServerEngine {
   index(path: string, options?: IndexOptions): Promise<IndexResult>;
   search(input: string, options?: SearchOptions): Promise<SearchResult>;
-  list(options?: { limit?: number; offset?: number }): Promise<VideoRecord[]>;
-  count(): Promise<number>;
+  list(options?: { limit?: number; offset?: number; status?: VideoStatus }): Promise<VideoRecord[]>;
+  count(status?: VideoStatus): Promise<number>;
   /** NotFoundError if unknown. */
   get(id: string): Promise<VideoRecord>;
   remove(id: string): Promise<void>;
@@ -20,6 +20,12 @@ export interface ServerEngine {
   dedup?(options?: DedupOptions): Promise<DedupReport>;
   dedupRelations?(): Promise<{ videos: number; pending: number; relations: DedupRelation[]; clusters: DedupCluster[] }>;
   recurring?(): Promise<RecurringSegment[]>;
+  /** With a read replica: a video by id read there (thumbnail look-ups), NotFoundError if it is not there yet. */
+  lookup?(id: string): Promise<VideoRecord>;
+  /** With a read replica: whether a video is ready there; null without one. */
+  isVisibleOnReplica?(id: string): Promise<boolean | null>;
+  /** With a read replica: its replay lag in seconds; null without one. */
+  replicaLagSec?(): Promise<number | null>;
   /** Whether the database answers (health checks). */
   isDatabaseReachable(): Promise<boolean>;
   /**
@@ -29,6 +35,8 @@ export interface ServerEngine {
    */
   probe?(path: string): Promise<MediaInfo>;
   readonly sql: SqlClient;
+  /** The read replica searches and listings go to, if any. */
+  readonly readSql?: SqlClient | null;
 }
 
 export interface ServerOptions {
@@ -84,6 +92,11 @@ export interface ServerOptions {
   searchConcurrency?: number;
   /** Index jobs run at once, in their own lane (default DEFAULT_INDEX_CONCURRENCY in limits.ts). */
   indexConcurrency?: number;
+  /**
+   * Run index jobs in this process (default true). With false the server only stores them, and
+   * `retrace worker` processes on the same database claim and run them (`serve --no-worker`).
+   */
+  runIndexJobs?: boolean;
   /** Runs of a job that keeps failing for a passing reason before it is dead-lettered (default DEFAULT_MAX_ATTEMPTS in job-queue.ts). */
   jobMaxAttempts?: number;
   /** Wait before a job's first retry, doubled for each further one (default DEFAULT_RETRY_BASE_MS in job-queue.ts). */

@@ -252,7 +252,7 @@ describe('JobQueue', () => {
     await store.markFailed(waiting.id, { code: 'ABORTED', message: 'test over' });
   });
 
-  it('after a crash, fails interrupted jobs with a reason and runs queued ones', async () => {
+  it('after a crash, runs interrupted jobs again (the lost run counted) and runs queued ones', async () => {
     // A previous process claimed one job and queued another, then died.
     const interrupted = await store.create('index', { path: '/was-running.mp4' });
     await store.claim(interrupted.id);
@@ -260,14 +260,26 @@ describe('JobQueue', () => {
     const waiting = await store.create('search', { path: '/was-queued.mp4' });
     const queue = new JobQueue({ store, runner: steppingRunner(5), log: () => {} });
     const recovered = await queue.start();
-    expect(recovered.failed).toContain(interrupted.id);
+    expect(recovered.retried).toContain(interrupted.id);
+    expect(recovered.failed).not.toContain(interrupted.id);
     expect(recovered.resumed).toContain(waiting.id);
-    const a = await store.get(interrupted.id);
-    expect(a.stage).toBe('failed');
-    expect(a.error?.code).toBe('ABORTED');
-    expect(a.error?.message).toMatch(/server stopped.*sampling/);
+    const a = await finished(interrupted.id);
+    expect(a).toMatchObject({ stage: 'done', attempts: 2, deadLetter: false });
     const b = await finished(waiting.id);
     expect(b.stage).toBe('done');
+    await queue.close();
+  });
+
+  it('after a crash, fails for good (dead letter) an interrupted job that had used up its attempts', async () => {
+    const job = await store.create('index', { path: '/killed-every-time.mp4' });
+    await store.claim(job.id);
+    await sql.query(`UPDATE jobs SET attempts = 3 WHERE id = $1`, [job.id]);
+    const queue = new JobQueue({ store, runner: steppingRunner(1), maxAttempts: 3, log: () => {} });
+    const recovered = await queue.start();
+    expect(recovered.failed).toContain(job.id);
+    const a = await store.get(job.id);
+    expect(a).toMatchObject({ stage: 'failed', deadLetter: true, error: { code: 'ABORTED' } });
+    expect(a.error?.message).toMatch(/stopped on every one of its 3 runs.*probing/);
     await queue.close();
   });
 
@@ -313,7 +325,7 @@ describe('JobQueue', () => {
     await queue.close();
   });
 
-  it('with several processes on one database, fails only the jobs of processes that are gone', async () => {
+  it('with several processes on one database, recovers only the jobs of processes that are gone', async () => {
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
     const claimAs = async (owner: string) => {
       const j = await store.create('index', { path: `/peer-${owner}.mp4` });
@@ -326,10 +338,11 @@ describe('JobQueue', () => {
     const staleRemote = await claimAs('yet-another-host:4242:peer');
     await sql.query(`UPDATE jobs SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [staleRemote]);
     const queue = new JobQueue({ store, runner: steppingRunner(1), staleMs: 60_000, log: () => {} });
-    const { failed } = await queue.start();
-    expect(failed).toEqual(expect.arrayContaining([deadPeer, staleRemote]));
-    expect(failed).not.toContain(livePeer);
-    expect(failed).not.toContain(freshRemote);
+    const { retried } = await queue.start();
+    expect(retried).toEqual(expect.arrayContaining([deadPeer, staleRemote]));
+    expect(retried).not.toContain(livePeer);
+    expect(retried).not.toContain(freshRemote);
+    for (const id of [deadPeer, staleRemote]) expect(await finished(id)).toMatchObject({ stage: 'done', attempts: 2 });
     expect((await store.get(livePeer)).stage).toBe('sampling');
     await queue.close();
     for (const id of [livePeer, freshRemote]) await store.markFailed(id, { code: 'ABORTED', message: 'test over' });
@@ -349,6 +362,7 @@ describe('JobQueue', () => {
     const q2 = new JobQueue({ store, runner: steppingRunner(1), heartbeatMs: 20, log: () => {} });
     const r = await q2.start();
     expect(r.failed).not.toContain(job.id);
+    expect(r.retried).not.toContain(job.id);
     await sleep(100); // several periodic checks
     expect((await store.get(job.id)).finishedAt).toBeNull();
     await q2.close();
@@ -405,32 +419,31 @@ describe('server restart', () => {
     }
   });
 
-  it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
+  it('runs a job interrupted by a crash again, counting the lost run, and resumes queued jobs, over HTTP', async () => {
     const dbx = await createTestDatabase();
     const engine = await Retrace.open({ db: dbx.location });
     const dataDir = join(tmp.path, 'srv');
     try {
       const s = new JobStore(engine.sql);
+      // Both files are gone, so each run ends FILE_NOT_FOUND: a clear code instead of a vanished job.
       const j = await s.create('index', { path: join(dataDir, 'media', 'gone.mp4'), fileName: 'gone.mp4', ownsFile: true });
       await s.claim(j.id);
       const queuedInput = join(tmp.path, 'missing-input.mp4');
       const q = await s.create('index', { path: queuedInput, fileName: 'missing.mp4' });
       const srv = await startTestServer(engine, dataDir);
       try {
-        const r = await json(srv.url, `/api/jobs/${j.id}`);
-        expect(r.status).toBe(200);
-        expect(r.body).toMatchObject({ stage: 'failed', error: { code: 'ABORTED' } });
-        expect(r.body.error.message).toMatch(/server stopped/);
-        // The queued job resumes; its file is gone, so it fails with a clear code instead of vanishing.
-        const t0 = Date.now();
-        let qj;
-        do {
-          qj = (await json(srv.url, `/api/jobs/${q.id}`)).body;
-          if (qj.finishedAt) break;
-          await sleep(50);
-        } while (Date.now() - t0 < 20_000);
-        expect(qj.stage).toBe('failed');
-        expect(qj.error.code).toBe('FILE_NOT_FOUND');
+        const settled = async (id: string) => {
+          const t0 = Date.now();
+          let body;
+          do {
+            body = (await json(srv.url, `/api/jobs/${id}`)).body;
+            if (body.finishedAt) break;
+            await sleep(50);
+          } while (Date.now() - t0 < 20_000);
+          return body;
+        };
+        expect(await settled(j.id)).toMatchObject({ stage: 'failed', attempts: 2, error: { code: 'FILE_NOT_FOUND' } });
+        expect(await settled(q.id)).toMatchObject({ stage: 'failed', attempts: 1, error: { code: 'FILE_NOT_FOUND' } });
         const res = await json(srv.url, `/api/jobs/${q.id}/result`);
         expect(res.status).toBe(404);
       } finally {

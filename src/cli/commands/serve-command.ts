@@ -19,6 +19,8 @@ export async function serveCommand(
     trustProxy?: number;
     searchConcurrency?: number;
     indexConcurrency?: number;
+    /** false: `--no-worker`, index jobs are left to `retrace worker` processes. */
+    runIndexJobs?: boolean;
   },
 ): Promise<number> {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
@@ -43,6 +45,7 @@ export async function serveCommand(
       dataDir: options.dataDir,
       searchConcurrency: options.searchConcurrency,
       indexConcurrency: options.indexConcurrency,
+      runIndexJobs: options.runIndexJobs,
       // 0 (the default) leaves Express's default: the proxy headers are not trusted.
       ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     });
@@ -57,7 +60,8 @@ export async function serveCommand(
     : options.publicSearch
       ? 'API keys required, but anyone may search'
       : 'API keys required';
-  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; files: ${running.app.dataDir}; ${auth})\n`);
+  const ingest = options.runIndexJobs === false ? '; index jobs left to workers' : '';
+  process.stdout.write(`retrace is serving ${running.url} (database: ${engine.sql.location}; files: ${running.app.dataDir}; ${auth}${ingest})\n`);
   if (options.publicSearch && !keyed)
     process.stderr.write('note: --public-search changes nothing until a key exists: without keys everyone may do everything\n');
   if (['0.0.0.0', '::'].includes(running.host) && !options.allowedHosts?.length) {

@@ -33,6 +33,15 @@ export interface RetraceOptions {
   /** Embedded data directory, `memory://`, or a `postgres://` URL. Default: `RETRACE_DB` or `./.retrace`. */
   db?: string;
   /**
+   * A read replica of `db` (a PostgreSQL streaming standby): searches, listings and `lookup`
+   * read it, everything else (ingest, removal, `get`, stats) the primary. It must already hold
+   * the index; nothing is written to it. What the primary committed shows there once replayed
+   * (`isVisibleOnReplica`).
+   */
+  readDb?: string;
+  /** PostgreSQL only: connections in each pool (primary, replica); default `RETRACE_PG_POOL`, else 4. */
+  pool?: number;
+  /**
    * Embedded store only: PostgreSQL shared_buffers inside PGlite's WASM heap (default 128MB, or
    * `RETRACE_PGLITE_SHARED_BUFFERS`). '32MB' keeps a long ingest under 300 MB RSS without
    * slowing it, but makes 100k-frame searches about 1.4× slower (bench/RESULTS.md).
@@ -78,13 +87,20 @@ export class Retrace {
   private readonly batchSize: number;
   private closed = false;
 
+  /** Where reads go: the replica's store, or the primary's when there is none. */
+  private readonly reader: FrameStore;
+
   private constructor(
     /** The database seam, for components that keep their own tables (jobs). */
     readonly sql: SqlClient,
     private readonly store: FrameStore,
     readonly descriptor: FrameDescriptor,
     options: RetraceOptions,
+    /** The read replica (`readDb`), or null. */
+    readonly readSql: SqlClient | null = null,
+    replicaStore: FrameStore | null = null,
   ) {
+    this.reader = replicaStore ?? store;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.sampling = { ...DEFAULT_SAMPLING, ...options.sampling };
     this.batchSize = options.batchSize ?? 32;
@@ -108,15 +124,29 @@ export class Retrace {
    * const engine = await Retrace.open({ db: 'postgres://user@127.0.0.1/retrace' });
    */
   static async open(options: RetraceOptions = {}): Promise<Retrace> {
-    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), { pgliteSharedBuffers: options.pgliteSharedBuffers, create: options.create });
+    const sql = await openDatabase(options.db ?? defaultDatabaseLocation(), {
+      pgliteSharedBuffers: options.pgliteSharedBuffers,
+      create: options.create,
+      pool: options.pool,
+    });
+    let readSql: SqlClient | null = null;
     try {
       const descriptor = options.descriptor ?? new BuiltinDescriptor();
-      const store = new FrameStore(sql, { ...DEFAULT_ANN, ...options.ann });
+      const ann = { ...DEFAULT_ANN, ...options.ann };
+      const store = new FrameStore(sql, ann);
       await store.bindDescriptor(descriptor.id, descriptor.dimensions);
       // A process killed mid-ingest left its unfinished video behind: nobody else will remove it.
       await store.discardAbandonedIngests();
-      return new Retrace(sql, store, descriptor, options);
+      let replicaStore: FrameStore | null = null;
+      if (options.readDb) {
+        // Opened after the primary: its schema and descriptor reach the replica from there.
+        readSql = await openDatabase(options.readDb, { create: false, migrate: false, pool: options.pool });
+        replicaStore = new FrameStore(readSql, ann);
+        await replicaStore.useDescriptor(descriptor.id, descriptor.dimensions);
+      }
+      return new Retrace(sql, store, descriptor, options, readSql, replicaStore);
     } catch (e) {
+      await readSql?.close().catch(() => undefined);
       await sql.close().catch(() => undefined);
       throw e;
     }
@@ -215,7 +245,7 @@ export class Retrace {
   async search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
     if (typeof input === 'string' && (await isSignatureFile(input))) return searchSignature(this.descriptorSearchContext(), input, options);
     return searchMedia(
-      { store: this.store, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
+      { store: this.reader, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
       input,
       options,
     );
@@ -297,7 +327,7 @@ export class Retrace {
    * const page = await engine.list({ limit: 50, offset: 0 });
    */
   list(options: { limit?: number; offset?: number; status?: VideoStatus } = {}): Promise<VideoRecord[]> {
-    return this.store.list(options);
+    return this.reader.list(options);
   }
 
   /**
@@ -307,7 +337,7 @@ export class Retrace {
    * const total = await engine.count();
    */
   count(status?: VideoStatus): Promise<number> {
-    return this.store.count(status);
+    return this.reader.count(status);
   }
 
   /**
@@ -318,6 +348,41 @@ export class Retrace {
    */
   get(id: string): Promise<VideoRecord> {
     return this.store.get(id);
+  }
+
+  /**
+   * One video by id, read where searches read (the replica when there is one), for look-ups
+   * that follow a search such as thumbnails. NotFoundError if it is not there (yet).
+   *
+   * @example
+   * const v = await engine.lookup(match.videoId);
+   */
+  lookup(id: string): Promise<VideoRecord> {
+    return this.reader.get(id);
+  }
+
+  /**
+   * Whether a video is ready on the read replica, so searches there can find it; null without a
+   * replica (searches read the primary, where a ready video is visible at once).
+   *
+   * @example
+   * while (!(await engine.isVisibleOnReplica(id))) await new Promise((r) => setTimeout(r, 100));
+   */
+  async isVisibleOnReplica(id: string): Promise<boolean | null> {
+    return this.readSql ? this.reader.isReady(id) : null;
+  }
+
+  /** How far the read replica is behind the primary, in seconds (null: no replica, or not a standby). */
+  async replicaLagSec(): Promise<number | null> {
+    if (!this.readSql) return null;
+    const r = await this.readSql.query<{ lag: number | string | null }>(
+      `SELECT CASE WHEN pg_is_in_recovery() THEN
+                CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) END
+              END::float8 AS lag`,
+    );
+    const lag = r.rows[0]?.lag;
+    return lag === null || lag === undefined ? null : Number(lag);
   }
 
   /**
@@ -381,6 +446,7 @@ export class Retrace {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.readSql?.close().catch(() => undefined);
     await this.sql.close();
   }
 }

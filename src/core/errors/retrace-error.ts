@@ -21,6 +21,7 @@ export type RetraceErrorCode =
   | 'DB_NOT_FOUND'
   | 'DB_LOCKED'
   | 'DB_ERROR'
+  | 'DB_NOT_EMPTY'
   | 'DESCRIPTOR_MISMATCH'
   | 'DESCRIPTOR_ERROR'
   | 'BAD_SIGNATURE'
@@ -36,6 +37,7 @@ export type RetraceErrorCode =
   | 'QUEUE_FULL'
   | 'TOO_MANY_JOBS'
   | 'ABORTED'
+  | 'WORKER_LOST'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'HOST_NOT_ALLOWED'
@@ -220,10 +222,26 @@ export class DescriptorError extends RetraceError {
     super('DESCRIPTOR_ERROR', message, { cause });
   }
 }
+/** A restore into a database that already holds videos (it only loads into an empty index). */
+export class DatabaseNotEmptyError extends RetraceError {
+  constructor(location: string, videos: number) {
+    super('DB_NOT_EMPTY', `${location} already holds ${videos} videos; restore into an empty database`, { details: { videos } });
+  }
+}
 /** The operation was cancelled through an AbortSignal. */
 export class AbortedError extends RetraceError {
   constructor() {
     super('ABORTED', 'Operation was aborted');
+  }
+}
+/**
+ * The process running a job stopped (killed, crashed, its machine gone) before the job ended.
+ * Passing: the job is queued again for another worker, this error kept on it while it waits
+ * (JobStore.recoverInterrupted writes the same code and message in SQL).
+ */
+export class WorkerLostError extends RetraceError {
+  constructor(stage: string) {
+    super('WORKER_LOST', `The process running this job stopped (it was ${stage}); it runs again`);
   }
 }
 

@@ -17,8 +17,12 @@ import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, t
  *   marked failed with a reason; queued jobs run. `close()` puts running jobs back in the
  *   queue so a graceful restart resumes them.
  * - Several processes may share one database: each claims jobs atomically under its own owner
- *   id and writes a heartbeat for them, and fails only jobs whose owner is gone (a dead pid on
- *   this host, or a stale heartbeat from another host), at start and periodically.
+ *   id and writes a heartbeat for them, and recovers only jobs whose owner is gone (a dead pid
+ *   on this host, or a stale heartbeat from another host), at start and periodically: such a job
+ *   runs again (a lost runner is a passing failure) until its attempts are used up.
+ * - A queue may run only some lanes (`lanes`: an API server that leaves ingests to workers), and
+ *   with `pollMs` it also claims queued jobs that other processes submitted (a worker): the
+ *   oldest first, one claimer per job (`JobStore.claimNext`), woken early by `listen`.
  */
 
 /** The part of the engine jobs need. */
@@ -70,6 +74,8 @@ export interface JobQueueOptions {
   onSettled?: (job: JobRecord) => void | Promise<void>;
   /** Called with how long a job spent in a stage (metrics). */
   onStageTiming?: (kind: JobKind, stage: Stage, ms: number) => void;
+  /** Called with the stored record of a job this queue ran once it has ended (done or failed). */
+  onEnded?: (job: JobRecord) => void;
   /** Called when a job finishes, with its outcome and total run time (metrics). */
   onFinished?: (kind: JobKind, outcome: 'done' | 'failed', ms: number) => void;
   /** Where to report errors that have nowhere else to go (default console.error). */
@@ -81,6 +87,19 @@ export interface JobQueueOptions {
    * heartbeat is this old (default 4 × heartbeatMs).
    */
   staleMs?: number;
+  /** The lanes this queue runs (default both). Jobs of other lanes are stored and left to other processes. */
+  lanes?: readonly JobKind[];
+  /**
+   * Claim queued jobs of the lanes it runs from the database whoever submitted them, checking
+   * this often (milliseconds) for new ones: what a worker does. Default: only jobs submitted
+   * here or queued when it started.
+   */
+  pollMs?: number;
+  /**
+   * Subscribe to announcements of new jobs (PostgreSQL LISTEN on JOBS_CHANNEL), so a polling
+   * queue claims them at once rather than at its next poll. Returns the unsubscribe function.
+   */
+  listen?: (onJob: (kind: string) => void) => Promise<() => Promise<void>>;
 }
 
 /**
@@ -174,6 +193,12 @@ export class JobQueue {
   private readonly live = new Map<string, Live>();
   private readonly liveIn: Record<JobKind, number> = { search: 0, index: 0 };
   private readonly pumping: Record<JobKind, boolean> = { search: false, index: false };
+  /** Polling queues: the database may hold queued jobs of this lane for us (cleared when a claim finds none). */
+  private readonly dbMayHave: Record<JobKind, boolean> = { search: false, index: false };
+  /** The lanes this queue runs. */
+  readonly lanes: ReadonlySet<JobKind>;
+  private poller: NodeJS.Timeout | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
   private readonly listeners = new Map<string, Set<JobListener>>();
   private started = false;
   private closed = false;
@@ -189,6 +214,7 @@ export class JobQueue {
     this.store = opts.store;
     const lane = (n: number | undefined) => Math.max(1, Math.trunc(n ?? opts.concurrency ?? 1) || 1);
     this.concurrency = Object.freeze({ search: lane(opts.searchConcurrency), index: lane(opts.indexConcurrency) });
+    this.lanes = new Set(opts.lanes ?? JOB_KINDS);
     if (opts.runner) this.runner = opts.runner;
     else if (opts.engine) this.runner = engineRunner(opts.engine);
     else throw new TypeError('JobQueue needs an engine or a runner');
@@ -196,30 +222,60 @@ export class JobQueue {
   }
 
   /**
-   * Recover and begin running. Unfinished jobs past `queued` were interrupted by a crash:
-   * they are marked failed with a reason. Queued jobs are picked up in creation order.
+   * Recover and begin running. Unfinished jobs past `queued` whose process is gone were
+   * interrupted by a crash: they are queued again (`retried`), or failed once their attempts
+   * are used up (`failed`). Queued jobs of the lanes run here are picked up in creation order.
    */
-  async start(): Promise<{ resumed: string[]; failed: string[] }> {
-    if (this.started) return { resumed: [], failed: [] };
+  async start(): Promise<{ resumed: string[]; failed: string[]; retried: string[] }> {
+    if (this.started) return { resumed: [], failed: [], retried: [] };
     this.started = true;
     liveOwners.add(this.owner);
-    const failed = await this.failGone();
+    const { failed, retried } = await this.recoverGone();
     const beat = this.opts.heartbeatMs ?? 15_000;
     this.heartbeat = setInterval(() => {
       void this.store.touch([...this.live.keys()]).catch((err) => this.log('could not write job heartbeats', err));
-      void this.failGone().catch((err) => this.log('could not check for interrupted jobs', err));
+      void this.recoverGone().catch((err) => this.log('could not check for interrupted jobs', err));
     }, beat);
     this.heartbeat.unref();
-    const queued = await this.store.listQueued();
+    const queued = (await this.store.listQueued()).filter((j) => this.lanes.has(j.kind));
     for (const job of queued) if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
-    for (const kind of JOB_KINDS) this.pump(kind);
-    return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
+    if (this.opts.pollMs !== undefined) {
+      const wake = () => {
+        for (const kind of this.lanes) {
+          this.dbMayHave[kind] = true;
+          this.pump(kind);
+        }
+      };
+      this.poller = setInterval(wake, Math.max(10, this.opts.pollMs));
+      this.poller.unref();
+      if (this.opts.listen) {
+        try {
+          this.unlisten = await this.opts.listen((kind) => {
+            if (this.lanes.has(kind as JobKind)) wake();
+          });
+        } catch (err) {
+          this.log('could not listen for new jobs; polling only', err);
+        }
+      }
+      wake();
+    }
+    for (const kind of this.lanes) this.pump(kind);
+    return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id), retried: retried.map((j) => j.id) };
   }
 
   /** QueueFullError if a job submitted now would be refused for want of room. */
   assertRoom(): void {
     const max = this.opts.maxQueued;
     if (max !== undefined && this.queuedCount() + this.submitting >= max) throw new QueueFullError(max);
+  }
+  /**
+   * QueueFullError if a job of `kind` submitted now would be refused for want of room. A lane
+   * this queue leaves to workers has no waiting list here: its queued rows in the database count.
+   */
+  async assertRoomFor(kind: JobKind): Promise<void> {
+    if (this.lanes.has(kind)) return this.assertRoom();
+    const max = this.opts.maxQueued;
+    if (max !== undefined && (await this.store.countQueued(kind)) >= max) throw new QueueFullError(max);
   }
   /** Submissions between the check and the queue (their rows are being written). */
   private submitting = 0;
@@ -235,8 +291,11 @@ export class JobQueue {
     } finally {
       this.submitting--;
     }
-    this.pending[kind].push(job.id);
-    if (this.started) this.pump(kind);
+    // A lane not run here is left to the workers that claim it from the database.
+    if (this.lanes.has(kind)) {
+      this.pending[kind].push(job.id);
+      if (this.started) this.pump(kind);
+    }
     return job;
   }
 
@@ -251,6 +310,11 @@ export class JobQueue {
     const live = this.live.get(id);
     if (live) return { ...live.job, timings: { ...live.job.timings } };
     return this.store.find(id);
+  }
+
+  /** Whether the job is running in this queue (its updates reach subscribers as they happen). */
+  isRunningHere(id: string): boolean {
+    return this.live.has(id);
   }
 
   /** Position in its lane of this process's queue (0 = next), or -1. */
@@ -268,7 +332,8 @@ export class JobQueue {
 
   /** Jobs running and waiting in this process: in total, and per lane. */
   counts(): { running: number; queued: number; lanes: LaneCounts } {
-    const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.concurrency[k] });
+    // A lane left to workers runs nothing here: concurrency 0.
+    const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.lanes.has(k) ? this.concurrency[k] : 0 });
     return { running: this.live.size, queued: this.queuedCount(), lanes: { search: lane('search'), index: lane('index') } };
   }
 
@@ -323,6 +388,8 @@ export class JobQueue {
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.poller) clearInterval(this.poller);
+    await this.unlisten?.().catch((err) => this.log('could not stop listening for jobs', err));
     const running = [...this.live.values()];
     for (const l of running) {
       l.shutdown = true;
@@ -340,34 +407,61 @@ export class JobQueue {
     this.listeners.clear();
   }
 
-  /** Fail the running jobs whose process is gone (see `ownerIsGone`); returns them, settled. */
-  private async failGone(): Promise<JobRecord[]> {
+  /**
+   * Recover the running jobs whose process is gone (see `ownerIsGone`): queue them again, or
+   * fail them (settled) once their attempts are used up. Returns both.
+   */
+  private async recoverGone(): Promise<{ retried: JobRecord[]; failed: JobRecord[] }> {
     const staleMs = this.opts.staleMs ?? 4 * (this.opts.heartbeatMs ?? 15_000);
-    const failed = await this.store.failInterrupted((owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs));
-    for (const job of failed) {
+    const r = await this.store.recoverInterrupted(
+      (owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs),
+      this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    );
+    for (const job of r.failed) {
       this.emit(job);
       await this.settled(job);
     }
-    return failed;
+    for (const job of r.retried) {
+      this.emit(job);
+      if (!this.lanes.has(job.kind) || this.closed) continue;
+      // Whoever claims it first runs it: this queue, or a worker polling the database.
+      if (this.opts.pollMs !== undefined) this.dbMayHave[job.kind] = true;
+      else if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
+      if (this.started) this.pump(job.kind);
+    }
+    return r;
   }
 
-  /** Start waiting jobs of one lane while it has room. */
+  /** Start waiting jobs of one lane while it has room: its own first, then (polling) any in the database. */
   private pump(kind: JobKind): void {
-    if (this.pumping[kind] || this.closed) return;
+    if (this.pumping[kind] || this.closed || !this.lanes.has(kind)) return;
     this.pumping[kind] = true;
     const pending = this.pending[kind];
-    const hasRoom = () => !this.closed && this.liveIn[kind] < this.concurrency[kind] && pending.length > 0;
+    const hasRoom = () => !this.closed && this.liveIn[kind] < this.concurrency[kind] && (pending.length > 0 || this.dbMayHave[kind]);
     void (async () => {
       try {
         while (hasRoom()) {
-          const id = pending.shift()!;
           let job: JobRecord | null = null;
-          try {
-            job = await this.store.claim(id, RUNNING_STAGES[0], this.owner);
-          } catch (err) {
-            this.log(`could not claim job ${id}`, err);
+          if (pending.length > 0) {
+            const id = pending.shift()!;
+            try {
+              job = await this.store.claim(id, RUNNING_STAGES[0], this.owner);
+            } catch (err) {
+              this.log(`could not claim job ${id}`, err);
+            }
+            if (!job) continue; // cancelled, or taken by another process sharing the database
+          } else {
+            try {
+              job = await this.store.claimNext(kind, RUNNING_STAGES[0], this.owner);
+            } catch (err) {
+              this.log(`could not claim a queued ${kind} job`, err);
+            }
+            // None left (or the database is unreachable): wait for the next poll or notification.
+            if (!job) {
+              this.dbMayHave[kind] = false;
+              continue;
+            }
           }
-          if (!job) continue; // cancelled, or taken by another process sharing the database
           this.run(job);
         }
       } finally {
@@ -455,6 +549,9 @@ export class JobQueue {
         this.live.delete(claimed.id);
         this.liveIn[claimed.kind]--;
         if (stored) this.emit(stored);
+        if (stored?.finishedAt) this.opts.onEnded?.(stored);
+        // A polling queue with a free slot looks for more at once rather than at the next poll.
+        if (this.opts.pollMs !== undefined) this.dbMayHave[claimed.kind] = true;
         this.pump(claimed.kind);
       }
     })();
@@ -466,13 +563,13 @@ export class JobQueue {
    */
   private async retryLater(claimed: JobRecord, error: JobError): Promise<JobRecord | null> {
     let stored: JobRecord | null = null;
+    const delay = (this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** Math.max(0, claimed.attempts - 1);
     try {
-      stored = await this.store.retry(claimed.id, error);
+      stored = await this.store.retry(claimed.id, error, delay);
     } catch (e) {
       this.log(`could not queue job ${claimed.id} again`, e);
     }
     if (!stored) return null;
-    const delay = (this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** Math.max(0, claimed.attempts - 1);
     const timer = setTimeout(() => {
       this.retryTimers.delete(claimed.id);
       if (this.closed) return;

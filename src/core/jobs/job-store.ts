@@ -93,6 +93,9 @@ interface JobRow {
   dead_letter: boolean | null;
 }
 
+/** The LISTEN/NOTIFY channel a new job is announced on (payload: its kind). */
+export const JOBS_CHANNEL = 'retrace_jobs';
+
 const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id, attempts, dead_letter';
 
 function iso(v: Date | string | null): string | null {
@@ -127,8 +130,11 @@ export class JobStore {
   constructor(private readonly sql: SqlExecutor) {}
 
   async create(kind: JobKind, input: JobInput, id: string = randomUUID(), apiKeyId: string | null = null): Promise<JobRecord> {
+    // The notification wakes workers listening on this database (JobQueue's `poll`) at once
+    // instead of at their next poll; it is sent when the insert commits.
     const { rows } = await this.sql.query<JobRow>(
-      `INSERT INTO jobs (id, kind, stage, progress, input, api_key_id) VALUES ($1, $2, 'queued', 0, $3::jsonb, $4) RETURNING ${COLUMNS}`,
+      `WITH j AS (INSERT INTO jobs (id, kind, stage, progress, input, api_key_id) VALUES ($1, $2, 'queued', 0, $3::jsonb, $4) RETURNING ${COLUMNS})
+       SELECT j.*, pg_notify('${JOBS_CHANNEL}', j.kind) IS NULL AS notified FROM j`,
       [id, kind, JSON.stringify(input), apiKeyId],
     );
     return fromRow(rows[0]);
@@ -194,6 +200,15 @@ export class JobStore {
     return { queued, running };
   }
 
+  /** Jobs of `kind` waiting to run, on every process sharing the database. */
+  async countQueued(kind: JobKind): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM jobs WHERE kind = $1 AND stage = 'queued' AND finished_at IS NULL`,
+      [kind],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Unfinished jobs submitted by `client` (JobInput.client), on every server sharing the database. */
   async countUnfinishedOf(client: string): Promise<number> {
     const { rows } = await this.sql.query<{ n: number | string }>(`SELECT count(*) AS n FROM jobs WHERE finished_at IS NULL AND input->>'client' = $1`, [
@@ -210,6 +225,24 @@ export class JobStore {
     const { rows } = await this.sql.query<JobRow>(
       `UPDATE jobs SET stage = $2, owner = $3, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND stage = 'queued' AND finished_at IS NULL RETURNING ${COLUMNS}`,
       [id, stage, owner],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * Claim the oldest queued job of `kind` whose backoff has passed, whoever submitted it, and
+   * move it to `stage` under `owner`; null when there is none. Concurrent claimers skip rows
+   * another one has locked, so each job goes to exactly one of them and none waits on another.
+   */
+  async claimNext(kind: JobKind, stage: Stage = 'probing', owner: string | null = null): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(
+      `UPDATE jobs SET stage = $2, owner = $3, attempts = attempts + 1, updated_at = now()
+        WHERE id = (SELECT id FROM jobs
+                     WHERE kind = $1 AND stage = 'queued' AND finished_at IS NULL AND (run_after IS NULL OR run_after <= now())
+                     ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND stage = 'queued' AND finished_at IS NULL
+        RETURNING ${COLUMNS}`,
+      [kind, stage, owner],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -247,10 +280,13 @@ export class JobStore {
    * Put a job that failed for a passing reason back in the queue to run again, keeping the error
    * it failed with (shown while it waits). Returns the job, or null if it was finished meanwhile.
    */
-  async retry(id: string, error: JobError): Promise<JobRecord | null> {
+  async retry(id: string, error: JobError, delayMs = 0): Promise<JobRecord | null> {
+    // run_after: a worker of another process claiming queued jobs honours the backoff too.
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = 'queued', progress = 0, error = $2::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
-      [id, JSON.stringify({ code: error.code, message: error.message })],
+      `UPDATE jobs SET stage = 'queued', progress = 0, error = $2::jsonb, updated_at = now(),
+              run_after = now() + ($3::float8 * interval '1 millisecond')
+        WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
+      [id, JSON.stringify({ code: error.code, message: error.message }), delayMs],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -270,27 +306,39 @@ export class JobStore {
 
   /**
    * After a crash: an unfinished job past `queued` whose runner is gone was interrupted mid-work.
-   * Mark it failed with a reason naming the stage it was in, and return the jobs so marked.
    * `isGone(owner, idleMs)` decides per job, from its owner (null for jobs claimed without one)
-   * and how long since its last heartbeat.
+   * and how long since its last heartbeat. A lost runner is a passing failure (a worker killed,
+   * a machine rebooted), so a job that has had fewer than `maxAttempts` runs goes back in the
+   * queue, counted and with a WORKER_LOST error naming the stage it was in; one that has had them
+   * all ends failed (ABORTED) in the dead-letter state. Returns both sets.
    */
-  async failInterrupted(
-    isGone: (owner: string | null, idleMs: number) => boolean = () => true,
-    message = 'The server stopped while this job was running; submit it again',
-  ): Promise<JobRecord[]> {
+  async recoverInterrupted(
+    isGone: (owner: string | null, idleMs: number) => boolean,
+    maxAttempts: number,
+  ): Promise<{ retried: JobRecord[]; failed: JobRecord[] }> {
     const { rows } = await this.sql.query<{ id: string; owner: string | null; idle_ms: number }>(
       `SELECT id, owner, (EXTRACT(EPOCH FROM (now() - updated_at)) * 1000)::float8 AS idle_ms
          FROM jobs WHERE finished_at IS NULL AND stage <> 'queued'`,
     );
     const gone = rows.filter((r) => isGone(r.owner, Number(r.idle_ms))).map((r) => r.id);
-    if (!gone.length) return [];
-    const res = await this.sql.query<JobRow>(
-      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', $1::text || ' (it was ' || stage || ')'),
-              stage = 'failed', updated_at = now(), finished_at = now()
-       WHERE id = ANY($2::uuid[]) AND finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
-      [message, pgArray(gone)],
+    if (!gone.length) return { retried: [], failed: [] };
+    // One statement per outcome, each re-checking the row: a peer recovering the same job at the
+    // same moment finds it queued or finished and leaves it.
+    const retried = await this.sql.query<JobRow>(
+      `UPDATE jobs SET error = jsonb_build_object('code', 'WORKER_LOST', 'message',
+                 'The process running this job stopped (it was ' || stage || '); it runs again'),
+              stage = 'queued', progress = 0, timings = '{}'::jsonb, owner = NULL, run_after = NULL, updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' AND attempts < $2 RETURNING ${COLUMNS}`,
+      [pgArray(gone), maxAttempts],
     );
-    return res.rows.map(fromRow);
+    const failed = await this.sql.query<JobRow>(
+      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message',
+                 'The process running this job stopped on every one of its ' || attempts || ' runs (the last in ' || stage || ')'),
+              stage = 'failed', dead_letter = true, updated_at = now(), finished_at = now()
+        WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' AND attempts >= $2 RETURNING ${COLUMNS}`,
+      [pgArray(gone), maxAttempts],
+    );
+    return { retried: retried.rows.map(fromRow), failed: failed.rows.map(fromRow) };
   }
 
   /** Delete finished jobs older than `before`; returns how many. */

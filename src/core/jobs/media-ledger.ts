@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../db/sql-client.js';
+import type { SqlExecutor } from '../../db/sql-client.js';
 
 /**
  * Who stored which indexed upload, and how many bytes (table `server_media`, migration 008), so
