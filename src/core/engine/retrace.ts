@@ -10,6 +10,7 @@ import type { SamplingOptions } from '../media/frame-sampler.js';
 import { DEFAULT_SAMPLING } from '../media/frame-sampler.js';
 import { probeMedia } from '../media/probe.js';
 import { ingestMany, ingestVideo } from './ingest.js';
+import type { IngestContext } from './ingest.js';
 import type { IndexManyOptions, IndexOutcome } from './ingest.js';
 import { DEFAULT_SEARCH } from '../settings/search-settings.js';
 import type { SearchSettings } from '../settings/search-settings.js';
@@ -174,18 +175,7 @@ export class Retrace {
   async index(path: string, options: IndexOptions = {}): Promise<IndexResult> {
     // A signature (`makeSignature`) is added as a reference without media.
     if (await isSignatureFile(path)) return indexSignature(this.store, this.descriptor, path, options);
-    return ingestVideo(
-      {
-        store: this.store,
-        descriptor: this.descriptor,
-        limits: this.limits,
-        sampling: this.sampling,
-        batchSize: this.batchSize,
-        minQuality: this.searchSettings.evidence.minQuality,
-      },
-      path,
-      options,
-    );
+    return ingestVideo(this.ingestContext(), path, options);
   }
 
   /**
@@ -198,6 +188,18 @@ export class Retrace {
    */
   indexMany(paths: readonly string[], options: IndexManyOptions = {}): Promise<IndexOutcome[]> {
     return ingestMany((path, opts) => this.index(path, opts), paths, { decoderThreads: this.sampling.threads, ...options });
+  }
+
+  /** What ingest and signatures need: the same sampling and description as every indexed frame. */
+  private ingestContext(): IngestContext {
+    return {
+      store: this.store,
+      descriptor: this.descriptor,
+      limits: this.limits,
+      sampling: this.sampling,
+      batchSize: this.batchSize,
+      minQuality: this.searchSettings.evidence.minQuality,
+    };
   }
 
   /**
@@ -262,17 +264,7 @@ export class Retrace {
    * const { matches } = await engine.search('film.sig'); // segments verified: 'no-media'
    */
   makeSignature(path: string, options: { title?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
-    return makeSignature(
-      {
-        descriptor: this.descriptor,
-        limits: this.limits,
-        sampling: this.sampling,
-        batchSize: this.batchSize,
-        minQuality: this.searchSettings.evidence.minQuality,
-      },
-      path,
-      options,
-    );
+    return makeSignature(this.ingestContext(), path, options);
   }
 
   /**
