@@ -15,6 +15,7 @@ import { HTTP_STATUS, describeError } from '../../src/server/errors.js';
 import { addRange, missingRanges } from '../../src/server/upload-store.js';
 import { sniffBytes } from '../../src/server/sniff.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { jobFinished, sleep, waitFor } from '../helpers/wait-for.js';
 import { makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { json, startTestServer } from './server-helpers.js';
 import { Retrace } from '../../src/core/engine/retrace.js';
@@ -37,23 +38,7 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-const finished = (id: string) =>
-  waitFor(async () => {
-    const j = await store.get(id);
-    return j.finishedAt ? j : null;
-  });
+const finished = (id: string) => jobFinished(store)(id);
 
 /** A runner that reports the stages an index goes through and waits `ms` in each. */
 function steppingRunner(ms: number, track?: { running: number; max: number }): JobRunner {

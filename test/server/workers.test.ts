@@ -14,6 +14,7 @@ import { JOBS_CHANNEL, JobStore, type JobRecord } from '../../src/core/jobs/job-
 import { startWorker } from '../../src/core/jobs/worker.js';
 import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
 import { makeClip, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { jobFinished, sleep, waitFor } from '../helpers/wait-for.js';
 import { json, openTestEngine, readJobEvents, startTestServer, uploadFile, waitForJob } from './server-helpers.js';
 
 let db: TestDatabase;
@@ -34,23 +35,7 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-const finished = (id: string) =>
-  waitFor(async () => {
-    const j = await store.get(id);
-    return j.finishedAt ? j : null;
-  });
+const finished = (id: string) => jobFinished(store, 15_000)(id);
 
 /** A runner that records which queue ran which job, and takes `ms` per job. */
 function recordingRunner(name: string, ran: Map<string, string[]>, ms: number): JobRunner {
