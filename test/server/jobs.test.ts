@@ -252,7 +252,7 @@ describe('JobQueue', () => {
     await store.markFailed(waiting.id, { code: 'ABORTED', message: 'test over' });
   });
 
-  it('after a crash, fails interrupted jobs with a reason and runs queued ones', async () => {
+  it('after a crash, runs interrupted jobs again from the start, and queued ones', async () => {
     // A previous process claimed one job and queued another, then died.
     const interrupted = await store.create('index', { path: '/was-running.mp4' });
     await store.claim(interrupted.id);
@@ -260,14 +260,31 @@ describe('JobQueue', () => {
     const waiting = await store.create('search', { path: '/was-queued.mp4' });
     const queue = new JobQueue({ store, runner: steppingRunner(5), log: () => {} });
     const recovered = await queue.start();
-    expect(recovered.failed).toContain(interrupted.id);
-    expect(recovered.resumed).toContain(waiting.id);
-    const a = await store.get(interrupted.id);
-    expect(a.stage).toBe('failed');
-    expect(a.error?.code).toBe('ABORTED');
-    expect(a.error?.message).toMatch(/server stopped.*sampling/);
+    expect(recovered.failed).not.toContain(interrupted.id);
+    expect(recovered.resumed).toEqual(expect.arrayContaining([interrupted.id, waiting.id]));
+    const a = await finished(interrupted.id);
+    expect(a.stage).toBe('done');
+    expect(a.attempts).toBe(2);
     const b = await finished(waiting.id);
     expect(b.stage).toBe('done');
+    await queue.close();
+  });
+
+  it('after a crash, fails an interrupted job that has used its attempts, dead-lettered', async () => {
+    // Claimed (and its process killed) as often as it may run.
+    const crashing = await store.create('index', { path: '/kills-its-process.mp4' });
+    for (let i = 0; i < 2; i++) {
+      await store.claim(crashing.id);
+      await store.requeue(crashing.id);
+    }
+    await store.claim(crashing.id);
+    await store.updateProgress(crashing.id, 'sampling', 0.4, {});
+    const queue = new JobQueue({ store, runner: steppingRunner(5), log: () => {}, maxAttempts: 3 });
+    const recovered = await queue.start();
+    expect(recovered.failed).toContain(crashing.id);
+    const a = await store.get(crashing.id);
+    expect(a).toMatchObject({ stage: 'failed', deadLetter: true, attempts: 3, error: { code: 'ABORTED' } });
+    expect(a.error?.message).toMatch(/server stopped.*sampling.*3 times/);
     await queue.close();
   });
 
@@ -313,7 +330,7 @@ describe('JobQueue', () => {
     await queue.close();
   });
 
-  it('with several processes on one database, fails only the jobs of processes that are gone', async () => {
+  it('with several processes on one database, runs again only the jobs of processes that are gone', async () => {
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
     const claimAs = async (owner: string) => {
       const j = await store.create('index', { path: `/peer-${owner}.mp4` });
@@ -326,10 +343,12 @@ describe('JobQueue', () => {
     const staleRemote = await claimAs('yet-another-host:4242:peer');
     await sql.query(`UPDATE jobs SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [staleRemote]);
     const queue = new JobQueue({ store, runner: steppingRunner(1), staleMs: 60_000, log: () => {} });
-    const { failed } = await queue.start();
-    expect(failed).toEqual(expect.arrayContaining([deadPeer, staleRemote]));
-    expect(failed).not.toContain(livePeer);
-    expect(failed).not.toContain(freshRemote);
+    const { resumed, failed } = await queue.start();
+    expect(failed).toEqual([]);
+    expect(resumed).toEqual(expect.arrayContaining([deadPeer, staleRemote]));
+    expect(resumed).not.toContain(livePeer);
+    expect(resumed).not.toContain(freshRemote);
+    for (const id of [deadPeer, staleRemote]) expect(await finished(id)).toMatchObject({ stage: 'done', attempts: 2 });
     expect((await store.get(livePeer)).stage).toBe('sampling');
     await queue.close();
     for (const id of [livePeer, freshRemote]) await store.markFailed(id, { code: 'ABORTED', message: 'test over' });
@@ -405,7 +424,7 @@ describe('server restart', () => {
     }
   });
 
-  it('reports a job interrupted by a crash as failed with a reason, over HTTP', async () => {
+  it('runs a job interrupted by a crash again, over HTTP (its input gone, it fails with a clear code)', async () => {
     const dbx = await createTestDatabase();
     const engine = await Retrace.open({ db: dbx.location });
     const dataDir = join(tmp.path, 'srv');
@@ -417,22 +436,20 @@ describe('server restart', () => {
       const q = await s.create('index', { path: queuedInput, fileName: 'missing.mp4' });
       const srv = await startTestServer(engine, dataDir);
       try {
-        const r = await json(srv.url, `/api/jobs/${j.id}`);
-        expect(r.status).toBe(200);
-        expect(r.body).toMatchObject({ stage: 'failed', error: { code: 'ABORTED' } });
-        expect(r.body.error.message).toMatch(/server stopped/);
-        // The queued job resumes; its file is gone, so it fails with a clear code instead of vanishing.
-        const t0 = Date.now();
-        let qj;
-        do {
-          qj = (await json(srv.url, `/api/jobs/${q.id}`)).body;
-          if (qj.finishedAt) break;
-          await sleep(50);
-        } while (Date.now() - t0 < 20_000);
-        expect(qj.stage).toBe('failed');
-        expect(qj.error.code).toBe('FILE_NOT_FOUND');
-        const res = await json(srv.url, `/api/jobs/${q.id}/result`);
-        expect(res.status).toBe(404);
+        // Both run (again); their files are gone, so they fail with a clear code instead of vanishing.
+        for (const id of [j.id, q.id]) {
+          const t0 = Date.now();
+          let seen;
+          do {
+            seen = (await json(srv.url, `/api/jobs/${id}`)).body;
+            if (seen.finishedAt) break;
+            await sleep(50);
+          } while (Date.now() - t0 < 20_000);
+          expect(seen.stage).toBe('failed');
+          expect(seen.error.code).toBe('FILE_NOT_FOUND');
+          expect((await json(srv.url, `/api/jobs/${id}/result`)).status).toBe(404);
+        }
+        expect((await json(srv.url, `/api/jobs/${j.id}`)).body.attempts).toBe(2);
       } finally {
         await srv.close();
       }

@@ -13,9 +13,10 @@ import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, t
  * - Jobs are rows in the `jobs` table (JobStore); the queue keeps only live state in memory.
  * - Progress fans out to subscribers (Server-Sent Events) at most every `notifyIntervalMs`
  *   and on every stage change; it is written to the database at most every `persistIntervalMs`.
- * - `start()` recovers after a restart: jobs that were running when their process died are
- *   marked failed with a reason; queued jobs run. `close()` puts running jobs back in the
- *   queue so a graceful restart resumes them.
+ * - `start()` recovers after a restart: jobs that were running when their process died (a
+ *   crash, `kill -9`) go back in the queue and start over, up to `maxAttempts` runs in all,
+ *   then fail dead-lettered; queued jobs run. `close()` puts running jobs back in the queue
+ *   so a graceful restart resumes them.
  * - Several processes may share one database: each claims jobs atomically under its own owner
  *   id and writes a heartbeat for them, and fails only jobs whose owner is gone (a dead pid on
  *   this host, or a stale heartbeat from another host), at start and periodically.
@@ -197,23 +198,25 @@ export class JobQueue {
 
   /**
    * Recover and begin running. Unfinished jobs past `queued` were interrupted by a crash:
-   * they are marked failed with a reason. Queued jobs are picked up in creation order.
+   * they run again (see `recoverGone`). Queued jobs are picked up in creation order.
+   * `resumed` lists the jobs queued now (interrupted ones included), `failed` the interrupted
+   * ones out of attempts.
    */
   async start(): Promise<{ resumed: string[]; failed: string[] }> {
     if (this.started) return { resumed: [], failed: [] };
     this.started = true;
     liveOwners.add(this.owner);
-    const failed = await this.failGone();
+    const { requeued, failed } = await this.recoverGone();
     const beat = this.opts.heartbeatMs ?? 15_000;
     this.heartbeat = setInterval(() => {
       void this.store.touch([...this.live.keys()]).catch((err) => this.log('could not write job heartbeats', err));
-      void this.failGone().catch((err) => this.log('could not check for interrupted jobs', err));
+      void this.recoverGone().catch((err) => this.log('could not check for interrupted jobs', err));
     }, beat);
     this.heartbeat.unref();
     const queued = await this.store.listQueued();
     for (const job of queued) if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
     for (const kind of JOB_KINDS) this.pump(kind);
-    return { resumed: queued.map((j) => j.id), failed: failed.map((j) => j.id) };
+    return { resumed: [...new Set([...requeued, ...queued].map((j) => j.id))], failed: failed.map((j) => j.id) };
   }
 
   /** QueueFullError if a job submitted now would be refused for want of room. */
@@ -340,15 +343,27 @@ export class JobQueue {
     this.listeners.clear();
   }
 
-  /** Fail the running jobs whose process is gone (see `ownerIsGone`); returns them, settled. */
-  private async failGone(): Promise<JobRecord[]> {
+  /**
+   * Running jobs whose process is gone (see `ownerIsGone`) run again: the work was lost, not
+   * the job, and its input (an uploaded video) is still there, so deleting it would throw away
+   * what the client sent. Jobs out of attempts fail and are settled.
+   */
+  private async recoverGone(): Promise<{ requeued: JobRecord[]; failed: JobRecord[] }> {
     const staleMs = this.opts.staleMs ?? 4 * (this.opts.heartbeatMs ?? 15_000);
-    const failed = await this.store.failInterrupted((owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs));
+    const { requeued, failed } = await this.store.requeueInterrupted(
+      (owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs),
+      this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    );
+    for (const job of requeued) {
+      this.emit(job);
+      if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
+    }
     for (const job of failed) {
       this.emit(job);
       await this.settled(job);
     }
-    return failed;
+    if (this.started) for (const kind of JOB_KINDS) this.pump(kind);
+    return { requeued, failed };
   }
 
   /** Start waiting jobs of one lane while it has room. */

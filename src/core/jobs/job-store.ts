@@ -269,28 +269,36 @@ export class JobStore {
   }
 
   /**
-   * After a crash: an unfinished job past `queued` whose runner is gone was interrupted mid-work.
-   * Mark it failed with a reason naming the stage it was in, and return the jobs so marked.
-   * `isGone(owner, idleMs)` decides per job, from its owner (null for jobs claimed without one)
-   * and how long since its last heartbeat.
+   * After a crash: jobs whose process is gone (as `isGone` says) go back in the queue to start
+   * over, their input (say an uploaded video) untouched, with the interruption noted as their
+   * error until they run. One already attempted `maxAttempts` times fails, dead-lettered: a job
+   * that takes its process down every time must not do so on every restart. `isGone(owner,
+   * idleMs)` decides per job, from its owner (null for jobs claimed without one) and how long
+   * since its last heartbeat.
    */
-  async failInterrupted(
-    isGone: (owner: string | null, idleMs: number) => boolean = () => true,
-    message = 'The server stopped while this job was running; submit it again',
-  ): Promise<JobRecord[]> {
+  async requeueInterrupted(
+    isGone: (owner: string | null, idleMs: number) => boolean,
+    maxAttempts: number,
+  ): Promise<{ requeued: JobRecord[]; failed: JobRecord[] }> {
     const { rows } = await this.sql.query<{ id: string; owner: string | null; idle_ms: number }>(
       `SELECT id, owner, (EXTRACT(EPOCH FROM (now() - updated_at)) * 1000)::float8 AS idle_ms
          FROM jobs WHERE finished_at IS NULL AND stage <> 'queued'`,
     );
     const gone = rows.filter((r) => isGone(r.owner, Number(r.idle_ms))).map((r) => r.id);
-    if (!gone.length) return [];
-    const res = await this.sql.query<JobRow>(
-      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', $1::text || ' (it was ' || stage || ')'),
-              stage = 'failed', updated_at = now(), finished_at = now()
-       WHERE id = ANY($2::uuid[]) AND finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
-      [message, pgArray(gone)],
+    if (!gone.length) return { requeued: [], failed: [] };
+    const requeued = await this.sql.query<JobRow>(
+      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', 'The server stopped while this job was running (it was ' || stage || '); it runs again'),
+              stage = 'queued', progress = 0, timings = '{}'::jsonb, owner = NULL, updated_at = now()
+       WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' AND attempts < $2 RETURNING ${COLUMNS}`,
+      [pgArray(gone), maxAttempts],
     );
-    return res.rows.map(fromRow);
+    const failed = await this.sql.query<JobRow>(
+      `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message', 'The server stopped while this job was running (it was ' || stage || '), ' || attempts || ' times; it is not run again'),
+              stage = 'failed', dead_letter = true, updated_at = now(), finished_at = now()
+       WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' RETURNING ${COLUMNS}`,
+      [pgArray(gone)],
+    );
+    return { requeued: requeued.rows.map(fromRow), failed: failed.rows.map(fromRow) };
   }
 
   /** Delete finished jobs older than `before`; returns how many. */
