@@ -202,6 +202,18 @@ export function uploadsRouter(ctx: ServerContext): Router {
     }
   });
 
+  /**
+   * The earlier multipart chunk protocol (JSON creation, then chunks at any offset) answers with a
+   * Deprecation header (RFC 9745) naming tus as its successor: the page moved to tus, and the
+   * protocol goes once its tests are ported.
+   */
+  const deprecated = (_req: Request, res: Response, next: () => void) => {
+    res.setHeader('Deprecation', '@1796601600'); // 2026-12-07, when tus arrived
+    res.setHeader('Link', '<https://tus.io/protocols/resumable-upload>; rel="successor-version"');
+    next();
+  };
+  router.post(['/uploads', '/uploads/:id/chunks'], deprecated);
+
   router.post('/uploads', async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;

@@ -260,6 +260,16 @@ describe('tus 1.0 on /api/uploads', () => {
   });
 });
 
+describe('the earlier chunk protocol', () => {
+  it('still works but says it is deprecated, naming tus as its successor', async () => {
+    const created = await json(base, '/api/uploads', { body: { fileName: 'old.mp4', size: 10, purpose: 'search' } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('deprecation')).toMatch(/^@\d+$/);
+    expect(created.headers.get('link')).toContain('rel="successor-version"');
+    expect((await tusRequest(base, `/api/uploads/${created.body.id}`, 'DELETE')).status).toBe(204);
+  });
+});
+
 describe('tus uploads on guarded servers', () => {
   it('answers 507 before storing a byte when the disk would fall below its threshold', async () => {
     const full = await startTestServer(te.engine, join(tmp.path, 'full'), { minFreeDiskBytes: Number.MAX_SAFE_INTEGER / 2 });
