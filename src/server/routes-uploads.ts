@@ -212,9 +212,8 @@ export function uploadsRouter(ctx: ServerContext): Router {
     res.setHeader('Link', '<https://tus.io/protocols/resumable-upload>; rel="successor-version"');
     next();
   };
-  router.post(['/uploads', '/uploads/:id/chunks'], deprecated);
 
-  router.post('/uploads', async (req, res) => {
+  router.post('/uploads', deprecated, async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // A search key may upload queries; adding to the library needs an index key.
@@ -254,6 +253,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
 
   router.post(
     '/uploads/:id/chunks',
+    deprecated,
     // Refuse before reading the body when we already can.
     async (req, res, next) => {
       try {
