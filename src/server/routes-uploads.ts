@@ -167,12 +167,17 @@ export function uploadsRouter(ctx: ServerContext): Router {
         uploads.assertReceiving(id);
         // Free disk space, before a byte is written.
         await uploads.assertRoomForChunk(Number.isFinite(length) && length > 0 ? length : ctx.settings.maxChunkBytes);
-        try {
-          await tus.handle(req, res, { base, ...(checksum ? { checksum } : {}) });
-        } finally {
-          // Also after a dropped connection: the bytes that arrived are kept for the resume.
-          await uploads.tusProgress(id).catch(() => {});
-        }
+        // Also after a dropped connection the bytes that arrived are recorded, kept for the resume.
+        // The write ends when the connection does: @tus/server's promise for a request whose
+        // client went away may not settle, and must not keep the upload "being written" forever.
+        await uploads.tusWrite(
+          id,
+          () =>
+            new Promise<void>((resolve, reject) => {
+              res.once('close', () => resolve());
+              tus.handle(req, res, { base, ...(checksum ? { checksum } : {}) }).then(resolve, reject);
+            }),
+        );
         if (res.statusCode === 204) metrics.uploadBytes.inc({}, length);
         return;
       }

@@ -392,7 +392,7 @@ export class UploadStore {
     if (e.state.status === 'completed') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete (job ${e.state.jobId})`);
     if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already being completed`);
     if (e.writing > 0)
-      throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} chunk(s) being written; complete it once they are acknowledged`);
+      throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} request(s) writing bytes; complete it once they are acknowledged`);
     if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
     e.completing = true;
     try {
@@ -451,6 +451,21 @@ export class UploadStore {
     e.state.received = prefix;
     e.state.updatedAt = new Date().toISOString();
     await this.save(e);
+  }
+
+  /**
+   * Run a tus PATCH: counted as a write while it lasts, so the upload is neither completed nor
+   * swept as expired under it; then record how many bytes are stored (also after a dropped one).
+   */
+  async tusWrite<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const e = this.entry(id);
+    e.writing++;
+    try {
+      return await write();
+    } finally {
+      e.writing--;
+      await this.tusProgress(id).catch(() => {});
+    }
   }
 
   /** After a tus PATCH (or an interrupted one): record how many bytes are stored now. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +163,40 @@ describe('tus 1.0 on /api/uploads', () => {
     const head = await tusRequest(base, `/api/uploads/${id}`, 'HEAD');
     expect(head.headers.get('upload-offset')).toBe(String(clip.length));
     await tusRequest(base, `/api/uploads/${id}`, 'DELETE');
+  });
+
+  it('refuses to complete an upload while a PATCH is still writing to it (409), and completes it after', async () => {
+    const created = await tusRequest(base, '/api/uploads', 'POST', {
+      'upload-length': String(clip.length),
+      'upload-metadata': `filename ${b64('slow.mp4')},purpose ${b64('search')}`,
+    });
+    const url = new URL(created.headers.get('location')!, base);
+    const id = url.pathname.split('/').pop()!;
+    // A PATCH of the whole file that has sent half of it and is still going.
+    const req = request({
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'PATCH',
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-offset': '0',
+        'content-type': 'application/offset+octet-stream',
+        'content-length': String(clip.length),
+      },
+    });
+    const answered = new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0))));
+    const half = Math.floor(clip.length / 2);
+    await new Promise<void>((resolve) => req.write(clip.subarray(0, half), () => resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+    const early = await json(base, `/api/uploads/${id}/complete`, { body: {} });
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('UPLOAD_ERROR');
+    req.end(clip.subarray(half));
+    expect(await answered).toBe(204);
+    const done = await json(base, `/api/uploads/${id}/complete`, { body: {} });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
+    expect((await waitForJob(base, done.body.job.id)).stage).toBe('done');
   });
 
   it('checks Upload-Checksum: a wrong digest is refused with 460 and its bytes discarded', async () => {
