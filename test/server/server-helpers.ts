@@ -108,29 +108,19 @@ export function chunkOffsets(size: number, chunkSize: number): number[] {
   return out;
 }
 
-/** Upload a whole file in chunks (in order unless `order` reorders the offsets) and complete it; returns the completion body. */
+/** Upload a whole file with tus-js-client and complete it; returns the completion body. */
 export async function uploadFile(
   base: string,
   path: string,
   purpose: 'search' | 'index',
-  opts: { chunkSize?: number; order?: (offsets: number[]) => number[]; withSha?: boolean; fileName?: string; parallel?: number } = {},
+  opts: { chunkSize?: number; withSha?: boolean; fileName?: string } = {},
 ): Promise<{ uploadId: string; jobId: string; complete: Json }> {
   const bytes = await readFile(path);
-  const created = await createUpload(base, opts.fileName ?? path.split('/').pop()!, bytes.length, purpose, opts.withSha ? { sha256: sha256(bytes) } : {});
-  if (created.status !== 201) throw new Error(`create upload: ${created.status} ${JSON.stringify(created.body)}`);
-  const id = created.body.id as string;
-  const chunk = opts.chunkSize ?? created.body.chunkSize;
-  const offsets = (opts.order ?? ((o) => o))(chunkOffsets(bytes.length, chunk));
-  const parallel = opts.parallel ?? 1;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < offsets.length) {
-        const off = offsets[next++];
-        const r = await sendChunk(base, id, off, bytes.subarray(off, off + chunk));
-        if (r.status !== 200) throw new Error(`chunk ${off}: ${r.status} ${JSON.stringify(r.body)}`);
-      }
-    }),
+  const { id } = await tusUpload(
+    base,
+    bytes,
+    { filename: opts.fileName ?? path.split('/').pop()!, purpose, ...(opts.withSha ? { sha256: sha256(bytes) } : {}) },
+    opts.chunkSize ? { chunkSize: opts.chunkSize } : {},
   );
   const complete = await json(base, `/api/uploads/${id}/complete`, { body: {} });
   if (complete.status !== 201) throw new Error(`complete: ${complete.status} ${JSON.stringify(complete.body)}`);

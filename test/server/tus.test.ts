@@ -321,6 +321,51 @@ describe('tus uploads on guarded servers', () => {
     }
   });
 
+  it('resumes an upload across a server restart, from the offset stored before it', async () => {
+    const dir = join(tmp.path, 'restart');
+    const first = await startTestServer(te.engine, dir);
+    const created = await tusRequest(first.url, '/api/uploads', 'POST', {
+      'upload-length': String(clip.length),
+      'upload-metadata': `filename ${b64('restart.mp4')},purpose ${b64('search')}`,
+    });
+    const path = created.headers.get('location')!;
+    const half = Math.floor(clip.length / 2);
+    const patched = await tusRequest(
+      first.url,
+      path,
+      'PATCH',
+      { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      clip.subarray(0, half),
+    );
+    expect(patched.status).toBe(204);
+    await first.close();
+
+    const second = await startTestServer(te.engine, dir);
+    try {
+      const head = await tusRequest(second.url, path, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(head.headers.get('upload-offset')).toBe(String(half));
+      const offsets: number[] = [];
+      await tusUpload(
+        second.url,
+        clip,
+        {},
+        {
+          uploadUrl: new URL(path, second.url).href,
+          onBeforeRequest: (req) => {
+            if (req.getMethod() === 'PATCH') offsets.push(Number(req.getHeader('Upload-Offset')));
+          },
+        },
+      );
+      expect(offsets[0]).toBe(half);
+      const done = await json(second.url, `${path}/complete`, { body: {} });
+      expect(done.status, JSON.stringify(done.body)).toBe(201);
+      expect((await waitForJob(second.url, done.body.job.id)).stage).toBe('done');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('expires unfinished uploads: 410 or 404 afterwards, bytes swept', async () => {
     const short = await startTestServer(te.engine, join(tmp.path, 'short'), { uploadTtlMs: 400, sweepIntervalMs: 200 });
     try {
