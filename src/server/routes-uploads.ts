@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { FileTooLargeError, InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
 import { HttpError, describeError } from './errors.js';
@@ -120,7 +120,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
    * disk, checksum header; tus then moves the bytes. Its own refusals (wrong offset 409, body
    * past the declared length 413, expired 410) come back as tus's plain-text answers.
    */
-  router.all(['/uploads', '/uploads/:id'], async (req: Request<{ id?: string }>, res: Response, next) => {
+  const tusRequest = async (req: Request<{ id?: string }>, res: Response, next: NextFunction) => {
     if (req.get('tus-resumable') === undefined && req.method !== 'OPTIONS') {
       next();
       return;
@@ -205,7 +205,10 @@ export function uploadsRouter(ctx: ServerContext): Router {
       reject(describeError(err).body.error.code);
       throw err;
     }
-  });
+  };
+  // Two routes, not one of two paths: metrics and logs label requests by route pattern.
+  router.all('/uploads', tusRequest);
+  router.all('/uploads/:id', tusRequest);
 
   /**
    * The earlier multipart chunk protocol (JSON creation, then chunks at any offset) answers with a

@@ -295,6 +295,15 @@ describe('tus 1.0 on /api/uploads', () => {
   });
 });
 
+describe('tus requests in the metrics', () => {
+  it('are labelled by route pattern, never by upload id', async () => {
+    const text = await (await fetch(new URL('/metrics', base))).text();
+    expect(text).toMatch(/retrace_http_request_duration_seconds_count\{method="PATCH",route="\/api\/uploads\/:id",status="204"\} \d+/);
+    expect(text).toMatch(/method="POST",route="\/api\/uploads",status="201"/);
+    expect(text).not.toMatch(/route="[^"]*[0-9a-f]{8}-[0-9a-f]{4}-/);
+  });
+});
+
 describe('the earlier chunk protocol', () => {
   it('still works but says it is deprecated, naming tus as its successor', async () => {
     const created = await json(base, '/api/uploads', { body: { fileName: 'old.mp4', size: 10, purpose: 'search' } });
