@@ -502,6 +502,25 @@ describe('server restart', () => {
       const up = await json(base, '/retrace/api/uploads', { body: { fileName: 'a.mp4', size: 10, purpose: 'search' } });
       expect(up.status).toBe(201);
       expect(up.body.links.chunks).toBe(`/retrace/api/uploads/${up.body.id}/chunks`);
+      // tus: the upload URL carries the prefix, and it answers there.
+      const tus = await fetch(`${base}/retrace/api/uploads`, {
+        method: 'POST',
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-length': '10',
+          'upload-metadata': `filename ${Buffer.from('b.mp4').toString('base64')},purpose ${Buffer.from('search').toString('base64')}`,
+        },
+      });
+      expect(tus.status).toBe(201);
+      const location = tus.headers.get('location')!;
+      expect(location).toMatch(/^\/retrace\/api\/uploads\/[0-9a-f-]{36}$/);
+      const head = await fetch(`${base}${location}`, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
+      expect(head.headers.get('upload-offset')).toBe('0');
+      // The page's uploader, from node_modules, under the same prefix.
+      const uppy = await fetch(`${base}/retrace/vendor/uppy/uppy.min.mjs`);
+      expect(uppy.status).toBe(200);
+      expect(uppy.headers.get('content-type')).toMatch(/javascript/);
+      await uppy.arrayBuffer();
     } finally {
       await app.shutdown();
       await new Promise((r) => server.close(r));
