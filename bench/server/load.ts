@@ -62,7 +62,12 @@ const server = spawn(process.execPath, [BIN, 'serve', '--db', db.location, '--ho
   stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, RETRACE_LOG_LEVEL: 'warn' },
 });
-server.stderr.resume();
+// The server's last log lines, shown if the run fails.
+let serverLog = '';
+server.stderr.setEncoding('utf8').on('data', (t: string) => (serverLog = (serverLog + t).slice(-4000)));
+server.on('exit', (code, signal) => {
+  if (Date.now() < deadline) console.error(`server exited early (${code ?? signal}):\n${serverLog}`);
+});
 const base = await new Promise<string>((resolve, reject) => {
   let out = '';
   server.stdout.setEncoding('utf8').on('data', (t: string) => {
@@ -85,6 +90,21 @@ let uploadsDone = 0;
 const deadline = Date.now() + seconds * 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * fetch, tried again (counted) when the connection fails: undici can reuse a kept-alive socket
+ * the server is closing at that moment (ECONNRESET), which is the client's race, not an answer.
+ */
+async function fetchRetry(url: URL, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      count('network error', 0);
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
 /** The fields of API answers this benchmark reads. */
 interface Answer {
   error?: { code?: string };
@@ -94,7 +114,7 @@ interface Answer {
 }
 
 async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Answer | null; retryAfter: number }> {
-  const res = await fetch(new URL(path, base), {
+  const res = await fetchRetry(new URL(path, base), {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -169,7 +189,7 @@ async function uploader(key: string) {
   // extra ones must be refused (429) for this key only, under load; then they are terminated.
   const tries = await Promise.all(
     Array.from({ length: MAX_UPLOADS_PER_CLIENT + 2 }, () =>
-      fetch(new URL('/api/uploads', base), {
+      fetchRetry(new URL('/api/uploads', base), {
         method: 'POST',
         headers: {
           authorization: `Bearer ${key}`,
@@ -185,7 +205,7 @@ async function uploader(key: string) {
     count('probe POST', r.status);
     if (r.status === 201) {
       probe.created++;
-      await fetch(new URL(r.headers.get('location')!, base), { method: 'DELETE', headers: { authorization: `Bearer ${key}`, 'tus-resumable': '1.0.0' } });
+      await fetchRetry(new URL(r.headers.get('location')!, base), { method: 'DELETE', headers: { authorization: `Bearer ${key}`, 'tus-resumable': '1.0.0' } });
     } else if (r.status === 429) probe.refused++;
     else probe.other++;
   }
