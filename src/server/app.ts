@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
@@ -73,6 +74,16 @@ export function resolvePublicDir(override?: string): string | null {
   ].filter((c): c is string => !!c);
   for (const c of candidates) if (existsSync(join(c, 'index.html'))) return c;
   return null;
+}
+
+/** node_modules/uppy/dist (uppy.min.mjs, uppy.min.css), wherever npm put the package. */
+function uppyDistDir(): string | null {
+  try {
+    const dir = join(dirname(createRequire(import.meta.url).resolve('uppy/package.json')), 'dist');
+    return existsSync(join(dir, 'uppy.min.mjs')) ? dir : null;
+  } catch {
+    return null;
+  }
 }
 
 function packageVersion(): string {
@@ -324,7 +335,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       // Not the location: a directory or host name of the server is nobody's business over HTTP.
       db: { status: db, store: engine.sql.dialect, ...(replica ? { replica } : {}) },
       jobs: jobs.counts(),
-      uploads: { active: uploads.activeCount() },
+      // The page's uploader sends tus PATCH requests of this size.
+      uploads: { active: uploads.activeCount(), chunkBytes: settings.chunkBytes },
       // The page asks for a key on a 401 unless anonymous searching is allowed.
       access: { keys: await keys.anyExist(), publicSearch: options.publicSearch === true },
     });
@@ -398,6 +410,10 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
   if (options.serveWebPage !== false) {
     const publicDir = resolvePublicDir(options.publicDir);
     if (publicDir) {
+      // Uppy's browser bundle, from the installed package: no CDN, same origin (the CSP allows only 'self').
+      const uppy = uppyDistDir();
+      if (uppy) app.use('/vendor/uppy', express.static(uppy, { maxAge: '1d', etag: true, dotfiles: 'ignore', redirect: false, index: false }));
+      else log('Uppy (package uppy) not found; the page cannot upload');
       app.use(express.static(publicDir, { index: 'index.html', maxAge: 0, etag: true, dotfiles: 'ignore', redirect: false }));
     } else {
       log('web page assets not found; serving the API only');

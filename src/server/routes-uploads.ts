@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { FileTooLargeError, InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
-import { describeError } from './errors.js';
+import { HttpError, describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
 import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
 import { assertVisible, clientId, needs, ownerOf, principal } from './auth.js';
 import { requireScope } from '../core/auth/api-keys.js';
 import { parseFilter } from '../core/library/search-filter.js';
+import { createTusEndpoint, parseUploadChecksum, parseUploadMetadata } from './tus.js';
 
 /** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
 const MULTIPART_SLACK = 64 * 1024;
@@ -23,6 +24,7 @@ function uploadView(req: Request, s: UploadState) {
     size: s.size,
     purpose: s.purpose,
     status: s.status,
+    protocol: s.protocol,
     chunkSize: s.chunkSize,
     maxChunkBytes: s.maxChunkBytes,
     received: s.received,
@@ -83,6 +85,12 @@ export function uploadsRouter(ctx: ServerContext): Router {
 
   const reject = (code: string) => metrics.uploadsRejected.inc({ code });
 
+  const tus = createTusEndpoint({
+    directory: uploads.tusDir,
+    maxFileBytes: ctx.settings.maxFileBytes,
+    ttlMs: uploads.limits.ttlMs,
+  });
+
   // Anonymous clients of a public-search server may upload queries (index uploads need a key, below).
   router.use('/uploads', needs('search', 'Uploading', { anonymous: true }));
 
@@ -93,18 +101,131 @@ export function uploadsRouter(ctx: ServerContext): Router {
     return state;
   };
 
-  router.post('/uploads', async (req, res) => {
+  /**
+   * Index uploads need an index key, and what the server keeps for a client is bounded (admins,
+   * and servers without keys, are not).
+   */
+  const assertMayUpload = async (req: Request, res: Response, purpose: unknown, size: unknown) => {
+    if (purpose !== 'index') return;
+    requireScope(principal(res), 'index', 'Uploading a video to index');
+    if (principal(res).scope !== 'admin' && typeof size === 'number') {
+      const stored = await ctx.media.bytesOf(clientId(req, res));
+      if (stored + size > ctx.settings.maxClientStoredBytes) throw new StorageQuotaError(stored, size, ctx.settings.maxClientStoredBytes);
+    }
+  };
+
+  /**
+   * tus 1.0 requests (they carry `Tus-Resumable`; OPTIONS is tus discovery). Everything retrace
+   * enforces is checked here, before tus reads a byte: owner, scope, per-client limits, free
+   * disk, checksum header; tus then moves the bytes. Its own refusals (wrong offset 409, body
+   * past the declared length 413, expired 410) come back as tus's plain-text answers.
+   */
+  const tusRequest = async (req: Request<{ id?: string }>, res: Response, next: NextFunction) => {
+    if (req.get('tus-resumable') === undefined && req.method !== 'OPTIONS') {
+      next();
+      return;
+    }
+    const base = `${req.baseUrl}/uploads`;
+    const id = req.params.id;
+    try {
+      const checksum = parseUploadChecksum(req.get('upload-checksum'));
+      const length = Number(req.get('content-length') ?? 0);
+      if (req.method === 'OPTIONS') {
+        await tus.handle(req, res, { base });
+        return;
+      }
+      if (id === undefined) {
+        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} ${base} is not a tus request; create uploads with POST`);
+        const lengthHeader = req.get('upload-length');
+        if (lengthHeader === undefined || !/^\d{1,16}$/.test(lengthHeader)) {
+          throw new InvalidArgumentError('Upload-Length must give the file size in bytes (this server does not defer the length)');
+        }
+        const size = Number(lengthHeader);
+        const meta = parseUploadMetadata(req.get('upload-metadata'));
+        // Uppy and tus-js-client name the file `filename` or `name`, its type `filetype` or `type`.
+        const input = {
+          fileName: meta.filename ?? meta.name,
+          size,
+          purpose: meta.purpose,
+          mimeType: meta.filetype ?? meta.type ?? undefined,
+          title: meta.title,
+          sha256: meta.sha256,
+        };
+        await assertMayUpload(req, res, input.purpose, size);
+        if (length > 0) await uploads.assertRoomForChunk(length);
+        const owner = ownerOf(res);
+        const state = await uploads.create(input, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) }, 'tus');
+        await tus.handle(req, res, { base, id: state.id, ...(checksum ? { checksum } : {}) });
+        // tus refused it (say a bad header): nothing is kept.
+        if (res.statusCode !== 201) await uploads.remove(state.id).catch(() => {});
+        else if (length > 0) await uploads.tusProgress(state.id).catch(() => {});
+        return;
+      }
+      const state = own(id, res);
+      if (req.method === 'PATCH') {
+        if (state.protocol !== 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} takes multipart chunks, not tus PATCH requests`);
+        uploads.assertReceiving(id);
+        // Free disk space, before a byte is written.
+        await uploads.assertRoomForChunk(Number.isFinite(length) && length > 0 ? length : ctx.settings.maxChunkBytes);
+        // Also after a dropped connection the bytes that arrived are recorded, kept for the resume.
+        // The write ends when the connection does: @tus/server's promise for a request whose
+        // client went away may not settle, and must not keep the upload "being written" forever.
+        await uploads.tusWrite(
+          id,
+          () =>
+            new Promise<void>((resolve, reject) => {
+              res.once('close', () => resolve());
+              tus.handle(req, res, { base, ...(checksum ? { checksum } : {}) }).then(resolve, reject);
+            }),
+        );
+        if (res.statusCode === 204) metrics.uploadBytes.inc({}, length);
+        return;
+      }
+      if (req.method === 'DELETE') {
+        // Termination (tus extension) answered here, not by @tus/server: the upload's record is
+        // UploadStore's, and deleting it with the bytes before answering means no later request
+        // sees one without the other. A completed upload's bytes are a job's file by now; only
+        // the record is left to forget.
+        await uploads.remove(id);
+        res.setHeader('Tus-Resumable', '1.0.0');
+        res.status(204).end();
+        return;
+      }
+      if (req.method === 'HEAD' && state.status !== 'receiving') {
+        res.setHeader('Tus-Resumable', '1.0.0');
+        res.setHeader('Upload-Offset', String(state.size));
+        res.setHeader('Upload-Length', String(state.size));
+        res.setHeader('Cache-Control', 'no-store');
+        res.status(200).end();
+        return;
+      }
+      if (state.protocol !== 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} was not created with tus`);
+      await tus.handle(req, res, { base });
+    } catch (err) {
+      reject(describeError(err).body.error.code);
+      throw err;
+    }
+  };
+  // Two routes, not one of two paths: metrics and logs label requests by route pattern.
+  router.all('/uploads', tusRequest);
+  router.all('/uploads/:id', tusRequest);
+
+  /**
+   * The earlier multipart chunk protocol (JSON creation, then chunks at any offset) answers with a
+   * Deprecation header (RFC 9745) naming tus as its successor: the page moved to tus, and the
+   * protocol goes once its tests are ported.
+   */
+  const deprecated = (_req: Request, res: Response, next: () => void) => {
+    res.setHeader('Deprecation', '@1796601600'); // 2026-12-07, when tus arrived
+    res.setHeader('Link', '<https://tus.io/protocols/resumable-upload>; rel="successor-version"');
+    next();
+  };
+
+  router.post('/uploads', deprecated, async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // A search key may upload queries; adding to the library needs an index key.
-      if (body.purpose === 'index') {
-        requireScope(principal(res), 'index', 'Uploading a video to index');
-        // What the server keeps for a client is bounded too (admins, and servers without keys, are not).
-        if (principal(res).scope !== 'admin' && typeof body.size === 'number') {
-          const stored = await ctx.media.bytesOf(clientId(req, res));
-          if (stored + body.size > ctx.settings.maxClientStoredBytes) throw new StorageQuotaError(stored, body.size, ctx.settings.maxClientStoredBytes);
-        }
-      }
+      await assertMayUpload(req, res, body.purpose, body.size);
       const owner = ownerOf(res);
       const state = await uploads.create(body, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) });
       res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);
@@ -140,6 +261,7 @@ export function uploadsRouter(ctx: ServerContext): Router {
 
   router.post(
     '/uploads/:id/chunks',
+    deprecated,
     // Refuse before reading the body when we already can.
     async (req, res, next) => {
       try {

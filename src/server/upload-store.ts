@@ -28,6 +28,11 @@ import { looksLikeMedia, sniffFile, type SniffResult } from './sniff.js';
 
 export type UploadPurpose = 'search' | 'index';
 export type UploadStatus = 'receiving' | 'completed';
+/**
+ * How the bytes arrive: `tus` (tus 1.0 through @tus/server, bytes in `tus/<id>` written by
+ * @tus/file-store, in order) or `chunks` (retrace's earlier multipart chunks at any offset).
+ */
+export type UploadProtocol = 'tus' | 'chunks';
 
 export interface UploadState {
   id: string;
@@ -43,6 +48,7 @@ export interface UploadState {
   /** Stored byte ranges, sorted and merged, as half-open [start, end). */
   received: Array<[number, number]>;
   status: UploadStatus;
+  protocol: UploadProtocol;
   jobId: string | null;
   /** The API key that created the upload (null without keys); only it or an admin may use it. */
   apiKeyId: string | null;
@@ -154,13 +160,18 @@ export class UploadStore {
   ) {
     this.dir = dir;
     this.chunkDir = join(dir, 'incoming');
+    this.tusDir = join(dir, 'tus');
   }
+
+  /** Where @tus/file-store keeps the bytes (`<id>`) and its own record (`<id>.json`) of tus uploads. */
+  readonly tusDir: string;
 
   /** Create the directories, reload uploads from disk, drop stray chunk files. */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await rm(this.chunkDir, { recursive: true, force: true });
     await mkdir(this.chunkDir, { recursive: true });
+    await mkdir(this.tusDir, { recursive: true });
     for (const name of await readdir(this.dir)) {
       const m = /^([0-9a-f-]{36})\.json$/.exec(name);
       if (!m) {
@@ -182,16 +193,22 @@ export class UploadStore {
         state.apiKeyId ??= null;
         state.session ??= null;
         state.client ??= state.apiKeyId ? `key:${state.apiKeyId}` : 'unknown';
+        state.protocol ??= 'chunks';
         this.entries.set(state.id, { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false });
       } catch {
         await rm(join(this.dir, name), { force: true });
         await rm(join(this.dir, `${m[1]}.part`), { force: true });
       }
     }
+    // tus bytes without a state of ours (a crash between the two writes) belong to nobody.
+    for (const name of await readdir(this.tusDir)) {
+      const id = name.replace(/\.json$/, '');
+      if (!this.entries.has(id)) await rm(join(this.tusDir, name), { force: true });
+    }
   }
 
   partPath(id: string): string {
-    return join(this.dir, `${id}.part`);
+    return this.entries.get(id)?.state.protocol === 'tus' ? join(this.tusDir, id) : join(this.dir, `${id}.part`);
   }
   private statePath(id: string): string {
     return join(this.dir, `${id}.json`);
@@ -241,7 +258,11 @@ export class UploadStore {
     await this.assertRoom(2 * Math.min(length, this.limits.maxChunkBytes), 0);
   }
 
-  async create(input: CreateUploadInput, owner: UploadOwner = { apiKeyId: null, client: 'local' }): Promise<UploadState> {
+  /**
+   * Check and record a new upload. For `tus`, @tus/file-store creates the bytes file right after
+   * (under the id returned here), so the checks and limits are the same for both protocols.
+   */
+  async create(input: CreateUploadInput, owner: UploadOwner = { apiKeyId: null, client: 'local' }, protocol: UploadProtocol = 'chunks'): Promise<UploadState> {
     const { fileName, size, purpose, sha256, mimeType, title } = input;
     if (typeof fileName !== 'string' || fileName.trim() === '' || fileName.length > 255 || /[\u0000-\u001f]/.test(fileName)) {
       throw new InvalidArgumentError('fileName must be a non-empty string of at most 255 characters');
@@ -283,6 +304,7 @@ export class UploadStore {
       maxChunkBytes: this.limits.maxChunkBytes,
       received: [],
       status: 'receiving',
+      protocol,
       jobId: null,
       apiKeyId: owner.apiKeyId,
       session: owner.session ?? null,
@@ -295,7 +317,7 @@ export class UploadStore {
     const entry: Entry = { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false };
     this.entries.set(state.id, entry);
     try {
-      await writeFile(this.partPath(state.id), Buffer.alloc(0));
+      if (protocol === 'chunks') await writeFile(this.partPath(state.id), Buffer.alloc(0));
       await this.save(entry);
     } catch (err) {
       await this.discard(state.id);
@@ -332,6 +354,7 @@ export class UploadStore {
     const e = this.entry(id);
     this.assertReceiving(id);
     const { size } = e.state;
+    if (e.state.protocol === 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} was created with tus; send its bytes with PATCH (tus 1.0)`);
     if (length === 0) throw new InvalidArgumentError('Chunk is empty');
     if (length > this.limits.maxChunkBytes) throw new FileTooLargeError(length, this.limits.maxChunkBytes);
     if (offset + length > size) {
@@ -369,11 +392,13 @@ export class UploadStore {
     if (e.state.status === 'completed') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete (job ${e.state.jobId})`);
     if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already being completed`);
     if (e.writing > 0)
-      throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} chunk(s) being written; complete it once they are acknowledged`);
+      throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} still has ${e.writing} request(s) writing bytes; complete it once they are acknowledged`);
     if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
     e.completing = true;
     try {
       const { size } = e.state;
+      // tus bytes arrive in order: what is on disk is the received prefix.
+      if (e.state.protocol === 'tus') await this.syncTusOffset(e);
       const missing = missingRanges(e.state.received, size);
       if (missing.length > 0) {
         const have = receivedBytes(e.state.received);
@@ -407,10 +432,47 @@ export class UploadStore {
       }
       const target = dest(sniff);
       await rename(this.partPath(id), target);
+      // @tus/file-store's record of the upload; ours says it is complete.
+      if (e.state.protocol === 'tus') await rm(join(this.tusDir, `${id}.json`), { force: true });
       return { state: { ...e.state }, path: target, sniff };
     } finally {
       e.completing = false;
     }
+  }
+
+  /** Bytes of a tus upload on disk, as its received range; also refreshes `updatedAt`. */
+  private async syncTusOffset(e: Entry): Promise<void> {
+    const onDisk = await stat(join(this.tusDir, e.state.id)).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const prefix: Array<[number, number]> = onDisk > 0 ? [[0, Math.min(onDisk, e.state.size)]] : [];
+    if (receivedBytes(prefix) === receivedBytes(e.state.received)) return;
+    e.state.received = prefix;
+    e.state.updatedAt = new Date().toISOString();
+    await this.save(e);
+  }
+
+  /**
+   * Run a tus PATCH: counted as a write while it lasts, so the upload is neither completed nor
+   * swept as expired under it; then record how many bytes are stored (also after a dropped one).
+   */
+  async tusWrite<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const e = this.entry(id);
+    e.writing++;
+    try {
+      return await write();
+    } finally {
+      e.writing--;
+      await this.tusProgress(id).catch(() => {});
+    }
+  }
+
+  /** After a tus PATCH (or an interrupted one): record how many bytes are stored now. */
+  async tusProgress(id: string): Promise<UploadState> {
+    const e = this.entry(id);
+    if (e.state.status === 'receiving' && e.state.protocol === 'tus') await this.syncTusOffset(e);
+    return { ...e.state };
   }
 
   /** Record the job created from a completed upload. */
@@ -438,7 +500,9 @@ export class UploadStore {
       this.entries.delete(id);
       await e.saving.catch(() => {});
     }
-    await rm(this.partPath(id), { force: true });
+    await rm(join(this.dir, `${id}.part`), { force: true });
+    await rm(join(this.tusDir, id), { force: true });
+    await rm(join(this.tusDir, `${id}.json`), { force: true });
     await rm(this.statePath(id), { force: true });
   }
 

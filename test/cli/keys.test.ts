@@ -165,10 +165,14 @@ describe('retrace serve --public-search --rate-limit', () => {
     try {
       expect(line).toContain('anyone may search');
       if (isPglite) expect(line).toContain(`files: ${db.location}-server`);
+      // A tus 1.0 creation, as the page's uploader sends it.
       const create = await fetch(new URL('api/uploads', url), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ fileName: 'q.jpg', size: 100, purpose: 'search' }),
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-length': '100',
+          'upload-metadata': `filename ${Buffer.from('q.jpg').toString('base64')},purpose ${Buffer.from('search').toString('base64')}`,
+        },
       });
       expect(create.status).toBe(201);
       expect((await fetch(new URL('api/videos', url))).status).toBe(401);

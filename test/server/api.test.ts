@@ -110,7 +110,7 @@ describe('server basics', () => {
 });
 
 describe('upload → job → result', () => {
-  it('indexes a clip uploaded in chunks with a checksum, with live progress over SSE', async () => {
+  it('indexes a clip uploaded with tus and a checksum, with live progress over SSE', async () => {
     const { jobId, complete } = await uploadFile(base, clips.ref, 'index', { withSha: true });
     expect(complete.body.job).toMatchObject({ id: jobId, kind: 'index', fileName: 'ref.mp4' });
     expect(complete.body.upload).toMatchObject({ status: 'completed', jobId, missing: [] });
@@ -288,8 +288,8 @@ describe('upload → job → result', () => {
 
   it('runs two uploads at once', async () => {
     const [a, b] = await Promise.all([
-      uploadFile(base, clips.ref3, 'index', { parallel: 3 }),
-      uploadFile(base, clips.unrelated, 'index', { parallel: 2, fileName: 'life.mp4' }),
+      uploadFile(base, clips.ref3, 'index', { chunkSize: CHUNK }),
+      uploadFile(base, clips.unrelated, 'index', { chunkSize: CHUNK, fileName: 'life.mp4' }),
     ]);
     const [ja, jb] = await Promise.all([waitForJob(base, a.jobId), waitForJob(base, b.jobId)]);
     expect(ja.stage).toBe('done');

@@ -56,14 +56,15 @@ async function call(
   path: string,
   body?: unknown,
   server: 'plain' | 'public' = who === 'public' ? 'public' : 'plain',
+  extraHeaders: Record<string, string> = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (typeof who === 'object') headers.authorization = who.raw;
   else if (who === 'public') {
     if (publicCookie) headers.cookie = publicCookie;
   } else if (who !== 'anonymous') headers.authorization = `Bearer ${key[who]}`;
   let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
+  if (body instanceof FormData || body instanceof Uint8Array) payload = body as BodyInit;
   else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
@@ -87,6 +88,21 @@ function chunkForm(offset: number, bytes: Uint8Array): FormData {
   form.set('offset', String(offset));
   form.set('chunk', new Blob([new Uint8Array(bytes)]), 'blob');
   return form;
+}
+
+const TUS = { 'tus-resumable': '1.0.0' };
+const tusCreate = (purpose: string, size = 10) => ({
+  ...TUS,
+  'upload-length': String(size),
+  'upload-metadata': `filename ${Buffer.from('q.mp4').toString('base64')},purpose ${Buffer.from(purpose).toString('base64')}`,
+});
+let tusUploadId = '';
+
+/** A tus upload of `size` bytes created as `who`; returns its id. */
+async function newTusUpload(who: Who, purpose: 'search' | 'index', size = 10): Promise<string> {
+  const r = await call(who, 'POST', '/api/uploads', undefined, who === 'public' ? 'public' : 'plain', tusCreate(purpose, size));
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.headers.get('location')!.split('/').pop()!;
 }
 
 async function newUpload(who: Who | 'search2', purpose: 'search' | 'index', size = 1000): Promise<string> {
@@ -142,6 +158,7 @@ beforeAll(async () => {
   }
   searchUploadId = await newUpload('search', 'search');
   publicUploadId = await newUpload('public', 'search');
+  tusUploadId = await newTusUpload('search', 'search');
 });
 
 afterAll(async () => {
@@ -158,10 +175,14 @@ interface Row {
   route: string;
   path: () => string;
   body?: () => unknown | Promise<unknown>;
+  /** Request headers (tus rows). */
+  headers?: () => Record<string, string>;
   /** Made before each principal's call (destructive rows act on a fresh thing). */
   before?: () => Promise<void>;
   /** Rows about the public client's things ask its server (uploads live in one server's directory). */
   on?: 'public';
+  /** Told apart in the test name. */
+  name?: string;
   expect: Expect;
 }
 
@@ -187,6 +208,48 @@ const MATRIX: Row[] = [
     path: () => '/api/uploads',
     body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }),
     expect: { anonymous: 401, public: 401, search: 403, index: 201, admin: 201 },
+  },
+  // tus 1.0 (the same routes, told apart by Tus-Resumable): creation, discovery, HEAD, PATCH.
+  {
+    method: 'POST',
+    route: '/api/uploads',
+    path: () => '/api/uploads',
+    headers: () => tusCreate('search'),
+    name: 'search',
+    expect: { anonymous: 401, public: 201, search: 201, index: 201, admin: 201 },
+  },
+  {
+    method: 'POST',
+    route: '/api/uploads',
+    path: () => '/api/uploads',
+    headers: () => tusCreate('index'),
+    name: 'index',
+    expect: { anonymous: 401, public: 401, search: 403, index: 201, admin: 201 },
+  },
+  {
+    method: 'OPTIONS',
+    route: '/api/uploads',
+    path: () => '/api/uploads',
+    headers: () => ({}),
+    expect: { anonymous: 401, public: 204, search: 204, index: 204, admin: 204 },
+  },
+  {
+    method: 'HEAD',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${tusUploadId}`,
+    headers: () => TUS,
+    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
+  },
+  {
+    method: 'PATCH',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${tusUploadId}`,
+    before: async () => {
+      tusUploadId = await newTusUpload('search', 'search');
+    },
+    headers: () => ({ ...TUS, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+    body: () => new Uint8Array(10),
+    expect: { anonymous: 401, public: 404, search: 204, index: 404, admin: 204 },
   },
   // The search key's own upload: index keys are not its owner (404), admins see all.
   {
@@ -347,12 +410,12 @@ describe('authorisation matrix: every route × {anonymous, public-search anonymo
   });
 
   for (const row of MATRIX) {
-    it(`${row.method} ${row.route}${row.body && row.method === 'POST' && row.route === '/api/uploads' ? ' (purpose ' + (row.body() as { purpose: string }).purpose + ')' : ''}${row.on === 'public' ? " (the public client's own)" : ''}`, async () => {
+    it(`${row.headers ? 'tus ' : ''}${row.method} ${row.route}${row.body && row.method === 'POST' && row.route === '/api/uploads' ? ' (purpose ' + (row.body() as { purpose: string }).purpose + ')' : ''}${row.name ? ` (${row.name})` : ''}${row.on === 'public' ? " (the public client's own)" : ''}`, async () => {
       const got: Partial<Expect> = {};
       for (const who of WHO) {
         await row.before?.();
         const server = who === 'public' || (row.on === 'public' && who !== 'anonymous') ? 'public' : 'plain';
-        const r = await call(who, row.method, row.path(), row.body ? await row.body() : undefined, server);
+        const r = await call(who, row.method, row.path(), row.body ? await row.body() : undefined, server, row.headers?.());
         got[who] = r.status;
         if (r.status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
         if (r.status === 403) expect(r.body.error.code).toBe('FORBIDDEN');

@@ -1,8 +1,8 @@
 /**
  * End to end through the web page, in Debian's Chromium driven by playwright-core:
- * index a generated clip, search with an edited copy (the upload is interrupted, the page
- * reloaded and the upload resumed), check the timeline markers against the API result,
- * then the "no copy found" case and the library view.
+ * index a generated clip through Uppy's dashboard, search with an edited copy (the tus upload
+ * is interrupted, the page reloaded and the upload resumed from the server's offset), check the timeline markers against the API result,
+ * then the "no copy found" case, the library view and a batch of videos added at once.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,24 +77,33 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
 
   it('searches with an edited copy, surviving a reload mid-upload, and shows the match on a timeline', async () => {
     await page.check('input[name="mode"][value="search"]');
-    // Let a few chunks through, then the network "drops".
+    // Let a few tus PATCH requests through, then the network "drops".
     let passed = 0;
-    await page.route('**/chunks*', async (route) => {
-      if (passed < 3) {
-        passed++;
+    await page.route('**/api/uploads/*', async (route) => {
+      if (route.request().method() !== 'PATCH' || passed < 3) {
+        if (route.request().method() === 'PATCH') passed++;
         await route.continue();
       } else await route.abort('connectionreset');
     });
     await page.setInputFiles('#file', clips.edited);
     await page.waitForFunction(() => /retrying/.test(document.querySelector('#up-text')?.textContent ?? ''), undefined, { timeout: 30_000 });
-    const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('retrace.upload.v1') ?? 'null'));
-    expect(saved?.uploadId).toBeTruthy();
-    const partial = await json(srv.url, `/api/uploads/${saved.uploadId}`);
+    // Uppy's tus client remembered the upload in localStorage (its fingerprint and URL).
+    const uploadUrl = await page.evaluate(() => {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i)!;
+        if (key.startsWith('tus::')) return JSON.parse(localStorage.getItem(key)!).uploadUrl as string;
+      }
+      return null;
+    });
+    expect(uploadUrl).toBeTruthy();
+    const uploadId = uploadUrl!.split('/').pop();
+    const partial = await json(srv.url, `/api/uploads/${uploadId}`);
+    expect(partial.body.protocol).toBe('tus');
     expect(partial.body.receivedBytes).toBeGreaterThan(0);
-    expect(partial.body.missing.length).toBeGreaterThan(0);
+    expect(partial.body.receivedBytes).toBeLessThan(partial.body.size);
 
     // Reload: the page offers to resume; the network is back.
-    await page.unroute('**/chunks*');
+    await page.unroute('**/api/uploads/*');
     await page.reload();
     await page.waitForSelector('#resume:not([hidden])');
     await expect(page.textContent('#resume-text')).resolves.toMatch(/edited-copy\.mp4.*stopped at \d+%/);
@@ -102,7 +111,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await chooser.setFiles(clips.edited);
     await page.waitForSelector('.match', { timeout: 90_000 });
     // The same upload was finished, not a new one started.
-    const resumed = await json(srv.url, `/api/uploads/${saved.uploadId}`);
+    const resumed = await json(srv.url, `/api/uploads/${uploadId}`);
     expect(resumed.body.status).toBe('completed');
 
     const jobId = await page.evaluate(() => localStorage.getItem('retrace.lastJob.v1'));
@@ -156,7 +165,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
   });
 
   it('says "no copy found" for an unrelated clip (picked with the keyboard)', async () => {
-    await page.focus('#pick');
+    // Uppy's dashboard "browse" button.
+    await page.focus('#uppy .uppy-Dashboard-browse');
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
     await chooser.setFiles(clips.unrelated);
     await page.waitForSelector('#no-match', { timeout: 90_000 });
@@ -190,6 +200,33 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await row.locator('button', { hasText: 'Delete' }).click();
     await page.waitForSelector('#library-empty:not([hidden])');
     expect((await json(srv.url, '/api/videos')).body.total).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('adds a batch of videos at once, showing upload speed and time left', async () => {
+    await page.click('#nav-search');
+    await page.check('input[name="mode"][value="index"]');
+    await page.fill('#title-input', '');
+    // A slow line (each tus PATCH held back), so the upload lasts long enough to be watched.
+    await page.route('**/api/uploads/*', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 250));
+      await route.continue();
+    });
+    await page.setInputFiles('#file', [clips.unrelated, clips.edited]);
+    // Uppy's status bar says the time left; the page adds the speed.
+    await page.waitForFunction(() => /\d+s left/.test(document.querySelector('#uppy .uppy-StatusBar')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /of .*· .*\/s · .* left/.test(document.querySelector('#up-text')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    // Requests held back finish first.
+    await page.unrouteAll({ behavior: 'wait' });
+    const t0 = Date.now();
+    let titles: string[] = [];
+    while (Date.now() - t0 < 120_000) {
+      const list = (await json(srv.url, '/api/videos')).body;
+      titles = list.items.filter((v: { status: string }) => v.status === 'ready').map((v: { title: string }) => v.title);
+      if (titles.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(titles.sort()).toEqual(['edited-copy', 'unrelated']);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { RunningServer } from '../../src/server/index.js';
 import { editClip, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { TEST_DB_KIND } from '../helpers/test-database.js';
-import { chunkOffsets, createUpload, json, openTestEngine, sendChunk, startTestServer, waitForJob, type TestEngine } from './server-helpers.js';
+import { json, openTestEngine, startTestServer, tusUpload, waitForJob, type TestEngine } from './server-helpers.js';
 
 let dir: TempDir;
 let te: TestEngine;
@@ -41,13 +41,8 @@ afterAll(async () => {
 
 /** Upload the query and complete it with `body`; the completion's response. */
 async function searchUpload(body: Record<string, unknown>) {
-  const bytes = await readFile(query);
-  const created = await createUpload(base, 'query.mp4', bytes.length, 'search');
-  const upload = created.body.id as string;
-  for (const off of chunkOffsets(bytes.length, created.body.chunkSize as number)) {
-    await sendChunk(base, upload, off, bytes.subarray(off, off + (created.body.chunkSize as number)));
-  }
-  return json(base, `/api/uploads/${upload}/complete`, { body });
+  const { id } = await tusUpload(base, await readFile(query), { filename: 'query.mp4', purpose: 'search' });
+  return json(base, `/api/uploads/${id}/complete`, { body });
 }
 
 async function matchesOf(body: Record<string, unknown>): Promise<Array<{ videoId: string; belowThreshold?: boolean }>> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
+import * as tus from 'tus-js-client';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -107,29 +108,19 @@ export function chunkOffsets(size: number, chunkSize: number): number[] {
   return out;
 }
 
-/** Upload a whole file in chunks (in order unless `order` reorders the offsets) and complete it; returns the completion body. */
+/** Upload a whole file with tus-js-client and complete it; returns the completion body. */
 export async function uploadFile(
   base: string,
   path: string,
   purpose: 'search' | 'index',
-  opts: { chunkSize?: number; order?: (offsets: number[]) => number[]; withSha?: boolean; fileName?: string; parallel?: number } = {},
+  opts: { chunkSize?: number; withSha?: boolean; fileName?: string } = {},
 ): Promise<{ uploadId: string; jobId: string; complete: Json }> {
   const bytes = await readFile(path);
-  const created = await createUpload(base, opts.fileName ?? path.split('/').pop()!, bytes.length, purpose, opts.withSha ? { sha256: sha256(bytes) } : {});
-  if (created.status !== 201) throw new Error(`create upload: ${created.status} ${JSON.stringify(created.body)}`);
-  const id = created.body.id as string;
-  const chunk = opts.chunkSize ?? created.body.chunkSize;
-  const offsets = (opts.order ?? ((o) => o))(chunkOffsets(bytes.length, chunk));
-  const parallel = opts.parallel ?? 1;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < offsets.length) {
-        const off = offsets[next++];
-        const r = await sendChunk(base, id, off, bytes.subarray(off, off + chunk));
-        if (r.status !== 200) throw new Error(`chunk ${off}: ${r.status} ${JSON.stringify(r.body)}`);
-      }
-    }),
+  const { id } = await tusUpload(
+    base,
+    bytes,
+    { filename: opts.fileName ?? path.split('/').pop()!, purpose, ...(opts.withSha ? { sha256: sha256(bytes) } : {}) },
+    opts.chunkSize ? { chunkSize: opts.chunkSize } : {},
   );
   const complete = await json(base, `/api/uploads/${id}/complete`, { body: {} });
   if (complete.status !== 201) throw new Error(`complete: ${complete.status} ${JSON.stringify(complete.body)}`);
@@ -332,5 +323,79 @@ export function request127(
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/** Upload with tus-js-client (tus 1.0); resolves with the upload's URL once every byte is stored. */
+export function tusUpload(
+  base: string,
+  bytes: Buffer,
+  metadata: Record<string, string>,
+  options: Partial<tus.UploadOptions> = {},
+): Promise<{ url: string; id: string }> {
+  return new Promise((resolve, reject) => {
+    const upload = new tus.Upload(bytes, {
+      endpoint: new URL('/api/uploads', base).href,
+      metadata,
+      retryDelays: null,
+      ...options,
+      onError: (err) => reject(err),
+      onSuccess: () => {
+        const url = new URL(upload.url!, base).href;
+        resolve({ url, id: url.split('/').pop()! });
+      },
+    });
+    upload.start();
+  });
+}
+
+/** A raw tus request (fetch adds nothing tus-specific). */
+export async function tusRequest(
+  base: string,
+  path: string,
+  method: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(new URL(path, base), {
+    method,
+    headers: { 'tus-resumable': '1.0.0', ...headers },
+    body: body === undefined ? undefined : new Uint8Array(body),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/**
+ * Start a tus PATCH of `bytes` at `offset` but send only `sendBytes` of the body, then drop the
+ * connection, as a flaky network does.
+ */
+export function dropTusPatch(url: string, offset: number, bytes: Buffer, sendBytes: number, headers: Record<string, string> = {}): Promise<void> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const req = request({
+      hostname: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method: 'PATCH',
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-offset': String(offset),
+        'content-type': 'application/offset+octet-stream',
+        'content-length': String(bytes.length),
+        ...headers,
+      },
+    });
+    req.on('error', () => resolve());
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.write(bytes.subarray(0, sendBytes), () => {
+      // Let the server store what arrived, then cut the line.
+      setTimeout(() => {
+        req.destroy();
+        setTimeout(resolve, 300);
+      }, 300);
+    });
   });
 }

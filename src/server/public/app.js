@@ -1,24 +1,20 @@
-// retrace web page: plain ES module, no framework. All URLs are relative so the app can be
-// mounted under any prefix.
+// retrace web page: plain ES module, no framework; uploads through Uppy (its bundle is served
+// from node_modules at vendor/uppy/). All URLs are relative so the app can be mounted under any prefix.
+import { Dashboard, Tus, Uppy } from './vendor/uppy/uppy.min.mjs';
 
 const $ = (id) => document.getElementById(id);
 const UPLOAD_KEY = 'retrace.upload.v1';
 const LAST_JOB_KEY = 'retrace.lastJob.v1';
 // The API key lives in sessionStorage: this tab only, gone when it closes.
 const API_KEY = 'retrace.apiKey.v1';
-const PARALLEL_CHUNKS = 3;
-const MAX_TRIES = 8;
 const LIB_PAGE = 20;
 
 const state = {
   busy: false,
   cancelled: false,
-  uploadId: null,
   jobId: null,
   events: null,
-  xhrs: new Set(),
   libOffset: 0,
-  pendingResumeFile: null,
   /** The file of the last search, still in this tab: its frames are shown from here, as the server deletes queries once answered. */
   queryFile: null,
 };
@@ -302,9 +298,6 @@ function clearSaved() {
     /* ignore */
   }
 }
-function sameFile(saved, file) {
-  return saved && saved.name === file.name && saved.size === file.size && saved.lastModified === file.lastModified;
-}
 
 // ---------- views
 
@@ -407,12 +400,9 @@ function relationView(r) {
   );
 }
 
+/** While a job is followed on the page; files added meanwhile upload and wait their turn. */
 function setBusy(busy) {
   state.busy = busy;
-  $('drop').classList.toggle('disabled', busy);
-  $('pick').disabled = busy;
-  for (const r of document.querySelectorAll('input[name="mode"]')) r.disabled = busy;
-  $('title-input').disabled = busy;
 }
 
 function showError(message, code, status) {
@@ -477,178 +467,183 @@ function renderJobProgress(job) {
   setBar('job-bar', job.stage === 'done' ? 1 : job.progress, job.stage === 'queued');
 }
 
-// ---------- upload
+// ---------- upload (Uppy over tus 1.0)
 
-function chunkRanges(missing, chunkSize) {
+/** Where Uppy's tus client remembers unfinished uploads (tus-js-client's localStorage keys). */
+const TUS_PREFIX = 'tus::';
+
+/** Unfinished uploads this browser started, as tus-js-client stored them: [{ key, name, size, uploadUrl }]. */
+function unfinishedUploads() {
   const out = [];
-  for (const [a, b] of missing) for (let o = a; o < b; o += chunkSize) out.push([o, Math.min(b, o + chunkSize)]);
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (!key?.startsWith(TUS_PREFIX)) continue;
+      const u = JSON.parse(localStorage.getItem(key) ?? 'null');
+      if (u?.uploadUrl) out.push({ key, name: u.metadata?.filename ?? u.metadata?.name ?? 'a file', size: u.size, uploadUrl: u.uploadUrl });
+    }
+  } catch {
+    /* private mode */
+  }
   return out;
 }
 
-function sendChunk(uploadId, file, start, end, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    state.xhrs.add(xhr);
-    xhr.open('POST', `api/uploads/${encodeURIComponent(uploadId)}/chunks?offset=${start}`);
-    xhr.responseType = 'json';
-    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) onProgress(Math.min(1, e.loaded / e.total) * (end - start));
-    };
-    xhr.onload = () => {
-      state.xhrs.delete(xhr);
-      if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
-      const body = xhr.response;
-      reject(
-        new ApiError(
-          body?.error?.message ?? `Chunk upload failed (HTTP ${xhr.status})`,
-          xhr.status,
-          body?.error?.code ?? 'HTTP',
-          retryAfter(xhr.getResponseHeader('retry-after')),
-        ),
+function forgetUnfinished(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    /* ignore */
+  }
+}
+
+/** The tus upload id: the last segment of its URL. */
+function uploadIdOf(url) {
+  return decodeURIComponent(new URL(url, location.href).pathname.split('/').pop() ?? '');
+}
+
+/** The server's JSON error inside a tus-js-client error, as an ApiError. */
+function tusError(err) {
+  const res = err?.originalResponse;
+  const status = res?.getStatus?.() ?? 0;
+  let body = null;
+  try {
+    body = JSON.parse(res?.getBody?.() ?? '');
+  } catch {
+    /* tus's own plain-text answers */
+  }
+  if (!res) return new ApiError('Cannot reach the server. Check the connection and try again.', 0, 'NETWORK');
+  return new ApiError(
+    body?.error?.message ?? (res.getBody?.() || `Upload failed (HTTP ${status})`).trim(),
+    status,
+    body?.error?.code ?? 'HTTP',
+    retryAfter(res.getHeader?.('retry-after')),
+  );
+}
+
+let uppy = null;
+/** Finished uploads waiting for their job to be followed on the page, one after another. */
+const jobQueue = [];
+let following = false;
+
+function setupUppy(chunkBytes) {
+  uppy = new Uppy({
+    autoProceed: true,
+    restrictions: { allowedFileTypes: ['video/*', 'image/*', '.mkv', '.mov', '.avi', '.flv', '.ts', '.wmv'] },
+  })
+    .use(Dashboard, {
+      inline: true,
+      target: '#uppy',
+      width: '100%',
+      height: 300,
+      // Speed and time left while uploading.
+      showProgressDetails: true,
+      hideProgressAfterFinish: false,
+      proudlyDisplayPoweredByUppy: false,
+      theme: 'auto',
+      note: 'Videos (MP4, WebM, MOV, MKV, AVI…) or images (JPEG, PNG, WebP). Add several at once to index a batch.',
+    })
+    .use(Tus, {
+      endpoint: 'api/uploads',
+      // Several requests per file (the server's chunk size), so a dropped connection costs at most one.
+      chunkSize: chunkBytes,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 15000],
+      headers: () => authHeaders(),
+      // Kept until the upload is finished, so a reload resumes it (tus fingerprint in localStorage).
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onShouldRetry: (err, attempt, options, next) => {
+        const status = err?.originalResponse?.getStatus?.() ?? 0;
+        if (next(err) || status === 429) {
+          $('up-text').textContent = `Upload interrupted (${tusError(err).message}); retrying…`;
+          return true;
+        }
+        return false;
+      },
+    });
+
+  uppy.on('files-added', (files) => {
+    hideError();
+    $('resume').hidden = true;
+    const purpose = currentMode();
+    const title = $('title-input').value.trim();
+    for (const f of files) {
+      // A title names one video: with a batch, each keeps its file name.
+      uppy.setFileMeta(f.id, { purpose, ...(purpose === 'index' && title && files.length === 1 ? { title } : {}) });
+    }
+    if (purpose === 'search' && files[0]) state.queryFile = files[0].data;
+    const first = files[0];
+    if (first && !following)
+      showProgress(
+        files.length > 1 ? `${files.length} files` : first.name,
+        files.reduce((n, f) => n + (f.size ?? 0), 0),
+        purpose,
       );
-    };
-    xhr.onerror = () => {
-      state.xhrs.delete(xhr);
-      reject(new ApiError('Network error', 0, 'NETWORK'));
-    };
-    xhr.onabort = () => {
-      state.xhrs.delete(xhr);
-      reject(new ApiError('Cancelled', 0, 'CANCELLED'));
-    };
-    const form = new FormData();
-    form.append('offset', String(start));
-    form.append('chunk', file.slice(start, end), 'chunk');
-    xhr.send(form);
+  });
+  // Speed over the last few seconds, and time left at that speed (Uppy's status bar shows time left only).
+  const samples = [];
+  uppy.on('progress', () => {
+    if (following) return;
+    let sent = 0;
+    let total = 0;
+    for (const f of uppy.getFiles()) {
+      sent += f.progress?.bytesUploaded || 0;
+      total += f.size ?? 0;
+    }
+    const now = performance.now();
+    samples.push([now, sent]);
+    while (samples.length > 2 && now - samples[0][0] > 5000) samples.shift();
+    const [t0, b0] = samples[0];
+    const speed = now - t0 > 500 ? ((sent - b0) * 1000) / (now - t0) : 0;
+    setBar('up-bar', total ? sent / total : 0);
+    $('up-text').textContent =
+      `${fmtBytes(sent)} of ${fmtBytes(total)}` + (speed > 0 ? ` · ${fmtBytes(speed)}/s · ${fmtTime((total - sent) / speed, 0)} left` : '');
+  });
+  uppy.on('upload-success', (file, response) => {
+    const record = { uploadId: uploadIdOf(response.uploadURL), name: file.name, size: file.size, purpose: file.meta.purpose };
+    // Until its job exists: a reload in between still makes the job (see restore).
+    if (!following) save(record);
+    jobQueue.push(record);
+    void followQueue();
+  });
+  // Uploaded files leave the dashboard (their jobs show below), so it is ready for the next ones.
+  uppy.on('complete', (result) => {
+    for (const f of result.successful ?? []) uppy.removeFile(f.id);
+  });
+  uppy.on('upload-error', async (file, err) => {
+    const e = tusError(err);
+    if (e.status === 401 && (await askForKey(e.message))) {
+      uppy.retryUpload(file.id);
+      return;
+    }
+    failProgress();
+    showError(`${file.name}: ${e.message}`, e.code, e.status);
   });
 }
 
-function retryable(err) {
-  return (err.status === 0 && err.code === 'NETWORK') || err.status === 408 || err.status === 429 || err.status >= 500;
-}
-
-async function waitOnline() {
-  if (navigator.onLine !== false) return;
-  $('up-text').textContent = 'Offline: waiting for the connection…';
-  await new Promise((r) => window.addEventListener('online', r, { once: true }));
-}
-
-async function withRetries(fn, what) {
-  for (let attempt = 1; ; attempt++) {
-    if (state.cancelled) throw new ApiError('Cancelled', 0, 'CANCELLED');
-    try {
-      return await fn();
-    } catch (err) {
-      if (state.cancelled || err.code === 'CANCELLED') throw new ApiError('Cancelled', 0, 'CANCELLED');
-      // A chunk refused for its key: ask for one and send it again (not counted as a try).
-      if (err.status === 401 && (await askForKey(err.message))) {
-        attempt--;
-        continue;
-      }
-      // Over the rate limit: wait as long as the server says, without using up a try.
-      if (err.code === 'RATE_LIMITED' && err.retryAfterSec !== null) {
-        attempt--;
-        $('up-text').textContent = `Sending too fast for this server; going on in ${Math.ceil(err.retryAfterSec)} s…`;
-        await sleep(Math.max(1, Math.min(60, err.retryAfterSec)) * 1000);
-        continue;
-      }
-      if (!retryable(err) || attempt >= MAX_TRIES) throw err;
-      const delay = Math.min(15000, 500 * 2 ** (attempt - 1));
-      $('up-text').textContent = `${what} failed (${err.message}); retrying in ${Math.round(delay / 1000)} s…`;
-      await sleep(delay);
-      await waitOnline();
-    }
-  }
-}
-
-async function sendMissing(file, up) {
-  const ranges = chunkRanges(up.missing, up.chunkSize);
-  let confirmed = up.receivedBytes;
-  const partial = new Map();
-  const report = () => {
-    let inFlight = 0;
-    for (const v of partial.values()) inFlight += v;
-    const done = Math.min(file.size, confirmed + inFlight);
-    setBar('up-bar', done / file.size);
-    $('up-text').textContent = `${fmtBytes(done)} of ${fmtBytes(file.size)} · ${pct(done / file.size)}`;
-  };
-  report();
-  let next = 0;
-  const worker = async () => {
-    while (next < ranges.length && !state.cancelled) {
-      const [a, b] = ranges[next++];
-      const res = await withRetries(
-        () =>
-          sendChunk(up.id, file, a, b, (n) => {
-            partial.set(a, n);
-            report();
-          }),
-        'Upload',
-      );
-      partial.delete(a);
-      confirmed = Math.max(confirmed, res.receivedBytes);
-      report();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, ranges.length) }, worker));
-  if (state.cancelled) throw new ApiError('Cancelled', 0, 'CANCELLED');
-}
-
-async function uploadAndComplete(file, up) {
-  for (let round = 0; round < 3; round++) {
-    await sendMissing(file, up);
-    $('up-text').textContent = 'Checking the file…';
-    try {
-      return await withRetries(() => api(`api/uploads/${up.id}/complete`, { method: 'POST', body: {} }), 'Finishing the upload');
-    } catch (err) {
-      // Bytes went missing (server restarted mid-chunk, …): ask what is stored and send the rest.
-      if (err.code !== 'SIZE_MISMATCH' || err.status !== 409) throw err;
-      up = await api(`api/uploads/${up.id}`);
-    }
-  }
-  throw new ApiError('The upload could not be completed; try again', 0, 'UPLOAD_ERROR');
-}
-
-async function startUpload(file) {
-  if (state.busy) return;
-  hideError();
-  $('resume').hidden = true;
-  clearResults();
-  state.cancelled = false;
+/** Turn finished uploads into jobs (one after another) and follow each on the page. */
+async function followQueue() {
+  if (following) return;
+  following = true;
   setBusy(true);
-  const purpose = currentMode();
-  const title = $('title-input').value.trim();
   try {
-    const saved = loadSaved();
-    let up = null;
-    if (saved && !saved.jobId && sameFile(saved, file) && saved.purpose === purpose) {
-      up = await api(`api/uploads/${saved.uploadId}`).catch(() => null);
+    while (jobQueue.length) {
+      const up = jobQueue.shift();
+      clearResults();
+      showProgress(up.name, up.size, up.purpose);
+      setBar('up-bar', 1);
+      $('up-text').textContent = 'Checking the file…';
+      try {
+        const done = await api(`api/uploads/${encodeURIComponent(up.uploadId)}/complete`, { method: 'POST', body: {} });
+        const record = { ...up, jobId: done.job.id };
+        save(record);
+        await followJob(done.job.id, record);
+      } catch (err) {
+        failProgress();
+        showError(`${up.name}: ${err.message}`, err.code, err.status);
+      }
     }
-    if (!up) {
-      up = await api('api/uploads', {
-        method: 'POST',
-        body: { fileName: file.name, size: file.size, purpose, mimeType: file.type || undefined, title: purpose === 'index' && title ? title : undefined },
-      });
-    }
-    state.uploadId = up.id;
-    state.queryFile = purpose === 'search' ? file : null;
-    const record = { uploadId: up.id, name: file.name, size: file.size, lastModified: file.lastModified, purpose, jobId: up.jobId ?? null };
-    save(record);
-    showProgress(file.name, file.size, purpose);
-    let jobId = up.jobId;
-    if (!jobId) {
-      const done = await uploadAndComplete(file, up);
-      jobId = done.job.id;
-    }
-    record.jobId = jobId;
-    save(record);
-    await followJob(jobId, record);
-  } catch (err) {
-    if (err.code === 'CANCELLED') return;
-    if (err.code !== 'NETWORK') clearSaved();
-    failProgress();
-    showError(err.message, err.code, err.status);
   } finally {
+    following = false;
     setBusy(false);
   }
 }
@@ -665,9 +660,11 @@ function failProgress() {
   }
 }
 
+/** Cancel: stop the uploads still going (tus termination) and the job being followed. */
 async function cancelWork() {
   state.cancelled = true;
-  for (const x of [...state.xhrs]) x.abort();
+  jobQueue.length = 0;
+  uppy?.cancelAll();
   const saved = loadSaved();
   if (state.events) {
     state.events.close();
@@ -675,7 +672,6 @@ async function cancelWork() {
   }
   try {
     if (saved?.jobId) await api(`api/jobs/${saved.jobId}`, { method: 'DELETE' });
-    else if (saved?.uploadId) await api(`api/uploads/${saved.uploadId}`, { method: 'DELETE' });
   } catch {
     /* already gone */
   }
@@ -1157,18 +1153,23 @@ async function deleteVideo(v, name) {
 // ---------- wiring
 
 function pickFile() {
-  if (!state.busy) $('file').click();
+  $('file').click();
 }
 
 function handleFiles(files) {
-  const file = files?.[0];
-  if (!file) return;
+  if (!files?.length) return;
   if (location.hash === '#library') location.hash = '#search';
-  void startUpload(file);
+  for (const file of files) {
+    try {
+      uppy.addFile({ name: file.name, type: file.type, data: file, source: 'Local' });
+    } catch (err) {
+      // Uppy refused it (say not a video or image): it says why in the dashboard too.
+      showError(err.message, 'UNSUPPORTED_MEDIA', 415);
+    }
+  }
 }
 
 function init() {
-  $('pick').addEventListener('click', pickFile);
   $('forget-key').hidden = !apiKey();
   $('forget-key').addEventListener('click', forgetKey);
   $('file').addEventListener('change', (e) => {
@@ -1182,37 +1183,21 @@ function init() {
   }
   $('title-field').hidden = currentMode() !== 'index';
 
-  const drop = $('drop');
-  let depth = 0;
-  window.addEventListener('dragenter', (e) => {
-    e.preventDefault();
-    depth++;
-    document.body.classList.add('dragging');
-  });
-  window.addEventListener('dragleave', () => {
-    depth = Math.max(0, depth - 1);
-    if (depth === 0) document.body.classList.remove('dragging');
-  });
-  window.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    if (e.dataTransfer) e.dataTransfer.dropEffect = state.busy ? 'none' : 'copy';
-  });
+  // Files dropped anywhere on the page (the dashboard takes its own drops).
+  window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => {
     e.preventDefault();
-    depth = 0;
-    document.body.classList.remove('dragging');
-    if (!state.busy) handleFiles(e.dataTransfer?.files);
-  });
-  drop.addEventListener('click', (e) => {
-    if (e.target === drop || e.target.closest('.drop-title, .drop-icon')) pickFile();
+    if (!e.target.closest?.('#uppy')) handleFiles(e.dataTransfer?.files);
   });
 
   $('cancel').addEventListener('click', () => void cancelWork());
   $('resume-pick').addEventListener('click', pickFile);
   $('resume-discard').addEventListener('click', async () => {
-    const saved = loadSaved();
-    if (saved?.uploadId) await api(`api/uploads/${saved.uploadId}`, { method: 'DELETE' }).catch(() => {});
-    clearSaved();
+    // tus termination: the server deletes what it holds of them.
+    for (const u of unfinishedUploads()) {
+      await fetch(u.uploadUrl, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', ...authHeaders() } }).catch(() => {});
+      forgetUnfinished(u.key);
+    }
     $('resume').hidden = true;
   });
   $('page-prev').addEventListener('click', () => {
@@ -1232,7 +1217,13 @@ function init() {
   });
   showView();
   void refreshLibraryCount();
-  void restore();
+  void (async () => {
+    const health = await fetch('api/health')
+      .then((r) => r.json())
+      .catch(() => null);
+    setupUppy(health?.uploads?.chunkBytes ?? 8 * 1024 * 1024);
+    await restore();
+  })();
 }
 
 /** After a reload: pick up an unfinished upload or a running job, or show the last result. */
@@ -1248,30 +1239,37 @@ async function restore() {
     return;
   }
   if (saved?.uploadId) {
-    let up;
-    try {
-      up = await api(`api/uploads/${saved.uploadId}`);
-    } catch {
-      clearSaved();
-      return;
-    }
-    if (up.jobId) {
+    // Uploaded, but the page went away before the job was made: make it now.
+    clearSaved();
+    const up = await api(`api/uploads/${encodeURIComponent(saved.uploadId)}`).catch(() => null);
+    if (up?.jobId) {
       save({ ...saved, jobId: up.jobId });
-      setBusy(true);
-      try {
-        await followJob(up.jobId, saved);
-      } finally {
-        setBusy(false);
-      }
-      return;
+      return restore();
     }
-    const radio = document.querySelector(`input[name="mode"][value="${saved.purpose}"]`);
+    if (up && up.receivedBytes === up.size) {
+      jobQueue.push(saved);
+      return followQueue();
+    }
+  }
+  // Uploads cut short (a reload, a closed tab): Uppy resumes one from the server's offset when the
+  // same file is added again, found by its tus fingerprint.
+  const unfinished = [];
+  for (const u of unfinishedUploads()) {
+    const up = await api(`api/uploads/${encodeURIComponent(uploadIdOf(u.uploadUrl))}`, { optional: true }).catch(() => null);
+    if (up && up.status === 'receiving') unfinished.push({ ...u, up });
+    else forgetUnfinished(u.key);
+  }
+  if (unfinished.length) {
+    const { up } = unfinished[0];
+    const radio = document.querySelector(`input[name="mode"][value="${up.purpose}"]`);
     if (radio) {
       radio.checked = true;
-      $('title-field').hidden = saved.purpose !== 'index';
+      $('title-field').hidden = up.purpose !== 'index';
     }
     $('resume-text').textContent =
-      `The upload of “${saved.name}” (${fmtBytes(saved.size)}) stopped at ${pct(up.receivedBytes / up.size)}. Choose the same file again to send the rest.`;
+      unfinished.length === 1
+        ? `The upload of “${up.fileName}” (${fmtBytes(up.size)}) stopped at ${pct(up.receivedBytes / up.size)}. Choose the same file again to send the rest.`
+        : `${unfinished.length} uploads stopped before the end (${unfinished.map((u) => `“${u.up.fileName}” at ${pct(u.up.receivedBytes / u.up.size)}`).join(', ')}). Choose the same files again to send the rest.`;
     $('resume').hidden = false;
     return;
   }
