@@ -296,6 +296,33 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.usage;
   }
 
+  if (command === 'search') {
+    // A `retrace serve` holding this embedded index answers instead (no second open, which the
+    // index's lock would refuse, and no start-up of the embedded database).
+    const { embeddedIndexDir } = await import('../db/open-database.js');
+    const indexDir = embeddedIndexDir(db);
+    if (indexDir) {
+      try {
+        const { searchViaServer } = await import('./local-search.js');
+        const { resolve } = await import('node:path');
+        const served = await searchViaServer(indexDir, resolve(positionals[0]), {
+          limit,
+          top,
+          where,
+          // Relative to this shell, not to the server.
+          folder: values.folder !== undefined ? resolve(values.folder) : undefined,
+          ignoreRecurring: values['ignore-recurring'] ?? false,
+        });
+        if (served) {
+          if (!values.json) process.stderr.write(`(answered by the running retrace serve, pid ${served.pid})\n`);
+          return (await import('./commands/search-command.js')).printSearchResult(served.result, { json: values.json ?? false, top });
+        }
+      } catch (e) {
+        reportError(e, values.json ?? false);
+        return exitCodeFor(e);
+      }
+    }
+  }
   if (command !== 'serve') useBaselineWasmCompiler();
   let engine: Retrace | undefined;
   try {

@@ -13,6 +13,11 @@ export function isServerUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
+/** The directory of an embedded index on disk, or null (a server URL, an in-memory index). */
+export function embeddedIndexDir(location: string): string | null {
+  return isServerUrl(location) || location.startsWith('memory://') ? null : resolve(location);
+}
+
 export interface OpenDatabaseOptions {
   /** Embedded store only: PostgreSQL shared_buffers inside PGlite (default 128MB). */
   pgliteSharedBuffers?: string;

@@ -16,6 +16,7 @@ import { JobStore, type JobRecord } from '../core/jobs/job-store.js';
 import { settleIndexJobFile } from '../core/jobs/index-job-files.js';
 import { HttpError, errorHandler } from './errors.js';
 import { authenticate, clientId, hostCheck, needs } from './auth.js';
+import { localRouter } from './routes-local.js';
 import { Limiter, type ServerContext } from './context.js';
 import { createServerMetrics } from './metrics.js';
 import { jobsRouter } from './routes-jobs.js';
@@ -353,6 +354,8 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000))));
     throw new RateLimitedError(rateLimitPerMinute, 60);
   };
+  // A search handed over by the CLI on this machine carries the handoff token instead of a key.
+  if (options.localToken) api.use(localRouter(engine, options.localToken));
   api.use(authenticate(keys, { publicSearch: options.publicSearch ?? false, onRefused }));
   if (rateLimitPerMinute > 0) {
     // After authentication, so a key's requests count against the key wherever they come from;

@@ -41,6 +41,11 @@ export interface ServerEngine {
 
 export interface ServerOptions {
   /**
+   * Token of the local handoff (local-handoff.ts): `POST /api/local/search` answers a
+   * `retrace search` on this machine that shows it. Unset: no such route.
+   */
+  localToken?: string;
+  /**
    * Where uploads, indexed media and query files live (default: beside the database, see
    * `defaultServerDataDir`; never inside an embedded database directory). Keep it stable across
    * restarts: queued jobs and indexed videos point into it.

@@ -2,13 +2,12 @@
  * `retrace keys create|list|revoke` and `retrace serve` with keys, as a user and a script see
  * them: the real command (`node bin/retrace.js`) on a real database.
  */
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
 import { makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
-import { BIN, ensureCliBuilt, runCli } from './run-cli.js';
+import { ensureCliBuilt, runCli, startServeChild } from './run-cli.js';
 
 let db: TestDatabase;
 let dir: TempDir;
@@ -29,40 +28,7 @@ function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
 }
 
-/**
- * `retrace serve …` started as a child on a free port, its RETRACE_DB unset; resolves with its
- * stdout up to the line that names its URL, once the server listens. Stop it with `stop()`, which
- * resolves with its exit code.
- */
-async function startServe(args: string[]): Promise<{ line: string; url: string; stop: () => Promise<number | null> }> {
-  const env = { ...process.env };
-  delete env.RETRACE_DB;
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'], env });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const stop = () => {
-    child.kill('SIGTERM');
-    return exited;
-  };
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => {
-        out += s;
-        const m = /serving (http:\/\/\S+)/.exec(out);
-        if (m && out.includes('\n', m.index)) resolve(out);
-      });
-      void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
-    return { line, url: /serving (http:\/\/\S+)/.exec(line)![1], stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-}
+const startServe = (args: string[]) => startServeChild(args, dir.path);
 
 beforeAll(async () => {
   ensureCliBuilt();

@@ -103,3 +103,38 @@ export function runCliOnTerminal(args: readonly string[], columns: number, optio
   const command = `stty cols ${columns} rows 24; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
   return runProcess(SCRIPT_BIN, ['-qec', command, '/dev/null'], options);
 }
+
+/**
+ * `retrace serve …` started as a child in `cwd` on a free port, its RETRACE_DB unset; resolves with its
+ * stdout up to the line that names its URL, once the server listens. Stop it with `stop()`, which
+ * resolves with its exit code.
+ */
+export async function startServeChild(args: string[], cwd: string): Promise<{ line: string; url: string; stop: () => Promise<number | null> }> {
+  const env = { ...process.env };
+  delete env.RETRACE_DB;
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        const m = /serving (http:\/\/\S+)/.exec(out);
+        if (m && out.includes('\n', m.index)) resolve(out);
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    return { line, url: /serving (http:\/\/\S+)/.exec(line)![1], stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,4 +1,5 @@
 import type { Retrace } from '../../core/engine/retrace.js';
+import type { SearchResult } from '../../core/engine/types.js';
 import { clock, table } from '../format.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -20,6 +21,11 @@ export async function searchCommand(engine: Retrace, file: string, options: Sear
     folder: options.folder,
     ignoreRecurring: options.ignoreRecurring,
   });
+  return printSearchResult(r, options);
+}
+
+/** Print a search's result: one JSON object with `--json`, else a readable table. */
+export function printSearchResult(r: SearchResult, options: Pick<SearchCommandOptions, 'json' | 'top'>): number {
   if (options.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return EXIT.ok;

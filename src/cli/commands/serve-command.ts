@@ -1,7 +1,9 @@
 import type { Retrace } from '../../core/engine/retrace.js';
 import { pino } from 'pino';
 import { SERVE_RATE_LIMIT_PER_MINUTE } from '../../server/limits.js';
-import { startServer } from '../../server/start.js';
+import { isLoopbackAddress, startServer } from '../../server/start.js';
+import { newLocalToken, writeHandoff } from '../../server/local-handoff.js';
+import { embeddedIndexDir } from '../../db/open-database.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `retrace serve`: the HTTP API and web page over the engine, until SIGINT/SIGTERM. */
@@ -30,10 +32,14 @@ export async function serveCommand(
   }
   // JSON lines on stderr (stdout keeps the human-readable start-up line scripts wait for).
   const logger = pino({ level: process.env.RETRACE_LOG_LEVEL || 'info', base: { name: 'retrace' } }, pino.destination({ fd: 2, sync: false }));
+  // On an embedded index, a `retrace search` on this machine hands its query over (local-handoff.ts).
+  const indexDir = embeddedIndexDir(engine.sql.location);
+  const localToken = indexDir ? newLocalToken() : undefined;
   let running;
   try {
     running = await startServer({
       engine,
+      localToken,
       logger,
       port: options.port,
       host: options.host,
@@ -54,6 +60,8 @@ export async function serveCommand(
     await engine.close().catch(() => undefined);
     throw e;
   }
+  const removeHandoff =
+    indexDir && localToken && isLoopbackAddress(running.host) ? await writeHandoff(indexDir, { url: running.url, token: localToken }) : null;
   const keyed = await running.app.keys.anyExist();
   const auth = !keyed
     ? 'no API keys: open to anyone who can reach it'
@@ -76,6 +84,7 @@ export async function serveCommand(
     process.once('SIGTERM', stop);
   });
   process.stdout.write('shutting down…\n');
+  await removeHandoff?.();
   await running.close();
   await engine.close();
   logger.flush();

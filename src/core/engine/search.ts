@@ -88,7 +88,15 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     const canReject = verificationCanReject({ width: info.width, height: info.height, lowInformation: plan.lowInformation }, s.verify);
     const rescueStills = plan.single && s.verify.enabled && s.stillRescue.enabled;
     const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, { scope, keepRaw: opts.top !== undefined || rescueStills });
-    const query = { path, width: info.width, height: info.height, isImage: plan.isImage, durationSec: info.durationSec, windows: plan.windows };
+    const query = {
+      path,
+      width: info.width,
+      height: info.height,
+      isImage: plan.isImage,
+      durationSec: info.durationSec,
+      windows: plan.windows,
+      referenceBaseDir: opts.referenceBaseDir,
+    };
     /** With `top`: what the last round did not report, for the near misses. */
     let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {

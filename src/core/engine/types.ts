@@ -67,6 +67,12 @@ export interface SearchOptions extends SearchFilter {
   ignoreRecurring?: boolean;
   /** Path shown in the result (defaults to the input path, or `<buffer>` / `<stream>`). */
   displayPath?: string;
+  /**
+   * Directory that relative reference paths (as `retrace index` stores them) are read from for
+   * verification; default this process's working directory. A server answering a command-line
+   * search passes the shell's.
+   */
+  referenceBaseDir?: string;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }

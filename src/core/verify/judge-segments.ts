@@ -101,7 +101,7 @@ function evidenceWindowOrPanels(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pa
 export async function judgeCandidates(
   store: FrameStore,
   /** Null: the query has no media (a signature), so nothing can be verified. */
-  query: (QueryMedia & { windows?: QueryWindows }) | null,
+  query: (QueryMedia & { windows?: QueryWindows; referenceBaseDir?: string }) | null,
   candidates: ScoredSegment[],
   minSegmentScore: number,
   cannotReject: boolean,
@@ -163,7 +163,7 @@ export async function judgeCandidates(
       const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
       const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
       return {
-        ref: { path: resolvePath(r.path), width: r.width, height: r.height, durationSec: r.durationSec },
+        ref: { path: resolvePath(query.referenceBaseDir ?? '', r.path), width: r.width, height: r.height, durationSec: r.durationSec },
         points: seg.points,
         line,
         mirroredHint,
