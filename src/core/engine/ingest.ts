@@ -10,7 +10,7 @@ import { sha256File } from '../media/content-hash.js';
 import { storedRegions } from '../frames/region-variants.js';
 import { describeAll } from '../descriptors/frame-descriptor.js';
 import { candidateSampling, selectFrames } from './frame-selection.js';
-import type { IndexOptions, IndexResult, Progress } from './types.js';
+import type { IndexOptions, IndexResult, Progress, VideoRecord } from './types.js';
 import { AbortedError, InvalidArgumentError } from '../errors/retrace-error.js';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -25,6 +25,18 @@ export interface IngestContext {
   batchSize: number;
   /** Information score below which frames never drive a match (and never call for a motion frame). */
   minQuality: number;
+}
+
+/** The result of indexing content the index already holds, ready, as `existing`. */
+export function duplicateOf(existing: VideoRecord, startedAt: number): IndexResult {
+  return {
+    videoId: existing.id,
+    status: 'duplicate',
+    durationSec: existing.durationSec,
+    frames: existing.frameCount,
+    video: existing,
+    timingsMs: { total: performance.now() - startedAt },
+  };
 }
 
 /**
@@ -57,14 +69,7 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
   const existing = await ctx.store.findByHash(contentHash);
   if (existing && existing.status === 'ready') {
     report({ stage: 'done', fraction: 1 });
-    return {
-      videoId: existing.id,
-      status: 'duplicate',
-      durationSec: existing.durationSec,
-      frames: existing.frameCount,
-      video: existing,
-      timingsMs: { total: performance.now() - t0 },
-    };
+    return duplicateOf(existing, t0);
   }
 
   const videoId = await ctx.store.beginVideo({

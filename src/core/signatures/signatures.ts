@@ -7,7 +7,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { FrameStore, StoredFrame } from '../../db/frame-store.js';
 import type { FrameDescriptor } from '../descriptors/frame-descriptor.js';
 import type { IngestContext } from '../engine/ingest.js';
-import { describeFrames } from '../engine/ingest.js';
+import { describeFrames, duplicateOf } from '../engine/ingest.js';
 import { probeMedia } from '../media/probe.js';
 import { sampleFrames } from '../media/frame-sampler.js';
 import { prepareFrame } from '../frames/prepared-frame.js';
@@ -111,15 +111,7 @@ export async function indexSignature(store: FrameStore, descriptor: FrameDescrip
   const sig = await readSignature(path, descriptor);
   if (sig.kind === 'image') throw new InvalidArgumentError(`${path} is the signature of a still image; only videos can be indexed (images can be searched)`);
   const existing = await store.findByHash(sig.contentHash);
-  if (existing && existing.status === 'ready')
-    return {
-      videoId: existing.id,
-      status: 'duplicate',
-      durationSec: existing.durationSec,
-      frames: existing.frameCount,
-      video: existing,
-      timingsMs: { total: performance.now() - t0 },
-    };
+  if (existing && existing.status === 'ready') return duplicateOf(existing, t0);
   const videoId = await store.beginVideo({
     contentHash: sig.contentHash,
     path: opts.displayPath ?? path,
