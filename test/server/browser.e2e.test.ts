@@ -31,6 +31,20 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
   let page: Page;
   const clips = { ref: '', edited: '', unrelated: '' };
   const pageErrors: string[] = [];
+  /** The page's requests to the API, kept to explain a wait that times out. */
+  const apiLog: string[] = [];
+
+  /** waitForSelector, failing with what the page showed and asked for instead of a bare timeout. */
+  async function waitOrExplain(selector: string, timeout: number): Promise<void> {
+    try {
+      await page.waitForSelector(selector, { timeout });
+    } catch (err) {
+      const shown = await page.evaluate(() =>
+        ['#up-text', '#job-text', '#error', '#resume-text', '#no-match'].map((s) => `${s}: ${document.querySelector(s)?.textContent?.trim() ?? '(none)'}`),
+      );
+      throw new Error(`${(err as Error).message}\n${shown.join('\n')}\nlast API requests:\n${apiLog.slice(-40).join('\n')}`, { cause: err });
+    }
+  }
 
   beforeAll(async () => {
     tmp = await makeTempDir('retrace-e2e-');
@@ -50,6 +64,20 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    const t0 = Date.now();
+    const logged = (r: import('playwright-core').Request, what: string) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/api/')) apiLog.push(`${((Date.now() - t0) / 1000).toFixed(2)}s ${r.method()} ${path} ${what}`);
+    };
+    page.on(
+      'requestfinished',
+      (r) =>
+        void r.response().then(
+          (res) => logged(r, String(res?.status() ?? '?')),
+          () => {}, // the page closed first
+        ),
+    );
+    page.on('requestfailed', (r) => logged(r, `failed: ${r.failure()?.errorText ?? '?'}`));
     page.on('dialog', (d) => void d.accept());
     // Enables file-chooser interception up front (it is switched on asynchronously otherwise,
     // and a key press can beat it).
@@ -112,11 +140,11 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     // Reload: the page offers to resume; the network is back.
     await page.unroute('**/api/uploads/*');
     await page.reload();
-    await page.waitForSelector('#resume:not([hidden])');
+    await waitOrExplain('#resume:not([hidden])', 30_000);
     await expect(page.textContent('#resume-text')).resolves.toMatch(/edited-copy\.mp4.*stopped at \d+%/);
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#resume-pick')]);
     await chooser.setFiles(clips.edited);
-    await page.waitForSelector('.match', { timeout: 90_000 });
+    await waitOrExplain('.match', 90_000);
     // The same upload was finished, not a new one started.
     const resumed = await json(srv.url, `/api/uploads/${uploadId}`);
     expect(resumed.body.status).toBe('completed');
