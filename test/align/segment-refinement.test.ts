@@ -100,6 +100,8 @@ describe('segment refinement', () => {
     expect(Math.abs(seg.queryEnd - 16)).toBeLessThanOrEqual(0.5);
     expect(Math.abs(seg.refStart - 30)).toBeLessThanOrEqual(0.5);
     expect(Math.abs(seg.refEnd - 42)).toBeLessThanOrEqual(0.5);
+    // One line fits a real-time copy: no other goes along to verification.
+    expect(seg.alternative).toBeUndefined();
   });
 
   it('stops at unrelated footage on either side instead of running on', () => {
@@ -207,6 +209,11 @@ describe('segment refinement', () => {
       maxRate: 4,
     });
     expect((wide.refEnd - wide.refStart) / (wide.queryEnd - wide.queryStart)).toBeCloseTo(1, 1);
+    // The creeping line goes along, for verification to weigh against the pixels.
+    expect(wide.alternative).toBeDefined();
+    const alt = wide.alternative!;
+    expect((alt.refEnd - alt.refStart) / (alt.queryEnd - alt.queryStart)).toBeLessThan(0.5);
+    expect(alt.alternative).toBeUndefined();
   });
 
   it('does not draw a slow line through a frame that looks like all the others (a hub)', () => {

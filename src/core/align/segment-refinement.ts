@@ -19,7 +19,7 @@
  */
 import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
 import { dot } from '../descriptors/frame-descriptor.js';
-import { MAX_NEIGHBOUR_SEC, COVER_SLACK_SEC, REAL_TIME_SLACK_SHARE, RATE_MIN_SPAN_SEC } from '../settings/search-settings.js';
+import { MAX_NEIGHBOUR_SEC, COVER_SLACK_SEC, REAL_TIME_SLACK_SHARE, RATE_MIN_SPAN_SEC, ALTERNATIVE_MIN_RATE_GAP } from '../settings/search-settings.js';
 
 /** One sampled query frame as refinement sees it. */
 export interface RefineQueryFrame {
@@ -281,66 +281,74 @@ export function refineSegment(seg: AlignedSegment, query: readonly RefineQueryFr
   // tuning split's overlay-03, was reported at 0.25× over 7 s of query).
   const chainSpan = seg.points.length ? Math.max(...seg.points.map((p) => p.tq)) - Math.min(...seg.points.map((p) => p.tq)) : 0;
   const line = (o.hubCorrection && chainSpan < RATE_MIN_SPAN_SEC) || realStats.mean >= fittedMean - slack ? realTime : fitted;
+  // The segment on a line: extended outwards along it, its bounds on it.
+  const segmentOn = (line: Line): AlignedSegment => {
+    const inRef = (i: number) => {
+      const t = line.offset + line.rate * frames[i].tq;
+      return t >= -o.lineToleranceSec && t <= o.refDurationSec + o.lineToleranceSec;
+    };
+    // Walk outwards from the chain's ends while the line keeps finding the copy. If nothing but
+    // unusable (flat, dark) frames lies between the last hit and the end of the query or of the
+    // reference, nothing contradicts the copy there either: it runs to that end (a plane in an
+    // empty sky, lava at night).
+    const walk = (from: number, step: 1 | -1): number => {
+      let edge = from;
+      let misses = 0;
+      let i = from + step;
+      for (; i >= 0 && i < frames.length && inRef(i); i += step) {
+        const m = onLine(i, line);
+        if (!m) continue; // an unusable (flat) frame neither extends nor ends the copy
+        if (m.s >= extendFloor(i)) {
+          edge = i;
+          misses = 0;
+        } else if (++misses > o.maxMisses) break;
+      }
+      // No miss since the last hit: every frame after it could not be compared.
+      const open = misses === 0 && (i < 0 || i >= frames.length || !inRef(i));
+      return open ? i - step : edge;
+    };
+    const start = walk(first, -1);
+    const end = walk(last, 1);
 
-  const inRef = (i: number) => {
-    const t = line.offset + line.rate * frames[i].tq;
-    return t >= -o.lineToleranceSec && t <= o.refDurationSec + o.lineToleranceSec;
+    // The segment lies on the line, so its reference interval follows the fitted rate (the speed
+    // reported is its reference length over its query length).
+    let queryStart = Math.min(frames[start].tq, seg.queryStart);
+    let queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
+    const at = (tq: number) => line.offset + line.rate * tq;
+    const inverse = (tr: number) => (tr - line.offset) / line.rate;
+    // Where the line leaves the reference, the query bound moves with it (clamping only the
+    // reference bound would change the segment's speed), but not past a matched frame.
+    const firstTq = Math.min(...seg.points.map((p) => p.tq));
+    const lastTq = Math.max(...seg.points.map((p) => p.tq));
+    if (line.rate > 0 && at(queryStart) < 0) queryStart = Math.min(firstTq, Math.max(queryStart, inverse(0)));
+    if (line.rate > 0 && at(queryEnd) > o.refDurationSec) queryEnd = Math.max(lastTq, Math.min(queryEnd, inverse(o.refDurationSec)));
+    const clampRef = (t: number) => Math.min(o.refDurationSec, Math.max(0, t));
+    let refStart = clampRef(at(queryStart));
+    let refEnd = clampRef(at(queryEnd));
+    // The line passes within sampling jitter of the chain's points, not through them: the segment
+    // stretches to take in a frame it reports as matched that lies just outside (a decoder that
+    // stamps the first frame a few hundredths later), while a frame further outside is no longer
+    // reported: the stored frame next to a moment of a slowed copy, up to half a sampling interval
+    // away, would otherwise stretch a 0.3× copy's 2-second reference interval by a quarter.
+    let points = seg.points.filter((p) => p.tr >= refStart - COVER_SLACK_SEC && p.tr <= refEnd + COVER_SLACK_SEC);
+    if (!points.length) points = [...seg.points];
+    refStart = clampRef(Math.min(refStart, ...points.map((p) => p.tr)));
+    refEnd = clampRef(Math.max(refEnd, ...points.map((p) => p.tr)));
+    return {
+      queryStart,
+      queryEnd,
+      refStart,
+      refEnd,
+      // Boundaries only: counting the frames on the line as evidence was measured to turn a
+      // negative query into a match (static footage lines up just above the floor for many frames).
+      evidence: seg.evidence,
+      points,
+    };
   };
-  // Walk outwards from the chain's ends while the line keeps finding the copy. If nothing but
-  // unusable (flat, dark) frames lies between the last hit and the end of the query or of the
-  // reference, nothing contradicts the copy there either: it runs to that end (a plane in an
-  // empty sky, lava at night).
-  const walk = (from: number, step: 1 | -1): number => {
-    let edge = from;
-    let misses = 0;
-    let i = from + step;
-    for (; i >= 0 && i < frames.length && inRef(i); i += step) {
-      const m = onLine(i, line);
-      if (!m) continue; // an unusable (flat) frame neither extends nor ends the copy
-      if (m.s >= extendFloor(i)) {
-        edge = i;
-        misses = 0;
-      } else if (++misses > o.maxMisses) break;
-    }
-    // No miss since the last hit: every frame after it could not be compared.
-    const open = misses === 0 && (i < 0 || i >= frames.length || !inRef(i));
-    return open ? i - step : edge;
-  };
-  const start = walk(first, -1);
-  const end = walk(last, 1);
-
-  // The segment lies on the line, so its reference interval follows the fitted rate (the speed
-  // reported is its reference length over its query length).
-  let queryStart = Math.min(frames[start].tq, seg.queryStart);
-  let queryEnd = Math.max(frames[end].tq + o.queryIntervalSec, seg.queryEnd);
-  const at = (tq: number) => line.offset + line.rate * tq;
-  const inverse = (tr: number) => (tr - line.offset) / line.rate;
-  // Where the line leaves the reference, the query bound moves with it (clamping only the
-  // reference bound would change the segment's speed), but not past a matched frame.
-  const firstTq = Math.min(...seg.points.map((p) => p.tq));
-  const lastTq = Math.max(...seg.points.map((p) => p.tq));
-  if (line.rate > 0 && at(queryStart) < 0) queryStart = Math.min(firstTq, Math.max(queryStart, inverse(0)));
-  if (line.rate > 0 && at(queryEnd) > o.refDurationSec) queryEnd = Math.max(lastTq, Math.min(queryEnd, inverse(o.refDurationSec)));
-  const clampRef = (t: number) => Math.min(o.refDurationSec, Math.max(0, t));
-  let refStart = clampRef(at(queryStart));
-  let refEnd = clampRef(at(queryEnd));
-  // The line passes within sampling jitter of the chain's points, not through them: the segment
-  // stretches to take in a frame it reports as matched that lies just outside (a decoder that
-  // stamps the first frame a few hundredths later), while a frame further outside is no longer
-  // reported: the stored frame next to a moment of a slowed copy, up to half a sampling interval
-  // away, would otherwise stretch a 0.3× copy's 2-second reference interval by a quarter.
-  let points = seg.points.filter((p) => p.tr >= refStart - COVER_SLACK_SEC && p.tr <= refEnd + COVER_SLACK_SEC);
-  if (!points.length) points = [...seg.points];
-  refStart = clampRef(Math.min(refStart, ...points.map((p) => p.tr)));
-  refEnd = clampRef(Math.max(refEnd, ...points.map((p) => p.tr)));
-  return {
-    queryStart,
-    queryEnd,
-    refStart,
-    refEnd,
-    // Boundaries only: counting the frames on the line as evidence was measured to turn a
-    // negative query into a match (static footage lines up just above the floor for many frames).
-    evidence: seg.evidence,
-    points,
-  };
+  const segment = segmentOn(line);
+  // Where the two lines part (a rate other than real time), the one not chosen goes along:
+  // verification compares both against the pixels, which tell a slowed copy from a chain
+  // creeping along static footage where the descriptor cannot (RESULTS.md, session 12).
+  const other = line === realTime ? fitted : realTime;
+  return Math.abs(fitted.rate - 1) >= ALTERNATIVE_MIN_RATE_GAP ? { ...segment, alternative: segmentOn(other) } : segment;
 }

@@ -55,6 +55,11 @@ export interface AlignedSegment {
    */
   evidence: number;
   points: MatchPoint[];
+  /**
+   * The same chain on the other time line refinement weighed (real time, or the fitted rate),
+   * where the two part: verification keeps whichever the pixels agree with.
+   */
+  alternative?: AlignedSegment;
 }
 
 /**

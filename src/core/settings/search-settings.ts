@@ -254,6 +254,9 @@ export const DEFAULT_VERIFY: VerifySettings = {
   smallQueryPixelShare: 0.5625,
   candidateMinScore: 0.56,
   inlierScale: 40,
+  timeLineMoments: 4,
+  timeLineMinGapSec: 0.3,
+  timeLineMargin: 0.02,
 };
 
 /** Second chances for a still that found nothing (candidates/still-rescue.ts). */
@@ -336,6 +339,15 @@ export const REAL_TIME_SLACK_SHARE = 0.25;
 
 /** A chain spanning less query time than this (s) is put on real time: its rate cannot be measured. */
 export const RATE_MIN_SPAN_SEC = 2;
+
+/**
+ * A fitted rate this far from real time (share) sends both lines' segments to verification,
+ * which keeps the one the pixels agree with (`verify.timeLineMoments`). Below 10 % real time is
+ * within the speed tolerance the issue sets, and rates fitted to real-time copies stray that far
+ * (0.947 on the synthetic copy of test/align/segment-refinement.test.ts): comparing those would
+ * cost decodes and change nothing.
+ */
+export const ALTERNATIVE_MIN_RATE_GAP = 0.1;
 
 // Chain rate steadiness (align/temporal-chains.ts, `steadyOk`).
 

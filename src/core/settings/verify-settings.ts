@@ -53,6 +53,15 @@ export interface VerifySettings {
   candidateMinScore: number;
   /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
   inlierScale: number;
+  /**
+   * Query moments at which a confirmed segment's two candidate time lines (real time and the
+   * fitted rate, where they part) are compared by pixels; 0: the line refinement chose stands.
+   */
+  timeLineMoments: number;
+  /** Moments where the lines' reference instants lie closer than this (s) cannot tell them apart and are not used. */
+  timeLineMinGapSec: number;
+  /** The fitted rate replaces real time only when its frames correlate better by this much (mean of the moments). */
+  timeLineMargin: number;
 }
 
 // Verification internals.

@@ -5,7 +5,9 @@ import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import type { QueryWindows } from '../query/query-plan.js';
 import type { MatchTransform, SegmentVerification } from './segment-verification.js';
 import { describeGeometry } from './segment-verification.js';
-import type { QueryMedia } from './verify-segments.js';
+import type { QueryMedia, VerifyCandidate } from './verify-segments.js';
+import type { Affine } from './local-features.js';
+import { compareTimeLines } from './time-lines.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 
@@ -150,29 +152,25 @@ export async function judgeCandidates(
   const ranked = candidates.filter(withMedia).sort((a, b) => b.score - a.score);
   const toVerify = ranked.slice(0, v.maxSegments);
   const verifiable = toVerify.filter((c) => records.has(c.videoId));
-  const outcomes = await verifySegments(
-    query,
-    verifiable.map((c) => {
-      const r = records.get(c.videoId)!;
-      const { seg } = c;
-      const span = seg.queryEnd - seg.queryStart;
-      const line =
-        query.isImage || span <= 0
-          ? undefined
-          : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
-      const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
-      const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
-      return {
-        ref: { path: resolvePath(query.referenceBaseDir ?? '', r.path), width: r.width, height: r.height, durationSec: r.durationSec },
-        points: seg.points,
-        line,
-        mirroredHint,
-        queryWindow: matchedWindow(seg.points, query.windows),
-      };
-    }),
-    v,
-    signal,
-  );
+  const verifyCandidates = verifiable.map((c): VerifyCandidate => {
+    const r = records.get(c.videoId)!;
+    const { seg } = c;
+    const span = seg.queryEnd - seg.queryStart;
+    const line =
+      query.isImage || span <= 0
+        ? undefined
+        : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+    const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
+    const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
+    return {
+      ref: { path: resolvePath(query.referenceBaseDir ?? '', r.path), width: r.width, height: r.height, durationSec: r.durationSec },
+      points: seg.points,
+      line,
+      mirroredHint,
+      queryWindow: matchedWindow(seg.points, query.windows),
+    };
+  });
+  const outcomes = await verifySegments(query, verifyCandidates, v, signal);
   const confirmedVideos = new Set<string>();
   for (const [i, c] of verifiable.entries()) {
     // A dark or faded still (below the video frames' quality floor) has too little information
@@ -194,7 +192,7 @@ export async function judgeCandidates(
     };
     if (o.status === 'confirmed' && o.model) {
       confirmedVideos.add(c.videoId);
-      const { seg } = c;
+      const seg = c.seg.alternative ? await lineByPixels(query, verifyCandidates[i], c.seg, o.model, v, signal) : c.seg;
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
       const transform = describeGeometry(
@@ -205,10 +203,10 @@ export async function judgeCandidates(
         // The copy is confined to the panel or inset that carried its evidence. A detected inset
         // that did not (a caption box, a logo: overlay copies of the tuning split) says nothing
         // of the copy: taken as its bounds, full-frame copies were described as "inset 3 %".
-        evidenceWindowOrPanels(c.seg.points, query.windows),
+        evidenceWindowOrPanels(seg.points, query.windows),
       );
       const geometry = 1 - Math.exp(-o.inliers / v.inlierScale);
-      keep({ ...c, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
+      keep({ ...c, seg, score: 1 - (1 - c.score) * (1 - geometry), verification, transform });
     } else if (o.status === 'abstained' && c.score >= v.abstainMinScore && !(query.isImage && !cannotReject)) {
       // A still's one frame is all the evidence there is. Where keypoints could judge it and
       // still abstained, one of the two frames is flat ground (text on a plain screen), where the
@@ -230,4 +228,29 @@ export async function judgeCandidates(
     else dropped?.push(unverified(c, 'not verified: beyond the segments verified per query'));
   }
   return out;
+}
+
+/**
+ * A confirmed segment on the time line its pixels agree with: real time, or the rate fitted
+ * through its chain, where refinement passed both (`seg.alternative`). The fitted rate must
+ * correlate better by `timeLineMargin`: where the frames correlate alike (static footage) real
+ * time wins. Where they cannot be compared at all, refinement's choice stands.
+ */
+async function lineByPixels(
+  query: QueryMedia,
+  candidate: VerifyCandidate,
+  seg: AlignedSegment,
+  model: Affine,
+  v: VerifySettings,
+  signal?: AbortSignal,
+): Promise<AlignedSegment> {
+  const { alternative, ...chosen } = seg;
+  if (!alternative || v.timeLineMoments <= 0) return chosen;
+  const rateOf = (x: AlignedSegment) => (x.queryEnd > x.queryStart ? (x.refEnd - x.refStart) / (x.queryEnd - x.queryStart) : 1);
+  const chosenIsReal = Math.abs(rateOf(chosen) - 1) <= Math.abs(rateOf(alternative) - 1);
+  const [real, fitted] = chosenIsReal ? [chosen, alternative] : [alternative, chosen];
+  const c = await compareTimeLines(query, candidate.ref, [real, fitted], model, candidate.queryWindow, v, signal);
+  // Nothing to compare (flat frames, the lines part nowhere inside both): refinement's choice stands.
+  if (!c) return chosen;
+  return c.agreement[1] > c.agreement[0] + v.timeLineMargin ? fitted : real;
 }
