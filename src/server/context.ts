@@ -92,6 +92,8 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
     timings: j.timings,
     mediaTimeSec: j.mediaTimeSec ?? null,
     framesDone: j.framesDone ?? null,
+    // Countable progress ({done, total}): a dedup job's videos searched so far, of those to search.
+    items: j.items ?? null,
     queuePosition: position >= 0 ? position : null,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
