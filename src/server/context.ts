@@ -103,7 +103,7 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
       self: base,
       events: `${base}/events`,
       result: `${base}/result`,
-      ...(j.kind === 'search' ? { queryThumbnail: `${base}/thumbnail` } : {}),
+      ...(j.kind === 'search' && j.input.mediaKind !== 'signature' ? { queryThumbnail: `${base}/thumbnail` } : {}),
     },
   };
 }

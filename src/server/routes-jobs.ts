@@ -167,6 +167,8 @@ export function jobsRouter(ctx: ServerContext): Router {
     const job = await load(req.params.id, res);
     const path = job.input.path;
     if (job.kind !== 'search' || !path) throw new HttpError(400, 'INVALID_ARGUMENT', 'Only search jobs have query thumbnails');
+    // A signature holds descriptors, not pixels: there is no frame to show.
+    if (job.input.mediaKind === 'signature') throw new HttpError(404, 'NOT_FOUND', `Job ${job.id} searched with a signature: it has no media, so no thumbnail`);
     const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
     const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
     try {

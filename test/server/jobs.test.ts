@@ -550,5 +550,7 @@ describe('pieces', () => {
     expect(sniffBytes(Buffer.from('RIFF\x00\x00\x00\x00AVI LIST', 'latin1'))?.ext).toBe('avi');
     expect(sniffBytes(Buffer.from('hello, this is text'))).toBeNull();
     expect(sniffBytes(Buffer.from('\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00', 'latin1'))).toBeNull();
+    // A retrace signature: searched or indexed without media.
+    expect(sniffBytes(Buffer.from('RTSG\x01\x00\x00\x00', 'latin1'))).toEqual({ kind: 'signature', ext: 'sig', label: 'retrace signature' });
   });
 });

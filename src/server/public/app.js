@@ -222,6 +222,11 @@ async function setAuthedSrc(node, url) {
  * server's thumbnail (after a reload), else the element's error placeholder.
  */
 async function showQueryFrame(img, job, t) {
+  // A signature holds descriptors, not pictures.
+  if (job.result.query.media === false) {
+    img.replaceWith(el('div', { class: 'thumb-missing', text: 'A signature has no pictures' }));
+    return;
+  }
   const file = state.queryFile;
   if (file && file.name === job.fileName) {
     try {
@@ -577,7 +582,8 @@ let following = false;
 function setupUppy(chunkBytes) {
   uppy = new Uppy({
     autoProceed: true,
-    restrictions: { allowedFileTypes: ['video/*', 'image/*', '.mkv', '.mov', '.avi', '.flv', '.ts', '.wmv'] },
+    // `.sig`: a retrace signature (`retrace signatures make`), searched or indexed without media.
+    restrictions: { allowedFileTypes: ['video/*', 'image/*', '.mkv', '.mov', '.avi', '.flv', '.ts', '.wmv', '.sig'] },
   })
     .use(Dashboard, {
       inline: true,
