@@ -79,7 +79,7 @@ Query uploads are deleted when their search ends unless --keep-queries. Server f
 --trust-proxy N: the server is behind N proxies (per-IP limits use X-Forwarded-For).
 Searches and ingests run in separate lanes, so a search never waits behind an ingest:
 --search-concurrency N (default 2) and --index-concurrency N (default 1) jobs at once.
-serve --no-worker stores index jobs without running them: retrace worker processes on the
+serve --no-worker stores index (and dedup) jobs without running them: retrace worker processes on the
 same PostgreSQL database claim and run them (--concurrency N at once, default 1; a worker
 killed mid-job has its job run again by another). Workers read uploads at the path the server
 stored them, so they must see its --data-dir at the same path. serve --read-db URL sends

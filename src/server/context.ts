@@ -92,6 +92,8 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
     timings: j.timings,
     mediaTimeSec: j.mediaTimeSec ?? null,
     framesDone: j.framesDone ?? null,
+    // Countable progress ({done, total}): a dedup job's videos searched so far, of those to search.
+    items: j.items ?? null,
     queuePosition: position >= 0 ? position : null,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
@@ -101,7 +103,7 @@ export function jobView(req: Request, ctx: ServerContext, j: JobSnapshot, includ
       self: base,
       events: `${base}/events`,
       result: `${base}/result`,
-      ...(j.kind === 'search' ? { queryThumbnail: `${base}/thumbnail` } : {}),
+      ...(j.kind === 'search' && j.input.mediaKind !== 'signature' ? { queryThumbnail: `${base}/thumbnail` } : {}),
     },
   };
 }

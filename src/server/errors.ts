@@ -31,7 +31,9 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   DB_ERROR: 500,
   // Raised by restore (CLI), never in a request.
   DB_NOT_EMPTY: 409,
-  DESCRIPTOR_MISMATCH: 500,
+  // In a request only an uploaded signature made with another descriptor raises it: the client's
+  // file, not the server's fault. (The server's own database is checked at start-up.)
+  DESCRIPTOR_MISMATCH: 422,
   DESCRIPTOR_ERROR: 500,
   BAD_SIGNATURE: 422,
   UPLOAD_ERROR: 400,

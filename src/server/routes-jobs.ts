@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { Router, type Response } from 'express';
 import { NotFoundError, RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
-import { isUuid } from '../core/jobs/job-store.js';
+import { isUuid, type JobKind } from '../core/jobs/job-store.js';
+import { scopeAllows } from '../core/auth/api-keys.js';
 import type { JobSnapshot } from '../core/jobs/job-queue.js';
 import { extractFrameJpeg } from '../core/media/thumbnail.js';
 import { HTTP_STATUS, HttpError } from './errors.js';
@@ -16,6 +17,20 @@ function jobOwner(job: JobSnapshot): { keyId: string | null; session: string | n
   return { keyId: job.apiKeyId, session: typeof job.input.session === 'string' ? job.input.session : null };
 }
 
+/**
+ * NotFoundError unless the caller may see the job: its own, or any for an admin. A dedup job is
+ * the library's, not its submitter's: every index key may follow it, as every index key may
+ * start it (a second start returns the running one) and read its result at GET /api/dedup.
+ */
+function assertMayRead(res: Response, job: JobSnapshot): void {
+  if (job.kind === 'dedup') {
+    const who = principal(res);
+    if (who.session !== undefined || !scopeAllows(who.scope, 'index')) throw new NotFoundError('Job', job.id);
+    return;
+  }
+  assertVisible(res, jobOwner(job), 'Job', job.id);
+}
+
 export function jobsRouter(ctx: ServerContext): Router {
   const { jobs } = ctx;
   const router = Router();
@@ -27,7 +42,7 @@ export function jobsRouter(ctx: ServerContext): Router {
   const load = async (id: string, res: Response): Promise<JobSnapshot> => {
     if (!isUuid(id)) throw new NotFoundError('Job', id);
     const job = await jobs.get(id);
-    assertVisible(res, jobOwner(job), 'Job', id);
+    assertMayRead(res, job);
     return job;
   };
 
@@ -35,13 +50,14 @@ export function jobsRouter(ctx: ServerContext): Router {
     const limit = intParam(req.query.limit, 'limit', { min: 1, max: 200, fallback: 20 });
     const offset = intParam(req.query.offset, 'offset', { min: 0, max: 1e9, fallback: 0 });
     const kind = req.query.kind;
-    if (kind !== undefined && kind !== 'index' && kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'kind must be "index" or "search"');
+    if (kind !== undefined && kind !== 'index' && kind !== 'search' && kind !== 'dedup')
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'kind must be "index", "search" or "dedup"');
     const who = principal(res);
     // Admins (and everyone on a server without keys) list all jobs; other keys their own.
     const list = await jobs.store.list({
       limit,
       offset,
-      kind: kind as 'index' | 'search' | undefined,
+      kind: kind as JobKind | undefined,
       ...(who.scope === 'admin' ? {} : { apiKeyId: who.keyId ?? '' }),
     });
     const items = await Promise.all(list.map(async (j) => jobView(req, ctx, (await jobs.find(j.id)) ?? j, false)));
@@ -106,7 +122,7 @@ export function jobsRouter(ctx: ServerContext): Router {
     let job: JobSnapshot;
     try {
       job = await jobs.get(id);
-      assertVisible(res, jobOwner(job), 'Job', id);
+      assertMayRead(res, job);
     } catch (err) {
       unsubscribe();
       throw err;
@@ -149,16 +165,19 @@ export function jobsRouter(ctx: ServerContext): Router {
   /** A frame of a search job's query file (kept for a while after the job ends). */
   router.get('/jobs/:id/thumbnail', async (req, res) => {
     const job = await load(req.params.id, res);
-    if (job.kind !== 'search') throw new HttpError(400, 'INVALID_ARGUMENT', 'Only search jobs have query thumbnails');
+    const path = job.input.path;
+    if (job.kind !== 'search' || !path) throw new HttpError(400, 'INVALID_ARGUMENT', 'Only search jobs have query thumbnails');
+    // A signature holds descriptors, not pixels: there is no frame to show.
+    if (job.input.mediaKind === 'signature') throw new HttpError(404, 'NOT_FOUND', `Job ${job.id} searched with a signature: it has no media, so no thumbnail`);
     const t = numParam(req.query.t, 't', { min: 0, max: 1e7, fallback: 0 });
     const w = intParam(req.query.w, 'w', { min: 32, max: 1280, fallback: 320 });
     try {
-      await stat(job.input.path);
+      await stat(path);
     } catch {
       // Deleted when the search ended (unless the server keeps queries), or swept later.
       throw new HttpError(410, 'QUERY_DELETED', `The query file of job ${job.id} is no longer kept, so it has no thumbnail`);
     }
-    const jpeg = await thumbnail(ctx, job.input.path, job.input.mediaKind === 'image' ? 0 : t, w);
+    const jpeg = await thumbnail(ctx, path, job.input.mediaKind === 'image' ? 0 : t, w);
     res.setHeader('Content-Type', 'image/jpeg');
     res.setHeader('Cache-Control', 'private, max-age=3600');
     res.end(jpeg);

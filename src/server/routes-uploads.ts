@@ -341,8 +341,9 @@ export function uploadsRouter(ctx: ServerContext): Router {
     const { state, path, sniff } = done;
     let job;
     try {
-      // Corrupt, truncated or audio-only files are refused now, not as a failed job later.
-      if (ctx.engine.probe) await ctx.engine.probe(path);
+      // Corrupt, truncated or audio-only files (and damaged or foreign signatures) are refused now, not as a failed job later.
+      if (sniff.kind === 'signature') await ctx.engine.checkSignature?.(path, state.purpose);
+      else if (ctx.engine.probe) await ctx.engine.probe(path);
       job = await jobs.submit(
         state.purpose,
         {

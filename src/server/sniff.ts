@@ -1,19 +1,22 @@
 import { open } from 'node:fs/promises';
+import { looksLikeSignature } from '../core/signatures/signature-format.js';
 
 /**
- * Recognise video and image containers by their first bytes. This is a cheap gate before a
- * job is created (a text file renamed `.mp4` is refused at once); whether the media really
- * decodes is the engine's call. The extension of the stored file comes from here, never
- * from the client's file name.
+ * Recognise video and image containers, and retrace signatures (docs/signature-format.md), by
+ * their first bytes. This is a cheap gate before a job is created (a text file renamed `.mp4` is
+ * refused at once); whether the media really decodes, or the signature is whole, is the engine's
+ * call. The extension of the stored file comes from here, never from the client's file name.
  */
 export interface SniffResult {
-  kind: 'video' | 'image';
+  /** `signature`: descriptors without media, searched or indexed as a reference without media. */
+  kind: 'video' | 'image' | 'signature';
   /** Extension for the stored file (also picks the Content-Type when streaming). */
   ext: string;
   label: string;
 }
 
 export function sniffBytes(b: Buffer): SniffResult | null {
+  if (looksLikeSignature(b)) return { kind: 'signature', ext: 'sig', label: 'retrace signature' };
   const at = (off: number, ascii: string) => b.length >= off + ascii.length && b.toString('latin1', off, off + ascii.length) === ascii;
   const bytes = (off: number, ...v: number[]) => b.length >= off + v.length && v.every((x, i) => b[off + i] === x);
 
@@ -96,11 +99,14 @@ const MEDIA_EXTENSIONS = new Set([
   'avif',
   'heic',
   'heif',
+  // A retrace signature (`retrace signatures make`).
+  'sig',
 ]);
 
 /**
- * Whether a declared file looks like media: a known extension, or (no extension) a video/image
- * MIME type. A known non-media extension is refused even with a media MIME type.
+ * Whether a declared file looks like media (or a signature, `.sig`): a known extension, or (no
+ * extension) a video/image MIME type. A known non-media extension is refused even with a media
+ * MIME type.
  */
 export function looksLikeMedia(fileName: string, mimeType?: string): boolean {
   const m = /\.([A-Za-z0-9]{1,8})$/.exec(fileName);

@@ -34,6 +34,11 @@ export interface ServerEngine {
    * instead of as a failed job.
    */
   probe?(path: string): Promise<MediaInfo>;
+  /**
+   * Check an uploaded signature (`Retrace.checkSignature`) as `probe` checks media: a damaged
+   * one, one made with another descriptor, or an image's to index is refused with a 4xx at once.
+   */
+  checkSignature?(path: string, use: 'index' | 'search'): Promise<unknown>;
   readonly sql: SqlClient;
   /** The read replica searches and listings go to, if any. */
   readonly readSql?: SqlClient | null;

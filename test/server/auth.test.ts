@@ -8,7 +8,8 @@
  * Scopes nest: search ⊂ index ⊂ admin.
  *   search  submit searches (query uploads), read its own uploads and jobs, read single videos
  *           (search results link to them)
- *   index   + upload videos to index, list the library, read stats
+ *   index   + upload videos to index, list the library, read stats, find duplicates (and
+ *           follow any dedup job: it is the library's, not its submitter's)
  *   admin   + delete videos, /metrics, every key's uploads and jobs
  * Without a key every route but /api/health (and the page) answers 401. Another key's upload or
  * job answers 404, not 403, so its id is not even confirmed to exist.
@@ -39,6 +40,8 @@ const key = {} as Record<Exclude<Who, 'anonymous'> | 'search2' | 'revoked', stri
 /** Made by the search key: a finished search job and an upload still receiving bytes. */
 let searchJobId = '';
 let searchUploadId = '';
+/** A dedup job, started by the admin. */
+let dedupJobId = '';
 /** Indexed before the keys existed: one to read, one the admin deletes. */
 let videoId = '';
 let doomedVideoId = '';
@@ -315,7 +318,22 @@ const MATRIX: Row[] = [
   { method: 'GET', route: '/api/videos', path: () => '/api/videos', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
   // Duplicate clusters read the whole library, as listing it does.
   { method: 'GET', route: '/api/dedup', path: () => '/api/dedup', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
-  { method: 'POST', route: '/api/dedup', path: () => '/api/dedup', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
+  // Finding them is a job: 202 with the job (the same unfinished one for every caller).
+  { method: 'POST', route: '/api/dedup', path: () => '/api/dedup', expect: { anonymous: 401, public: 401, search: 403, index: 202, admin: 202 } },
+  // A dedup job is the library's, not its submitter's: every index key may follow it.
+  {
+    method: 'GET',
+    route: '/api/jobs/:id',
+    name: 'a dedup job an admin started',
+    path: () => `/api/jobs/${dedupJobId}`,
+    before: async () => {
+      if (dedupJobId) return;
+      const r = await call('admin', 'POST', '/api/dedup');
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      dedupJobId = r.body.id;
+    },
+    expect: { anonymous: 401, public: 404, search: 404, index: 200, admin: 200 },
+  },
   {
     method: 'GET',
     route: '/api/videos/:id',

@@ -84,7 +84,7 @@ describe('JobQueue', () => {
     // Index jobs are held until the test lets them go; searches return at once.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const track = { search: { running: 0, max: 0 }, index: { running: 0, max: 0 } };
+    const track = { search: { running: 0, max: 0 }, index: { running: 0, max: 0 }, dedup: { running: 0, max: 0 } };
     const runner: JobRunner = async (job) => {
       const t = track[job.kind];
       t.max = Math.max(t.max, ++t.running);
@@ -106,6 +106,7 @@ describe('JobQueue', () => {
       expect(queue.counts().lanes).toEqual({
         search: { running: 0, queued: 0, concurrency: 2 },
         index: { running: 1, queued: 1, concurrency: 1 },
+        dedup: { running: 0, queued: 0, concurrency: 1 },
       });
       expect(queue.position(ingests[1].id)).toBe(0);
       release();
@@ -143,7 +144,7 @@ describe('JobQueue', () => {
   it('dead-letters a job that fails every attempt for a passing reason, and fails others at once', async () => {
     const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
     const runner: JobRunner = async (job) => {
-      throw job.input.path.includes('bad') ? new CorruptMediaError('broken') : new DatabaseError('query failed', lost);
+      throw job.input.path?.includes('bad') ? new CorruptMediaError('broken') : new DatabaseError('query failed', lost);
     };
     const deleted: string[] = [];
     const queue = new JobQueue({ store, runner, maxAttempts: 2, retryBaseMs: 10, onSettled: (j) => void deleted.push(j.id), log: () => {} });
@@ -549,5 +550,7 @@ describe('pieces', () => {
     expect(sniffBytes(Buffer.from('RIFF\x00\x00\x00\x00AVI LIST', 'latin1'))?.ext).toBe('avi');
     expect(sniffBytes(Buffer.from('hello, this is text'))).toBeNull();
     expect(sniffBytes(Buffer.from('\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00', 'latin1'))).toBeNull();
+    // A retrace signature: searched or indexed without media.
+    expect(sniffBytes(Buffer.from('RTSG\x01\x00\x00\x00', 'latin1'))).toEqual({ kind: 'signature', ext: 'sig', label: 'retrace signature' });
   });
 });

@@ -134,6 +134,48 @@ describe('workers', () => {
     await store.markDone(job.id, null, {});
   });
 
+  it('a dedup job is one for every server that asks; a worker runs it, and its counted progress is stored for them to read', async () => {
+    // Two API servers that leave the heavy lanes to workers (`serve --no-worker`).
+    const serverA = new JobQueue({ store, runner: () => Promise.reject(new Error('must not run')), lanes: ['search'], log: () => {} });
+    const serverB = new JobQueue({ store, runner: () => Promise.reject(new Error('must not run')), lanes: ['search'], log: () => {} });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const worker = workerQueue(
+      async (job, { onProgress }) => {
+        onProgress({ stage: 'matching', fraction: 0.5, items: { done: 1, total: 2 } });
+        await gate;
+        onProgress({ stage: 'matching', fraction: 1, items: { done: 2, total: 2 } });
+        return { kind: job.kind };
+      },
+      { lanes: ['index', 'dedup'] },
+    );
+    await Promise.all([serverA.start(), serverB.start(), worker.start()]);
+    try {
+      const first = await serverA.submitSingle('dedup', {});
+      const second = await serverB.submitSingle('dedup', { full: true });
+      expect(first.created).toBe(true);
+      expect(second).toMatchObject({ created: false, job: { id: first.job.id } });
+      // Stored by the worker, so a server that does not run it reads it from the row.
+      const midway = await waitFor(async () => {
+        const j = await store.get(first.job.id);
+        return j.items?.done === 1 ? j : null;
+      });
+      expect(midway).toMatchObject({ stage: 'matching', items: { done: 1, total: 2 } });
+      expect((await serverB.submitSingle('dedup', {})).job.id).toBe(first.job.id);
+      release();
+      const done = await finished(first.job.id);
+      expect(done).toMatchObject({ stage: 'done', items: { done: 2, total: 2 }, result: { kind: 'dedup' } });
+      // Once it has ended, asking again starts a new run.
+      const next = await serverB.submitSingle('dedup', {});
+      expect(next.created).toBe(true);
+      expect(next.job.id).not.toBe(first.job.id);
+      expect((await finished(next.job.id)).stage).toBe('done');
+    } finally {
+      release();
+      await Promise.all([serverA.close(), serverB.close(), worker.close()]);
+    }
+  });
+
   it('a server that leaves index jobs to workers still bounds them: its queue limit counts the queued rows', async () => {
     const waiting = await store.countQueued('index');
     const submitter = new JobQueue({

@@ -1,9 +1,10 @@
 import type { Retrace } from '../../core/engine/retrace.js';
 import type { IndexResult } from '../../core/engine/types.js';
+import type { DedupReport } from '../../core/library/dedup.js';
 import { startWorker } from '../../core/jobs/worker.js';
 import { EXIT } from '../exit-codes.js';
 
-/** `retrace worker`: run the index jobs stored in a shared PostgreSQL database until SIGINT/SIGTERM. */
+/** `retrace worker`: run the index and dedup jobs stored in a shared PostgreSQL database until SIGINT/SIGTERM. */
 export async function workerCommand(engine: Retrace, options: { concurrency?: number }): Promise<number> {
   if (engine.sql.dialect !== 'postgres') {
     process.stderr.write('retrace worker needs a PostgreSQL database (--db postgres://…): an embedded index cannot be shared with a server\n');
@@ -19,9 +20,15 @@ export async function workerCommand(engine: Retrace, options: { concurrency?: nu
       log: (m, e) => process.stderr.write(`retrace worker: ${m}${e ? `: ${(e as Error)?.message ?? String(e)}` : ''}\n`),
       // One line per job, for operators and scripts counting who ran what.
       onFinished: (job) => {
-        const name = job.input.fileName ?? job.input.title ?? job.id;
-        const r = job.result as IndexResult | null;
-        const what = job.stage === 'done' ? `done (${r?.status ?? 'indexed'}, ${r?.frames ?? 0} frames)` : `failed (${job.error?.code})`;
+        const name = job.kind === 'dedup' ? 'duplicate clusters' : (job.input.fileName ?? job.input.title ?? job.id);
+        let what = `failed (${job.error?.code})`;
+        if (job.stage === 'done' && job.kind === 'dedup') {
+          const d = job.result as DedupReport | null;
+          what = `done (${d?.compared ?? 0} videos searched, ${d?.relations.length ?? 0} relations)`;
+        } else if (job.stage === 'done') {
+          const r = job.result as IndexResult | null;
+          what = `done (${r?.status ?? 'indexed'}, ${r?.frames ?? 0} frames)`;
+        }
         process.stdout.write(`job ${job.id} ${what}: ${name}, attempt ${job.attempts}, ${job.timings.total ?? 0} ms\n`);
       },
     });
@@ -29,7 +36,7 @@ export async function workerCommand(engine: Retrace, options: { concurrency?: nu
     await engine.close().catch(() => undefined);
     throw e;
   }
-  process.stdout.write(`retrace worker ${worker.owner} is running index jobs (database: ${engine.sql.location}; ${concurrency} at once)\n`);
+  process.stdout.write(`retrace worker ${worker.owner} is running index jobs and dedup jobs (database: ${engine.sql.location}; ${concurrency} at once)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -24,7 +24,7 @@ import { dedupLibrary, readRelations } from '../library/dedup.js';
 import { DedupStore } from '../../db/dedup-store.js';
 import { recurringSegments } from '../library/recurring-segments.js';
 import type { RecurringSegment } from '../library/recurring-segments.js';
-import { indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
+import { checkSignature, indexSignature, isSignatureFile, makeSignature, searchSignature } from '../signatures/signatures.js';
 import type { DedupCluster, DedupOptions, DedupRelation, DedupReport } from '../library/dedup.js';
 
 export { DEFAULT_SEARCH, DEFAULT_VERIFY } from '../settings/search-settings.js';
@@ -265,6 +265,17 @@ export class Retrace {
    */
   makeSignature(path: string, options: { title?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
     return makeSignature(this.ingestContext(), path, options);
+  }
+
+  /**
+   * Check a signature file without using it: whole (BadSignatureError), made with this index's
+   * descriptor (SignatureDescriptorMismatchError) and, for `index`, a video's.
+   *
+   * @example
+   * const { kind, frameCount } = await engine.checkSignature('film.sig', 'index');
+   */
+  checkSignature(path: string, use: 'index' | 'search' = 'search') {
+    return checkSignature(path, this.descriptor, use);
   }
 
   /**

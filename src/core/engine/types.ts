@@ -20,6 +20,8 @@ export interface Progress {
   /** Media time reached so far, when decoding. */
   mediaTimeSec?: number;
   framesDone?: number;
+  /** Countable work done so far, when the work is counted (a dedup run: videos searched of those to search). */
+  items?: { done: number; total: number };
 }
 
 export type ProgressListener = (p: Progress) => void;

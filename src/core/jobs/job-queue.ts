@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IndexOptions, IndexResult, Progress, SearchOptions, SearchResult, Stage } from '../engine/types.js';
-import { AbortedError, QueueFullError, RetraceError } from '../errors/retrace-error.js';
+import type { DedupOptions, DedupReport } from '../library/dedup.js';
+import { AbortedError, InvalidArgumentError, QueueFullError, RetraceError } from '../errors/retrace-error.js';
 import { isTransientError } from './transient.js';
 import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, type JobRecord } from './job-store.js';
 
 /**
- * Runs index and search jobs in the background with bounded concurrency.
+ * Runs index, search and dedup jobs in the background with bounded concurrency.
  *
  * - Each kind runs in its own lane, with its own concurrency: a search never waits behind an
  *   ingest (seconds of work must not queue behind minutes of it), nor an ingest behind searches.
+ *   The dedup lane runs one job at a time, and at most one is ever unfinished (`submitSingle`).
  * - Jobs are rows in the `jobs` table (JobStore); the queue keeps only live state in memory.
  * - Progress fans out to subscribers (Server-Sent Events) at most every `notifyIntervalMs`
  *   and on every stage change; it is written to the database at most every `persistIntervalMs`.
@@ -29,6 +31,8 @@ import { JobStore, RUNNING_STAGES, type JobError, type JobInput, type JobKind, t
 export interface JobEngine {
   index(path: string, options?: IndexOptions): Promise<IndexResult>;
   search(input: string, options?: SearchOptions): Promise<SearchResult>;
+  /** Dedup jobs fail (INVALID_ARGUMENT) with an engine without it. */
+  dedup?(options?: DedupOptions): Promise<DedupReport>;
 }
 
 export interface JobContext {
@@ -147,10 +151,20 @@ interface Live {
   cancelled: boolean;
 }
 
-/** Default runner: index or search the job's file with the engine. */
+/** Default runner: index or search the job's file with the engine, or dedup the library. */
 export function engineRunner(engine: JobEngine): JobRunner {
   return async (job, { onProgress, signal }) => {
     const input = job.input;
+    if (job.kind === 'dedup') {
+      if (!engine.dedup) throw new InvalidArgumentError('This engine cannot find duplicate clusters');
+      return engine.dedup({
+        full: input.full === true,
+        // Searching the videos is the whole of the work: one stage, counted in videos.
+        onProgress: (done, total) => onProgress({ stage: 'matching', fraction: total > 0 ? done / total : 1, items: { done, total } }),
+        signal,
+      });
+    }
+    if (!input.path) throw new InvalidArgumentError(`A ${job.kind} job needs a file`);
     if (job.kind === 'index') {
       return engine.index(input.path, {
         title: input.title,
@@ -177,7 +191,7 @@ export function toJobError(err: unknown): JobError {
   return { code: 'INTERNAL', message: message || 'Unexpected error' };
 }
 
-export const JOB_KINDS: readonly JobKind[] = ['search', 'index'];
+export const JOB_KINDS: readonly JobKind[] = ['search', 'index', 'dedup'];
 
 /** Per-lane figures (see `JobQueue.counts`). */
 export type LaneCounts = Record<JobKind, { running: number; queued: number; concurrency: number }>;
@@ -189,12 +203,12 @@ export class JobQueue {
   private readonly runner: JobRunner;
   private readonly opts: JobQueueOptions;
   /** Waiting job ids per lane, oldest first. */
-  private readonly pending: Record<JobKind, string[]> = { search: [], index: [] };
+  private readonly pending: Record<JobKind, string[]> = { search: [], index: [], dedup: [] };
   private readonly live = new Map<string, Live>();
-  private readonly liveIn: Record<JobKind, number> = { search: 0, index: 0 };
-  private readonly pumping: Record<JobKind, boolean> = { search: false, index: false };
+  private readonly liveIn: Record<JobKind, number> = { search: 0, index: 0, dedup: 0 };
+  private readonly pumping: Record<JobKind, boolean> = { search: false, index: false, dedup: false };
   /** Polling queues: the database may hold queued jobs of this lane for us (cleared when a claim finds none). */
-  private readonly dbMayHave: Record<JobKind, boolean> = { search: false, index: false };
+  private readonly dbMayHave: Record<JobKind, boolean> = { search: false, index: false, dedup: false };
   /** The lanes this queue runs. */
   readonly lanes: ReadonlySet<JobKind>;
   private poller: NodeJS.Timeout | null = null;
@@ -213,7 +227,8 @@ export class JobQueue {
     this.opts = opts;
     this.store = opts.store;
     const lane = (n: number | undefined) => Math.max(1, Math.trunc(n ?? opts.concurrency ?? 1) || 1);
-    this.concurrency = Object.freeze({ search: lane(opts.searchConcurrency), index: lane(opts.indexConcurrency) });
+    // One dedup at a time: each run reads what the previous ones stored.
+    this.concurrency = Object.freeze({ search: lane(opts.searchConcurrency), index: lane(opts.indexConcurrency), dedup: 1 });
     this.lanes = new Set(opts.lanes ?? JOB_KINDS);
     if (opts.runner) this.runner = opts.runner;
     else if (opts.engine) this.runner = engineRunner(opts.engine);
@@ -291,12 +306,32 @@ export class JobQueue {
     } finally {
       this.submitting--;
     }
-    // A lane not run here is left to the workers that claim it from the database.
-    if (this.lanes.has(kind)) {
-      this.pending[kind].push(job.id);
-      if (this.started) this.pump(kind);
-    }
+    this.schedule(job);
     return job;
+  }
+
+  /**
+   * Submit a job of a kind that has at most one unfinished job (dedup), or return the one queued
+   * or running already, whoever submitted it, on whichever process shares the database.
+   */
+  async submitSingle(kind: 'dedup', input: JobInput, options: { apiKeyId?: string | null } = {}): Promise<{ job: JobSnapshot; created: boolean }> {
+    if (this.closed) throw new RetraceError('ABORTED', 'The job queue is shutting down; try again shortly');
+    this.submitting++;
+    let r: { job: JobRecord; created: boolean };
+    try {
+      r = await this.store.createSingle(kind, input, options.apiKeyId ?? null);
+    } finally {
+      this.submitting--;
+    }
+    if (r.created) this.schedule(r.job);
+    return { job: r.created ? r.job : await this.get(r.job.id), created: r.created };
+  }
+
+  /** Queue a stored job here, or leave it to the workers that claim its lane from the database. */
+  private schedule(job: JobRecord): void {
+    if (!this.lanes.has(job.kind)) return;
+    this.pending[job.kind].push(job.id);
+    if (this.started) this.pump(job.kind);
   }
 
   /** Current state, with live progress if the job is running here. */
@@ -327,14 +362,14 @@ export class JobQueue {
   }
 
   private queuedCount(): number {
-    return this.pending.search.length + this.pending.index.length;
+    return JOB_KINDS.reduce((n, k) => n + this.pending[k].length, 0);
   }
 
   /** Jobs running and waiting in this process: in total, and per lane. */
   counts(): { running: number; queued: number; lanes: LaneCounts } {
     // A lane left to workers runs nothing here: concurrency 0.
     const lane = (k: JobKind) => ({ running: this.liveIn[k], queued: this.pending[k].length, concurrency: this.lanes.has(k) ? this.concurrency[k] : 0 });
-    return { running: this.live.size, queued: this.queuedCount(), lanes: { search: lane('search'), index: lane('index') } };
+    return { running: this.live.size, queued: this.queuedCount(), lanes: { search: lane('search'), index: lane('index'), dedup: lane('dedup') } };
   }
 
   /** Listen to a job's updates; returns the unsubscribe function. */
@@ -499,14 +534,15 @@ export class JobQueue {
       live.job.progress = Math.max(live.job.progress, fraction);
       if (p.mediaTimeSec !== undefined) live.job.mediaTimeSec = p.mediaTimeSec;
       if (p.framesDone !== undefined) live.job.framesDone = p.framesDone;
+      if (p.items) live.job.items = { ...p.items };
       live.job.updatedAt = new Date().toISOString();
       const t = Date.now();
       if (stageChanged || t - live.lastPersist >= (this.opts.persistIntervalMs ?? 1000)) {
         live.lastPersist = t;
-        const { stage, progress } = live.job;
+        const { stage, progress, items } = live.job;
         const snapshotTimings = { ...live.job.timings };
         live.persisting = live.persisting
-          .then(() => this.store.updateProgress(claimed.id, stage, progress, snapshotTimings))
+          .then(() => this.store.updateProgress(claimed.id, stage, progress, snapshotTimings, items))
           .catch((err) => this.log(`could not store progress of job ${claimed.id}`, err));
       }
       this.notifySoon(live, stageChanged);
@@ -520,7 +556,7 @@ export class JobQueue {
         await live.persisting;
         // Tidy the job's files before it shows as done, so whoever sees "done" sees the final state.
         await this.settled({ ...claimed, stage: 'done', progress: 1, result, error: null, timings: live.job.timings });
-        stored = await this.store.markDone(claimed.id, result, live.job.timings);
+        stored = await this.store.markDone(claimed.id, result, live.job.timings, live.job.items);
         this.opts.onFinished?.(claimed.kind, 'done', live.job.timings.total ?? 0);
       } catch (err) {
         this.finishTimings(live);

@@ -12,12 +12,13 @@ import { NotFoundError } from '../errors/retrace-error.js';
 
 import type { SearchFilter } from '../library/search-filter.js';
 
-export type JobKind = 'index' | 'search';
+/** Index and search jobs work on a file; a dedup job on the whole library (`Retrace.dedup`). */
+export type JobKind = 'index' | 'search' | 'dedup';
 
-/** What a job works on. Stored as jsonb; only `path` is required. */
+/** What a job works on. Stored as jsonb; index and search jobs need `path`. */
 export interface JobInput {
-  /** File to index or search with (server-side path). */
-  path: string;
+  /** File to index or search with (server-side path); none for a dedup job. */
+  path?: string;
   /** Name the file had on the client; shown instead of `path`. */
   fileName?: string;
   /** Index jobs: title and metadata recorded with the video. */
@@ -30,6 +31,8 @@ export interface JobInput {
   /** Search jobs: the filter (see `SearchFilter`). */
   where?: SearchFilter['where'];
   folder?: string;
+  /** Dedup jobs: search every video again, not only those indexed since the last run. */
+  full?: boolean;
   /** The job owns `path`: whoever runs it may delete it once it is no longer needed. */
   ownsFile?: boolean;
   /** Server: whom the job counts against in per-client limits (`key:<id>` or `ip:<address>`). */
@@ -45,12 +48,20 @@ export interface JobError {
   message: string;
 }
 
+/** Countable progress: units of work done and to do (a dedup job: videos searched). */
+export interface JobItems {
+  done: number;
+  total: number;
+}
+
 export interface JobRecord {
   id: string;
   kind: JobKind;
   stage: Stage;
   /** 0–1. */
   progress: number;
+  /** Countable progress, for jobs whose work is counted (dedup), else null. */
+  items: JobItems | null;
   input: JobInput;
   result: unknown;
   error: JobError | null;
@@ -91,12 +102,13 @@ interface JobRow {
   api_key_id: string | null;
   attempts: number | string | null;
   dead_letter: boolean | null;
+  items: unknown;
 }
 
 /** The LISTEN/NOTIFY channel a new job is announced on (payload: its kind). */
 export const JOBS_CHANNEL = 'retrace_jobs';
 
-const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id, attempts, dead_letter';
+const COLUMNS = 'id, kind, stage, progress, input, result, error, timings, created_at, updated_at, finished_at, api_key_id, attempts, dead_letter, items';
 
 function iso(v: Date | string | null): string | null {
   if (v === null || v === undefined) return null;
@@ -113,6 +125,7 @@ function fromRow(r: JobRow): JobRecord {
     kind: r.kind as JobKind,
     stage: r.stage as Stage,
     progress: Number(r.progress),
+    items: r.items === null || r.items === undefined ? null : json<JobItems>(r.items),
     input: json<JobInput>(r.input),
     result: r.result === null || r.result === undefined ? null : json<unknown>(r.result),
     error: r.error === null || r.error === undefined ? null : json<JobError>(r.error),
@@ -138,6 +151,35 @@ export class JobStore {
       [id, kind, JSON.stringify(input), apiKeyId],
     );
     return fromRow(rows[0]);
+  }
+
+  /**
+   * Create a job of a kind that may have only one unfinished job at a time (`dedup`, by migration
+   * 014's unique index), or return the one already queued or running. `created` says which. The
+   * index decides, so two processes asking at once still get one job.
+   */
+  async createSingle(kind: 'dedup', input: JobInput, apiKeyId: string | null = null): Promise<{ job: JobRecord; created: boolean }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { rows } = await this.sql.query<JobRow>(
+        `WITH j AS (INSERT INTO jobs (id, kind, stage, progress, input, api_key_id) VALUES ($1, $2, 'queued', 0, $3::jsonb, $4)
+                    ON CONFLICT (kind) WHERE kind = 'dedup' AND finished_at IS NULL DO NOTHING RETURNING ${COLUMNS})
+         SELECT j.*, pg_notify('${JOBS_CHANNEL}', j.kind) IS NULL AS notified FROM j`,
+        [randomUUID(), kind, JSON.stringify(input), apiKeyId],
+      );
+      if (rows[0]) return { job: fromRow(rows[0]), created: true };
+      const existing = await this.findUnfinished(kind);
+      if (existing) return { job: existing, created: false };
+      // The unfinished one ended between the insert and the read: try again.
+    }
+    throw new Error(`could not create or find an unfinished ${kind} job`);
+  }
+
+  /** The oldest unfinished job of `kind` (the only one, for a kind that allows one), or null. */
+  async findUnfinished(kind: JobKind): Promise<JobRecord | null> {
+    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE kind = $1 AND finished_at IS NULL ORDER BY created_at, id LIMIT 1`, [
+      kind,
+    ]);
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   /** The job, or `null` (also for strings that are not UUIDs, which the column could not hold). */
@@ -247,21 +289,20 @@ export class JobStore {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  /** Record progress of an unfinished job. */
-  async updateProgress(id: string, stage: Stage, progress: number, timings: Record<string, number>): Promise<void> {
-    await this.sql.query(`UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
-      id,
-      stage,
-      progress,
-      JSON.stringify(timings),
-    ]);
+  /** Record progress of an unfinished job (`items` kept as it was when not given). */
+  async updateProgress(id: string, stage: Stage, progress: number, timings: Record<string, number>, items?: JobItems | null): Promise<void> {
+    await this.sql.query(
+      `UPDATE jobs SET stage = $2, progress = $3, timings = $4::jsonb, items = COALESCE($5::jsonb, items), updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
+      [id, stage, progress, JSON.stringify(timings), items ? JSON.stringify(items) : null],
+    );
   }
 
-  async markDone(id: string, result: unknown, timings: Record<string, number>): Promise<JobRecord | null> {
+  async markDone(id: string, result: unknown, timings: Record<string, number>, items?: JobItems | null): Promise<JobRecord | null> {
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = 'done', progress = 1, result = $2::jsonb, error = NULL, timings = $3::jsonb, updated_at = now(), finished_at = now()
+      `UPDATE jobs SET stage = 'done', progress = 1, result = $2::jsonb, error = NULL, timings = $3::jsonb, items = COALESCE($4::jsonb, items),
+              updated_at = now(), finished_at = now()
        WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
-      [id, JSON.stringify(result ?? null), JSON.stringify(timings)],
+      [id, JSON.stringify(result ?? null), JSON.stringify(timings), items ? JSON.stringify(items) : null],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -283,7 +324,7 @@ export class JobStore {
   async retry(id: string, error: JobError, delayMs = 0): Promise<JobRecord | null> {
     // run_after: a worker of another process claiming queued jobs honours the backoff too.
     const { rows } = await this.sql.query<JobRow>(
-      `UPDATE jobs SET stage = 'queued', progress = 0, error = $2::jsonb, updated_at = now(),
+      `UPDATE jobs SET stage = 'queued', progress = 0, items = NULL, error = $2::jsonb, updated_at = now(),
               run_after = now() + ($3::float8 * interval '1 millisecond')
         WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
       [id, JSON.stringify({ code: error.code, message: error.message }), delayMs],
@@ -293,9 +334,10 @@ export class JobStore {
 
   /** Put a running job back in the queue (graceful shutdown): it starts over on the next run. */
   async requeue(id: string): Promise<void> {
-    await this.sql.query(`UPDATE jobs SET stage = 'queued', progress = 0, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
-      id,
-    ]);
+    await this.sql.query(
+      `UPDATE jobs SET stage = 'queued', progress = 0, items = NULL, timings = '{}'::jsonb, updated_at = now() WHERE id = $1 AND finished_at IS NULL`,
+      [id],
+    );
   }
 
   /** Heartbeat: mark running jobs as still being worked on. */
@@ -327,7 +369,7 @@ export class JobStore {
     const retried = await this.sql.query<JobRow>(
       `UPDATE jobs SET error = jsonb_build_object('code', 'WORKER_LOST', 'message',
                  'The process running this job stopped (it was ' || stage || '); it runs again'),
-              stage = 'queued', progress = 0, timings = '{}'::jsonb, owner = NULL, run_after = NULL, updated_at = now()
+              stage = 'queued', progress = 0, items = NULL, timings = '{}'::jsonb, owner = NULL, run_after = NULL, updated_at = now()
         WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' AND attempts < $2 RETURNING ${COLUMNS}`,
       [pgArray(gone), maxAttempts],
     );

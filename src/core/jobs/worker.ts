@@ -5,8 +5,8 @@ import { settleIndexJobFile } from './index-job-files.js';
 import type { SqlClient } from '../../db/sql-client.js';
 
 /**
- * A worker: a process that runs the index jobs stored in a shared database, whoever submitted
- * them (`retrace serve --no-worker` API servers, or other workers' peers). It claims the oldest
+ * A worker: a process that runs the index and dedup jobs stored in a shared database, whoever
+ * submitted them (`retrace serve --no-worker` API servers, or other workers' peers). It claims the oldest
  * queued job with `FOR UPDATE SKIP LOCKED`, so any number of workers on any number of machines
  * share the queue without running a job twice; it polls, and on PostgreSQL also LISTENs so a
  * new job starts at once. A worker killed mid-job leaves a job whose owner is gone: another
@@ -19,7 +19,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 export interface WorkerOptions {
   /** The engine that runs ingests, open on the shared database. */
   engine: JobEngine & { readonly sql: SqlClient };
-  /** Index jobs run at once (default 1). */
+  /** Index jobs run at once (default 1; dedup jobs run one at a time). */
   concurrency?: number;
   /** How often the database is checked for queued jobs (default 1000 ms; a NOTIFY wakes it sooner). */
   pollMs?: number;
@@ -49,7 +49,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const queue = new JobQueue({
     store,
     engine,
-    lanes: ['index'],
+    // The heavy lanes; searches stay with the API servers, which answer them in seconds.
+    lanes: ['index', 'dedup'],
     indexConcurrency: options.concurrency ?? 1,
     pollMs: options.pollMs ?? 1000,
     listen: listen ? (onJob) => listen(JOBS_CHANNEL, onJob) : undefined,

@@ -93,7 +93,7 @@ export interface DedupReport {
 export interface DedupOptions {
   /** Search every video again, not only those indexed since the last run. */
   full?: boolean;
-  /** Called after each video is searched. */
+  /** Called before the first video is searched, then after each: videos searched, of those to search. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -112,6 +112,7 @@ export async function dedupLibrary(ctx: DedupContext, options: DedupOptions = {}
   const records = await ctx.store.getMany(pending);
   const pendingSet = new Set(pending);
   let withoutMedia = 0;
+  options.onProgress?.(0, pending.length);
   for (const [i, id] of pending.entries()) {
     if (options.signal?.aborted) throw new AbortedError();
     const rec = records.get(id);

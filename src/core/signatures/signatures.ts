@@ -102,6 +102,26 @@ export async function readSignature(path: string, descriptor: FrameDescriptor): 
 }
 
 /**
+ * Check a signature file before it is used (a server checks an upload before it becomes a job):
+ * whole and undamaged (BAD_SIGNATURE), made with this index's descriptor (DESCRIPTOR_MISMATCH),
+ * and, to be indexed, a video's (a still image's signature can only be searched with). Returns
+ * what it describes.
+ */
+export async function checkSignature(
+  path: string,
+  descriptor: FrameDescriptor,
+  use: 'index' | 'search',
+): Promise<Pick<VideoSignature, 'kind' | 'durationSec' | 'frameCount' | 'contentHash'>> {
+  const sig = await readSignature(path, descriptor);
+  if (use === 'index' && sig.kind === 'image') throw imageSignatureNotIndexable(path);
+  return { kind: sig.kind, durationSec: sig.durationSec, frameCount: sig.frameCount, contentHash: sig.contentHash };
+}
+
+function imageSignatureNotIndexable(path: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${path} is the signature of a still image; only videos can be indexed (images can be searched)`);
+}
+
+/**
  * Add a signature to the index as a reference without media: searchable like any video, but
  * with no thumbnails or stream, and never verified (`metadata.media` is false). The same content
  * (by the hash of the file it was made from) is indexed once, as for files.
@@ -109,7 +129,7 @@ export async function readSignature(path: string, descriptor: FrameDescriptor): 
 export async function indexSignature(store: FrameStore, descriptor: FrameDescriptor, path: string, opts: IndexOptions = {}): Promise<IndexResult> {
   const t0 = performance.now();
   const sig = await readSignature(path, descriptor);
-  if (sig.kind === 'image') throw new InvalidArgumentError(`${path} is the signature of a still image; only videos can be indexed (images can be searched)`);
+  if (sig.kind === 'image') throw imageSignatureNotIndexable(path);
   const existing = await store.findByHash(sig.contentHash);
   if (existing && existing.status === 'ready') return duplicateOf(existing, t0);
   const videoId = await store.beginVideo({

@@ -222,6 +222,11 @@ async function setAuthedSrc(node, url) {
  * server's thumbnail (after a reload), else the element's error placeholder.
  */
 async function showQueryFrame(img, job, t) {
+  // A signature holds descriptors, not pictures.
+  if (job.result.query.media === false) {
+    img.replaceWith(el('div', { class: 'thumb-missing', text: 'A signature has no pictures' }));
+    return;
+  }
   const file = state.queryFile;
   if (file && file.name === job.fileName) {
     try {
@@ -316,24 +321,73 @@ function showView() {
   if (view === 'duplicates') void loadDuplicates();
 }
 
-/** The stored duplicate clusters (GET api/dedup), or, with `run`, compare the videos indexed since first (POST). */
+/** The dedup job the page is following (one at a time: the server runs one). */
+let dupJob = null;
+
+/**
+ * The stored duplicate clusters (GET api/dedup), or, with `run`, start comparing the videos
+ * indexed since (POST: a job, the one already running if there is one) and show them when it
+ * ends. A job that is running when the view opens is followed too.
+ */
 async function loadDuplicates(run = false) {
   $('dup-error').hidden = true;
   let data;
   try {
     if (run) {
       $('dup-run').disabled = true;
-      $('dup-summary').textContent = 'Comparing new videos with the library…';
-      await api('api/dedup', { method: 'POST' });
+      followDedup(await api('api/dedup', { method: 'POST' }));
+      return;
     }
     data = await api('api/dedup');
   } catch (err) {
     $('dup-error').textContent = `Could not load duplicates: ${err.message}`;
     $('dup-error').hidden = false;
+    $('dup-run').disabled = dupJob !== null;
     return;
-  } finally {
-    $('dup-run').disabled = false;
   }
+  renderDuplicates(data);
+  if (data.job) followDedup(data.job);
+}
+
+/** Show a dedup job's progress until it ends (polled: it may run in another process), then the clusters. */
+function followDedup(job) {
+  if (dupJob === job.id) return;
+  dupJob = job.id;
+  $('dup-run').disabled = true;
+  const tick = async () => {
+    if (dupJob !== job.id) return;
+    let j;
+    try {
+      j = await api(`api/jobs/${job.id}`);
+    } catch (err) {
+      dupJob = null;
+      $('dup-run').disabled = false;
+      $('dup-error').textContent = `Could not follow the comparison: ${err.message}`;
+      $('dup-error').hidden = false;
+      return;
+    }
+    if (!j.finishedAt) {
+      $('dup-summary').textContent =
+        j.stage === 'queued'
+          ? 'Comparison waiting to start…'
+          : j.items
+            ? `Comparing videos with the library: ${j.items.done} of ${j.items.total}…`
+            : 'Comparing videos with the library…';
+      setTimeout(() => void tick(), 1000);
+      return;
+    }
+    dupJob = null;
+    $('dup-run').disabled = false;
+    if (j.stage === 'failed') {
+      $('dup-error').textContent = `The comparison failed: ${j.error?.message ?? 'unknown error'}${j.error?.code ? ` (${j.error.code})` : ''}`;
+      $('dup-error').hidden = false;
+    }
+    await loadDuplicates();
+  };
+  void tick();
+}
+
+function renderDuplicates(data) {
   $('dup-summary').textContent =
     `${plural(data.clusters.length, 'cluster')} · ${plural(data.relations.length, 'relation')} among ${plural(data.videos, 'video')}` +
     (data.pending ? ` · ${data.pending} not compared yet` : '');
@@ -528,7 +582,8 @@ let following = false;
 function setupUppy(chunkBytes) {
   uppy = new Uppy({
     autoProceed: true,
-    restrictions: { allowedFileTypes: ['video/*', 'image/*', '.mkv', '.mov', '.avi', '.flv', '.ts', '.wmv'] },
+    // `.sig`: a retrace signature (`retrace signatures make`), searched or indexed without media.
+    restrictions: { allowedFileTypes: ['video/*', 'image/*', '.mkv', '.mov', '.avi', '.flv', '.ts', '.wmv', '.sig'] },
   })
     .use(Dashboard, {
       inline: true,
