@@ -60,8 +60,12 @@ export interface VerifySettings {
   timeLineMoments: number;
   /** Moments where the lines' reference instants lie closer than this (s) cannot tell them apart and are not used. */
   timeLineMinGapSec: number;
-  /** The fitted rate replaces real time only when its frames correlate better by this much (mean of the moments). */
-  timeLineMargin: number;
+  /**
+   * The fitted rate replaces real time only when its frames' distance from a perfect match
+   * (1 − mean correlation) is at most this share of real time's: slowly changing footage keeps
+   * both lines near 1, so a fixed margin cannot tell them apart, a ratio can.
+   */
+  timeLineResidualRatio: number;
 }
 
 // Verification internals.

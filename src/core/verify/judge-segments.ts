@@ -233,8 +233,9 @@ export async function judgeCandidates(
 /**
  * A confirmed segment on the time line its pixels agree with: real time, or the rate fitted
  * through its chain, where refinement passed both (`seg.alternative`). The fitted rate must
- * correlate better by `timeLineMargin`: where the frames correlate alike (static footage) real
- * time wins. Where they cannot be compared at all, refinement's choice stands.
+ * come closer to a perfect correlation, by `timeLineResidualRatio`: where the frames correlate
+ * alike (static footage) real time wins. Where they cannot be compared at all, refinement's
+ * choice stands.
  */
 async function lineByPixels(
   query: QueryMedia,
@@ -252,5 +253,6 @@ async function lineByPixels(
   const c = await compareTimeLines(query, candidate.ref, [real, fitted], model, candidate.queryWindow, v, signal);
   // Nothing to compare (flat frames, the lines part nowhere inside both): refinement's choice stands.
   if (!c) return chosen;
-  return c.agreement[1] > c.agreement[0] + v.timeLineMargin ? fitted : real;
+  const [realResidual, fittedResidual] = c.agreement.map((a) => 1 - a);
+  return fittedResidual <= v.timeLineResidualRatio * realResidual ? fitted : real;
 }
