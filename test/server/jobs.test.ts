@@ -254,6 +254,41 @@ describe('JobQueue', () => {
     await queue.close();
   });
 
+  it('after a crash, an interrupted job waits out the same growing backoff as a passing failure, also across another restart', async () => {
+    // Killed on its second run: the wait before the third is retryBaseMs doubled once.
+    const job = await store.create('index', { path: '/killed-twice.mp4' });
+    await store.claim(job.id);
+    await sql.query(`UPDATE jobs SET attempts = 2 WHERE id = $1`, [job.id]);
+    const base = 400;
+    let ranAt = 0;
+    const runner: JobRunner = async (j) => {
+      if (j.id === job.id) ranAt = Date.now();
+      return {};
+    };
+    const startedAt = Date.now();
+    const q1 = new JobQueue({ store, runner, maxAttempts: 3, retryBaseMs: base, log: () => {} });
+    expect((await q1.start()).retried).toContain(job.id);
+    const waiting = await store.get(job.id);
+    expect(waiting).toMatchObject({ stage: 'queued', error: { code: 'WORKER_LOST' } });
+    // The wait is in the database (run_after), which workers claiming queued jobs honour...
+    const { rows } = await sql.query<{ wait: number }>(`SELECT (EXTRACT(EPOCH FROM (run_after - now())) * 1000)::float8 AS wait FROM jobs WHERE id = $1`, [
+      job.id,
+    ]);
+    expect(Number(rows[0].wait)).toBeGreaterThan(2 * base - 300);
+    expect(Number(rows[0].wait)).toBeLessThanOrEqual(2 * base);
+    // ...and so does this process after another restart before it has passed.
+    await q1.close();
+    const q2 = new JobQueue({ store, runner, maxAttempts: 3, retryBaseMs: base, log: () => {} });
+    await q2.start();
+    try {
+      const done = await finished(job.id);
+      expect(done).toMatchObject({ stage: 'done', attempts: 3 });
+      expect(ranAt - startedAt).toBeGreaterThanOrEqual(2 * base - 50);
+    } finally {
+      await q2.close();
+    }
+  });
+
   it('after a crash, fails for good (dead letter) an interrupted job that had used up its attempts', async () => {
     const job = await store.create('index', { path: '/killed-every-time.mp4' });
     await store.claim(job.id);
