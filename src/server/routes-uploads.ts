@@ -34,11 +34,32 @@ function uploadView(req: Request, s: UploadState) {
   };
 }
 
+/**
+ * Runs `fn` after every earlier call with the same key has finished: one client's completions
+ * one at a time, so its job count is read and the job added as one step (checked in parallel,
+ * each of several completions saw room for itself and all got through).
+ */
+function keyedTurns() {
+  const last = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const before = last.get(key) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const settled = mine.catch(() => {});
+    last.set(key, settled);
+    try {
+      return await mine;
+    } finally {
+      if (last.get(key) === settled) last.delete(key);
+    }
+  };
+}
+
 export function uploadsRouter(ctx: ServerContext): Router {
   const { uploads, jobs, metrics } = ctx;
   const router = Router();
 
   const reject = (code: string) => metrics.uploadsRejected.inc({ code });
+  const clientTurn = keyedTurns();
 
   const tus = createTusEndpoint({
     directory: uploads.tusDir,
@@ -207,55 +228,58 @@ export function uploadsRouter(ctx: ServerContext): Router {
     // Search filters and --top, as the library takes them; checked now, not when the job runs.
     const filter = parseFilter({ where: body.where, folder: body.folder });
     const top = body.top === undefined ? undefined : intParam(body.top, 'top', { min: 1, max: 100, fallback: 1 });
-    let done;
-    try {
-      // Room in the queue and in the client's share of it, checked before the upload is consumed,
-      // so a refused client can complete the same upload later without sending it again.
-      await jobs.assertRoomFor(before.purpose);
-      if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
-      done = await uploads.complete(
-        id,
-        (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
-        body.sha256 as string | undefined,
-      );
-    } catch (err) {
-      reject(describeError(err).body.error.code);
-      throw err;
-    }
-    const { state, path, sniff } = done;
-    let job;
-    try {
-      // Corrupt, truncated or audio-only files are refused now, not as a failed job later.
-      if (ctx.engine.probe) await ctx.engine.probe(path);
-      job = await jobs.submit(
-        state.purpose,
-        {
-          path,
-          fileName: state.fileName,
-          uploadId: state.id,
-          ownsFile: true,
-          client: state.client,
-          session: state.session,
-          ...(state.purpose === 'index'
-            ? {
-                title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
-                metadata: {
-                  originalName: state.fileName,
-                  uploadedAt: new Date().toISOString(),
-                  format: sniff.label,
-                  ...(state.mimeType ? { mimeType: state.mimeType } : {}),
-                },
-              }
-            : { limit, mediaKind: sniff.kind, ...filter, ...(top !== undefined ? { top } : {}) }),
-        },
-        { apiKeyId: state.apiKeyId },
-      );
-    } catch (err) {
-      reject(describeError(err).body.error.code);
-      await rm(path, { force: true });
-      await uploads.remove(id).catch(() => {});
-      throw err;
-    }
+    // Within this client's turn: its share of the queue is checked and its job added as one step.
+    const { state, job } = await clientTurn(before.client, async () => {
+      let done;
+      try {
+        // Room in the queue and in the client's share of it, checked before the upload is consumed,
+        // so a refused client can complete the same upload later without sending it again.
+        await jobs.assertRoomFor(before.purpose);
+        if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
+        done = await uploads.complete(
+          id,
+          (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
+          body.sha256 as string | undefined,
+        );
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        throw err;
+      }
+      const { state, path, sniff } = done;
+      try {
+        // Corrupt, truncated or audio-only files are refused now, not as a failed job later.
+        if (ctx.engine.probe) await ctx.engine.probe(path);
+        const job = await jobs.submit(
+          state.purpose,
+          {
+            path,
+            fileName: state.fileName,
+            uploadId: state.id,
+            ownsFile: true,
+            client: state.client,
+            session: state.session,
+            ...(state.purpose === 'index'
+              ? {
+                  title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
+                  metadata: {
+                    originalName: state.fileName,
+                    uploadedAt: new Date().toISOString(),
+                    format: sniff.label,
+                    ...(state.mimeType ? { mimeType: state.mimeType } : {}),
+                  },
+                }
+              : { limit, mediaKind: sniff.kind, ...filter, ...(top !== undefined ? { top } : {}) }),
+          },
+          { apiKeyId: state.apiKeyId },
+        );
+        return { state, job };
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        await rm(path, { force: true });
+        await uploads.remove(id).catch(() => {});
+        throw err;
+      }
+    });
     const after = await uploads.markCompleted(id, job.id);
     metrics.uploadsCompleted.inc({ purpose: state.purpose });
     res.status(201).setHeader('Location', `${req.baseUrl}/jobs/${job.id}`);

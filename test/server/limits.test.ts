@@ -309,6 +309,31 @@ describe('bounded job queue', () => {
     }
   });
 
+  it('lets several completions at once by one client through only up to its share (checked and added as one step)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const engine = Object.create(te.engine) as Retrace;
+    engine.search = async (...args: Parameters<Retrace['search']>) => {
+      await gate;
+      return te.engine.search(...args);
+    };
+    const srv = await startTestServer(engine, join(tmp.path, 'at-once'), { maxJobsPerClient: 2, searchConcurrency: 1 });
+    try {
+      const uploads = [];
+      for (let i = 0; i < 4; i++) uploads.push(await sendQuery(srv.url, 'a'));
+      const answers = await Promise.all(uploads.map((id) => complete(srv.url, 'a', id)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
+      expect(
+        answers.filter((r) => r.status === 429).every((r) => r.body.error.code === 'TOO_MANY_JOBS' && /^\d+$/.test(r.headers.get('retry-after') ?? '')),
+      ).toBe(true);
+      release();
+      for (const r of answers.filter((r) => r.status === 201)) expect((await waitForJob(srv.url, r.body.job.id, 'a')).stage).toBe('done');
+    } finally {
+      release();
+      await srv.close();
+    }
+  });
+
   it('answers 503 QUEUE_FULL with Retry-After when the queue is full, and takes the upload once there is room', async () => {
     // The real engine, with searches held until the test lets them go: one runs, one waits.
     let release!: () => void;
