@@ -8,7 +8,18 @@
  * any 5xx, refusals by limit, search latency, upload throughput and the server's peak RSS
  * (VmHWM from /proc).
  *
+ * The limits phase, so that the run shows them holding under load and not only in tests:
+ * `--hammers N` clients ask `GET /api/jobs` as fast as answers come (8 requests in flight each),
+ * each with its own key, until the per-key rate limit (`--rate-limit`, passed to serve) answers
+ * 429 RATE_LIMITED, then wait the Retry-After it gave; `--bursters N` clients each submit the
+ * per-client job limit plus two searches without waiting for any (each upload one tus request,
+ * creation-with-upload, as many at once as the upload limit allows), so the last ones get 429
+ * TOO_MANY_JOBS, then wait for theirs. Every 429 is counted with whether it carried Retry-After.
+ * Searchers poll their job every `--poll-ms`; in-flight searches are followed at most `--grace`
+ * seconds past the end.
+ *
  *   npx vite-node bench/server/load.ts -- [--db postgres://…] [--searchers 30] [--uploaders 20] [--seconds 120]
+ *     [--rate-limit 600] [--hammers 0] [--bursters 0] [--poll-ms 500] [--grace 60]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tus from 'tus-js-client';
 import { ApiKeyStore } from '../../src/core/auth/api-keys.js';
+import { DEFAULT_SERVER_LIMITS, SERVE_RATE_LIMIT_PER_MINUTE } from '../../src/server/limits.js';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { ffmpeg } from '../../test/helpers/media-fixtures.js';
 import { BIN, ensureCliBuilt } from '../../test/cli/run-cli.js';
@@ -31,11 +43,21 @@ const { values } = parseArgs({
     searchers: { type: 'string', default: '30' },
     uploaders: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '120' },
+    'rate-limit': { type: 'string', default: String(SERVE_RATE_LIMIT_PER_MINUTE) },
+    hammers: { type: 'string', default: '0' },
+    bursters: { type: 'string', default: '0' },
+    grace: { type: 'string', default: '60' },
+    'poll-ms': { type: 'string', default: '500' },
   },
 });
 const searchers = Number(values.searchers);
 const uploaders = Number(values.uploaders);
 const seconds = Number(values.seconds);
+const rateLimit = Number(values['rate-limit']);
+const hammers = Number(values.hammers);
+const bursters = Number(values.bursters);
+const graceSec = Number(values.grace);
+const pollMs = Number(values['poll-ms']);
 
 ensureCliBuilt();
 const dir = await mkdtemp(join(tmpdir(), 'retrace-bench-load-'));
@@ -56,9 +78,12 @@ await engine.index(reference);
 const keys = new ApiKeyStore(engine.sql);
 const searchKeys = await Promise.all(Array.from({ length: searchers }, (_, i) => keys.create({ scope: 'search', name: `searcher ${i}` })));
 const indexKeys = await Promise.all(Array.from({ length: uploaders }, (_, i) => keys.create({ scope: 'index', name: `uploader ${i}` })));
+const hammerKeys = await Promise.all(Array.from({ length: hammers }, (_, i) => keys.create({ scope: 'search', name: `hammer ${i}` })));
+const burstKeys = await Promise.all(Array.from({ length: bursters }, (_, i) => keys.create({ scope: 'search', name: `burster ${i}` })));
 await engine.close();
 
-const server = spawn(process.execPath, [BIN, 'serve', '--db', db.location, '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'data')], {
+const serveArgs = ['serve', '--db', db.location, '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'data'), '--rate-limit', String(rateLimit)];
+const server = spawn(process.execPath, [BIN, ...serveArgs], {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, RETRACE_LOG_LEVEL: 'warn' },
 });
@@ -79,9 +104,16 @@ const base = await new Promise<string>((resolve, reject) => {
 });
 
 const statusCounts = new Map<string, number>();
-const count = (what: string, status: number, code?: string) => {
+/** 429 answers by whose they were and whether they said when to come back. */
+const limited = { withRetryAfter: 0, withoutRetryAfter: 0, byClient: { searcher: 0, uploader: 0, hammer: 0, burster: 0 } };
+type Client = keyof typeof limited.byClient;
+const count = (what: string, status: number, code?: string, retryAfter?: string | null, who?: Client) => {
   const k = `${what} ${status}${code ? ` ${code}` : ''}`;
   statusCounts.set(k, (statusCounts.get(k) ?? 0) + 1);
+  if (status !== 429) return;
+  if (retryAfter && /^\d+$/.test(retryAfter)) limited.withRetryAfter++;
+  else limited.withoutRetryAfter++;
+  if (who) limited.byClient[who]++;
 };
 const searchMs: number[] = [];
 let uploadedBytes = 0;
@@ -113,7 +145,12 @@ interface Answer {
   finishedAt?: string | null;
 }
 
-async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Answer | null; retryAfter: number }> {
+async function call(
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Answer | null; retryAfter: number; retryAfterHeader: string | null }> {
   const res = await fetchRetry(new URL(path, base), {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -126,11 +163,11 @@ async function call(key: string, method: string, path: string, body?: unknown): 
   } catch {
     parsed = null;
   }
-  return { status: res.status, body: parsed, retryAfter: Number(res.headers.get('retry-after') ?? 1) };
+  return { status: res.status, body: parsed, retryAfter: Number(res.headers.get('retry-after') ?? 1), retryAfterHeader: res.headers.get('retry-after') };
 }
 
 /** One tus upload; resolves with the id, or null if refused (counted). */
-function upload(key: string, bytes: Buffer, purpose: string): Promise<string | null> {
+function upload(key: string, bytes: Buffer, purpose: string, who: Client): Promise<string | null> {
   return new Promise((resolve) => {
     const u = new tus.Upload(bytes, {
       endpoint: new URL('/api/uploads', base).href,
@@ -138,7 +175,7 @@ function upload(key: string, bytes: Buffer, purpose: string): Promise<string | n
       metadata: { filename: `${purpose}.mp4`, purpose },
       chunkSize: 1024 * 1024,
       retryDelays: [500, 1000, 2000],
-      onAfterResponse: (req, res) => count(`tus ${req.getMethod()}`, res.getStatus()),
+      onAfterResponse: (req, res) => count(`tus ${req.getMethod()}`, res.getStatus(), undefined, res.getHeader('Retry-After'), who),
       onError: () => resolve(null),
       onSuccess: () => {
         uploadedBytes += bytes.length;
@@ -149,39 +186,47 @@ function upload(key: string, bytes: Buffer, purpose: string): Promise<string | n
   });
 }
 
+let abandoned = 0;
+
+/** Poll a search until it ends (or the grace time after the run is over); true if it was answered. */
+async function follow(key: string, jobId: string, who: Client): Promise<boolean> {
+  for (;;) {
+    if (Date.now() > deadline + graceSec * 1000) {
+      abandoned++;
+      return false;
+    }
+    await sleep(pollMs);
+    const job = await call(key, 'GET', `/api/jobs/${jobId}`);
+    count('job', job.status, job.body?.error?.code, job.retryAfterHeader, who);
+    if (job.status === 429) await sleep(job.retryAfter * 1000);
+    else if (job.status !== 200 || job.body?.finishedAt) return job.body?.stage === 'done';
+  }
+}
+
 async function searcher(key: string) {
   while (Date.now() < deadline) {
     const t0 = performance.now();
-    const id = await upload(key, query, 'search');
+    const id = await upload(key, query, 'search', 'searcher');
     if (!id) {
       await sleep(1000);
       continue;
     }
     const done = await call(key, 'POST', `/api/uploads/${id}/complete`, {});
-    count('complete', done.status, done.body?.error?.code);
+    count('complete', done.status, done.body?.error?.code, done.retryAfterHeader, 'searcher');
     if (done.status !== 201) {
       await call(key, 'DELETE', `/api/uploads/${id}`).catch(() => {});
       await sleep(done.retryAfter * 1000);
       continue;
     }
-    for (;;) {
-      await sleep(500);
-      const job = await call(key, 'GET', `/api/jobs/${done.body!.job!.id}`);
-      count('job', job.status, job.body?.error?.code);
-      if (job.status === 429) await sleep(job.retryAfter * 1000);
-      else if (job.status !== 200 || job.body?.finishedAt) {
-        if (job.body?.stage === 'done') {
-          searchMs.push(performance.now() - t0);
-          searchesDone++;
-        }
-        break;
-      }
+    if (await follow(key, done.body!.job!.id, 'searcher')) {
+      searchMs.push(performance.now() - t0);
+      searchesDone++;
     }
   }
 }
 
-/** Unfinished uploads the server allows one client (DEFAULT_SERVER_LIMITS.maxUploadsPerClient). */
-const MAX_UPLOADS_PER_CLIENT = 8;
+const MAX_UPLOADS_PER_CLIENT = DEFAULT_SERVER_LIMITS.maxUploadsPerClient;
+const MAX_JOBS_PER_CLIENT = DEFAULT_SERVER_LIMITS.maxJobsPerClient;
 const probe = { created: 0, refused: 0, other: 0 };
 
 async function uploader(key: string) {
@@ -202,7 +247,7 @@ async function uploader(key: string) {
   );
   for (const r of tries) {
     await r.arrayBuffer();
-    count('probe POST', r.status);
+    count('probe POST', r.status, undefined, r.headers.get('retry-after'), 'uploader');
     if (r.status === 201) {
       probe.created++;
       await fetchRetry(new URL(r.headers.get('location')!, base), { method: 'DELETE', headers: { authorization: `Bearer ${key}`, 'tus-resumable': '1.0.0' } });
@@ -210,13 +255,13 @@ async function uploader(key: string) {
     else probe.other++;
   }
   while (Date.now() < deadline) {
-    const id = await upload(key, video, 'index');
+    const id = await upload(key, video, 'index', 'uploader');
     if (!id) {
       await sleep(1000);
       continue;
     }
     const done = await call(key, 'POST', `/api/uploads/${id}/complete`, {});
-    count('complete', done.status, done.body?.error?.code);
+    count('complete', done.status, done.body?.error?.code, done.retryAfterHeader, 'uploader');
     if (done.status === 201) uploadsDone++;
     else {
       await call(key, 'DELETE', `/api/uploads/${id}`).catch(() => {});
@@ -225,10 +270,74 @@ async function uploader(key: string) {
   }
 }
 
+/** Requests as fast as answers come, on its own key: the rate limit must stop it, and only it. */
+const hammered = { answered: 0, rateLimited: 0 };
+async function hammer(key: string) {
+  let until = 0;
+  const loop = async () => {
+    while (Date.now() < deadline) {
+      // Told when to come back: a well-behaved client waits (never past the end of the run).
+      if (Date.now() < until) await sleep(Math.min(until, deadline) - Date.now());
+      if (Date.now() >= deadline) break;
+      const r = await call(key, 'GET', '/api/jobs?limit=1');
+      count('hammer', r.status, r.body?.error?.code, r.retryAfterHeader, 'hammer');
+      if (r.status === 429) {
+        hammered.rateLimited++;
+        until = Math.max(until, Date.now() + r.retryAfter * 1000);
+      } else hammered.answered++;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, loop));
+}
+
+/** More searches at once than one client may have unfinished: the extra ones are refused (429). */
+const burst = { submitted: 0, tooManyJobs: 0, answered: 0 };
+async function burster(key: string) {
+  const jobs: string[] = [];
+  const one = async () => {
+    // The query with its creation request (tus creation-with-upload), then completed at once.
+    const created = await fetchRetry(new URL('/api/uploads', base), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'tus-resumable': '1.0.0',
+        'upload-length': String(query.length),
+        'content-type': 'application/offset+octet-stream',
+        'upload-metadata': `filename ${Buffer.from('burst.mp4').toString('base64')},purpose ${Buffer.from('search').toString('base64')}`,
+      },
+      body: new Uint8Array(query),
+    });
+    await created.arrayBuffer();
+    count('burst tus POST', created.status, undefined, created.headers.get('retry-after'), 'burster');
+    if (created.status !== 201) return;
+    const id = created.headers.get('location')!.split('/').pop()!;
+    const done = await call(key, 'POST', `/api/uploads/${id}/complete`, {});
+    count('burst complete', done.status, done.body?.error?.code, done.retryAfterHeader, 'burster');
+    if (done.status === 201) {
+      burst.submitted++;
+      jobs.push(done.body!.job!.id);
+    } else {
+      if (done.body?.error?.code === 'TOO_MANY_JOBS') burst.tooManyJobs++;
+      await call(key, 'DELETE', `/api/uploads/${id}`).catch(() => {});
+    }
+  };
+  // As many at once as the per-client upload limit allows, until the job limit plus two are tried
+  // (bounded by that count, not by the clock: at high load the waves outlast a short run).
+  for (let sent = 0; sent < MAX_JOBS_PER_CLIENT + 2; sent += MAX_UPLOADS_PER_CLIENT) {
+    await Promise.all(Array.from({ length: Math.min(MAX_UPLOADS_PER_CLIENT, MAX_JOBS_PER_CLIENT + 2 - sent) }, one));
+  }
+  for (const id of jobs) if (await follow(key, id, 'burster')) burst.answered++;
+}
+
 const vmHwmKiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0);
 const loadBefore = loadavg()[0];
 const t0 = Date.now();
-await Promise.all([...searchKeys.map((k) => searcher(k.key)), ...indexKeys.map((k) => uploader(k.key))]);
+await Promise.all([
+  ...searchKeys.map((k) => searcher(k.key)),
+  ...indexKeys.map((k) => uploader(k.key)),
+  ...hammerKeys.map((k) => hammer(k.key)),
+  ...burstKeys.map((k) => burster(k.key)),
+]);
 const elapsed = (Date.now() - t0) / 1000;
 const peakRssMiB = Math.round(vmHwmKiB() / 1024);
 const loadAfter = loadavg()[0];
@@ -247,6 +356,9 @@ console.log(
       store: db.dialect,
       searchers,
       uploaders,
+      hammers,
+      bursters,
+      rateLimitPerMinute: rateLimit,
       seconds: Math.round(elapsed),
       searchesDone,
       searchLatencyMs: searchMs.length ? roundSummary(summarize(searchMs), 0) : null,
@@ -256,6 +368,12 @@ console.log(
       fiveXx,
       // Per uploader key: MAX_UPLOADS_PER_CLIENT + 2 tus creations at once; expected 8 created, 2 refused each.
       limitProbe: { ...probe, expectedCreated: uploaders * MAX_UPLOADS_PER_CLIENT, expectedRefused: uploaders * 2 },
+      // Per hammer key: answered until the rate limit, then 429s, each with Retry-After.
+      rateLimitPhase: hammers ? hammered : null,
+      // Per burster key: MAX_JOBS_PER_CLIENT + 2 searches at once; expected 2 refused each (fewer if some ended meanwhile).
+      jobLimitPhase: bursters ? { ...burst, limitPerClient: MAX_JOBS_PER_CLIENT, expectedTooManyJobsAtMost: bursters * 2 } : null,
+      limited,
+      abandonedAfterGrace: abandoned,
       byStatus,
       peakRssMiB,
       jobsAfter: health.jobs,

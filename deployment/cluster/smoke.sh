@@ -68,12 +68,14 @@ fi
 [ -n "$VICTIM" ] || fail "no clip of 25 s or more to kill a worker on"
 log "$SOURCE: ${#clips[@]} clips to index, victim $(basename "$VICTIM")"
 
-upload() { # api, file, purpose → job id
-  local api="$1" file="$2" purpose="$3" size id
-  size=$(stat -c %s "$file")
-  id=$(curl -sf -H 'content-type: application/json' -d "{\"fileName\":\"$(basename "$file")\",\"size\":$size,\"purpose\":\"$purpose\"}" "$api/api/uploads" | jq -r .id)
-  curl -sf -F offset=0 -F "chunk=@$file" "$api/api/uploads/$id/chunks" >/dev/null
-  curl -sf -H 'content-type: application/json' -d '{}' "$api/api/uploads/$id/complete" | jq -r .job.id
+upload() { # api, file, purpose → job id (tus 1.0: the bytes go with the creation request)
+  local api="$1" file="$2" purpose="$3" location
+  location=$(curl -sf -D - -o /dev/null -X POST "$api/api/uploads" -H 'Tus-Resumable: 1.0.0' \
+    -H "Upload-Length: $(stat -c %s "$file")" -H 'Content-Type: application/offset+octet-stream' \
+    -H "Upload-Metadata: filename $(basename "$file" | tr -d '\n' | base64 -w0),purpose $(printf %s "$purpose" | base64 -w0)" \
+    --data-binary @"$file" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  [ -n "$location" ] || fail "upload of $file refused"
+  curl -sf -H 'content-type: application/json' -d '{}' "$api$location/complete" | jq -r .job.id
 }
 wait_job() { # api, job id, timeout s → final job JSON
   local api="$1" id="$2" t_end=$(($(date +%s) + $3)) j

@@ -41,7 +41,6 @@ const BY_CODE: Record<RetraceErrorCode, number> = {
   BAD_SIGNATURE: EXIT.badMedia,
   INVALID_ARGUMENT: EXIT.usage,
   UPLOAD_ERROR: EXIT.failed,
-  CHUNK_OUT_OF_RANGE: EXIT.failed,
   CHECKSUM_MISMATCH: EXIT.failed,
   SIZE_MISMATCH: EXIT.failed,
   TOO_MANY_UPLOADS: EXIT.failed,

@@ -8,7 +8,7 @@ import { defaultDatabaseLocation, openDatabase } from '../db/open-database.js';
 import type { SqlClient } from '../db/sql-client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 // Each command's module (and the engine) is imported when that command runs: `serve` alone
-// needs express and multer, `bench` its suite (start-up of a CLI search, bench/RESULTS.md).
+// needs express and @tus/server, `bench` its suite (start-up of a CLI search, bench/RESULTS.md).
 
 const HELP = `retrace — find where a video clip or picture came from
 

@@ -137,11 +137,9 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       : (m: string, e?: unknown) => console.error(`[retrace server] ${m}`, e ?? ''));
   const root = resolve(options.dataDir ?? defaultServerDataDir(engine.sql));
   const dirs = { root, uploads: join(root, 'uploads'), media: join(root, 'media'), queries: join(root, 'queries') };
-  const chunkBytes = options.chunkBytes ?? 8 * MiB;
   const settings = {
     maxFileBytes: options.maxFileBytes ?? 4 * 1024 * MiB,
-    chunkBytes,
-    maxChunkBytes: Math.max(options.maxChunkBytes ?? 2 * chunkBytes, chunkBytes),
+    chunkBytes: options.chunkBytes ?? 8 * MiB,
     queryTtlMs: options.queryTtlMs ?? 60 * 60 * 1000,
     jobRetentionMs: options.jobRetentionMs ?? 7 * 24 * 60 * 60 * 1000,
     searchLimit: options.searchLimit ?? 10,
@@ -155,8 +153,6 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
     dirs.uploads,
     {
       maxFileBytes: settings.maxFileBytes,
-      chunkBytes: settings.chunkBytes,
-      maxChunkBytes: settings.maxChunkBytes,
       maxUploadsPerClient: options.maxUploadsPerClient ?? DEFAULT_SERVER_LIMITS.maxUploadsPerClient,
       maxClientUploadBytes: options.maxClientUploadBytes ?? DEFAULT_SERVER_LIMITS.maxClientUploadBytes,
       minFreeDiskBytes: options.minFreeDiskBytes ?? DEFAULT_SERVER_LIMITS.minFreeDiskBytes,
@@ -383,7 +379,6 @@ export function createServer(engine: ServerEngine, options: ServerOptions = {}):
       limits: {
         maxFileBytes: settings.maxFileBytes,
         chunkBytes: settings.chunkBytes,
-        maxChunkBytes: settings.maxChunkBytes,
         maxUploadsPerClient: uploads.limits.maxUploadsPerClient,
         maxClientUploadBytes: uploads.limits.maxClientUploadBytes,
         maxJobsPerClient: settings.maxJobsPerClient,

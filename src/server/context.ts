@@ -19,8 +19,8 @@ export interface ServerContext {
   dirs: { root: string; uploads: string; media: string; queries: string };
   settings: {
     maxFileBytes: number;
+    /** Size of the tus PATCH requests the page sends. */
     chunkBytes: number;
-    maxChunkBytes: number;
     queryTtlMs: number;
     jobRetentionMs: number;
     searchLimit: number;

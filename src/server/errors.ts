@@ -1,5 +1,4 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import multer from 'multer';
 import type { Logger } from 'pino';
 import { RetraceError, type RetraceErrorCode } from '../core/errors/retrace-error.js';
 import { scrubPaths } from './redact.js';
@@ -37,8 +36,6 @@ export const HTTP_STATUS: Record<RetraceErrorCode, number> = {
   DESCRIPTOR_ERROR: 500,
   BAD_SIGNATURE: 422,
   UPLOAD_ERROR: 400,
-  // tus answers an offset it cannot accept with 409; a chunk outside the declared size is a range error.
-  CHUNK_OUT_OF_RANGE: 416,
   // tus checksum extension.
   CHECKSUM_MISMATCH: 460,
   SIZE_MISMATCH: 409,
@@ -104,26 +101,8 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   if (err instanceof HttpError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers, internal: err.status >= 500 };
   }
-  if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') {
-      return {
-        status: 413,
-        body: { error: { code: 'FILE_TOO_LARGE', message: 'Chunk is larger than the per-chunk limit; send smaller chunks (see chunkSize in the upload)' } },
-        internal: false,
-      };
-    }
-    const messages: Record<string, string> = {
-      LIMIT_UNEXPECTED_FILE: `Unexpected file field "${err.field ?? ''}"; send the chunk as a single file field named "chunk"`,
-      LIMIT_FILE_COUNT: 'Send one chunk per request',
-      LIMIT_PART_COUNT: 'Too many parts in the multipart body',
-      LIMIT_FIELD_COUNT: 'Too many fields in the multipart body',
-      LIMIT_FIELD_KEY: 'A field name is too long',
-      LIMIT_FIELD_VALUE: `Field "${err.field ?? ''}" is too long`,
-    };
-    return { status: 400, body: { error: { code: 'UPLOAD_ERROR', message: messages[err.code] ?? `Bad multipart body: ${err.message}` } }, internal: false };
-  }
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string; expose?: boolean } | null;
-  // body-parser and busboy errors carry a 4xx status.
+  // body-parser errors carry a 4xx status.
   const status = e && (e.status ?? e.statusCode);
   if (typeof status === 'number' && status >= 400 && status < 500) {
     let code = 'INVALID_ARGUMENT';
@@ -135,20 +114,17 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
     } else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') message = 'Unsupported request body encoding';
     return { status, body: { error: { code, message } }, internal: false };
   }
-  if (e && typeof e.message === 'string' && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(e.message)) {
-    return { status: 400, body: { error: { code: 'UPLOAD_ERROR', message: `Truncated or malformed multipart body: ${e.message}` } }, internal: false };
-  }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal server error' } }, internal: true };
 }
 
-/** Errors Node and multer raise when the other end of the connection went away. */
+/** Errors Node raises when the other end of the connection went away. */
 const HANGUP_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECANCELED']);
 
 /** Whether `err` only says the client hung up (closed the tab, lost its network, cancelled). */
 export function isClientHangup(err: unknown, req: Request, res: Response): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   if (e && typeof e.code === 'string' && HANGUP_CODES.has(e.code)) return true;
-  // multer's "Request aborted", busboy's end of a body cut short, with the socket gone.
+  // A body cut short ("Request aborted", a tus PATCH whose client left), with the socket gone.
   // (Not req.destroyed alone: a request whose body was read to the end is destroyed too.)
   const gone = req.socket?.destroyed === true || res.destroyed || (req.destroyed && !req.complete);
   return gone && !(err instanceof RetraceError) && !(err instanceof HttpError);

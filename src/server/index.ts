@@ -8,5 +8,5 @@ export { LOOPBACK_HOSTS, hostName } from './auth.js';
 export type { ServerEngine, ServerOptions } from './types.js';
 export { HTTP_STATUS, HttpError, describeError, type ErrorBody } from './errors.js';
 export { MetricsRegistry, Histogram, Counter, Gauge } from './metrics.js';
-export { UploadStore, addRange, missingRanges, type UploadState, type UploadPurpose } from './upload-store.js';
+export { UploadStore, type UploadState, type UploadPurpose } from './upload-store.js';
 export { sniffBytes, sniffFile, type SniffResult } from './sniff.js';

@@ -2,88 +2,64 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import multer from 'multer';
-import { FileTooLargeError, InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
+import { InvalidArgumentError, StorageQuotaError, TooManyJobsError } from '../core/errors/retrace-error.js';
 import { HttpError, describeError } from './errors.js';
 import { intParam, jobView, type ServerContext } from './context.js';
-import { missingRanges, receivedBytes, type UploadState } from './upload-store.js';
+import type { UploadState } from './upload-store.js';
 import { assertVisible, clientId, needs, ownerOf, principal } from './auth.js';
 import { requireScope } from '../core/auth/api-keys.js';
 import { parseFilter } from '../core/library/search-filter.js';
 import { createTusEndpoint, parseUploadChecksum, parseUploadMetadata } from './tus.js';
 
-/** Multipart overhead allowed on top of a chunk (boundaries, part headers, the offset field). */
-const MULTIPART_SLACK = 64 * 1024;
-
 function uploadView(req: Request, s: UploadState) {
-  const first = s.received[0];
-  const contiguous = first && first[0] === 0 ? first[1] : 0;
   return {
     id: s.id,
     fileName: s.fileName,
     size: s.size,
     purpose: s.purpose,
     status: s.status,
-    protocol: s.protocol,
-    chunkSize: s.chunkSize,
-    maxChunkBytes: s.maxChunkBytes,
-    received: s.received,
-    receivedBytes: receivedBytes(s.received),
-    /** Bytes stored from the start without a gap (tus `Upload-Offset`). */
-    offset: contiguous,
-    missing: missingRanges(s.received, s.size),
+    /** Bytes stored (tus `Upload-Offset`); a resumed upload goes on from here. */
+    offset: s.offset,
+    /** The same, by the name the page reads. */
+    receivedBytes: s.offset,
     jobId: s.jobId,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     expiresAt: s.expiresAt,
     links: {
       self: `${req.baseUrl}/uploads/${s.id}`,
-      chunks: `${req.baseUrl}/uploads/${s.id}/chunks`,
       complete: `${req.baseUrl}/uploads/${s.id}/complete`,
       ...(s.jobId ? { job: `${req.baseUrl}/jobs/${s.jobId}` } : {}),
     },
   };
 }
 
-function parseOffset(v: unknown): number {
-  if (Array.isArray(v)) throw new InvalidArgumentError('Give offset once');
-  if (v === undefined || v === null || v === '')
-    throw new InvalidArgumentError('Missing chunk offset: send it as the "offset" field or ?offset= (bytes from the start of the file)');
-  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n))
-    throw new InvalidArgumentError(
-      `Chunk offset must be a non-negative integer (bytes from the start of the file), got ${JSON.stringify(String(v)).slice(0, 40)}`,
-    );
-  return n;
+/**
+ * Runs `fn` after every earlier call with the same key has finished: one client's completions
+ * one at a time, so its job count is read and the job added as one step (checked in parallel,
+ * each of several completions saw room for itself and all got through).
+ */
+function keyedTurns() {
+  const last = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const before = last.get(key) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const settled = mine.catch(() => {});
+    last.set(key, settled);
+    try {
+      return await mine;
+    } finally {
+      if (last.get(key) === settled) last.delete(key);
+    }
+  };
 }
 
 export function uploadsRouter(ctx: ServerContext): Router {
   const { uploads, jobs, metrics } = ctx;
   const router = Router();
 
-  const chunkParser = multer({
-    storage: multer.diskStorage({
-      destination: (_req, _file, cb) => cb(null, uploads.chunkDir),
-      // Never the client's name.
-      filename: (_req, _file, cb) => cb(null, `${randomUUID()}.chunk`),
-    }),
-    limits: {
-      fileSize: ctx.settings.maxChunkBytes,
-      files: 1,
-      fields: 4,
-      parts: 5,
-      fieldSize: 256,
-      fieldNameSize: 32,
-      headerPairs: 20,
-    },
-    // Synchronous filter: one file field named "chunk".
-    fileFilter: (_req, file, cb) => {
-      if (file.fieldname === 'chunk') cb(null, true);
-      else cb(new multer.MulterError('LIMIT_UNEXPECTED_FILE', file.fieldname));
-    },
-  }).single('chunk');
-
   const reject = (code: string) => metrics.uploadsRejected.inc({ code });
+  const clientTurn = keyedTurns();
 
   const tus = createTusEndpoint({
     directory: uploads.tusDir,
@@ -121,12 +97,23 @@ export function uploadsRouter(ctx: ServerContext): Router {
    * past the declared length 413, expired 410) come back as tus's plain-text answers.
    */
   const tusRequest = async (req: Request<{ id?: string }>, res: Response, next: NextFunction) => {
+    const base = `${req.baseUrl}/uploads`;
+    const id = req.params.id;
     if (req.get('tus-resumable') === undefined && req.method !== 'OPTIONS') {
+      // Creation is tus only (the JSON chunk protocol was retired); GET and DELETE of an upload
+      // are plain requests too (below).
+      if (id === undefined && req.method === 'POST') {
+        reject('TUS_REQUIRED');
+        throw new HttpError(
+          412,
+          'TUS_REQUIRED',
+          `Uploads speak tus 1.0 (https://tus.io): create one with POST ${base}, headers Tus-Resumable: 1.0.0, Upload-Length and Upload-Metadata (filename, purpose)`,
+          { 'Tus-Version': '1.0.0' },
+        );
+      }
       next();
       return;
     }
-    const base = `${req.baseUrl}/uploads`;
-    const id = req.params.id;
     try {
       const checksum = parseUploadChecksum(req.get('upload-checksum'));
       const length = Number(req.get('content-length') ?? 0);
@@ -152,9 +139,9 @@ export function uploadsRouter(ctx: ServerContext): Router {
           sha256: meta.sha256,
         };
         await assertMayUpload(req, res, input.purpose, size);
-        if (length > 0) await uploads.assertRoomForChunk(length);
+        if (length > 0) await uploads.assertRoomForBytes(length);
         const owner = ownerOf(res);
-        const state = await uploads.create(input, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) }, 'tus');
+        const state = await uploads.create(input, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) });
         await tus.handle(req, res, { base, id: state.id, ...(checksum ? { checksum } : {}) });
         // tus refused it (say a bad header): nothing is kept.
         if (res.statusCode !== 201) await uploads.remove(state.id).catch(() => {});
@@ -163,10 +150,9 @@ export function uploadsRouter(ctx: ServerContext): Router {
       }
       const state = own(id, res);
       if (req.method === 'PATCH') {
-        if (state.protocol !== 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} takes multipart chunks, not tus PATCH requests`);
         uploads.assertReceiving(id);
-        // Free disk space, before a byte is written.
-        await uploads.assertRoomForChunk(Number.isFinite(length) && length > 0 ? length : ctx.settings.maxChunkBytes);
+        // Free disk space, before a byte is written (without a length, for the rest of the file).
+        await uploads.assertRoomForBytes(Number.isFinite(length) && length > 0 ? length : state.size - state.offset);
         // Also after a dropped connection the bytes that arrived are recorded, kept for the resume.
         // The write ends when the connection does: @tus/server's promise for a request whose
         // client went away may not settle, and must not keep the upload "being written" forever.
@@ -199,7 +185,6 @@ export function uploadsRouter(ctx: ServerContext): Router {
         res.status(200).end();
         return;
       }
-      if (state.protocol !== 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} was not created with tus`);
       await tus.handle(req, res, { base });
     } catch (err) {
       reject(describeError(err).body.error.code);
@@ -210,34 +195,10 @@ export function uploadsRouter(ctx: ServerContext): Router {
   router.all('/uploads', tusRequest);
   router.all('/uploads/:id', tusRequest);
 
-  /**
-   * The earlier multipart chunk protocol (JSON creation, then chunks at any offset) answers with a
-   * Deprecation header (RFC 9745) naming tus as its successor: the page moved to tus, and the
-   * protocol goes once its tests are ported.
-   */
-  const deprecated = (_req: Request, res: Response, next: () => void) => {
-    res.setHeader('Deprecation', '@1796601600'); // 2026-12-07, when tus arrived
-    res.setHeader('Link', '<https://tus.io/protocols/resumable-upload>; rel="successor-version"');
-    next();
-  };
-
-  router.post('/uploads', deprecated, async (req, res) => {
-    try {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      // A search key may upload queries; adding to the library needs an index key.
-      await assertMayUpload(req, res, body.purpose, body.size);
-      const owner = ownerOf(res);
-      const state = await uploads.create(body, { apiKeyId: owner.keyId, session: owner.session, client: clientId(req, res) });
-      res.status(201).setHeader('Location', `${req.baseUrl}/uploads/${state.id}`);
-      res.json(uploadView(req, state));
-    } catch (err) {
-      reject(describeError(err).body.error.code);
-      throw err;
-    }
-  });
-
-  router.get('/uploads/:id', (req, res) => {
-    const state = own(req.params.id, res);
+  router.get('/uploads/:id', async (req, res) => {
+    own(req.params.id, res);
+    // The bytes on disk, not the count recorded after the last PATCH (one may still be landing).
+    const state = await uploads.tusProgress(req.params.id);
     const view = uploadView(req, state);
     res.setHeader('Upload-Offset', String(view.offset));
     res.setHeader('Upload-Length', String(state.size));
@@ -245,68 +206,12 @@ export function uploadsRouter(ctx: ServerContext): Router {
     res.json(view);
   });
 
-  router.head('/uploads/:id', (req, res) => {
-    const state = own(req.params.id, res);
-    res.setHeader('Upload-Offset', String(uploadView(req, state).offset));
-    res.setHeader('Upload-Length', String(state.size));
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(204).end();
-  });
-
+  // Termination without tus headers, for clients that only know plain HTTP.
   router.delete('/uploads/:id', async (req, res) => {
     own(req.params.id, res);
     await uploads.remove(req.params.id);
     res.status(204).end();
   });
-
-  router.post(
-    '/uploads/:id/chunks',
-    deprecated,
-    // Refuse before reading the body when we already can.
-    async (req, res, next) => {
-      try {
-        own(req.params.id, res);
-        const q = req.query.offset;
-        uploads.assertReceiving(req.params.id, q === undefined ? undefined : parseOffset(q));
-        const declared = Number(req.headers['content-length']);
-        if (Number.isFinite(declared) && declared > ctx.settings.maxChunkBytes + MULTIPART_SLACK) {
-          throw new FileTooLargeError(declared, ctx.settings.maxChunkBytes);
-        }
-        // Free disk space, before a byte is written (without a length, assume a whole chunk).
-        await uploads.assertRoomForChunk(Number.isFinite(declared) ? declared : ctx.settings.maxChunkBytes);
-        if (!req.is('multipart/form-data')) {
-          throw new InvalidArgumentError('Send chunks as multipart/form-data with a file field named "chunk" and an "offset" field');
-        }
-        next();
-      } catch (err) {
-        reject(describeError(err).body.error.code);
-        next(err);
-      }
-    },
-    chunkParser,
-    async (req: Request<{ id: string }>, res: Response) => {
-      const file = req.file;
-      try {
-        if (!file) throw new InvalidArgumentError('No chunk in the request: send the bytes as a multipart file field named "chunk"');
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const offset = parseOffset(body.offset ?? req.query.offset);
-        const sha = body.sha256 ?? req.get('x-chunk-sha256');
-        if (sha !== undefined && (typeof sha !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha))) {
-          throw new InvalidArgumentError('Chunk sha256 must be 64 hexadecimal characters');
-        }
-        const state = await uploads.writeChunk(req.params.id, offset, file.path, file.size, sha as string | undefined);
-        metrics.uploadBytes.inc({}, file.size);
-        const view = uploadView(req, state);
-        res.setHeader('Upload-Offset', String(view.offset));
-        res.json(view);
-      } catch (err) {
-        reject(describeError(err).body.error.code);
-        throw err;
-      } finally {
-        if (file) await rm(file.path, { force: true });
-      }
-    },
-  );
 
   router.post('/uploads/:id/complete', async (req, res) => {
     const id = req.params.id;
@@ -323,56 +228,59 @@ export function uploadsRouter(ctx: ServerContext): Router {
     // Search filters and --top, as the library takes them; checked now, not when the job runs.
     const filter = parseFilter({ where: body.where, folder: body.folder });
     const top = body.top === undefined ? undefined : intParam(body.top, 'top', { min: 1, max: 100, fallback: 1 });
-    let done;
-    try {
-      // Room in the queue and in the client's share of it, checked before the upload is consumed,
-      // so a refused client can complete the same upload later without sending it again.
-      await jobs.assertRoomFor(before.purpose);
-      if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
-      done = await uploads.complete(
-        id,
-        (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
-        body.sha256 as string | undefined,
-      );
-    } catch (err) {
-      reject(describeError(err).body.error.code);
-      throw err;
-    }
-    const { state, path, sniff } = done;
-    let job;
-    try {
-      // Corrupt, truncated or audio-only files (and damaged or foreign signatures) are refused now, not as a failed job later.
-      if (sniff.kind === 'signature') await ctx.engine.checkSignature?.(path, state.purpose);
-      else if (ctx.engine.probe) await ctx.engine.probe(path);
-      job = await jobs.submit(
-        state.purpose,
-        {
-          path,
-          fileName: state.fileName,
-          uploadId: state.id,
-          ownsFile: true,
-          client: state.client,
-          session: state.session,
-          ...(state.purpose === 'index'
-            ? {
-                title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
-                metadata: {
-                  originalName: state.fileName,
-                  uploadedAt: new Date().toISOString(),
-                  format: sniff.label,
-                  ...(state.mimeType ? { mimeType: state.mimeType } : {}),
-                },
-              }
-            : { limit, mediaKind: sniff.kind, ...filter, ...(top !== undefined ? { top } : {}) }),
-        },
-        { apiKeyId: state.apiKeyId },
-      );
-    } catch (err) {
-      reject(describeError(err).body.error.code);
-      await rm(path, { force: true });
-      await uploads.remove(id).catch(() => {});
-      throw err;
-    }
+    // Within this client's turn: its share of the queue is checked and its job added as one step.
+    const { state, job } = await clientTurn(before.client, async () => {
+      let done;
+      try {
+        // Room in the queue and in the client's share of it, checked before the upload is consumed,
+        // so a refused client can complete the same upload later without sending it again.
+        await jobs.assertRoomFor(before.purpose);
+        if ((await jobs.store.countUnfinishedOf(before.client)) >= ctx.settings.maxJobsPerClient) throw new TooManyJobsError(ctx.settings.maxJobsPerClient);
+        done = await uploads.complete(
+          id,
+          (sniff) => join(before.purpose === 'index' ? ctx.dirs.media : ctx.dirs.queries, `${randomUUID()}.${sniff.ext}`),
+          body.sha256 as string | undefined,
+        );
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        throw err;
+      }
+      const { state, path, sniff } = done;
+      try {
+        // Corrupt, truncated or audio-only files (and damaged or foreign signatures) are refused now, not as a failed job later.
+        if (sniff.kind === 'signature') await ctx.engine.checkSignature?.(path, state.purpose);
+        else if (ctx.engine.probe) await ctx.engine.probe(path);
+        const job = await jobs.submit(
+          state.purpose,
+          {
+            path,
+            fileName: state.fileName,
+            uploadId: state.id,
+            ownsFile: true,
+            client: state.client,
+            session: state.session,
+            ...(state.purpose === 'index'
+              ? {
+                  title: state.title ?? state.fileName.replace(/\.[A-Za-z0-9]{1,8}$/, ''),
+                  metadata: {
+                    originalName: state.fileName,
+                    uploadedAt: new Date().toISOString(),
+                    format: sniff.label,
+                    ...(state.mimeType ? { mimeType: state.mimeType } : {}),
+                  },
+                }
+              : { limit, mediaKind: sniff.kind, ...filter, ...(top !== undefined ? { top } : {}) }),
+          },
+          { apiKeyId: state.apiKeyId },
+        );
+        return { state, job };
+      } catch (err) {
+        reject(describeError(err).body.error.code);
+        await rm(path, { force: true });
+        await uploads.remove(id).catch(() => {});
+        throw err;
+      }
+    });
     const after = await uploads.markCompleted(id, job.id);
     metrics.uploadsCompleted.inc({ purpose: state.purpose });
     res.status(201).setHeader('Location', `${req.baseUrl}/jobs/${job.id}`);

@@ -55,7 +55,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const app = createServer(engine, { ...rest, allowedHosts: [...(rest.allowedHosts ?? []), ...bound] });
   await app.ready;
   const server = createHttpServer(app);
-  // Chunks may take a while on slow links; event streams stay open indefinitely.
+  // A tus PATCH may take a while on slow links; event streams stay open indefinitely.
   server.requestTimeout = 15 * 60 * 1000;
   server.headersTimeout = 60 * 1000;
   await new Promise<void>((resolve, reject) => {

@@ -58,17 +58,15 @@ export interface ServerOptions {
   dataDir?: string;
   /** Largest file accepted (default 4 GiB). */
   maxFileBytes?: number;
-  /** Chunk size suggested to clients (default 8 MiB). */
+  /** Size of the tus PATCH requests the page sends (default 8 MiB); other tus clients choose their own. */
   chunkBytes?: number;
-  /** Largest chunk accepted (default 2 × chunkBytes). */
-  maxChunkBytes?: number;
   /** Uploads one client (API key, or IP address) may have receiving bytes (default: DEFAULT_SERVER_LIMITS in limits.ts, as below). */
   maxUploadsPerClient?: number;
   /** Declared bytes one client's unfinished uploads may reserve. */
   maxClientUploadBytes?: number;
   /** Bytes of indexed uploads the server keeps per client (admin keys exempt); 507 STORAGE_QUOTA_EXCEEDED beyond. */
   maxClientStoredBytes?: number;
-  /** Uploads and chunks are refused with 507 when they would leave less free on the data directory's disk. */
+  /** Uploads and their PATCH requests are refused with 507 when they would leave less free on the data directory's disk. */
   minFreeDiskBytes?: number;
   /** Jobs waiting in this server's queue before submissions get 503 QUEUE_FULL. */
   maxQueuedJobs?: number;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EmptyFileError,
@@ -19,20 +19,14 @@ import { HttpError } from './errors.js';
 import { looksLikeMedia, sniffFile, type SniffResult } from './sniff.js';
 
 /**
- * Resumable uploads on disk, in the spirit of tus: an upload is created with its total size,
- * bytes arrive as chunks at any offset, in any order, possibly in parallel or twice; the
- * server records which byte ranges it holds, so a client can ask and send only what is
- * missing. Each upload is `<id>.part` (bytes, written in place at their offsets) and
- * `<id>.json` (state), so uploads survive a server restart. Unfinished uploads expire.
+ * What retrace keeps about resumable uploads (tus 1.0, see tus.ts): an upload is created with
+ * its total size, its bytes arrive in order through @tus/server into `tus/<id>`, and this store
+ * holds the rest in `<id>.json` — owner, purpose, per-client limits, expiry — so uploads survive
+ * a server restart. Unfinished uploads expire.
  */
 
 export type UploadPurpose = 'search' | 'index';
 export type UploadStatus = 'receiving' | 'completed';
-/**
- * How the bytes arrive: `tus` (tus 1.0 through @tus/server, bytes in `tus/<id>` written by
- * @tus/file-store, in order) or `chunks` (retrace's earlier multipart chunks at any offset).
- */
-export type UploadProtocol = 'tus' | 'chunks';
 
 export interface UploadState {
   id: string;
@@ -42,13 +36,9 @@ export interface UploadState {
   mimeType: string | null;
   sha256: string | null;
   title: string | null;
-  /** Chunk size the client should use (any size up to `maxChunkBytes` is accepted). */
-  chunkSize: number;
-  maxChunkBytes: number;
-  /** Stored byte ranges, sorted and merged, as half-open [start, end). */
-  received: Array<[number, number]>;
+  /** Bytes stored from the start (tus `Upload-Offset`), as last seen on disk. */
+  offset: number;
   status: UploadStatus;
-  protocol: UploadProtocol;
   jobId: string | null;
   /** The API key that created the upload (null without keys); only it or an admin may use it. */
   apiKeyId: string | null;
@@ -63,8 +53,6 @@ export interface UploadState {
 
 export interface UploadLimits {
   maxFileBytes: number;
-  chunkBytes: number;
-  maxChunkBytes: number;
   /** Uploads receiving bytes per client. */
   maxUploadsPerClient: number;
   /** Declared bytes of one client's uploads receiving bytes. */
@@ -90,48 +78,9 @@ export interface CreateUploadInput {
   title?: unknown;
 }
 
-export function receivedBytes(ranges: ReadonlyArray<[number, number]>): number {
-  return ranges.reduce((n, [a, b]) => n + (b - a), 0);
-}
-
-/** Insert [start, end) into sorted, merged ranges (touching ranges merge). */
-export function addRange(ranges: ReadonlyArray<[number, number]>, start: number, end: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let s = start;
-  let e = end;
-  let placed = false;
-  for (const [a, b] of ranges) {
-    if (b < s) out.push([a, b]);
-    else if (a > e) {
-      if (!placed) {
-        out.push([s, e]);
-        placed = true;
-      }
-      out.push([a, b]);
-    } else {
-      s = Math.min(s, a);
-      e = Math.max(e, b);
-    }
-  }
-  if (!placed) out.push([s, e]);
-  return out;
-}
-
-/** Gaps of [0, size) not covered by `ranges`. */
-export function missingRanges(ranges: ReadonlyArray<[number, number]>, size: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let pos = 0;
-  for (const [a, b] of ranges) {
-    if (a > pos) out.push([pos, a]);
-    pos = Math.max(pos, b);
-  }
-  if (pos < size) out.push([pos, size]);
-  return out;
-}
-
 interface Entry {
   state: UploadState;
-  /** Chunk writes in progress. */
+  /** PATCH requests writing bytes now. */
   writing: number;
   completing: boolean;
   /** Serialises writes of the state file. */
@@ -149,8 +98,6 @@ export interface CompletedUpload {
 export class UploadStore {
   private readonly entries = new Map<string, Entry>();
   readonly dir: string;
-  /** Where multer writes incoming chunks before they are copied into place. */
-  readonly chunkDir: string;
 
   constructor(
     dir: string,
@@ -159,45 +106,38 @@ export class UploadStore {
     private readonly freeBytes: (dir: string) => Promise<number>,
   ) {
     this.dir = dir;
-    this.chunkDir = join(dir, 'incoming');
     this.tusDir = join(dir, 'tus');
   }
 
   /** Where @tus/file-store keeps the bytes (`<id>`) and its own record (`<id>.json`) of tus uploads. */
   readonly tusDir: string;
 
-  /** Create the directories, reload uploads from disk, drop stray chunk files. */
+  /** Create the directories and reload uploads from disk. */
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await rm(this.chunkDir, { recursive: true, force: true });
-    await mkdir(this.chunkDir, { recursive: true });
     await mkdir(this.tusDir, { recursive: true });
+    // Left by the retired multipart chunk protocol (stray chunks, never resumable with tus).
+    await rm(join(this.dir, 'incoming'), { recursive: true, force: true });
     for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.part')) await rm(join(this.dir, name), { force: true });
       const m = /^([0-9a-f-]{36})\.json$/.exec(name);
-      if (!m) {
-        // A .part without state cannot be resumed.
-        const p = /^([0-9a-f-]{36})\.part$/.exec(name);
-        if (p) {
-          try {
-            await stat(join(this.dir, `${p[1]}.json`));
-          } catch {
-            await rm(join(this.dir, name), { force: true });
-          }
-        }
-        continue;
-      }
+      if (!m) continue;
       try {
-        const state = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as UploadState;
+        const saved = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as UploadState & { protocol?: string; received?: Array<[number, number]> };
+        const { protocol, received, ...state } = saved;
         if (state.id !== m[1]) throw new Error('id mismatch');
+        // Saved before the chunk protocol went (byte ranges, a protocol). An unfinished chunk
+        // upload has no tus bytes to resume: its client starts again.
+        if (state.offset === undefined) {
+          if (state.status === 'receiving' && protocol !== 'tus') throw new Error('unfinished chunk protocol upload');
+          state.offset = received?.[0]?.[0] === 0 ? received[0][1] : 0;
+        }
         // Uploads saved before keys (or before per-client limits) have no owner fields.
         state.apiKeyId ??= null;
         state.session ??= null;
         state.client ??= state.apiKeyId ? `key:${state.apiKeyId}` : 'unknown';
-        state.protocol ??= 'chunks';
         this.entries.set(state.id, { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false });
       } catch {
-        await rm(join(this.dir, name), { force: true });
-        await rm(join(this.dir, `${m[1]}.part`), { force: true });
+        await this.discard(m[1]);
       }
     }
     // tus bytes without a state of ours (a crash between the two writes) belong to nobody.
@@ -207,8 +147,9 @@ export class UploadStore {
     }
   }
 
+  /** The bytes of upload `id`, as @tus/file-store writes them. */
   partPath(id: string): string {
-    return this.entries.get(id)?.state.protocol === 'tus' ? join(this.tusDir, id) : join(this.dir, `${id}.part`);
+    return join(this.tusDir, id);
   }
   private statePath(id: string): string {
     return join(this.dir, `${id}.json`);
@@ -243,7 +184,7 @@ export class UploadStore {
   /** Bytes every upload still receiving has declared but not yet sent: space already promised. */
   private promisedBytes(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.state.status === 'receiving') n += e.state.size - receivedBytes(e.state.received);
+    for (const e of this.entries.values()) if (e.state.status === 'receiving') n += e.state.size - e.state.offset;
     return n;
   }
 
@@ -253,16 +194,16 @@ export class UploadStore {
     if (free - promised - bytes < this.limits.minFreeDiskBytes) throw new InsufficientStorageError(bytes);
   }
 
-  /** Before a chunk's body is read: its bytes land twice for a moment (multer's file, then the upload), within the space promised. */
-  async assertRoomForChunk(length: number): Promise<void> {
-    await this.assertRoom(2 * Math.min(length, this.limits.maxChunkBytes), 0);
+  /**
+   * Before a request body of `length` bytes is read. Its bytes were promised when the upload was
+   * created; this catches a disk that something else has filled since.
+   */
+  async assertRoomForBytes(length: number): Promise<void> {
+    await this.assertRoom(length, 0);
   }
 
-  /**
-   * Check and record a new upload. For `tus`, @tus/file-store creates the bytes file right after
-   * (under the id returned here), so the checks and limits are the same for both protocols.
-   */
-  async create(input: CreateUploadInput, owner: UploadOwner = { apiKeyId: null, client: 'local' }, protocol: UploadProtocol = 'chunks'): Promise<UploadState> {
+  /** Check and record a new upload; @tus/file-store creates the bytes file right after, under the id returned here. */
+  async create(input: CreateUploadInput, owner: UploadOwner = { apiKeyId: null, client: 'local' }): Promise<UploadState> {
     const { fileName, size, purpose, sha256, mimeType, title } = input;
     if (typeof fileName !== 'string' || fileName.trim() === '' || fileName.length > 255 || /[\u0000-\u001f]/.test(fileName)) {
       throw new InvalidArgumentError('fileName must be a non-empty string of at most 255 characters');
@@ -300,11 +241,8 @@ export class UploadStore {
       mimeType: typeof mimeType === 'string' ? mimeType : null,
       sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null,
       title: typeof title === 'string' && title.trim() ? title.trim() : null,
-      chunkSize: Math.min(this.limits.chunkBytes, this.limits.maxChunkBytes),
-      maxChunkBytes: this.limits.maxChunkBytes,
-      received: [],
+      offset: 0,
       status: 'receiving',
-      protocol,
       jobId: null,
       apiKeyId: owner.apiKeyId,
       session: owner.session ?? null,
@@ -317,7 +255,6 @@ export class UploadStore {
     const entry: Entry = { state, writing: 0, completing: false, saving: Promise.resolve(), deleted: false };
     this.entries.set(state.id, entry);
     try {
-      if (protocol === 'chunks') await writeFile(this.partPath(state.id), Buffer.alloc(0));
       await this.save(entry);
     } catch (err) {
       await this.discard(state.id);
@@ -336,56 +273,18 @@ export class UploadStore {
     return e;
   }
 
-  /** Throws unless the upload can take a chunk; call before reading the request body. */
-  assertReceiving(id: string, offset?: number): void {
+  /** Throws unless the upload can take bytes; call before reading the request body. */
+  assertReceiving(id: string): void {
     const e = this.entry(id);
     if (e.state.status !== 'receiving') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is already complete`);
-    if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is being completed; it takes no more chunks`);
-    if (offset !== undefined && offset >= e.state.size) {
-      throw new RetraceError('CHUNK_OUT_OF_RANGE', `Chunk offset ${offset} is at or past the end of the ${e.state.size}-byte file`);
-    }
-  }
-
-  /**
-   * Copy a chunk (a file multer stored) into the upload at `offset`. Overlapping or repeated
-   * chunks simply overwrite the same bytes. The caller deletes `chunkPath` afterwards.
-   */
-  async writeChunk(id: string, offset: number, chunkPath: string, length: number, sha256?: string): Promise<UploadState> {
-    const e = this.entry(id);
-    this.assertReceiving(id);
-    const { size } = e.state;
-    if (e.state.protocol === 'tus') throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} was created with tus; send its bytes with PATCH (tus 1.0)`);
-    if (length === 0) throw new InvalidArgumentError('Chunk is empty');
-    if (length > this.limits.maxChunkBytes) throw new FileTooLargeError(length, this.limits.maxChunkBytes);
-    if (offset + length > size) {
-      throw new RetraceError('CHUNK_OUT_OF_RANGE', `Chunk [${offset}, ${offset + length}) runs past the end of the ${size}-byte file`);
-    }
-    e.writing++;
-    try {
-      if (sha256) {
-        const actual = await hashFile(chunkPath);
-        if (actual !== sha256.toLowerCase()) {
-          throw new RetraceError('CHECKSUM_MISMATCH', `Chunk at offset ${offset} has SHA-256 ${actual}, expected ${sha256.toLowerCase()}; send it again`);
-        }
-      }
-      await copyInto(chunkPath, this.partPath(id), offset, length);
-      if (e.deleted) throw new NotFoundError('Upload', id);
-      const now = Date.now();
-      e.state.received = addRange(e.state.received, offset, offset + length);
-      e.state.updatedAt = new Date(now).toISOString();
-      e.state.expiresAt = new Date(now + this.limits.ttlMs).toISOString();
-      await this.save(e);
-      return { ...e.state };
-    } finally {
-      e.writing--;
-    }
+    if (e.completing) throw new HttpError(409, 'UPLOAD_ERROR', `Upload ${id} is being completed; it takes no more bytes`);
   }
 
   /**
    * Check and finish an upload: every byte present, the size on disk right, the SHA-256 right
    * (if one was given, now or at creation), the content a video or image. On success the file
-   * is moved to `dest(sniff)` and the upload is marked completed. A checksum mismatch or
-   * a non-media file deletes the upload; missing bytes leave it resumable.
+   * is moved to `dest(sniff)`; the caller marks the upload completed once its job exists. A
+   * checksum mismatch or a non-media file deletes the upload; missing bytes leave it resumable.
    */
   async complete(id: string, dest: (sniff: SniffResult) => string, sha256?: string): Promise<CompletedUpload> {
     const e = this.entry(id);
@@ -397,19 +296,13 @@ export class UploadStore {
     e.completing = true;
     try {
       const { size } = e.state;
-      // tus bytes arrive in order: what is on disk is the received prefix.
-      if (e.state.protocol === 'tus') await this.syncTusOffset(e);
-      const missing = missingRanges(e.state.received, size);
-      if (missing.length > 0) {
-        const have = receivedBytes(e.state.received);
-        const shown = missing
-          .slice(0, 5)
-          .map(([a, b]) => `${a}-${b - 1}`)
-          .join(', ');
+      await this.syncOffset(e);
+      const { offset } = e.state;
+      if (offset < size) {
         throw new RetraceError(
           'SIZE_MISMATCH',
-          `Upload is incomplete: ${formatBytes(have)} of ${formatBytes(size)} received; missing bytes ${shown}${missing.length > 5 ? ', …' : ''}. Send the missing ranges, then complete again`,
-          { details: { missing } },
+          `Upload is incomplete: ${formatBytes(offset)} of ${formatBytes(size)} received; missing bytes ${offset}-${size - 1}. Send the rest from offset ${offset} (tus PATCH), then complete again`,
+          { details: { offset } },
         );
       }
       const onDisk = (await stat(this.partPath(id))).size;
@@ -433,22 +326,22 @@ export class UploadStore {
       const target = dest(sniff);
       await rename(this.partPath(id), target);
       // @tus/file-store's record of the upload; ours says it is complete.
-      if (e.state.protocol === 'tus') await rm(join(this.tusDir, `${id}.json`), { force: true });
+      await rm(join(this.tusDir, `${id}.json`), { force: true });
       return { state: { ...e.state }, path: target, sniff };
     } finally {
       e.completing = false;
     }
   }
 
-  /** Bytes of a tus upload on disk, as its received range; also refreshes `updatedAt`. */
-  private async syncTusOffset(e: Entry): Promise<void> {
-    const onDisk = await stat(join(this.tusDir, e.state.id)).then(
+  /** Record the bytes on disk as the offset (tus bytes arrive in order); also refreshes `updatedAt`. */
+  private async syncOffset(e: Entry): Promise<void> {
+    const onDisk = await stat(this.partPath(e.state.id)).then(
       (s) => s.size,
       () => 0,
     );
-    const prefix: Array<[number, number]> = onDisk > 0 ? [[0, Math.min(onDisk, e.state.size)]] : [];
-    if (receivedBytes(prefix) === receivedBytes(e.state.received)) return;
-    e.state.received = prefix;
+    const offset = Math.min(onDisk, e.state.size);
+    if (offset === e.state.offset) return;
+    e.state.offset = offset;
     e.state.updatedAt = new Date().toISOString();
     await this.save(e);
   }
@@ -471,7 +364,7 @@ export class UploadStore {
   /** After a tus PATCH (or an interrupted one): record how many bytes are stored now. */
   async tusProgress(id: string): Promise<UploadState> {
     const e = this.entry(id);
-    if (e.state.status === 'receiving' && e.state.protocol === 'tus') await this.syncTusOffset(e);
+    if (e.state.status === 'receiving') await this.syncOffset(e);
     return { ...e.state };
   }
 
@@ -500,7 +393,6 @@ export class UploadStore {
       this.entries.delete(id);
       await e.saving.catch(() => {});
     }
-    await rm(join(this.dir, `${id}.part`), { force: true });
     await rm(join(this.tusDir, id), { force: true });
     await rm(join(this.tusDir, `${id}.json`), { force: true });
     await rm(this.statePath(id), { force: true });
@@ -543,33 +435,4 @@ async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/** Copy `length` bytes of `src` into `dest` at `offset` (positioned writes; parallel chunks do not interfere). */
-async function copyInto(src: string, dest: string, offset: number, length: number): Promise<void> {
-  const input = await open(src, 'r');
-  let output;
-  try {
-    try {
-      output = await open(dest, 'r+');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'NOT_FOUND', 'Upload was deleted while a chunk was arriving');
-      throw err;
-    }
-    const buf = Buffer.allocUnsafe(Math.min(length, 1 << 20));
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await input.read(buf, 0, Math.min(buf.length, length - done), done);
-      if (bytesRead === 0) throw new RetraceError('UPLOAD_ERROR', 'Chunk file ended early');
-      let w = 0;
-      while (w < bytesRead) {
-        const { bytesWritten } = await output.write(buf, w, bytesRead - w, offset + done + w);
-        w += bytesWritten;
-      }
-      done += bytesRead;
-    }
-  } finally {
-    await input.close();
-    await output?.close();
-  }
 }

@@ -4,20 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/index.js';
 import { editClip, extractStill, makeClip, makeTempDir, problemFiles, type TempDir } from '../helpers/media-fixtures.js';
 import {
-  chunkOffsets,
   createUpload,
+  dropTusPatch,
   json,
   listFiles,
   openTestEngine,
-  rawPost,
+  patchUpload,
   readJobEvents,
-  sendChunk,
-  sendTruncatedChunk,
   sha256,
   startTestServer,
+  tusRequest,
+  tusUpload,
   uploadFile,
   waitForJob,
-  waitUntilEmpty,
   type TestEngine,
 } from './server-helpers.js';
 
@@ -25,7 +24,6 @@ const KiB = 1024;
 const CHUNK = 64 * KiB;
 const SERVER_OPTIONS = {
   chunkBytes: CHUNK,
-  maxChunkBytes: 2 * CHUNK,
   maxFileBytes: 20 * 1024 * KiB,
   maxUploadsPerClient: 4,
   uploadTtlMs: 60_000,
@@ -47,9 +45,9 @@ function expectError(r: { status: number; body: any }, status: number, code?: st
   if (code) expect(r.body.error.code).toBe(code);
 }
 
-/** Files under the data dir, without the ones uploads legitimately keep. */
+/** Files under the data dir, without a state file being replaced just then (written after the answer). */
 async function snapshot(): Promise<string[]> {
-  return listFiles(dataDir);
+  return (await listFiles(dataDir)).filter((f) => !f.endsWith('.tmp'));
 }
 
 beforeAll(async () => {
@@ -113,7 +111,7 @@ describe('upload → job → result', () => {
   it('indexes a clip uploaded with tus and a checksum, with live progress over SSE', async () => {
     const { jobId, complete } = await uploadFile(base, clips.ref, 'index', { withSha: true });
     expect(complete.body.job).toMatchObject({ id: jobId, kind: 'index', fileName: 'ref.mp4' });
-    expect(complete.body.upload).toMatchObject({ status: 'completed', jobId, missing: [] });
+    expect(complete.body.upload).toMatchObject({ status: 'completed', jobId, offset: (await stat(clips.ref)).size });
     const sse = await readJobEvents(base, jobId);
     expect(sse.status).toBe(200);
     expect(sse.contentType).toMatch(/text\/event-stream/);
@@ -216,24 +214,24 @@ describe('upload → job → result', () => {
     expect(job.result.matches).toEqual([]);
   });
 
-  it('accepts chunks out of order, in parallel, repeated and overlapping', async () => {
+  it('takes an upload in several PATCH requests, refuses one at a stale offset, and completes with the SHA-256 given then', async () => {
     const bytes = await readFile(clips.edited);
-    const created = await createUpload(base, 'shuffled.mp4', bytes.length, 'search');
+    const created = await createUpload(base, 'parts.mp4', bytes.length, 'search');
     expect(created.status).toBe(201);
-    const id = created.body.id;
-    expect(created.body.chunkSize).toBe(CHUNK);
-    const offsets = chunkOffsets(bytes.length, CHUNK).reverse();
-    // Parallel, last chunk first.
-    const results = await Promise.all(
-      offsets.map((o) => sendChunk(base, id, o, bytes.subarray(o, o + CHUNK), { offsetIn: o % (2 * CHUNK) === 0 ? 'query' : 'body' })),
-    );
-    for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(200);
-    // Again, and an unaligned overlapping piece: harmless.
-    expect((await sendChunk(base, id, 0, bytes.subarray(0, CHUNK))).status).toBe(200);
-    const overlap = await sendChunk(base, id, 1000, bytes.subarray(1000, 1000 + CHUNK + 500));
-    expect(overlap.status).toBe(200);
-    expect(overlap.body.received).toEqual([[0, bytes.length]]);
-    expect(overlap.body.missing).toEqual([]);
+    const id = created.id;
+    const part = 16 * KiB;
+    expect(bytes.length).toBeGreaterThan(2 * part);
+    expect((await patchUpload(base, id, 0, bytes.subarray(0, part))).offset).toBe(part);
+    // The same bytes again (a client that lost the answer): tus says where the upload stands instead.
+    const stale = await patchUpload(base, id, 0, bytes.subarray(0, part));
+    expect(stale.status).toBe(409);
+    const head = await tusRequest(base, `/api/uploads/${id}`, 'HEAD');
+    expect(head.headers.get('upload-offset')).toBe(String(part));
+    for (let o = part; o < bytes.length; o += part) {
+      const r = await patchUpload(base, id, o, bytes.subarray(o, o + part));
+      expect(r.status, r.text).toBe(204);
+      expect(r.offset).toBe(Math.min(bytes.length, o + part));
+    }
     const state = await json(base, `/api/uploads/${id}`);
     expect(state.body).toMatchObject({ receivedBytes: bytes.length, offset: bytes.length, status: 'receiving' });
     expect(state.headers.get('upload-offset')).toBe(String(bytes.length));
@@ -252,22 +250,21 @@ describe('upload → job → result', () => {
   it('resumes an interrupted upload, also across a server restart', async () => {
     const bytes = await readFile(clips.ref2);
     const created = await createUpload(base, 'ref2.mp4', bytes.length, 'index', { title: 'Seahorse valley' });
-    const id = created.body.id;
-    const offsets = chunkOffsets(bytes.length, CHUNK);
-    const half = Math.floor(offsets.length / 2);
-    for (const o of offsets.slice(0, half)) expect((await sendChunk(base, id, o, bytes.subarray(o, o + CHUNK))).status).toBe(200);
-    // The connection drops in the middle of the next chunk.
-    const cut = offsets[half];
-    await sendTruncatedChunk(base, id, cut, bytes.subarray(cut, cut + CHUNK), 20_000);
-    expect(await waitUntilEmpty(join(dataDir, 'uploads', 'incoming'))).toEqual([]);
+    const id = created.id;
+    const half = Math.floor(bytes.length / 2);
+    expect((await patchUpload(base, id, 0, bytes.subarray(0, half))).status).toBe(204);
+    // The connection drops in the middle of the next request.
+    await dropTusPatch(new URL(`/api/uploads/${id}`, base).href, half, bytes.subarray(half), 20_000);
     const state = await json(base, `/api/uploads/${id}`);
     expect(state.status).toBe(200);
-    expect(state.body.receivedBytes).toBe(cut);
-    expect(state.body.missing).toEqual([[cut, bytes.length]]);
+    const kept = state.body.offset as number;
+    // What arrived before the line was cut is kept, nothing more.
+    expect(kept).toBeGreaterThanOrEqual(half);
+    expect(kept).toBeLessThanOrEqual(half + 20_000);
     // Completing now is refused but keeps the upload.
     const early = await json(base, `/api/uploads/${id}/complete`, { body: {} });
     expectError(early, 409, 'SIZE_MISMATCH');
-    expect(early.body.error.message).toMatch(/missing bytes/);
+    expect(early.body.error.message).toContain(`missing bytes ${kept}-${bytes.length - 1}`);
 
     // The server restarts: the upload's state is on disk.
     await srv.close();
@@ -275,10 +272,22 @@ describe('upload → job → result', () => {
     base = srv.url;
     const after = await json(base, `/api/uploads/${id}`);
     expect(after.status).toBe(200);
-    expect(after.body.missing).toEqual([[cut, bytes.length]]);
-    for (const [a, b] of after.body.missing as Array<[number, number]>) {
-      for (let o = a; o < b; o += CHUNK) expect((await sendChunk(base, id, o, bytes.subarray(o, Math.min(b, o + CHUNK)))).status).toBe(200);
-    }
+    expect(after.body.offset).toBe(kept);
+    // tus-js-client asks for the offset and sends the rest.
+    const offsets: number[] = [];
+    await tusUpload(
+      base,
+      bytes,
+      {},
+      {
+        uploadUrl: new URL(`/api/uploads/${id}`, base).href,
+        chunkSize: CHUNK,
+        onBeforeRequest: (req) => {
+          if (req.getMethod() === 'PATCH') offsets.push(Number(req.getHeader('Upload-Offset')));
+        },
+      },
+    );
+    expect(offsets[0]).toBe(kept);
     const done = await json(base, `/api/uploads/${id}/complete`, { body: { sha256: sha256(bytes) } });
     expect(done.status, JSON.stringify(done.body)).toBe(201);
     const job = await waitForJob(base, done.body.job.id);
@@ -314,66 +323,54 @@ describe('upload → job → result', () => {
 describe('bad input: a clear 4xx and nothing left behind', () => {
   it('refuses bad upload declarations', async () => {
     const before = await snapshot();
-    expectError(await json(base, '/api/uploads', { rawBody: '{"fileName": ' }), 400, 'INVALID_ARGUMENT');
-    expectError(await json(base, '/api/uploads', { body: { size: 10, purpose: 'search' } }), 400, 'INVALID_ARGUMENT');
+    // Not tus: the JSON protocol of earlier versions is gone, and the answer says what to send.
+    const plain = await json(base, '/api/uploads', { body: { fileName: 'a.mp4', size: 10, purpose: 'search' } });
+    expectError(plain, 412, 'TUS_REQUIRED');
+    expect(plain.headers.get('tus-version')).toBe('1.0.0');
+    expect(plain.body.error.message).toContain('Tus-Resumable');
     expectError(await createUpload(base, 'a.mp4', 0, 'search'), 400, 'EMPTY_FILE');
     expectError(await createUpload(base, 'a.mp4', -5, 'search'), 400, 'INVALID_ARGUMENT');
     expectError(await createUpload(base, 'a.mp4', 1.5, 'search'), 400, 'INVALID_ARGUMENT');
     expectError(await createUpload(base, 'big.mp4', SERVER_OPTIONS.maxFileBytes + 1, 'index'), 413, 'FILE_TOO_LARGE');
-    expectError(await json(base, '/api/uploads', { body: { fileName: 'a.mp4', size: 10, purpose: 'delete' } }), 400, 'INVALID_ARGUMENT');
+    expectError(await createUpload(base, 'a.mp4', 10, 'delete'), 400, 'INVALID_ARGUMENT');
     expectError(await createUpload(base, 'notes.txt', 100, 'search'), 415, 'UNSUPPORTED_MEDIA');
-    expectError(await createUpload(base, 'setup.exe', 100, 'index', { mimeType: 'video/mp4' }), 415, 'UNSUPPORTED_MEDIA');
+    expectError(await createUpload(base, 'setup.exe', 100, 'index', { filetype: 'video/mp4' }), 415, 'UNSUPPORTED_MEDIA');
     expectError(await createUpload(base, 'a.mp4', 100, 'search', { sha256: 'abc' }), 400, 'INVALID_ARGUMENT');
-    expectError(await json(base, '/api/uploads', { body: { fileName: 'x'.repeat(300) + '.mp4', size: 10, purpose: 'search' } }), 400, 'INVALID_ARGUMENT');
+    expectError(await createUpload(base, 'x'.repeat(300) + '.mp4', 10, 'search'), 400, 'INVALID_ARGUMENT');
+    expectError(await createUpload(base, 'a.mp4', 10, 'search', {}, { 'upload-metadata': 'filename not-base64!' }), 400, 'INVALID_ARGUMENT');
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses bad chunks', async () => {
+  it('refuses bad PATCH requests and stores none of their bytes', async () => {
     const bytes = await readFile(clips.ref3);
-    const created = await createUpload(base, 'chunks.mp4', 200_000, 'search');
-    const id = created.body.id;
+    const created = await createUpload(base, 'parts.mp4', 200_000, 'search');
+    const id = created.id;
     const before = await snapshot();
     const piece = bytes.subarray(0, 1000);
-    expectError(await sendChunk(base, '7d1f3c1e-1111-4222-8333-444455556666', 0, piece), 404, 'NOT_FOUND');
-    expectError(await sendChunk(base, 'not-an-id', 0, piece), 404, 'NOT_FOUND');
-    expectError(await sendChunk(base, id, 200_000, piece, { offsetIn: 'query' }), 416, 'CHUNK_OUT_OF_RANGE');
-    expectError(await sendChunk(base, id, 199_500, piece), 416, 'CHUNK_OUT_OF_RANGE');
-    expectError(await sendChunk(base, id, 0, Buffer.alloc(2 * CHUNK + 1)), 413, 'FILE_TOO_LARGE');
-    expectError(await sendChunk(base, id, 0, Buffer.alloc(2 * CHUNK + 1), { offsetIn: 'query' }), 413, 'FILE_TOO_LARGE');
-    expectError(await sendChunk(base, id, 0, piece, { field: 'file' }), 400, 'UPLOAD_ERROR');
-    expectError(await sendChunk(base, id, 0, piece, { sha256: 'f'.repeat(64) }), 460, 'CHECKSUM_MISMATCH');
-    // No offset at all; a non-numeric one.
-    const noOffset = new FormData();
-    noOffset.set('chunk', new Blob([new Uint8Array(piece)]), 'blob');
-    const r1 = await fetch(new URL(`/api/uploads/${id}/chunks`, base), { method: 'POST', body: noOffset });
-    expectError({ status: r1.status, body: await r1.json() }, 400, 'INVALID_ARGUMENT');
-    const r2 = await fetch(new URL(`/api/uploads/${id}/chunks?offset=abc`, base), { method: 'POST', body: noOffset });
-    expectError({ status: r2.status, body: await r2.json() }, 400, 'INVALID_ARGUMENT');
-    // No file part; not multipart; malformed multipart.
-    const onlyField = new FormData();
-    onlyField.set('offset', '0');
-    const r3 = await fetch(new URL(`/api/uploads/${id}/chunks`, base), { method: 'POST', body: onlyField });
-    expectError({ status: r3.status, body: await r3.json() }, 400, 'INVALID_ARGUMENT');
-    expectError(await json(base, `/api/uploads/${id}/chunks`, { body: { offset: 0, chunk: 'AAAA' } }), 400, 'INVALID_ARGUMENT');
-    const malformed = Buffer.from(
-      '--XYZ\r\nContent-Disposition: form-data; name="offset"\r\n\r\n0\r\n--XYZ\r\nContent-Disposition: form-data; name="chunk"; filename="b"\r\n\r\nhello world',
+    expectError(
+      await json(base, '/api/uploads/7d1f3c1e-1111-4222-8333-444455556666', { method: 'PATCH', headers: { 'tus-resumable': '1.0.0' } }),
+      404,
+      'NOT_FOUND',
     );
-    expectError(await rawPost(base, `/api/uploads/${id}/chunks`, { 'content-type': 'multipart/form-data; boundary=XYZ' }, malformed), 400, 'UPLOAD_ERROR');
+    expectError(await json(base, '/api/uploads/not-an-id', { method: 'PATCH', headers: { 'tus-resumable': '1.0.0' } }), 404, 'NOT_FOUND');
+    // tus's own answers: an offset other than the upload's, none at all, a body that is not
+    // application/offset+octet-stream, more bytes than were declared.
+    expect((await patchUpload(base, id, 500, piece)).status).toBe(409);
+    expect((await patchUpload(base, id, 0, piece, { 'upload-offset': '' })).status).toBe(400);
+    expect((await patchUpload(base, id, 0, piece, { 'content-type': 'multipart/form-data; boundary=x' })).status).toBe(400);
+    expect((await patchUpload(base, id, 0, Buffer.alloc(200_001))).status).toBe(413);
     // Nothing was stored by any of them.
     const state = await json(base, `/api/uploads/${id}`);
-    expect(state.body.received).toEqual([]);
+    expect(state.body.offset).toBe(0);
     expect(await snapshot()).toEqual(before);
-    expect(await listFiles(join(dataDir, 'uploads', 'incoming'))).toEqual([]);
     expect((await fetch(new URL(`/api/uploads/${id}`, base), { method: 'DELETE' })).status).toBe(204);
     expect(await snapshot()).toEqual(before.filter((f) => !f.includes(id)));
   });
 
-  async function uploadWhole(path: string, fileName: string, purpose: 'search' | 'index', extra: Record<string, unknown> = {}) {
+  async function uploadWhole(path: string, fileName: string, purpose: 'search' | 'index', extra: Record<string, string> = {}) {
     const bytes = await readFile(path);
-    const created = await createUpload(base, fileName, bytes.length, purpose, extra);
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    for (const o of chunkOffsets(bytes.length, CHUNK)) expect((await sendChunk(base, created.body.id, o, bytes.subarray(o, o + CHUNK))).status).toBe(200);
-    return { id: created.body.id as string, bytes };
+    const { id } = await tusUpload(base, bytes, { filename: fileName, purpose, ...extra });
+    return { id, bytes };
   }
 
   it('refuses a completed upload whose checksum is wrong, and deletes it', async () => {
@@ -389,8 +386,8 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
     const before = await snapshot();
     const bytes = await readFile(clips.ref3);
     const created = await createUpload(base, 'short.mp4', bytes.length, 'search');
-    const id = created.body.id;
-    expect((await sendChunk(base, id, 0, bytes.subarray(0, CHUNK))).status).toBe(200);
+    const id = created.id;
+    expect((await patchUpload(base, id, 0, bytes.subarray(0, CHUNK))).status).toBe(204);
     const r = await json(base, `/api/uploads/${id}/complete`, { body: {} });
     expectError(r, 409, 'SIZE_MISMATCH');
     expect(r.body.error.message).toContain(`missing bytes ${CHUNK}-${bytes.length - 1}`);
@@ -447,7 +444,7 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
     let refused: { status: number; body: any } | null = null;
     for (let i = 0; i < SERVER_OPTIONS.maxUploadsPerClient + 1; i++) {
       const r = await createUpload(base, `c${i}.mp4`, 1000, 'search');
-      if (r.status === 201) ids.push(r.body.id);
+      if (r.status === 201) ids.push(r.id);
       else {
         refused = r;
         break;
@@ -463,14 +460,15 @@ describe('bad input: a clear 4xx and nothing left behind', () => {
   it('expires unfinished uploads and deletes their bytes', async () => {
     const before = await snapshot();
     const created = await createUpload(base, 'stale.mp4', 5000, 'search');
-    const id = created.body.id;
-    expect((await sendChunk(base, id, 0, Buffer.alloc(1000, 1))).status).toBe(200);
-    expect((await snapshot()).length).toBe(before.length + 2);
-    expect(created.body.expiresAt).toBeDefined();
+    const id = created.id;
+    expect((await patchUpload(base, id, 0, Buffer.alloc(1000, 1))).status).toBe(204);
+    // Our record, tus's bytes and tus's record.
+    expect((await snapshot()).length).toBe(before.length + 3);
+    expect(Date.parse(created.headers.get('upload-expires')!)).toBeGreaterThan(Date.now());
     const gone = await srv.app.uploads.sweep(Date.now() + SERVER_OPTIONS.uploadTtlMs + 1);
     expect(gone).toContain(id);
     expectError(await json(base, `/api/uploads/${id}`), 404, 'NOT_FOUND');
-    expectError(await sendChunk(base, id, 1000, Buffer.alloc(10)), 404, 'NOT_FOUND');
+    expect((await patchUpload(base, id, 1000, Buffer.alloc(10))).status).toBe(404);
     // Completed uploads' records expire too; nothing else is touched.
     expect(await snapshot()).toEqual(before.filter((f) => !gone.some((g) => f.includes(g))));
   });
@@ -535,7 +533,7 @@ describe('videos and metrics', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     expect(text).toContain('# TYPE retrace_http_request_duration_seconds histogram');
-    expect(text).toMatch(/retrace_http_request_duration_seconds_bucket\{method="POST",route="\/api\/uploads\/:id\/chunks",status="200",le="0\.005"\} \d+/);
+    expect(text).toMatch(/retrace_http_request_duration_seconds_bucket\{method="PATCH",route="\/api\/uploads\/:id",status="204",le="0\.005"\} \d+/);
     expect(text).toMatch(/retrace_http_request_duration_seconds_count\{method="GET",route="\/api\/videos\/:id",status="404"\} \d+/);
     expect(text).toMatch(/retrace_job_duration_seconds_count\{kind="index",outcome="done"\} [1-9]/);
     expect(text).toMatch(/retrace_job_duration_seconds_count\{kind="search",outcome="done"\} [1-9]/);

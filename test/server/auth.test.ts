@@ -86,40 +86,29 @@ async function call(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-function chunkForm(offset: number, bytes: Uint8Array): FormData {
-  const form = new FormData();
-  form.set('offset', String(offset));
-  form.set('chunk', new Blob([new Uint8Array(bytes)]), 'blob');
-  return form;
-}
-
 const TUS = { 'tus-resumable': '1.0.0' };
 const tusCreate = (purpose: string, size = 10) => ({
   ...TUS,
   'upload-length': String(size),
-  'upload-metadata': `filename ${Buffer.from('q.mp4').toString('base64')},purpose ${Buffer.from(purpose).toString('base64')}`,
+  'upload-metadata': `filename ${Buffer.from('q.jpg').toString('base64')},purpose ${Buffer.from(purpose).toString('base64')}`,
 });
+/** A PATCH of `bytes` at offset 0. */
+const tusPatch = () => ({ ...TUS, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' });
 let tusUploadId = '';
 
-/** A tus upload of `size` bytes created as `who`; returns its id. */
-async function newTusUpload(who: Who, purpose: 'search' | 'index', size = 10): Promise<string> {
+/** A tus upload of `size` bytes created as `who` (no bytes sent yet); returns its id. */
+async function newUpload(who: Who | 'search2', purpose: 'search' | 'index', size = 1000): Promise<string> {
   const r = await call(who, 'POST', '/api/uploads', undefined, who === 'public' ? 'public' : 'plain', tusCreate(purpose, size));
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.headers.get('location')!.split('/').pop()!;
 }
 
-async function newUpload(who: Who | 'search2', purpose: 'search' | 'index', size = 1000): Promise<string> {
-  const r = await call(who, 'POST', '/api/uploads', { fileName: 'q.jpg', size, purpose }, who === 'public' ? 'public' : 'plain');
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.id;
-}
-
-/** Upload a whole file as `who` in one chunk and complete it; returns the job id. */
+/** Upload a whole file as `who` in one PATCH and complete it; returns the job id. */
 async function uploadWhole(who: Who, path: string, purpose: 'search' | 'index'): Promise<string> {
   const bytes = await readFile(path);
   const id = await newUpload(who, purpose, bytes.length);
-  const chunk = await call(who, 'POST', `/api/uploads/${id}/chunks`, chunkForm(0, bytes));
-  expect(chunk.status, JSON.stringify(chunk.body)).toBe(200);
+  const patch = await call(who, 'PATCH', `/api/uploads/${id}`, new Uint8Array(bytes), undefined, tusPatch());
+  expect(patch.status, JSON.stringify(patch.body)).toBe(204);
   const done = await call(who, 'POST', `/api/uploads/${id}/complete`, {});
   expect(done.status, JSON.stringify(done.body)).toBe(201);
   return done.body.job.id;
@@ -161,7 +150,7 @@ beforeAll(async () => {
   }
   searchUploadId = await newUpload('search', 'search');
   publicUploadId = await newUpload('public', 'search');
-  tusUploadId = await newTusUpload('search', 'search');
+  tusUploadId = await newUpload('search', 'search', 10);
 });
 
 afterAll(async () => {
@@ -198,21 +187,15 @@ const all = (s: number): Expect => ({ anonymous: s, public: s, search: s, index:
 const MATRIX: Row[] = [
   { method: 'GET', route: '/api/health', path: () => '/api/health', expect: all(200) },
   { method: 'GET', route: '/api/stats', path: () => '/api/stats', expect: { anonymous: 401, public: 401, search: 403, index: 200, admin: 200 } },
+  // Creation without Tus-Resumable (the retired JSON protocol): past the key check, 412.
   {
     method: 'POST',
     route: '/api/uploads',
     path: () => '/api/uploads',
     body: () => ({ fileName: 'q.mp4', size: 10, purpose: 'search' }),
-    expect: { anonymous: 401, public: 201, search: 201, index: 201, admin: 201 },
+    expect: { anonymous: 401, public: 412, search: 412, index: 412, admin: 412 },
   },
-  {
-    method: 'POST',
-    route: '/api/uploads',
-    path: () => '/api/uploads',
-    body: () => ({ fileName: 'v.mp4', size: 10, purpose: 'index' }),
-    expect: { anonymous: 401, public: 401, search: 403, index: 201, admin: 201 },
-  },
-  // tus 1.0 (the same routes, told apart by Tus-Resumable): creation, discovery, HEAD, PATCH.
+  // tus 1.0: creation, discovery, HEAD, PATCH.
   {
     method: 'POST',
     route: '/api/uploads',
@@ -248,9 +231,9 @@ const MATRIX: Row[] = [
     route: '/api/uploads/:id',
     path: () => `/api/uploads/${tusUploadId}`,
     before: async () => {
-      tusUploadId = await newTusUpload('search', 'search');
+      tusUploadId = await newUpload('search', 'search', 10);
     },
-    headers: () => ({ ...TUS, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+    headers: tusPatch,
     body: () => new Uint8Array(10),
     expect: { anonymous: 401, public: 404, search: 204, index: 404, admin: 204 },
   },
@@ -261,18 +244,11 @@ const MATRIX: Row[] = [
     path: () => `/api/uploads/${searchUploadId}`,
     expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
-  // Express answers HEAD with the GET route (200), before the HEAD route.
+  // Without Tus-Resumable, Express answers HEAD with the GET route.
   {
     method: 'HEAD',
     route: '/api/uploads/:id',
     path: () => `/api/uploads/${searchUploadId}`,
-    expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
-  },
-  {
-    method: 'POST',
-    route: '/api/uploads/:id/chunks',
-    path: () => `/api/uploads/${searchUploadId}/chunks`,
-    body: () => chunkForm(0, new Uint8Array(10)),
     expect: { anonymous: 401, public: 404, search: 200, index: 404, admin: 200 },
   },
   // Past the key check, an incomplete upload cannot be completed (409).
@@ -367,12 +343,16 @@ const MATRIX: Row[] = [
     ] as const
   ).map(([method, route, path]): Row => ({ method, route, path, on: 'public', expect: { anonymous: 401, public: 200, search: 404, index: 404, admin: 200 } })),
   {
-    method: 'POST',
-    route: '/api/uploads/:id/chunks',
-    path: () => `/api/uploads/${publicUploadId}/chunks`,
-    body: () => chunkForm(0, new Uint8Array(10)),
+    method: 'PATCH',
+    route: '/api/uploads/:id',
+    path: () => `/api/uploads/${publicUploadId}`,
+    before: async () => {
+      publicUploadId = await newUpload('public', 'search', 10);
+    },
+    headers: tusPatch,
+    body: () => new Uint8Array(10),
     on: 'public',
-    expect: { anonymous: 401, public: 200, search: 404, index: 404, admin: 200 },
+    expect: { anonymous: 401, public: 204, search: 404, index: 404, admin: 204 },
   },
   // Last: each principal deletes the search key's fresh upload / the public client's / the admin a video.
   {
@@ -483,7 +463,8 @@ describe('keys', () => {
     const upload = await newUpload('search', 'search');
     expect((await call('search2', 'GET', `/api/uploads/${upload}`)).status).toBe(404);
     expect((await call('search2', 'DELETE', `/api/uploads/${upload}`)).status).toBe(404);
-    expect((await call('search2', 'POST', `/api/uploads/${upload}/chunks`, chunkForm(0, new Uint8Array(10)))).status).toBe(404);
+    expect((await call('search2', 'PATCH', `/api/uploads/${upload}`, new Uint8Array(10), undefined, tusPatch())).status).toBe(404);
+    expect((await call('search2', 'HEAD', `/api/uploads/${upload}`, undefined, undefined, TUS)).status).toBe(404);
     // Untouched by those attempts: the owner still has it.
     expect((await call('search', 'GET', `/api/uploads/${upload}`)).status).toBe(200);
   });
@@ -528,19 +509,20 @@ describe('public search: anonymous clients own by session, are limited by IP', (
     open = await startTestServer(te.engine, join(tmp.path, 'public-limits'), { publicSearch: true, maxUploadsPerClient: 1, rateLimitPerMinute: 10 });
   });
   afterAll(() => open?.close());
-  const create = (from: string, cookie?: string) =>
-    request127(open.url, 'POST', '/api/uploads', { from, cookie, body: { fileName: 'q.jpg', size: 1000, purpose: 'search' } });
+  const create = (from: string, cookie?: string, purpose = 'search') =>
+    request127(open.url, 'POST', '/api/uploads', { from, cookie, headers: tusCreate(purpose, 1000) });
 
   it("a second session on the same IP address cannot see the first one's upload", async () => {
     const first = await create('127.0.0.2');
     expect(first.status).toBe(201);
+    const id = first.headers.get('location')!.split('/').pop()!;
     const cookie = first.setCookie[0]?.split(';')[0];
     expect(first.setCookie[0]).toMatch(/^retrace_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict/);
-    expect((await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2', cookie })).status).toBe(200);
-    const stranger = await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2' });
+    expect((await request127(open.url, 'GET', `/api/uploads/${id}`, { from: '127.0.0.2', cookie })).status).toBe(200);
+    const stranger = await request127(open.url, 'GET', `/api/uploads/${id}`, { from: '127.0.0.2' });
     expect(stranger.status).toBe(404);
     // A made-up session is just another session.
-    const forged = await request127(open.url, 'GET', `/api/uploads/${first.body.id}`, { from: '127.0.0.2', cookie: `retrace_session=${'A'.repeat(43)}` });
+    const forged = await request127(open.url, 'GET', `/api/uploads/${id}`, { from: '127.0.0.2', cookie: `retrace_session=${'A'.repeat(43)}` });
     expect(forged.status).toBe(404);
   });
 
@@ -572,7 +554,7 @@ describe('public search: anonymous clients own by session, are limited by IP', (
       const r = await request127(open.url, method, path, { from: '127.0.0.6' });
       expect(r.status, `${method} ${path}`).toBe(401);
     }
-    const index = await request127(open.url, 'POST', '/api/uploads', { from: '127.0.0.6', body: { fileName: 'v.mp4', size: 10, purpose: 'index' } });
+    const index = await create('127.0.0.6', undefined, 'index');
     expect(index.status).toBe(401);
   });
 });

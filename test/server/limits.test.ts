@@ -13,7 +13,7 @@ import type { RunningServer } from '../../src/server/index.js';
 import { SqlRateLimitStore } from '../../src/server/rate-limit-store.js';
 import { isPglite } from '../helpers/test-database.js';
 import { makeClip, makeStill, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
-import { listFiles, openTestEngine, request127, startTestServer, type TestEngine } from './server-helpers.js';
+import { listFiles, openTestEngine, request127, startTestServer, tusMetadata, type TestEngine } from './server-helpers.js';
 
 let te: TestEngine;
 let tmp: TempDir;
@@ -34,18 +34,36 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
+/** A tus creation as `key` (no bytes yet); `id` is the new upload's. */
+async function createUpload(base: string, apiKey: string, fileName: string, size: number, purpose: 'search' | 'index') {
+  const r = await request127(base, 'POST', '/api/uploads', {
+    key: apiKey,
+    headers: { 'tus-resumable': '1.0.0', 'upload-length': String(size), 'upload-metadata': tusMetadata({ filename: fileName, purpose }) },
+  });
+  return { ...r, id: r.headers.get('location')?.split('/').pop() ?? '' };
+}
+
+/** A tus PATCH of all of `bytes` as `key`. */
+function patch(base: string, apiKey: string, id: string, bytes: Buffer) {
+  return request127(base, 'PATCH', `/api/uploads/${id}`, {
+    key: apiKey,
+    headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+    bytes,
+  });
+}
+
 /** Create an upload of the test still as `who`; returns the response. */
 function createQuery(base: string, who: 'a' | 'b', size = still.length) {
-  return request127(base, 'POST', '/api/uploads', { key: key[who].key, body: { fileName: 'q.jpg', size, purpose: 'search' } });
+  return createUpload(base, key[who].key, 'q.jpg', size, 'search');
 }
 
 /** Upload the whole still as `who` (not completed); returns the upload id. */
 async function sendQuery(base: string, who: 'a' | 'b'): Promise<string> {
   const created = await createQuery(base, who);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const chunk = await request127(base, 'POST', `/api/uploads/${created.body.id}/chunks`, { key: key[who].key, form: { offset: 0, bytes: still } });
-  expect(chunk.status, JSON.stringify(chunk.body)).toBe(200);
-  return created.body.id;
+  const sent = await patch(base, key[who].key, created.id, still);
+  expect(sent.status, JSON.stringify(sent.body)).toBe(204);
+  return created.id;
 }
 
 /** Poll a job as `who` until it ends (bounded). */
@@ -168,7 +186,7 @@ describe('per-client upload quotas and the free-disk threshold', () => {
   const remove = (who: 'a' | 'b', id: string) => request127(srv.url, 'DELETE', `/api/uploads/${id}`, { key: key[who].key });
 
   it("one client's unfinished uploads do not block another's", async () => {
-    const mine = [(await createQuery(srv.url, 'a')).body.id, (await createQuery(srv.url, 'a')).body.id];
+    const mine = [(await createQuery(srv.url, 'a')).id, (await createQuery(srv.url, 'a')).id];
     const refused = await createQuery(srv.url, 'a');
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe('TOO_MANY_UPLOADS');
@@ -179,8 +197,8 @@ describe('per-client upload quotas and the free-disk threshold', () => {
     expect((await remove('a', mine[0])).status).toBe(204);
     const again = await createQuery(srv.url, 'a');
     expect(again.status).toBe(201);
-    for (const id of [mine[1], again.body.id]) await remove('a', id);
-    await remove('b', other.body.id);
+    for (const id of [mine[1], again.id]) await remove('a', id);
+    await remove('b', other.id);
   });
 
   it("limits the bytes one client's unfinished uploads reserve, not another's", async () => {
@@ -191,8 +209,8 @@ describe('per-client upload quotas and the free-disk threshold', () => {
     expect(over.body.error.code).toBe('UPLOAD_QUOTA_EXCEEDED');
     const other = await createQuery(srv.url, 'b', 2 * still.length);
     expect(other.status).toBe(201);
-    await remove('a', big.body.id);
-    await remove('b', other.body.id);
+    await remove('a', big.id);
+    await remove('b', other.id);
   });
 
   it('answers 507 INSUFFICIENT_STORAGE below the free-space threshold, before a byte is stored', async () => {
@@ -208,22 +226,22 @@ describe('per-client upload quotas and the free-disk threshold', () => {
     } finally {
       await full.close();
     }
-    // A chunk is checked too: the upload exists, then the disk "fills".
+    // A PATCH is checked too: the upload exists, then the disk "fills".
     const created = await createQuery(srv.url, 'a');
     expect(created.status).toBe(201);
     const limits = srv.app.uploads.limits;
     const saved = limits.minFreeDiskBytes;
     limits.minFreeDiskBytes = Number.MAX_SAFE_INTEGER;
     try {
-      const chunk = await request127(srv.url, 'POST', `/api/uploads/${created.body.id}/chunks`, { key: key.a.key, form: { offset: 0, bytes: still } });
-      expect(chunk.status).toBe(507);
-      expect(chunk.body.error.code).toBe('INSUFFICIENT_STORAGE');
+      const sent = await patch(srv.url, key.a.key, created.id, still);
+      expect(sent.status).toBe(507);
+      expect(sent.body.error.code).toBe('INSUFFICIENT_STORAGE');
     } finally {
       limits.minFreeDiskBytes = saved;
     }
-    const state = await request127(srv.url, 'GET', `/api/uploads/${created.body.id}`, { key: key.a.key });
-    expect(state.body.receivedBytes).toBe(0);
-    await remove('a', created.body.id);
+    const state = await request127(srv.url, 'GET', `/api/uploads/${created.id}`, { key: key.a.key });
+    expect(state.body.offset).toBe(0);
+    await remove('a', created.id);
     expect(await listFiles(dataDir())).toEqual(before);
   });
 });
@@ -233,15 +251,12 @@ describe('per-client quota on the stored videos', () => {
     const clip = await readFile(await makeClip(tmp, 'stored', { source: 'life', durationSec: 2, width: 192, height: 144 }));
     const admin = (await new ApiKeyStore(te.engine.sql).create({ scope: 'admin' })).key;
     const srv = await startTestServer(te.engine, join(tmp.path, 'stored'), { maxClientStoredBytes: Math.floor(1.5 * clip.length) });
-    const indexUpload = (who: 'a' | 'b') =>
-      request127(srv.url, 'POST', '/api/uploads', { key: key[who].key, body: { fileName: 'v.mp4', size: clip.length, purpose: 'index' } });
+    const indexUpload = (who: 'a' | 'b') => createUpload(srv.url, key[who].key, 'v.mp4', clip.length, 'index');
     try {
       const first = await indexUpload('a');
       expect(first.status).toBe(201);
-      expect((await request127(srv.url, 'POST', `/api/uploads/${first.body.id}/chunks`, { key: key.a.key, form: { offset: 0, bytes: clip } })).status).toBe(
-        200,
-      );
-      const done = await complete(srv.url, 'a', first.body.id);
+      expect((await patch(srv.url, key.a.key, first.id, clip)).status).toBe(204);
+      const done = await complete(srv.url, 'a', first.id);
       expect(done.status, JSON.stringify(done.body)).toBe(201);
       const job = (await waitForJob(srv.url, done.body.job.id, 'a')) as { stage: string; result: { videoId: string } };
       expect(job.stage).toBe('done');
@@ -252,16 +267,16 @@ describe('per-client quota on the stored videos', () => {
       // Another client's quota is its own; an admin has none.
       const other = await indexUpload('b');
       expect(other.status).toBe(201);
-      await request127(srv.url, 'DELETE', `/api/uploads/${other.body.id}`, { key: key.b.key });
-      const byAdmin = await request127(srv.url, 'POST', '/api/uploads', { key: admin, body: { fileName: 'v.mp4', size: clip.length, purpose: 'index' } });
+      await request127(srv.url, 'DELETE', `/api/uploads/${other.id}`, { key: key.b.key });
+      const byAdmin = await createUpload(srv.url, admin, 'v.mp4', clip.length, 'index');
       expect(byAdmin.status).toBe(201);
-      await request127(srv.url, 'DELETE', `/api/uploads/${byAdmin.body.id}`, { key: admin });
+      await request127(srv.url, 'DELETE', `/api/uploads/${byAdmin.id}`, { key: admin });
 
       // Removing the video frees the quota.
       expect((await request127(srv.url, 'DELETE', `/api/videos/${job.result.videoId}`, { key: admin })).status).toBe(204);
       const again = await indexUpload('a');
       expect(again.status).toBe(201);
-      await request127(srv.url, 'DELETE', `/api/uploads/${again.body.id}`, { key: key.a.key });
+      await request127(srv.url, 'DELETE', `/api/uploads/${again.id}`, { key: key.a.key });
     } finally {
       await srv.close();
     }
@@ -290,6 +305,31 @@ describe('bounded job queue', () => {
       await waitForJob(srv.url, later.body.job.id, 'a');
     } finally {
       for (const j of held) await store.markFailed(j.id, { code: 'ABORTED', message: 'test' });
+      await srv.close();
+    }
+  });
+
+  it('lets several completions at once by one client through only up to its share (checked and added as one step)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const engine = Object.create(te.engine) as Retrace;
+    engine.search = async (...args: Parameters<Retrace['search']>) => {
+      await gate;
+      return te.engine.search(...args);
+    };
+    const srv = await startTestServer(engine, join(tmp.path, 'at-once'), { maxJobsPerClient: 2, searchConcurrency: 1 });
+    try {
+      const uploads = [];
+      for (let i = 0; i < 4; i++) uploads.push(await sendQuery(srv.url, 'a'));
+      const answers = await Promise.all(uploads.map((id) => complete(srv.url, 'a', id)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
+      expect(
+        answers.filter((r) => r.status === 429).every((r) => r.body.error.code === 'TOO_MANY_JOBS' && /^\d+$/.test(r.headers.get('retry-after') ?? '')),
+      ).toBe(true);
+      release();
+      for (const r of answers.filter((r) => r.status === 201)) expect((await waitForJob(srv.url, r.body.job.id, 'a')).stage).toBe('done');
+    } finally {
+      release();
       await srv.close();
     }
   });

@@ -1,7 +1,7 @@
 /**
  * Helpers for the server tests: an engine on the test database, a server on 127.0.0.1:0,
- * chunked uploads over HTTP, a Server-Sent Events reader and a disk listing to prove that
- * rejected requests leave nothing behind.
+ * tus uploads (tus-js-client, or raw requests for protocol edges), a Server-Sent Events reader
+ * and a disk listing to prove that rejected requests leave nothing behind.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -67,45 +67,56 @@ export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
+/** `Upload-Metadata` (tus): comma-separated `key base64(value)`. */
+export function tusMetadata(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
+    .join(',');
+}
+
+/**
+ * A tus creation request (no bytes) for `fileName` of `size` bytes; `id` is the new upload's id
+ * (from Location), `body` the JSON error when refused. `extra` goes into the metadata.
+ */
 export async function createUpload(
   base: string,
   fileName: string,
-  size: number,
-  purpose: 'search' | 'index',
-  extra: Record<string, unknown> = {},
-): Promise<Json> {
-  return json(base, '/api/uploads', { body: { fileName, size, purpose, ...extra } });
+  size: number | string,
+  purpose: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): Promise<Json & { id: string }> {
+  const r = await tusRequest(base, '/api/uploads', 'POST', {
+    'upload-length': String(size),
+    'upload-metadata': tusMetadata({ filename: fileName, purpose, ...extra }),
+    ...headers,
+  });
+  let body: unknown = r.text;
+  try {
+    body = r.text ? JSON.parse(r.text) : null;
+  } catch {
+    /* tus's plain-text answer */
+  }
+  return { status: r.status, body, headers: r.headers, id: r.headers.get('location')?.split('/').pop() ?? '' };
 }
 
-/** Send bytes as one chunk (multipart: offset field, then the file field `chunk`). */
-export async function sendChunk(
+/** One tus PATCH of `bytes` at `offset`: status, the new Upload-Offset, tus's text. */
+export async function patchUpload(
   base: string,
   uploadId: string,
   offset: number,
   bytes: Buffer,
-  opts: { field?: string; offsetIn?: 'body' | 'query'; sha256?: string } = {},
-): Promise<Json> {
-  const form = new FormData();
-  if ((opts.offsetIn ?? 'body') === 'body') form.set('offset', String(offset));
-  if (opts.sha256) form.set('sha256', opts.sha256);
-  form.set(opts.field ?? 'chunk', new Blob([new Uint8Array(bytes)]), 'blob');
-  const q = opts.offsetIn === 'query' ? `?offset=${offset}` : '';
-  const res = await fetch(new URL(`/api/uploads/${uploadId}/chunks${q}`, base), { method: 'POST', body: form });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
-
-/** Chunk offsets covering `size`. */
-export function chunkOffsets(size: number, chunkSize: number): number[] {
-  const out: number[] = [];
-  for (let o = 0; o < size; o += chunkSize) out.push(o);
-  return out;
+  headers: Record<string, string> = {},
+): Promise<{ status: number; offset: number | null; text: string }> {
+  const r = await tusRequest(
+    base,
+    `/api/uploads/${uploadId}`,
+    'PATCH',
+    { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', ...headers },
+    bytes,
+  );
+  const o = r.headers.get('upload-offset');
+  return { status: r.status, offset: o === null ? null : Number(o), text: r.text };
 }
 
 /** Upload a whole file with tus-js-client and complete it; returns the completion body. */
@@ -201,76 +212,6 @@ export async function waitUntilEmpty(dir: string, timeoutMs = 5000): Promise<str
 }
 
 /**
- * Send a multipart chunk request but stop after `sendBytes` bytes of the body and drop the
- * connection, as a flaky network does.
- */
-export function sendTruncatedChunk(base: string, uploadId: string, offset: number, bytes: Buffer, sendBytes: number): Promise<void> {
-  const boundary = '----retraceTestBoundary' + Math.random().toString(16).slice(2);
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="offset"\r\n\r\n${offset}\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const body = Buffer.concat([head, bytes, tail]);
-  const url = new URL(`/api/uploads/${uploadId}/chunks`, base);
-  return new Promise((resolve) => {
-    const req = request({
-      hostname: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
-    });
-    req.on('error', () => resolve());
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
-    req.write(body.subarray(0, Math.min(sendBytes, body.length)), () => {
-      // Give the server a moment to start writing the chunk to disk, then cut the line.
-      setTimeout(() => {
-        req.destroy();
-        setTimeout(resolve, 300);
-      }, 150);
-    });
-  });
-}
-
-/** Send a complete multipart body by hand (for malformed bodies fetch would not produce). */
-export function rawPost(base: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: any }> {
-  const url = new URL(path, base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        hostname: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(body.length) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            /* keep text */
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/**
  * One request over node:http, which (unlike fetch) can pick the source address: a second
  * loopback address such as 127.0.0.2 connects to the server on 127.0.0.1 as a different client IP.
  */
@@ -278,25 +219,15 @@ export function request127(
   base: string,
   method: string,
   path: string,
-  opts: { key?: string; body?: unknown; from?: string; cookie?: string; form?: { offset: number; bytes: Buffer } } = {},
+  opts: { key?: string; body?: unknown; from?: string; cookie?: string; headers?: Record<string, string>; bytes?: Buffer } = {},
 ): Promise<Json & { setCookie: string[] }> {
   const url = new URL(path, base);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.cookie) headers.cookie = opts.cookie;
   let payload: Buffer | undefined;
-  if (opts.form) {
-    const boundary = '----retraceTest' + Math.random().toString(16).slice(2);
-    payload = Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="offset"\r\n\r\n${opts.form.offset}\r\n` +
-          `--${boundary}\r\nContent-Disposition: form-data; name="chunk"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      opts.form.bytes,
-      Buffer.from(`\r\n--${boundary}--\r\n`),
-    ]);
-    headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
-  } else if (opts.body !== undefined) {
+  if (opts.bytes) payload = opts.bytes;
+  else if (opts.body !== undefined) {
     payload = Buffer.from(JSON.stringify(opts.body));
     headers['content-type'] = 'application/json';
   }

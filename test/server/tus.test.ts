@@ -4,7 +4,7 @@
  * upload becomes an index or search job.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import * as tus from 'tus-js-client';
@@ -165,6 +165,27 @@ describe('tus 1.0 on /api/uploads', () => {
     await tusRequest(base, `/api/uploads/${id}`, 'DELETE');
   });
 
+  it('takes a small file with its creation request (creation-with-upload): two requests from file to job, as the README shows with curl', async () => {
+    const created = await tusRequest(
+      base,
+      '/api/uploads',
+      'POST',
+      {
+        'upload-length': String(clip.length),
+        'content-type': 'application/offset+octet-stream',
+        'upload-metadata': `filename ${b64('one.mp4')},purpose ${b64('search')}`,
+      },
+      clip,
+    );
+    expect(created.status, created.text).toBe(201);
+    expect(created.headers.get('upload-offset')).toBe(String(clip.length));
+    const done = await json(base, `${created.headers.get('location')}/complete`, { body: {} });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
+    const job = await waitForJob(base, done.body.job.id);
+    expect(job.stage).toBe('done');
+    expect(job.result.matches[0].title).toBe('ref');
+  });
+
   it('refuses to complete an upload while a PATCH is still writing to it (409), and completes it after', async () => {
     const created = await tusRequest(base, '/api/uploads', 'POST', {
       'upload-length': String(clip.length),
@@ -304,13 +325,58 @@ describe('tus requests in the metrics', () => {
   });
 });
 
-describe('the earlier chunk protocol', () => {
-  it('still works but says it is deprecated, naming tus as its successor', async () => {
+describe('the retired chunk protocol', () => {
+  it('a JSON creation is refused with 412 TUS_REQUIRED, naming the tus version', async () => {
     const created = await json(base, '/api/uploads', { body: { fileName: 'old.mp4', size: 10, purpose: 'search' } });
-    expect(created.status).toBe(201);
-    expect(created.headers.get('deprecation')).toMatch(/^@\d+$/);
-    expect(created.headers.get('link')).toContain('rel="successor-version"');
-    expect((await tusRequest(base, `/api/uploads/${created.body.id}`, 'DELETE')).status).toBe(204);
+    expect(created.status).toBe(412);
+    expect(created.body.error.code).toBe('TUS_REQUIRED');
+    expect(created.headers.get('tus-version')).toBe('1.0.0');
+    expect((await fetch(new URL('/api/uploads/7d1f3c1e-1111-4222-8333-444455556666/chunks', base), { method: 'POST' })).status).toBe(404);
+  });
+
+  it('an unfinished upload an earlier version kept for it is dropped at start-up; a tus one it kept resumes', async () => {
+    const dir = join(tmp.path, 'upgraded');
+    const uploads = join(dir, 'uploads');
+    const chunked = '0d6f1a52-1111-4222-8333-444455556666';
+    const tusId = '0d6f1a52-2222-4222-8333-444455556666';
+    const saved = (id: string, protocol: string) => ({
+      id,
+      fileName: 'q.mp4',
+      size: 10,
+      purpose: 'search',
+      mimeType: null,
+      sha256: null,
+      title: null,
+      chunkSize: 8,
+      maxChunkBytes: 16,
+      received: [[0, 4]],
+      status: 'receiving',
+      protocol,
+      jobId: null,
+      apiKeyId: null,
+      session: null,
+      client: 'ip:127.0.0.1',
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    await mkdir(join(uploads, 'incoming'), { recursive: true });
+    await mkdir(join(uploads, 'tus'), { recursive: true });
+    await writeFile(join(uploads, `${chunked}.json`), JSON.stringify(saved(chunked, 'chunks')));
+    await writeFile(join(uploads, `${chunked}.part`), Buffer.alloc(10));
+    await writeFile(join(uploads, 'incoming', 'stray.chunk'), Buffer.alloc(4));
+    await writeFile(join(uploads, `${tusId}.json`), JSON.stringify(saved(tusId, 'tus')));
+    await writeFile(join(uploads, 'tus', tusId), Buffer.alloc(4));
+    const upgraded = await startTestServer(te.engine, dir);
+    try {
+      expect((await json(upgraded.url, `/api/uploads/${chunked}`)).status).toBe(404);
+      const kept = await json(upgraded.url, `/api/uploads/${tusId}`);
+      expect(kept.status).toBe(200);
+      expect(kept.body).toMatchObject({ offset: 4, status: 'receiving' });
+      expect(await listFiles(uploads)).toEqual([`${tusId}.json`, `tus/${tusId}`]);
+    } finally {
+      await upgraded.close();
+    }
   });
 });
 

@@ -26,7 +26,6 @@ export type RetraceErrorCode =
   | 'DESCRIPTOR_ERROR'
   | 'BAD_SIGNATURE'
   | 'UPLOAD_ERROR'
-  | 'CHUNK_OUT_OF_RANGE'
   | 'CHECKSUM_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'TOO_MANY_UPLOADS'

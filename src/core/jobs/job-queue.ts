@@ -114,6 +114,11 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 /** 2 s, then 4 s: long enough for a PostgreSQL restart or failover to finish, short next to an ingest. */
 export const DEFAULT_RETRY_BASE_MS = 2000;
 
+/** The wait before a job's next run after `attempts` runs that failed for a passing reason (a lost worker is one). */
+export function retryBackoffMs(attempts: number, retryBaseMs = DEFAULT_RETRY_BASE_MS): number {
+  return retryBaseMs * 2 ** Math.max(0, attempts - 1);
+}
+
 /** Queues of this process that are started and not closed, by owner id. */
 const liveOwners = new Set<string>();
 
@@ -253,7 +258,8 @@ export class JobQueue {
     }, beat);
     this.heartbeat.unref();
     const queued = (await this.store.listQueued()).filter((j) => this.lanes.has(j.kind));
-    for (const job of queued) if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
+    // Jobs still waiting out a backoff (recovered just now, or retried before a restart) wait on.
+    for (const job of queued) if (!this.pending[job.kind].includes(job.id) && !this.retryTimers.has(job.id)) this.runAfter(job, job.waitMs);
     if (this.opts.pollMs !== undefined) {
       const wake = () => {
         for (const kind of this.lanes) {
@@ -451,6 +457,7 @@ export class JobQueue {
     const r = await this.store.recoverInterrupted(
       (owner, idleMs) => owner !== this.owner && ownerIsGone(owner, idleMs, staleMs),
       this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
     );
     for (const job of r.failed) {
       this.emit(job);
@@ -458,13 +465,30 @@ export class JobQueue {
     }
     for (const job of r.retried) {
       this.emit(job);
-      if (!this.lanes.has(job.kind) || this.closed) continue;
-      // Whoever claims it first runs it: this queue, or a worker polling the database.
-      if (this.opts.pollMs !== undefined) this.dbMayHave[job.kind] = true;
-      else if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
-      if (this.started) this.pump(job.kind);
+      if (!this.lanes.has(job.kind) || this.closed || this.retryTimers.has(job.id)) continue;
+      // Once its backoff has passed, whoever claims it first runs it: this queue, or a worker
+      // polling the database (claimNext honours run_after).
+      this.runAfter(job, retryBackoffMs(job.attempts, this.opts.retryBaseMs));
     }
     return r;
+  }
+
+  /** Put a queued job in its lane after `delayMs` (at once when 0): the in-process side of run_after. */
+  private runAfter(job: JobRecord, delayMs: number): void {
+    const enqueue = () => {
+      this.retryTimers.delete(job.id);
+      if (this.closed) return;
+      if (this.opts.pollMs !== undefined) this.dbMayHave[job.kind] = true;
+      if (!this.pending[job.kind].includes(job.id)) this.pending[job.kind].push(job.id);
+      if (this.started) this.pump(job.kind);
+    };
+    if (delayMs <= 0) {
+      enqueue();
+      return;
+    }
+    const timer = setTimeout(enqueue, delayMs);
+    timer.unref();
+    this.retryTimers.set(job.id, timer);
   }
 
   /** Start waiting jobs of one lane while it has room: its own first, then (polling) any in the database. */
@@ -599,21 +623,14 @@ export class JobQueue {
    */
   private async retryLater(claimed: JobRecord, error: JobError): Promise<JobRecord | null> {
     let stored: JobRecord | null = null;
-    const delay = (this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** Math.max(0, claimed.attempts - 1);
+    const delay = retryBackoffMs(claimed.attempts, this.opts.retryBaseMs);
     try {
       stored = await this.store.retry(claimed.id, error, delay);
     } catch (e) {
       this.log(`could not queue job ${claimed.id} again`, e);
     }
     if (!stored) return null;
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(claimed.id);
-      if (this.closed) return;
-      this.pending[claimed.kind].push(claimed.id);
-      this.pump(claimed.kind);
-    }, delay);
-    timer.unref();
-    this.retryTimers.set(claimed.id, timer);
+    this.runAfter(claimed, delay);
     return stored;
   }
 

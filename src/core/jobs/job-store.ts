@@ -218,9 +218,13 @@ export class JobStore {
   }
 
   /** Unfinished jobs waiting to run, oldest first. */
-  async listQueued(): Promise<JobRecord[]> {
-    const { rows } = await this.sql.query<JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`);
-    return rows.map(fromRow);
+  /** Queued jobs, oldest first, each with how long it still waits out a retry backoff (by the database's clock). */
+  async listQueued(): Promise<Array<JobRecord & { waitMs: number }>> {
+    const { rows } = await this.sql.query<JobRow & { wait_ms: number | null }>(
+      `SELECT ${COLUMNS}, GREATEST(0, EXTRACT(EPOCH FROM (run_after - now())) * 1000)::float8 AS wait_ms
+         FROM jobs WHERE finished_at IS NULL AND stage = 'queued' ORDER BY created_at, id`,
+    );
+    return rows.map((r) => ({ ...fromRow(r), waitMs: Number(r.wait_ms ?? 0) }));
   }
 
   /** The input files of jobs not yet finished (a sweep must not delete them). */
@@ -351,12 +355,15 @@ export class JobStore {
    * `isGone(owner, idleMs)` decides per job, from its owner (null for jobs claimed without one)
    * and how long since its last heartbeat. A lost runner is a passing failure (a worker killed,
    * a machine rebooted), so a job that has had fewer than `maxAttempts` runs goes back in the
-   * queue, counted and with a WORKER_LOST error naming the stage it was in; one that has had them
-   * all ends failed (ABORTED) in the dead-letter state. Returns both sets.
+   * queue, counted and with a WORKER_LOST error naming the stage it was in, to run once
+   * `backoffMs(attempts)` has passed (as after any passing failure: a job that kills its worker
+   * each time is not run again at once, over and over); one that has had them all ends failed
+   * (ABORTED) in the dead-letter state. Returns both sets.
    */
   async recoverInterrupted(
     isGone: (owner: string | null, idleMs: number) => boolean,
     maxAttempts: number,
+    retryBaseMs = 0,
   ): Promise<{ retried: JobRecord[]; failed: JobRecord[] }> {
     const { rows } = await this.sql.query<{ id: string; owner: string | null; idle_ms: number }>(
       `SELECT id, owner, (EXTRACT(EPOCH FROM (now() - updated_at)) * 1000)::float8 AS idle_ms
@@ -369,9 +376,10 @@ export class JobStore {
     const retried = await this.sql.query<JobRow>(
       `UPDATE jobs SET error = jsonb_build_object('code', 'WORKER_LOST', 'message',
                  'The process running this job stopped (it was ' || stage || '); it runs again'),
-              stage = 'queued', progress = 0, items = NULL, timings = '{}'::jsonb, owner = NULL, run_after = NULL, updated_at = now()
+              stage = 'queued', progress = 0, items = NULL, timings = '{}'::jsonb, owner = NULL, updated_at = now(),
+              run_after = now() + ($3::float8 * power(2, GREATEST(attempts, 1) - 1) * interval '1 millisecond')
         WHERE id = ANY($1::uuid[]) AND finished_at IS NULL AND stage <> 'queued' AND attempts < $2 RETURNING ${COLUMNS}`,
-      [pgArray(gone), maxAttempts],
+      [pgArray(gone), maxAttempts, retryBaseMs],
     );
     const failed = await this.sql.query<JobRow>(
       `UPDATE jobs SET error = jsonb_build_object('code', 'ABORTED', 'message',
