@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { probeMedia } from '../../src/core/media/probe.js';
 import { DEFAULT_SEARCH } from '../../src/core/settings/search-settings.js';
-import { compareTimeLines, pixelAgreement } from '../../src/core/verify/time-lines.js';
+import { pixelAgreement } from '../../src/core/verify/time-lines.js';
+import { verifySegments } from '../../src/core/verify/verify-segments.js';
 import type { Affine } from '../../src/core/verify/local-features.js';
 import { CODECS, ffmpeg, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
@@ -43,10 +44,11 @@ describe('pixelAgreement', () => {
 
 /**
  * A reference of a turning pattern, and two copies of its seconds 3–7: one played at 0.5× (8 s)
- * and one in real time (4 s). Each copy's own line must correlate better than the other line
- * drawn through the same start.
+ * and one in real time (4 s). Verification, given the segment's line and another line, decodes
+ * both lines' reference frames for its pairs; once the copy is confirmed, the copy's own line
+ * must agree with the pixels better than the other drawn through the same start.
  */
-describe('compareTimeLines', () => {
+describe('time lines compared during verification', () => {
   let dir: TempDir;
   const files = { ref: '', slow: '', real: '' };
   beforeAll(async () => {
@@ -67,34 +69,40 @@ describe('compareTimeLines', () => {
     const info = await probeMedia(path);
     return { path, width: info.width!, height: info.height!, durationSec: info.durationSec!, isImage: false };
   };
+  const lineOf = (refStart: number, speed: number) => ({ queryStart: 0, refStart, speed, refDurationSec: 12 });
+  /** Matched points on the copy's own line, a second of query apart. */
+  const pointsOn = (querySec: number, speed: number) =>
+    Array.from({ length: Math.floor(querySec) }, (_, i) => ({ tq: i + 0.5, tr: 3 + speed * (i + 0.5), similarity: 0.95 }));
 
-  it("prefers a slowed copy's own rate to real time", async () => {
+  it("finds a slowed copy's own rate closer to its pixels than real time", async () => {
     const query = await media(files.slow);
     const ref = await media(files.ref);
-    const real = { queryStart: 0, queryEnd: 8, refStart: 3, refEnd: 11 };
-    const slow = { queryStart: 0, queryEnd: 8, refStart: 3, refEnd: 7 };
-    const c = await compareTimeLines(query, ref, [real, slow], IDENTITY, undefined, DEFAULT_SEARCH.verify);
-    expect(c).not.toBeNull();
-    expect(c!.moments).toBeGreaterThanOrEqual(3);
-    expect(c!.agreement[1]).toBeGreaterThan(0.9);
-    expect(c!.agreement[1] - c!.agreement[0]).toBeGreaterThan(0.1);
-  });
-
-  it('prefers real time for a real-time copy over a line creeping through the same start', async () => {
-    const query = await media(files.real);
-    const ref = await media(files.ref);
-    const real = { queryStart: 0, queryEnd: 4, refStart: 3, refEnd: 7 };
-    const creeping = { queryStart: 0, queryEnd: 4, refStart: 3, refEnd: 4 };
-    const c = await compareTimeLines(query, ref, [real, creeping], IDENTITY, undefined, DEFAULT_SEARCH.verify);
-    expect(c).not.toBeNull();
+    const [o] = await verifySegments(query, [{ ref, points: pointsOn(8, 0.5), line: lineOf(3, 0.5), otherLine: lineOf(3, 1) }], DEFAULT_SEARCH.verify);
+    expect(o.status).toBe('confirmed');
+    const c = (o as { timeLines?: { agreement: [number, number]; moments: number } }).timeLines;
+    expect(c).toBeDefined();
+    expect(c!.agreement[0]).toBeGreaterThan(0.9);
     expect(c!.agreement[0] - c!.agreement[1]).toBeGreaterThan(0.1);
   });
 
-  it('has nothing to compare where the two lines never part by the minimum gap', async () => {
+  it('finds real time closer to the pixels of a real-time copy than a line creeping through the same start', async () => {
     const query = await media(files.real);
     const ref = await media(files.ref);
-    const a = { queryStart: 0, queryEnd: 4, refStart: 3, refEnd: 7 };
-    const b = { queryStart: 0, queryEnd: 4, refStart: 3.05, refEnd: 7.05 };
-    await expect(compareTimeLines(query, ref, [a, b], IDENTITY, undefined, DEFAULT_SEARCH.verify)).resolves.toBeNull();
+    const [o] = await verifySegments(query, [{ ref, points: pointsOn(4, 1), line: lineOf(3, 1), otherLine: lineOf(3, 0.25) }], DEFAULT_SEARCH.verify);
+    expect(o.status).toBe('confirmed');
+    const c = (o as { timeLines?: { agreement: [number, number] } }).timeLines;
+    expect(c).toBeDefined();
+    expect(c!.agreement[0] - c!.agreement[1]).toBeGreaterThan(0.1);
+  });
+
+  it('compares nothing where the other line never parts from the line by the minimum gap, or when told not to', async () => {
+    const query = await media(files.real);
+    const ref = await media(files.ref);
+    const near = { ref, points: pointsOn(4, 1), line: lineOf(3, 1), otherLine: lineOf(3.05, 1) };
+    const [a] = await verifySegments(query, [near], DEFAULT_SEARCH.verify);
+    expect(a.status).toBe('confirmed');
+    expect((a as { timeLines?: unknown }).timeLines).toBeUndefined();
+    const [b] = await verifySegments(query, [{ ...near, otherLine: lineOf(3, 0.25) }], { ...DEFAULT_SEARCH.verify, timeLineCheck: false });
+    expect((b as { timeLines?: unknown }).timeLines).toBeUndefined();
   });
 });

@@ -258,7 +258,7 @@ export const DEFAULT_VERIFY: VerifySettings = {
   // speed copies on real time (0.83×: 0.991 fitted against 0.978 real; 2.64×: 0.982 against
   // 0.972), whose footage changes slowly; as a ratio of 1 − correlation those are 0.41 and 0.65,
   // while static footage, where real time must stand, gives about 1 (0.9954 against 0.9951).
-  timeLineMoments: 4,
+  timeLineCheck: true,
   timeLineMinGapSec: 0.3,
   timeLineResidualRatio: 0.75,
 };
@@ -346,7 +346,7 @@ export const RATE_MIN_SPAN_SEC = 2;
 
 /**
  * A fitted rate this far from real time (share) sends both lines' segments to verification,
- * which keeps the one the pixels agree with (`verify.timeLineMoments`). Below 10 % real time is
+ * which keeps the one the pixels agree with (`verify.timeLineCheck`). Below 10 % real time is
  * within the speed tolerance the issue sets, and rates fitted to real-time copies stray that far
  * (0.947 on the synthetic copy of test/align/segment-refinement.test.ts): comparing those would
  * cost decodes and change nothing.

@@ -54,10 +54,10 @@ export interface VerifySettings {
   /** Inliers at which the geometry's confidence reaches 0.63 in a confirmed segment's score. */
   inlierScale: number;
   /**
-   * Query moments at which a confirmed segment's two candidate time lines (real time and the
-   * fitted rate, where they part) are compared by pixels; 0: the line refinement chose stands.
+   * Compare a confirmed segment's two candidate time lines (real time and the fitted rate, where
+   * they part) by pixels, at its verified pairs' query moments; off: the line refinement chose stands.
    */
-  timeLineMoments: number;
+  timeLineCheck: boolean;
   /** Moments where the lines' reference instants lie closer than this (s) cannot tell them apart and are not used. */
   timeLineMinGapSec: number;
   /**

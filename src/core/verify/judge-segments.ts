@@ -6,8 +6,7 @@ import type { QueryWindows } from '../query/query-plan.js';
 import type { MatchTransform, SegmentVerification } from './segment-verification.js';
 import { describeGeometry } from './segment-verification.js';
 import type { QueryMedia, VerifyCandidate } from './verify-segments.js';
-import type { Affine } from './local-features.js';
-import { compareTimeLines } from './time-lines.js';
+import type { TimeLineComparison } from './time-lines.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 
@@ -192,7 +191,7 @@ export async function judgeCandidates(
     };
     if (o.status === 'confirmed' && o.model) {
       confirmedVideos.add(c.videoId);
-      const seg = c.seg.alternative ? await lineByPixels(query, verifyCandidates[i], c.seg, o.model, v, signal) : c.seg;
+      const seg = lineByPixels(c.seg, o.timeLines, v);
       const span = seg.queryEnd - seg.queryStart;
       const speed = query.isImage || span <= 0 ? 1 : (seg.refEnd - seg.refStart) / span;
       const transform = describeGeometry(
@@ -232,27 +231,17 @@ export async function judgeCandidates(
 
 /**
  * A confirmed segment on the time line its pixels agree with: real time, or the rate fitted
- * through its chain, where refinement passed both (`seg.alternative`). The fitted rate must
- * come closer to a perfect correlation, by `timeLineResidualRatio`: where the frames correlate
- * alike (static footage) real time wins. Where they cannot be compared at all, refinement's
- * choice stands.
+ * through its chain, where refinement passed both (`seg.alternative`; verification compared
+ * them, `timeLines`). The fitted rate must come closer to a perfect correlation, by
+ * `timeLineResidualRatio`: where the frames correlate alike (static footage) real time wins.
+ * Where they could not be compared, refinement's choice stands.
  */
-async function lineByPixels(
-  query: QueryMedia,
-  candidate: VerifyCandidate,
-  seg: AlignedSegment,
-  model: Affine,
-  v: VerifySettings,
-  signal?: AbortSignal,
-): Promise<AlignedSegment> {
+function lineByPixels(seg: AlignedSegment, compared: TimeLineComparison | undefined, v: VerifySettings): AlignedSegment {
   const { alternative, ...chosen } = seg;
-  if (!alternative || v.timeLineMoments <= 0) return chosen;
+  if (!alternative || !compared || !v.timeLineCheck) return chosen;
   const rateOf = (x: AlignedSegment) => (x.queryEnd > x.queryStart ? (x.refEnd - x.refStart) / (x.queryEnd - x.queryStart) : 1);
   const chosenIsReal = Math.abs(rateOf(chosen) - 1) <= Math.abs(rateOf(alternative) - 1);
-  const [real, fitted] = chosenIsReal ? [chosen, alternative] : [alternative, chosen];
-  const c = await compareTimeLines(query, candidate.ref, [real, fitted], model, candidate.queryWindow, v, signal);
-  // Nothing to compare (flat frames, the lines part nowhere inside both): refinement's choice stands.
-  if (!c) return chosen;
-  const [realResidual, fittedResidual] = c.agreement.map((a) => 1 - a);
-  return fittedResidual <= v.timeLineResidualRatio * realResidual ? fitted : real;
+  const [realAgreement, fittedAgreement] = chosenIsReal ? compared.agreement : [compared.agreement[1], compared.agreement[0]];
+  const fittedWins = 1 - fittedAgreement <= v.timeLineResidualRatio * (1 - realAgreement);
+  return fittedWins === chosenIsReal ? alternative : chosen;
 }

@@ -6,38 +6,34 @@
  * two compare alike: a real-time copy was reported as a 0.26× chain creeping along it, and true
  * 1.2× copies as real time. Once geometry has confirmed the copy, its model says where each query
  * pixel lies in the reference: the query frame, and the reference frame each line names for the
- * same moment, are compared pixel by pixel through that model. The right line's frames correlate
+ * same moment, are compared pixel by pixel through that model. The frames are those of
+ * verification's pairs, the other line's decoded beside the line's in the same ffmpeg process. The right line's frames correlate
  * at 0.95–1.0 on moving footage; the wrong line's at 0.3–0.9 (tuning split, RESULTS.md,
  * session 12). On static footage both correlate alike, and real time stands.
  */
-import type { Raster } from '../frames/raster.js';
-import type { NormRect } from '../frames/raster.js';
-import { grabLumaFrames } from '../media/frame-grab.js';
-import { AbortedError } from '../errors/retrace-error.js';
+import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine } from './local-features.js';
 import { applyAffine } from './local-features.js';
-import type { QueryMedia, VerifyCandidate } from './verify-segments.js';
-import type { VerifySettings } from '../settings/verify-settings.js';
+import type { TimeLine } from './segment-verification.js';
 
-/** A time line: the reference instant shown at query time t is `refAt(t)`. */
-export interface LineOfSegment {
-  queryStart: number;
-  queryEnd: number;
-  refStart: number;
-  refEnd: number;
+/** The frames of one verified pair for the comparison: the query's, the line's reference frame and the other line's. */
+export interface LinePair {
+  query: Raster;
+  line: Raster;
+  other: Raster;
 }
 
-/** Mean pixel agreement of each line at the moments where they part, or null when none could be compared. */
+/** Mean pixel agreement of a segment's line (0) and its other line (1) over the pairs compared. */
 export interface TimeLineComparison {
   /** Mean normalised cross-correlation of the query's frames with each line's reference frames. */
   agreement: [number, number];
   moments: number;
 }
 
-const refAt = (l: LineOfSegment, t: number): number => {
-  const span = l.queryEnd - l.queryStart;
-  return span > 0 ? l.refStart + ((l.refEnd - l.refStart) * (t - l.queryStart)) / span : l.refStart;
-};
+/** The reference instant a time line names for query time t. */
+export function refAtLine(line: TimeLine, t: number): number {
+  return line.refStart + line.speed * (t - line.queryStart);
+}
 
 /**
  * Normalised cross-correlation of the query frame with the reference frame seen through `model`
@@ -94,68 +90,23 @@ export function pixelAgreement(query: Raster, ref: Raster, model: Affine, window
 }
 
 /**
- * Compare two lines of one segment at up to `s.timeLineMoments` query moments spread over the
- * stretch both cover, where their reference instants lie at least `s.timeLineMinGapSec` apart.
- * One decode of the query and one of the reference (fast seeks), at the verification width.
+ * How each line's reference frames agree with the query's frames through the verified model
+ * (query 0–1 → reference 0–1), over the pairs where both sides have texture; null when none has.
+ * The frames come from verification's own decode (verify-segments.ts): no decode here.
  *
  * @example
- * const c = await compareTimeLines(query, ref, [realTimeSeg, fittedSeg], model, undefined, DEFAULT_SEARCH.verify);
- * if (c && c.agreement[1] > c.agreement[0] + 0.02) useFitted();
+ * const c = compareLines(pairs, model);
+ * if (c && 1 - c.agreement[1] <= 0.75 * (1 - c.agreement[0])) useTheOtherLine();
  */
-export async function compareTimeLines(
-  query: QueryMedia,
-  ref: VerifyCandidate['ref'],
-  lines: readonly [LineOfSegment, LineOfSegment],
-  model: Affine,
-  window: NormRect | undefined,
-  s: Pick<VerifySettings, 'widthPx' | 'timeLineMoments' | 'timeLineMinGapSec'>,
-  signal?: AbortSignal,
-): Promise<TimeLineComparison | null> {
-  const [a, b] = lines;
-  const lastQuery = query.durationSec && query.durationSec > 0 ? query.durationSec - 0.1 : Infinity;
-  const from = Math.max(a.queryStart, b.queryStart, 0);
-  const to = Math.min(a.queryEnd, b.queryEnd, lastQuery);
-  if (!(to > from) || s.timeLineMoments <= 0) return null;
-  const lastRef = Math.max(0, ref.durationSec - 0.1);
-  const moments: number[] = [];
-  for (let i = 0; i < s.timeLineMoments; i++) {
-    const t = from + ((i + 0.5) * (to - from)) / s.timeLineMoments;
-    const ra = refAt(a, t);
-    const rb = refAt(b, t);
-    if (Math.abs(ra - rb) < s.timeLineMinGapSec) continue;
-    if (ra < 0 || rb < 0 || ra > lastRef || rb > lastRef) continue;
-    moments.push(Math.round(t * 1000) / 1000);
-  }
-  if (!moments.length) return null;
-  if (signal?.aborted) throw new AbortedError();
-  const refTimes = moments.flatMap((t) => [refAt(a, t), refAt(b, t)].map((x) => Math.round(x * 1000) / 1000));
-  // Both decodes at once, each sorted for its seeks; a failure (a file that no longer decodes) leaves the line as refined.
-  const order = refTimes.map((t, i) => ({ t, i })).sort((x, y) => x.t - y.t);
-  let queryFrames: Raster[];
-  let sortedRefs: Raster[];
-  try {
-    [queryFrames, sortedRefs] = await Promise.all([
-      grabLumaFrames(query.path, moments, { width: s.widthPx, displayWidth: query.width, displayHeight: query.height, signal }),
-      grabLumaFrames(
-        ref.path,
-        order.map((o) => o.t),
-        { width: s.widthPx, displayWidth: ref.width, displayHeight: ref.height, signal },
-      ),
-    ]);
-  } catch (e) {
-    if (e instanceof AbortedError) throw e;
-    return null;
-  }
-  const refFrames: Raster[] = new Array(refTimes.length);
-  order.forEach((o, k) => (refFrames[o.i] = sortedRefs[k]));
+export function compareLines(pairs: readonly LinePair[], model: Affine): TimeLineComparison | null {
   const sums: [number, number] = [0, 0];
   let n = 0;
-  for (let m = 0; m < moments.length; m++) {
-    const ca = pixelAgreement(queryFrames[m], refFrames[2 * m], model, window);
-    const cb = pixelAgreement(queryFrames[m], refFrames[2 * m + 1], model, window);
-    if (Number.isNaN(ca) || Number.isNaN(cb)) continue;
-    sums[0] += ca;
-    sums[1] += cb;
+  for (const p of pairs) {
+    const a = pixelAgreement(p.query, p.line, model);
+    const b = pixelAgreement(p.query, p.other, model);
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
+    sums[0] += a;
+    sums[1] += b;
     n++;
   }
   return n ? { agreement: [sums[0] / n, sums[1] / n], moments: n } : null;

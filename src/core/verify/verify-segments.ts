@@ -13,6 +13,8 @@ import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-v
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 import { MAX_SLACK_SPEED, MAX_WINDOW_DECODE_PX } from '../settings/verify-settings.js';
+import type { LinePair, TimeLineComparison } from './time-lines.js';
+import { compareLines, refAtLine } from './time-lines.js';
 
 /** A segment to verify: its matched points and where its reference's media is. */
 export interface VerifyCandidate {
@@ -20,6 +22,12 @@ export interface VerifyCandidate {
   points: ReadonlyArray<{ tq: number; tr: number; similarity: number }>;
   /** The segment's temporal line (video queries): references are decoded where it says. */
   line?: TimeLine;
+  /**
+   * The segment's other time line (real time, or the rate fitted through its chain, where the
+   * two part): its reference frames are decoded beside the line's, and once the copy is
+   * confirmed both are compared with the query's frames by pixels (`timeLines` in the outcome).
+   */
+  otherLine?: TimeLine;
   /** The descriptor matched the query's mirror image: try the mirrored comparison first. */
   mirroredHint?: boolean;
   /**
@@ -44,7 +52,13 @@ export interface QueryMedia {
 export const REFERENCE_GONE = 'reference file not found';
 
 /** A verdict, or `unavailable` when the reference's file is gone or cannot be decoded. */
-export type VerifyOutcome = (SegmentVerdict & { timeMs: number }) | { status: 'unavailable'; reason: string; timeMs: number };
+export type VerifyOutcome =
+  | (SegmentVerdict & {
+      timeMs: number;
+      /** A confirmed segment with an `otherLine`: how its line and the other agree with the pixels (time-lines.ts). */
+      timeLines?: TimeLineComparison;
+    })
+  | { status: 'unavailable'; reason: string; timeMs: number };
 
 /**
  * Verify candidate segments. Outcomes come back in the order of `candidates`.
@@ -63,6 +77,8 @@ export async function verifySegments(
   // the others are decoded only for the segments they do not settle.
   const pairs = candidates.map((c) => firstAndLastFirst(pickPairs(c.points, s.pairsPerSegment, c.line)));
   const fits: PairFit[][] = candidates.map(() => []);
+  // Per candidate with another line: query frame, the line's reference frame, the other line's.
+  const linePairs: LinePair[][] = candidates.map(() => []);
   // A still, or a clip searched by one frame: every pair shows the same query moment.
   const oneMoment = pairs.map((p) => new Set(p.map((x) => x.queryTime)).size === 1);
   const unavailable = new Map<number, string>();
@@ -71,7 +87,13 @@ export async function verifySegments(
     if (!todo.length) break;
     const frames = await decodeRound(
       query,
-      todo.map((i) => ({ ref: candidates[i].ref, pairs: round[i], window: candidates[i].queryWindow, speed: candidates[i].line?.speed ?? 1 })),
+      todo.map((i) => ({
+        ref: candidates[i].ref,
+        pairs: round[i],
+        window: candidates[i].queryWindow,
+        speed: candidates[i].line?.speed ?? 1,
+        otherLine: candidates[i].otherLine,
+      })),
       s,
       signal,
     );
@@ -81,6 +103,7 @@ export async function verifySegments(
         unavailable.set(i, got);
         continue;
       }
+      for (const g of got) if (g.other) linePairs[i].push({ query: g.query, line: g.refs[0], other: g.other });
       const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i], oneMoment[i]);
       fits[i] = more;
     }
@@ -89,7 +112,14 @@ export async function verifySegments(
   return candidates.map((c, i) => {
     if (unavailable.has(i)) return { status: 'unavailable', reason: unavailable.get(i)!, timeMs };
     const verdict = judgeFits(fits[i], s, oneMoment[i]);
-    return { ...verdict, model: verdict.model && c.queryWindow ? fromWindow(verdict.model, c.queryWindow) : verdict.model, timeMs };
+    // The pairs' query frames are the compared window's, so the window's own model reads them.
+    const timeLines = verdict.status === 'confirmed' && verdict.model && linePairs[i].length ? compareLines(linePairs[i], verdict.model) : null;
+    return {
+      ...verdict,
+      model: verdict.model && c.queryWindow ? fromWindow(verdict.model, c.queryWindow) : verdict.model,
+      ...(timeLines ? { timeLines } : {}),
+      timeMs,
+    };
   });
 }
 
@@ -121,10 +151,10 @@ function firstAndLastFirst<T>(xs: readonly T[]): T[] {
  */
 async function decodeRound(
   query: QueryMedia,
-  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect; speed: number }>,
+  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect; speed: number; otherLine?: TimeLine }>,
   s: VerifySettings,
   signal?: AbortSignal,
-): Promise<Array<Array<{ query: Raster; refs: Raster[] }> | string>> {
+): Promise<Array<Array<{ query: Raster; refs: Raster[]; other?: Raster }> | string>> {
   // A segment's end can lie past the query's last frame (a video of 7.54 s reported to 8.0 s):
   // asking for a frame there fails the whole decode, so times are kept a frame's length inside.
   const lastQueryTime = query.durationSec && query.durationSec > 0 ? Math.max(0, query.durationSec - 0.1) : Infinity;
@@ -141,6 +171,14 @@ async function decodeRound(
   const queryGrab = jobs.some((j) => !j.window) ? grab(s.widthPx) : null;
   const windowGrab = jobs.some((j) => j.window) ? grab(Math.max(s.widthPx, windowWidth)) : null;
 
+  // The other line's instant for a pair, where it lies far enough from the line's to tell them apart.
+  const otherTime = (j: (typeof jobs)[number], p: VerifyPair): number | undefined => {
+    if (!j.otherLine || !s.timeLineCheck) return undefined;
+    const t = Math.round(refAtLine(j.otherLine, queryTimeOf(p)) * 1000) / 1000;
+    // Past either end of the reference the frame taken would be another instant's.
+    if (t < 0 || t > j.ref.durationSec - 1) return undefined;
+    return Math.abs(t - p.refTime) >= s.timeLineMinGapSec ? t : undefined;
+  };
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number>; speed: number }>();
   for (const j of jobs) {
     const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>(), speed: 1 };
@@ -148,6 +186,8 @@ async function decodeRound(
     for (const p of j.pairs) {
       entry.times.add(p.refTime);
       if (p.altRefTime !== undefined) entry.times.add(p.altRefTime);
+      const o = otherTime(j, p);
+      if (o !== undefined) entry.times.add(o);
     }
     byRef.set(j.ref.path, entry);
   }
@@ -194,9 +234,13 @@ async function decodeRound(
   return jobs.map((j) => {
     const frames = refFrames.get(j.ref.path);
     if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
-    return j.pairs.map((p) => ({
-      query: j.window ? cut(largeFrames.get(queryTimeOf(p))!, j.window) : queryFrames.get(queryTimeOf(p))!,
-      refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])],
-    }));
+    return j.pairs.map((p) => {
+      const o = otherTime(j, p);
+      return {
+        query: j.window ? cut(largeFrames.get(queryTimeOf(p))!, j.window) : queryFrames.get(queryTimeOf(p))!,
+        refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])],
+        ...(o !== undefined ? { other: frames.get(o)![0] } : {}),
+      };
+    });
   });
 }
