@@ -159,12 +159,19 @@ export async function judgeCandidates(
       query.isImage || span <= 0
         ? undefined
         : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
+    const alt = seg.alternative;
+    const altSpan = alt ? alt.queryEnd - alt.queryStart : 0;
+    const otherLine =
+      line && alt && altSpan > 0
+        ? { queryStart: alt.queryStart, refStart: alt.refStart, speed: (alt.refEnd - alt.refStart) / altSpan, refDurationSec: r.durationSec }
+        : undefined;
     const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
     const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
     return {
       ref: { path: resolvePath(query.referenceBaseDir ?? '', r.path), width: r.width, height: r.height, durationSec: r.durationSec },
       points: seg.points,
       line,
+      ...(otherLine ? { otherLine } : {}),
       mirroredHint,
       queryWindow: matchedWindow(seg.points, query.windows),
     };
