@@ -675,7 +675,7 @@ describe(`upload and job API fuzz (seed ${SEED}; rerun with RETRACE_FUZZ_SEED=${
       expect(JSON.parse(a.body).error.code).toBe('INVALID_ARGUMENT');
     }
     expect(await listFiles(dataDir)).toEqual(before);
-  });
+  }, 30_000);
 
   // Found by this fuzz (seed 2, a race): a DELETE landing while a PATCH of the same upload was
   // between tus's look-up and its write left tus opening a missing file: 500 (with the server's
@@ -700,7 +700,7 @@ describe(`upload and job API fuzz (seed ${SEED}; rerun with RETRACE_FUZZ_SEED=${
       statuses.push(...answers.map((a) => (a.status >= 500 || a.status === 0 ? `${a.status} ${a.body}` : a.status)));
     }
     expect(statuses.filter((s) => typeof s === 'string')).toEqual([]);
-  });
+  }, 60_000);
 
   it('answers every request without a 5xx and writes nothing outside its data directory', async () => {
     expect(Number.isInteger(SEED), `RETRACE_FUZZ_SEED must be an integer, got ${process.env.RETRACE_FUZZ_SEED}`).toBe(true);
