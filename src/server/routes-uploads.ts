@@ -127,6 +127,12 @@ export function uploadsRouter(ctx: ServerContext): Router {
         if (lengthHeader === undefined || !/^\d{1,16}$/.test(lengthHeader)) {
           throw new InvalidArgumentError('Upload-Length must give the file size in bytes (this server does not defer the length)');
         }
+        // Concatenation (parallel uploads) is not among this server's tus extensions (see
+        // Tus-Extension). @tus/server answers it with 501, a server fault to monitoring; it is
+        // the client's request this server does not take, so 400 like any other refused header.
+        if (req.get('upload-concat') !== undefined) {
+          throw new InvalidArgumentError('Upload-Concat: this server does not support the tus concatenation extension; upload the file as one upload');
+        }
         const size = Number(lengthHeader);
         const meta = parseUploadMetadata(req.get('upload-metadata'));
         // Uppy and tus-js-client name the file `filename` or `name`, its type `filetype` or `type`.
