@@ -27,6 +27,7 @@ import { Retrace } from '../../src/core/engine/retrace.js';
 import { FrameStore } from '../../src/db/frame-store.js';
 import { openDatabase } from '../../src/db/open-database.js';
 import { encodeSignature } from '../../src/core/signatures/signature-format.js';
+import { mulberry32 as rng } from '../common/seeded-random.js';
 import type { DescribedFrame } from '../../src/core/library/descriptor-search.js';
 import type { DedupReport } from '../../src/core/library/dedup.js';
 import { parseFlags } from '../common/args.js';
@@ -39,18 +40,6 @@ interface SourceVideo {
   height: number;
   fps: number | null;
   frames: DescribedFrame[];
-}
-
-/** mulberry32: a seeded generator, so a run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(r: () => number): number {

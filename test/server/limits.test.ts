@@ -58,6 +58,18 @@ function createQuery(base: string, who: 'a' | 'b', size = still.length) {
 }
 
 /** Upload the whole still as `who` (not completed); returns the upload id. */
+/** The real engine, with its searches held until the test releases them. */
+function searchesHeld(): { engine: Retrace; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const engine = Object.create(te.engine) as Retrace;
+  engine.search = async (...args: Parameters<Retrace['search']>) => {
+    await gate;
+    return te.engine.search(...args);
+  };
+  return { engine, release };
+}
+
 async function sendQuery(base: string, who: 'a' | 'b'): Promise<string> {
   const created = await createQuery(base, who);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -310,13 +322,7 @@ describe('bounded job queue', () => {
   });
 
   it('lets several completions at once by one client through only up to its share (checked and added as one step)', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const engine = Object.create(te.engine) as Retrace;
-    engine.search = async (...args: Parameters<Retrace['search']>) => {
-      await gate;
-      return te.engine.search(...args);
-    };
+    const { engine, release } = searchesHeld();
     const srv = await startTestServer(engine, join(tmp.path, 'at-once'), { maxJobsPerClient: 2, searchConcurrency: 1 });
     try {
       const uploads = [];
@@ -335,14 +341,7 @@ describe('bounded job queue', () => {
   });
 
   it('answers 503 QUEUE_FULL with Retry-After when the queue is full, and takes the upload once there is room', async () => {
-    // The real engine, with searches held until the test lets them go: one runs, one waits.
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const engine = Object.create(te.engine) as Retrace;
-    engine.search = async (...args: Parameters<Retrace['search']>) => {
-      await gate;
-      return te.engine.search(...args);
-    };
+    const { engine, release } = searchesHeld();
     const srv = await startTestServer(engine, join(tmp.path, 'queue'), { maxQueuedJobs: 1, searchConcurrency: 1 });
     try {
       const first = await complete(srv.url, 'a', await sendQuery(srv.url, 'a'));
