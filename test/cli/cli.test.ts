@@ -9,7 +9,7 @@ import { chmod, copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { ffmpeg, makeClip, makeTempDir, problemFiles } from '../helpers/media-fixtures.js';
+import { makeClip, makeLongClip, makeTempDir, problemFiles } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { spawn } from 'node:child_process';
 import { BIN, ensureCliBuilt, runCli, runCliOnTerminal, SCRIPT_BIN } from './run-cli.js';
@@ -281,11 +281,10 @@ describe('index interrupted', () => {
    * finished within the test's 1.5 s wait once one-shot CLI runs got faster (CI on PostgreSQL). */
   let long: string;
   beforeAll(async () => {
-    long = dir.file('long.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=5', '-t', '3600', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', long]);
+    long = await makeLongClip(dir);
     // The shared index exists (a duplicate if the tests above indexed it already).
     expect((await runCli(['index', '--db', db.location, clip.a])).code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it.each(['SIGINT', 'SIGTERM'] as const)(
     'by %s: stops, exits 128 + signal, and leaves no half-indexed video',

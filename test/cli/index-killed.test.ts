@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/open-database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { ffmpeg, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
+import { ffmpeg, makeLongClip, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { BIN, ensureCliBuilt, runCli } from './run-cli.js';
 
 let dir: TempDir;
@@ -19,12 +19,10 @@ beforeAll(async () => {
   ensureCliBuilt();
   dir = await makeTempDir('retrace-killed-');
   db = await createTestDatabase();
-  // An hour at a cheap size: quick to make, tens of seconds to index, so the kill lands mid-ingest.
-  long = dir.file('long.mp4');
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=5', '-t', '3600', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', long]);
+  long = await makeLongClip(dir);
   query = dir.file('query.mp4');
   await ffmpeg(['-ss', '60', '-i', long, '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', query]);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await db?.dispose();

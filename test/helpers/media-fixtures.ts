@@ -52,6 +52,19 @@ export function ffmpeg(args: readonly string[], options: RunOptions = {}): Promi
   });
 }
 
+/**
+ * An hour of a test pattern at a cheap size (160×120, 5 fps, keyframe every second): quick to
+ * make, tens of seconds to index, so a signal or a kill lands mid-ingest. Its time limit is
+ * generous: with a CI run and a benchmark beside it, the 2018 npm ffmpeg took over a minute.
+ */
+export async function makeLongClip(dir: TempDir, name = 'long'): Promise<string> {
+  const out = dir.file(`${name}.mp4`);
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=5', '-t', '3600', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', out], {
+    timeoutMs: 240_000,
+  });
+  return out;
+}
+
 /** Run ffprobe and return its JSON (`-show_format -show_streams`). */
 export function ffprobeJson(path: string): Promise<{ streams: Array<Record<string, unknown>>; format: Record<string, unknown> }> {
   const bin = resolveFfmpegPaths().ffprobe;
