@@ -3,8 +3,8 @@
  * so it measures the search half of dedup (k-NN over the stored vectors, alignment, storing the
  * findings) and not verification, which decodes frames of related pairs only.
  *
- * The library is built from the stored frames of a real index (default: the one
- * run-dedup-bench.ts left in /var/tmp/li-dedup-work/index, copied first: it is only read). Video
+ * The library is built from the stored frames of a real index (`--source DIR`, for example the
+ * `index` folder run-dedup-bench.ts leaves in its `--work` folder; copied first, only read). Video
  * i takes the frames (times, qualities, both stored variants) of real video i mod n, with the
  * descriptor's dimensions permuted and their signs flipped at random, the same for every frame
  * of the video: an orthogonal map, so each synthetic video keeps the real one's frame count,
@@ -76,7 +76,8 @@ function mapFrames(frames: readonly DescribedFrame[], f: (v: Float32Array) => Fl
 
 async function main(): Promise<void> {
   const p = parseFlags(process.argv.slice(2), { values: ['source', 'videos', 'copies', 'noise', 'max-minutes', 'json', 'seed'], switches: [] });
-  const source = p.values.get('source') ?? '/var/tmp/li-dedup-work/index';
+  const source = p.values.get('source');
+  if (!source) throw new Error('--source DIR: an embedded index to take real frames from (run-dedup-bench.ts leaves one in <work>/index)');
   const videos = Number(p.values.get('videos') ?? 1000);
   const copies = Number(p.values.get('copies') ?? 50);
   const noise = Number(p.values.get('noise') ?? 0.05);
