@@ -5,7 +5,7 @@
  *   npx vite-node bench/accuracy/cli.ts -- --corpus DIR [--seed N] [--json FILE] [--per-family N]
  *       [--negative-multiplier N] [--db DIR] [--cache-dir DIR] [--families a,b,...] [--generate-only] [--no-verify] [--no-layouts]
  *       [--split tuning|holdout|mixed] [--holdout DIR] [--mixed-reference tuning|holdout]
- *       [--negatives N] [--other-corpus DIR] [--negative-image-share F] [--social]
+ *       [--negatives N] [--other-corpus DIR] [--negative-image-share F] [--social] [--stored-windows]
  *
  * --split tuning (default): references and pool are a seeded split of --corpus.
  * --split holdout: the same split of --holdout DIR (evaluation only; --corpus not needed).
@@ -18,6 +18,9 @@
  *   inset-small, speed-extreme) and neg-social to the drawn families, and social negatives to the
  *   large negative set (on top of N). Without it a run draws exactly what it drew before; the
  *   social families can also be named in --families.
+ * --stored-windows: the references are indexed with stored windows (strips and quadrants, for
+ *   vertical reframes and heavy crops; `RetraceOptions.storedWindows`). An index given with --db
+ *   keeps whatever it was built with.
  */
 import { isQueryFamily, KNOWN_FAMILIES, type QueryFamily } from './edit-families.js';
 import { buildNegativeSet } from './negative-set.js';
@@ -48,6 +51,8 @@ export interface AccuracyCliArgs {
   layouts?: boolean;
   /** `--verify-set name=value` (repeatable): numeric verification settings to try, e.g. `orbFeatures=1000` (`stillRescue.minInliers=30` for the still rescue's). */
   verifySet?: Record<string, number>;
+  /** `--stored-windows`: index the references with stored windows. */
+  storedWindows?: boolean;
 }
 
 export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
@@ -118,6 +123,9 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
       case '--no-layouts':
         out.layouts = false;
         break;
+      case '--stored-windows':
+        out.storedWindows = true;
+        break;
       case '--split': {
         const v = need(i++, a);
         if (!(SPLIT_MODES as readonly string[]).includes(v)) throw new Error(`--split must be one of ${SPLIT_MODES.join(', ')}, got ${v}`);
@@ -180,8 +188,13 @@ export async function accuracyCli(argv: readonly string[], log: (line: string) =
   const verify = args.verify ?? true;
   const layouts = args.layouts ?? true;
   const verifySet = args.verifySet;
-  const plain = verify && layouts && !verifySet;
+  const storedWindows = args.storedWindows ?? false;
+  const plain = verify && layouts && !verifySet && !storedWindows;
   if (verifySet) log(`verification settings changed: ${JSON.stringify(verifySet)}`);
-  await runAccuracyBenchmark({ ...args, log, ...(plain ? {} : { openEngine: (db: string) => openRetrace(db, { verify, layouts, verifySet }) }) });
+  await runAccuracyBenchmark({
+    ...args,
+    log,
+    ...(plain ? {} : { openEngine: (db: string) => openRetrace(db, { verify, layouts, verifySet, storedWindows }) }),
+  });
   return 0;
 }

@@ -50,7 +50,10 @@ export interface BenchEngine {
 export type OpenEngine = (db: string) => Promise<BenchEngine>;
 
 /** Opens the real engine: `Retrace.open({ db })` from src/index.ts (loaded lazily, so tests with a fake engine stay light). */
-export async function openRetrace(db: string, engine: { verify?: boolean; layouts?: boolean; verifySet?: Record<string, number> } = {}): Promise<BenchEngine> {
+export async function openRetrace(
+  db: string,
+  engine: { verify?: boolean; layouts?: boolean; verifySet?: Record<string, number>; storedWindows?: boolean } = {},
+): Promise<BenchEngine> {
   const { Retrace } = await import('../../src/index.js');
   const set = Object.entries(engine.verifySet ?? {});
   const section = (prefix: string) => Object.fromEntries(set.filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
@@ -59,6 +62,7 @@ export async function openRetrace(db: string, engine: { verify?: boolean; layout
   const refineSet = section('refine.');
   return Retrace.open({
     db,
+    ...(engine.storedWindows ? { storedWindows: true } : {}),
     search: {
       ...(Object.keys(verifySet).length ? { verify: verifySet } : {}),
       ...(Object.keys(rescueSet).length ? { stillRescue: rescueSet } : {}),

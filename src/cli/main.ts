@@ -13,7 +13,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 const HELP = `retrace — find where a video clip or picture came from
 
 Usage:
-  retrace index <files or folders...> [--meta KEY=VALUE]... [--db PATH|URL] [--json]
+  retrace index <files or folders...> [--meta KEY=VALUE]... [--stored-windows on|off] [--db PATH|URL] [--json]
   retrace sync <folder> [--watch] [--meta KEY=VALUE]... [--db PATH|URL] [--json]
   retrace search <file> [--where KEY=VALUE]... [--folder PATH] [--limit N | --top N] [--ignore-recurring]
                 [--db PATH|URL] [--json]
@@ -40,6 +40,10 @@ Usage:
   (benchmarks run from a checkout of the retrace repository, not from the installed package)
 
 index --meta stores KEY=VALUE in each video's metadata (repeatable), for search --where.
+--stored-windows on (index, sync, serve, worker) makes every later ingest into the index also
+store narrow strips and quadrants of each frame, so that vertical 9:16 reframes and
+off-centre crops keeping 40-60 % of the picture can be found, at about twice the storage per
+frame; the choice is recorded in the index (off until set; off stops storing them).
 sync makes the videos indexed from under <folder> match its video files: new files are
 indexed, entries whose file is gone are removed, renamed or moved files keep their entry
 (found by content hash, not re-indexed), unchanged files are checked by size and time only.
@@ -181,6 +185,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'no-worker': { type: 'boolean', default: false },
         'read-db': { type: 'string' },
         pool: { type: 'string' },
+        'stored-windows': { type: 'string' },
       },
     });
   } catch (e) {
@@ -219,6 +224,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.usage;
   if (searchConcurrency === 0 || indexConcurrency === 0 || workerConcurrency === 0 || pool === 0) {
     process.stderr.write('--search-concurrency, --index-concurrency, --concurrency and --pool must be 1 or more\n');
+    return EXIT.usage;
+  }
+  const storedWindows = values['stored-windows'];
+  if (storedWindows !== undefined && storedWindows !== 'on' && storedWindows !== 'off') {
+    process.stderr.write('--stored-windows must be on or off\n');
     return EXIT.usage;
   }
   const top = values.top !== undefined ? Number(values.top) : undefined;
@@ -336,6 +346,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       // serve --read-db: searches and listings read a replica of db.
       ...(values['read-db'] ? { readDb: values['read-db'] } : {}),
       ...(pool ? { pool } : {}),
+      // Recorded in the index: every later ingest into it stores windows, or stops storing them.
+      ...(storedWindows !== undefined ? { storedWindows: storedWindows === 'on' } : {}),
       // search, list, stats and remove on a mistyped --db must not answer from a new, empty index.
       create: CREATING_COMMANDS.has(command),
       // A signature needs only the descriptor: without --db it is made with no index at all.

@@ -127,8 +127,15 @@ export function vectorLiteral(v: Float32Array): string {
   return s + ']';
 }
 
-/** Stored region variants and their columns in `frames`. */
-const VARIANT_COLUMNS = ['e0', 'e1'] as const;
+/**
+ * Stored region variants and their columns in `frames`: column `eN` holds variant N
+ * (`STORED_VARIANT`; e2–e4, the stored windows, only in an index built with them). Columns rather
+ * than a side table of (frame, variant, vector) rows: every statement here (one row per frame in
+ * `addFrames`, one partial HNSW index per column, the cascade and BRIN by video) serves them
+ * unchanged, and a null column costs nothing where a side-table row would cost about 60 bytes of
+ * header, ids and time before its vector.
+ */
+const VARIANT_COLUMNS = ['e0', 'e1', 'e2', 'e3', 'e4'] as const;
 
 function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
   const c = VARIANT_COLUMNS[variant];
@@ -220,6 +227,23 @@ export class FrameStore {
     return r.rows[0]?.ok === true;
   }
 
+  /**
+   * Whether frames indexed into this index store narrow windows (strips and quadrants, see
+   * `windowRegions`): recorded in the index, off unless set.
+   */
+  async storesWindows(): Promise<boolean> {
+    const r = await this.sql.query<{ value: boolean }>(`SELECT value FROM retrace_settings WHERE key = 'stored_windows'`);
+    return r.rows[0]?.value === true;
+  }
+
+  /** Record whether frames indexed from now on store narrow windows (frames already stored keep what they have). */
+  async setStoresWindows(on: boolean): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO retrace_settings (key, value) VALUES ('stored_windows', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [JSON.stringify(on)],
+    );
+  }
+
   async descriptorId(): Promise<string | null> {
     const r = await this.sql.query<{ value: { id: string } }>(`SELECT value FROM retrace_settings WHERE key = 'descriptor'`);
     return r.rows[0]?.value.id ?? null;
@@ -273,19 +297,21 @@ export class FrameStore {
         cols[v.variant][i] = vectorLiteral(v.embedding);
       }
     });
+    // Only the columns some frame fills are written: an index without stored windows sends no
+    // arrays of nulls for them.
+    const used = VARIANT_COLUMNS.map((_, v) => v).filter((v) => v < 2 || cols[v].some((x) => x !== null));
     // Touching the video is the ingest's heartbeat (see `discardAbandonedIngests`).
     await this.sql.query(
       `WITH beat AS (UPDATE videos SET updated_at = now() WHERE id = $1::uuid AND status <> 'ready')
-       INSERT INTO frames (video_id, frame_number, timestamp_sec, is_keyframe, quality, e0, e1)
-       SELECT $1::uuid, * FROM unnest($2::int[], $3::float8[], $4::bool[], $5::real[], $6::halfvec[], $7::halfvec[])`,
+       INSERT INTO frames (video_id, frame_number, timestamp_sec, is_keyframe, quality, ${used.map((v) => VARIANT_COLUMNS[v]).join(', ')})
+       SELECT $1::uuid, * FROM unnest($2::int[], $3::float8[], $4::bool[], $5::real[], ${used.map((_, i) => `$${i + 6}::halfvec[]`).join(', ')})`,
       [
         videoId,
         pgArray(frames.map((f) => f.frameNumber)),
         pgArray(frames.map((f) => f.timestampSec)),
         pgArray(frames.map((f) => f.isKeyframe)),
         pgArray(frames.map((f) => f.quality)),
-        pgArray(cols[0]),
-        pgArray(cols[1]),
+        ...used.map((v) => pgArray(cols[v])),
       ],
     );
   }
@@ -418,7 +444,7 @@ export class FrameStore {
       `SELECT (SELECT count(*) FROM videos)::text AS videos,
               (SELECT count(*) FROM videos WHERE status = 'ready')::text AS ready,
               (SELECT count(*) FROM frames WHERE video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready')))::text AS frames,
-              (SELECT count(e0) + count(e1) FROM frames WHERE video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready')))::text AS vectors,
+              (SELECT ${VARIANT_COLUMNS.map((c) => `count(${c})`).join(' + ')} FROM frames WHERE video_id <> ALL (ARRAY(SELECT id FROM videos WHERE status <> 'ready')))::text AS vectors,
               (SELECT sum(duration_sec) FROM videos WHERE status = 'ready') AS dur`,
     );
     const row = r.rows[0];
@@ -525,8 +551,8 @@ export class FrameStore {
    * frame, not only the k nearest).
    */
   async framesOf(videoId: string, fromSec = 0, toSec = Number.POSITIVE_INFINITY): Promise<VideoFrameVectors[]> {
-    const r = await this.sql.query<{ id: string; ts: number; quality: number; e0: string | null; e1: string | null }>(
-      `SELECT id::text AS id, timestamp_sec AS ts, quality, e0::text AS e0, e1::text AS e1
+    const r = await this.sql.query<{ id: string; ts: number; quality: number } & Record<(typeof VARIANT_COLUMNS)[number], string | null>>(
+      `SELECT id::text AS id, timestamp_sec AS ts, quality, ${VARIANT_COLUMNS.map((c) => `${c}::text AS ${c}`).join(', ')}
          FROM frames
         WHERE video_id = $1 AND timestamp_sec >= $2 AND timestamp_sec <= $3
         ORDER BY timestamp_sec, id`,

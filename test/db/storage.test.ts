@@ -193,12 +193,12 @@ describe(`migrations 004 and 005 (L2 partial ANN indexes, compact frames) on ${T
         const indexes = await sql.query<{ name: string; def: string }>(
           `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'frames' ORDER BY 1`,
         );
-        expect(indexes.rows.map((r) => r.name)).toEqual(['frames_e0_l2', 'frames_e1_l2', 'frames_video_brin']);
+        expect(indexes.rows.map((r) => r.name)).toEqual(['frames_e0_l2', 'frames_e1_l2', 'frames_e2_l2', 'frames_e3_l2', 'frames_e4_l2', 'frames_video_brin']);
         for (const r of indexes.rows.filter((x) => x.name.endsWith('_l2'))) {
           expect(r.def).toContain('halfvec_l2_ops');
-          expect(r.def).toMatch(/WHERE \(?l2_norm\(e[01]\) > /);
+          expect(r.def).toMatch(/WHERE \(?l2_norm\(e[0-4]\) > /);
         }
-        expect(indexes.rows[2].def).toMatch(/USING brin .*uuid_bloom_ops/);
+        expect(indexes.rows.find((r) => r.name === 'frames_video_brin')!.def).toMatch(/USING brin .*uuid_bloom_ops/);
         expect(await store.totals()).toMatchObject({ videos: 2, ready: 2, frames: 4, vectors: 7 });
         const frames = await store.framesOf(ready);
         expect(frames.map((f) => [f.frameId, f.timestampSec, [...f.vectors.keys()]])).toEqual([
@@ -734,6 +734,58 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
       expect(t.vectors).toBeGreaterThanOrEqual(80);
       expect(t.ready).toBeGreaterThanOrEqual(2);
       expect(t.durationSec).toBeGreaterThanOrEqual(40);
+    });
+  });
+
+  describe('stored windows', () => {
+    it('are off in a new index, and the setting is recorded until changed', async () => {
+      expect(await store.storesWindows()).toBe(false);
+      await store.setStoresWindows(true);
+      expect(await store.storesWindows()).toBe(true);
+      await store.setStoresWindows(false);
+      expect(await store.storesWindows()).toBe(false);
+    });
+
+    it('keep two strips and a quadrant per frame in their own columns, each searched on its own', async () => {
+      const whole = randomVectors(6, 31);
+      const stripA = randomVectors(6, 32);
+      const stripB = randomVectors(6, 33);
+      const quadrant = randomVectors(6, 34);
+      const id = await store.beginVideo(newVideo());
+      // Frame 5 holds one strip only, as a frame of the cycle's last phase does.
+      await store.addFrames(
+        id,
+        whole.map((v, i) => ({
+          frameNumber: i,
+          timestampSec: i,
+          isKeyframe: false,
+          quality: 0.9,
+          vectors: [
+            { variant: 0, embedding: v },
+            { variant: 2, embedding: stripA[i] },
+            ...(i === 5 ? [] : [{ variant: 3, embedding: stripB[i] }]),
+            { variant: 4, embedding: quadrant[i] },
+          ],
+        })),
+      );
+      await store.finishVideo(id, 6, 6);
+      try {
+        for (const [variant, vecs] of [
+          [2, stripA],
+          [3, stripB],
+          [4, quadrant],
+        ] as const) {
+          const hit = bySimilarity(await store.knn([vecs[2]], variant, 1))[0];
+          expect(hit).toMatchObject({ videoId: id, timestampSec: 2, variant });
+          expect(hit.similarity).toBeCloseTo(1, 3);
+        }
+        const frames = await store.framesOf(id);
+        expect([...frames[0].vectors.keys()].sort()).toEqual([0, 2, 3, 4]);
+        expect([...frames[5].vectors.keys()].sort()).toEqual([0, 2, 4]);
+        expect(cosine(frames[4].vectors.get(3)!, stripB[4])).toBeCloseTo(1, 3);
+      } finally {
+        await store.remove(id);
+      }
     });
   });
 

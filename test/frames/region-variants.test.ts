@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
 import { rotate } from '../../src/core/frames/raster.js';
 import type { Raster } from '../../src/core/frames/raster.js';
-import { queryRegions, storedRegions, STORED_VARIANT } from '../../src/core/frames/region-variants.js';
+import { queryRegions, storedRegions, STORED_VARIANT, windowRegions } from '../../src/core/frames/region-variants.js';
 import { detectContentRect } from '../../src/core/frames/border-detection.js';
 
 // A smooth, structured "scene" in display coordinates (x in [0, aspect], y in [0, 1]).
@@ -219,5 +219,56 @@ describe('queryRegions, third tier (refinement only)', () => {
     expect(sim('trim top 0.2')).toBeGreaterThan(0.95);
     expect(sim('trim top 0.2')).toBeGreaterThan(untrimmed + 0.1);
     expect(sim('trim top 0.2')).toBeGreaterThan(sim('trim bottom 0.2'));
+  });
+});
+
+describe('stored windows', () => {
+  it('store 7 strip positions over a 4-frame cycle (1.75 a frame) and a quadrant in each corner in turn', () => {
+    const cycle = [0, 1, 2, 3].map((ordinal) => windowRegions(ASPECT, ordinal));
+    const strips = cycle.flatMap((w) => w.filter((r) => r.variant !== STORED_VARIANT.quadrant));
+    expect(strips).toHaveLength(7);
+    // 0.32 of the height wide in display units: 0.18 of a 16:9 picture's width.
+    for (const s of strips) expect(s.rect).toMatchObject({ y: 0, height: 1, width: expect.closeTo(0.18, 2) });
+    expect(new Set(strips.map((s) => s.rect.x.toFixed(3))).size).toBe(7);
+    const corners = cycle.map((w) => w.find((r) => r.variant === STORED_VARIANT.quadrant)!.rect);
+    expect(new Set(corners.map((r) => `${r.x.toFixed(2)},${r.y.toFixed(2)}`)).size).toBe(4);
+    // The cycle repeats with the frame's ordinal.
+    expect(windowRegions(ASPECT, 5)).toEqual(cycle[1]);
+  });
+
+  it('store no strips on footage so narrow that a strip would span most of it', () => {
+    expect(windowRegions(1 / 2, 0).map((r) => r.variant)).toEqual([STORED_VARIANT.quadrant]);
+  });
+
+  it('are stored only when asked for, as variants of their own', () => {
+    const src = render(128, 72, FULL);
+    expect(storedRegions(src, whole(src)).map((r) => r.variant)).toEqual([STORED_VARIANT.whole, STORED_VARIANT.centre]);
+    expect(storedRegions(src, whole(src), { ordinal: 0, displayAspect: ASPECT }).map((r) => r.variant)).toEqual([
+      STORED_VARIANT.whole,
+      STORED_VARIANT.centre,
+      STORED_VARIANT.stripA,
+      STORED_VARIANT.stripB,
+      STORED_VARIANT.quadrant,
+    ]);
+  });
+
+  it('let a vertical 9:16 reframe of a 16:9 frame be found: a query strip matches the stored strip inside the window', () => {
+    // The reframe keeps 0.316 of the width from 0.4 of it, scaled to a portrait raster.
+    const x0 = 0.4 * ASPECT;
+    const x1 = x0 + (9 / 16) * 1;
+    const query = render(72, 128, [x0, x1, 0, 1]);
+    const regions = queryRegions(query, whole(query), 2, { displayAspect: 9 / 16, storedWindows: true }).filter((r) => r.kind === 'strip');
+    expect(regions.length).toBeGreaterThan(3);
+    const src = render(256, 144, FULL);
+    // Over a cycle of four stored frames, the strips lying inside the window are matched closely.
+    const stored = [0, 1, 2, 3].flatMap((ordinal) =>
+      storedRegions(src, whole(src), { ordinal, displayAspect: ASPECT }).filter(
+        (r) => r.variant === STORED_VARIANT.stripA || r.variant === STORED_VARIANT.stripB,
+      ),
+    );
+    const best = Math.max(...stored.flatMap((s) => regions.map((r) => dot(d.describeOne(r.raster), d.describeOne(s.raster)))));
+    expect(best).toBeGreaterThan(0.95);
+    // Without stored windows the query has no strips at all.
+    expect(queryRegions(query, whole(query), 2, { displayAspect: 9 / 16 }).some((r) => r.kind === 'strip')).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import type { WeightedHit } from '../candidates/evidence.js';
 import type { RegionPair } from '../candidates/region-pair.js';
 import type { AlignedSegment, MatchPoint } from './temporal-chains.js';
+import { isStoredWindowVariant } from '../frames/region-variants.js';
 
 /**
  * Group weighted hits into alignment points per reference video, keeping for each (query frame,
@@ -15,7 +16,9 @@ export function matchPointsByVideo(
   for (const h of weighted) {
     let pts = byVideo.get(h.videoId);
     if (!pts) byVideo.set(h.videoId, (pts = new Map()));
-    const key = `${h.frame}:${h.frameId}`;
+    // Hits through the stored windows are chained on their own (align/window-chains.ts): they
+    // must not take a pair's place in the other regions' chain.
+    const key = `${h.frame}:${h.frameId}${h.pair && isStoredWindowVariant(h.pair.variant) ? ':w' : ''}`;
     const prev = pts.get(key);
     if (!prev || h.w > prev.w)
       pts.set(key, { q: h.frame, tq: queryTimes[h.frame], tr: h.timestampSec, similarity: h.similarity, w: h.w, pair: h.pair, spacingSec: h.spacingSec });

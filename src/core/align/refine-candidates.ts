@@ -1,5 +1,5 @@
 import type { FrameStore } from '../../db/frame-store.js';
-import { STORED_VARIANT, TRIM_KEYS } from '../frames/region-variants.js';
+import { STORED_VARIANT, TRIM_KEYS, isStoredWindowVariant } from '../frames/region-variants.js';
 import type { RegionSearch } from '../candidates/region-search.js';
 import type { QueryPlan } from '../query/query-plan.js';
 import { refineSegment } from './segment-refinement.js';
@@ -46,7 +46,10 @@ export async function refineVideoSegments(
     // is the strongest one's.
     const byPair = new Map<string, { pair: NonNullable<AlignedSegment['points'][number]['pair']>; w: number }>();
     for (const p of seg.points) {
-      if (!p.pair) continue;
+      // Stored windows are not refined: a stored frame holds them at one of a cycle's places, so a
+      // query region's best place differs from frame to frame. A chain found by them alone keeps
+      // its own bounds.
+      if (!p.pair || isStoredWindowVariant(p.pair.variant)) continue;
       const e = byPair.get(p.pair.id) ?? { pair: p.pair, w: 0 };
       e.w += p.w;
       byPair.set(p.pair.id, e);

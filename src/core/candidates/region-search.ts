@@ -61,15 +61,18 @@ export class RegionSearch {
     private readonly descriptor: FrameDescriptor,
     private readonly settings: CandidateSettings,
     private readonly signal?: AbortSignal,
-    options: { scope?: VideoScope; keepRaw?: boolean } = {},
+    options: { scope?: VideoScope; keepRaw?: boolean; storedWindows?: boolean } = {},
   ) {
     this.scope = options.scope;
+    this.storedWindows = options.storedWindows ?? false;
     if (this.scope) this.allowed = new Set(this.scope.videoIds);
     this.keepRaw = options.keepRaw ?? false;
   }
 
   private readonly scope?: VideoScope;
   private readonly keepRaw: boolean;
+  /** The index stores narrow windows: the second tier compares query strips and quadrants with them. */
+  private readonly storedWindows: boolean;
   /**
    * With `keepRaw` (`search --top`): every nearest-neighbour hit of the allowed videos, evidence
    * or not, with its query frame, so that videos no hit of which rose above the background can
@@ -101,18 +104,23 @@ export class RegionSearch {
       displayAspect: plan.aspect,
       windows: !plan.single,
       rotations: !plan.single,
+      storedWindows: this.storedWindows && !plan.single,
       only,
     });
   }
 
-  /** Describe and search the regions of a tier in some frames; their weighted hits join `hits`. */
-  async searchTier(tier: 1 | 2, frameIdx: readonly number[]): Promise<void> {
+  /**
+   * Describe and search the regions of a tier in some frames (those of kinds `kinds` passes, if
+   * given); their weighted hits join `hits`.
+   */
+  async searchTier(tier: 1 | 2, frameIdx: readonly number[], kinds?: (kind: QueryRegion['kind']) => boolean): Promise<void> {
     const { plan, settings: s } = this;
     // The query time each searched frame stands for: the second tier searches a spread few.
     const spacingSec = plan.good.length > frameIdx.length ? (plan.intervalSec * plan.good.length) / Math.max(1, frameIdx.length) : undefined;
     const regions: SearchedRegion[] = [];
     for (const frame of frameIdx) {
       for (const region of this.regionsOf(frame, tier)) {
+        if (kinds && !kinds(region.kind)) continue;
         for (const against of region.against) regions.push({ frame, region, tier, against });
       }
     }
@@ -129,7 +137,7 @@ export class RegionSearch {
     t = performance.now();
     // Both variants' scans at once: on a server they run on two pooled connections (image
     // query at 1M: 48 → 19 ms); PGlite queues them, at no cost.
-    const variants = [STORED_VARIANT.whole, STORED_VARIANT.centre].map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
+    const variants = Object.values(STORED_VARIANT).map((variant) => ({ variant, sel: regions.filter((r) => r.against === variant) }));
     const k = plan.single ? s.imageK : s.k;
     const found = await Promise.all(
       variants.map(({ variant, sel }) =>
@@ -142,9 +150,19 @@ export class RegionSearch {
           : Promise.resolve([]),
       ),
     );
-    const guessEvidence = { ...plan.evidence, minFrameSimilarity: plan.evidence.minFrameSimilarity + s.guessExtraFloor };
+    const guessFloor = plan.evidence.minFrameSimilarity + s.guessExtraFloor;
     for (const [vi, { variant, sel }] of variants.entries()) {
       if (!sel.length) continue;
+      // Stored strips and quadrants: each its own floor (see `stripMinSimilarity`).
+      const guessEvidence = {
+        ...plan.evidence,
+        minFrameSimilarity:
+          variant === STORED_VARIANT.stripA || variant === STORED_VARIANT.stripB
+            ? s.stripMinSimilarity
+            : variant === STORED_VARIANT.quadrant
+              ? s.quadrantMinSimilarity
+              : guessFloor,
+      };
       const hits: KnnHit[] = found[vi];
       const pairs = sel.map((r) => regionPair(tier, r.region, variant));
       const guessed = (h: KnnHit) => tier === 2 || GUESSED_KINDS.has(sel[h.query].region.kind);

@@ -25,6 +25,8 @@ export interface IngestContext {
   batchSize: number;
   /** Information score below which frames never drive a match (and never call for a motion frame). */
   minQuality: number;
+  /** Store narrow windows (strips, quadrants) with each frame (`RetraceOptions.storedWindows`). */
+  storedWindows?: boolean;
 }
 
 /** The result of indexing content the index already holds, ready, as `existing`. */
@@ -135,7 +137,7 @@ export async function ingestVideo(ctx: IngestContext, path: string, opts: IndexO
  * exactly what indexing the file would store.
  */
 export async function* describeFrames(
-  ctx: Pick<IngestContext, 'descriptor' | 'limits' | 'sampling' | 'batchSize' | 'minQuality'>,
+  ctx: Pick<IngestContext, 'descriptor' | 'limits' | 'sampling' | 'batchSize' | 'minQuality' | 'storedWindows'>,
   path: string,
   info: MediaInfo,
   opts: Pick<IndexOptions, 'signal' | 'decoderThreads'>,
@@ -146,6 +148,8 @@ export async function* describeFrames(
 ): AsyncGenerator<StoredFrame[]> {
   let batch: StoredFrame[] = [];
   let regions: Array<{ frame: number; variant: number; raster: Raster }> = [];
+  /** Frames yielded in earlier batches: with the place in the batch, a frame's ordinal picks its stored windows. */
+  let yielded = 0;
   const describe = async () => {
     const ts = performance.now();
     const vectors = await describeAll(
@@ -155,6 +159,7 @@ export async function* describeFrames(
     timings.describe = (timings.describe ?? 0) + performance.now() - ts;
     regions.forEach((r, i) => batch[r.frame].vectors.push({ variant: r.variant, embedding: vectors[i] }));
     const done = batch;
+    yielded += done.length;
     batch = [];
     regions = [];
     return done;
@@ -172,7 +177,8 @@ export async function* describeFrames(
     timings.sample = (timings.sample ?? 0) + performance.now() - ts;
     const index = batch.length;
     batch.push({ frameNumber: f.frameNumber, timestampSec: f.timestampSec, isKeyframe: f.isKeyframe, quality: f.prepared.quality, vectors: [] });
-    for (const r of storedRegions(f.raster, f.prepared.content)) regions.push({ frame: index, ...r });
+    const window = ctx.storedWindows ? { ordinal: yielded + index, displayAspect: info.width / info.height } : undefined;
+    for (const r of storedRegions(f.raster, f.prepared.content, window)) regions.push({ frame: index, ...r });
     onFrame?.(f.timestampSec, batch.length);
     if (batch.length >= ctx.batchSize) {
       onDescribe?.(batch.length);

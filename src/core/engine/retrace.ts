@@ -53,6 +53,14 @@ export interface RetraceOptions {
    * DB_NOT_FOUND unless `db` already holds a retrace index, and nothing is created.
    */
   create?: boolean;
+  /**
+   * Store narrow windows with every frame indexed from now on: strips and quadrants that let a
+   * vertical 9:16 reframe or an off-centre crop keeping 40–60 % of the picture be found (see
+   * `windowRegions`), at about twice the storage per frame (bench/RESULTS.md). Recorded in the
+   * index: later opens keep it unless told otherwise; off for a new index. Searches compare
+   * query windows with them while it is on.
+   */
+  storedWindows?: boolean;
   /** Frame descriptor; default the built-in one. An index only accepts the descriptor that built it. */
   descriptor?: FrameDescriptor;
   limits?: Partial<MediaLimits>;
@@ -97,6 +105,8 @@ export class Retrace {
     private readonly store: FrameStore,
     readonly descriptor: FrameDescriptor,
     options: RetraceOptions,
+    /** Whether this index stores narrow windows (`RetraceOptions.storedWindows`). */
+    readonly storedWindows: boolean,
     /** The read replica (`readDb`), or null. */
     readonly readSql: SqlClient | null = null,
     replicaStore: FrameStore | null = null,
@@ -136,6 +146,7 @@ export class Retrace {
       const ann = { ...DEFAULT_ANN, ...options.ann };
       const store = new FrameStore(sql, ann);
       await store.bindDescriptor(descriptor.id, descriptor.dimensions);
+      if (options.storedWindows !== undefined && options.storedWindows !== (await store.storesWindows())) await store.setStoresWindows(options.storedWindows);
       // A process killed mid-ingest left its unfinished video behind: nobody else will remove it.
       await store.discardAbandonedIngests();
       let replicaStore: FrameStore | null = null;
@@ -145,7 +156,8 @@ export class Retrace {
         replicaStore = new FrameStore(readSql, ann);
         await replicaStore.useDescriptor(descriptor.id, descriptor.dimensions);
       }
-      return new Retrace(sql, store, descriptor, options, readSql, replicaStore);
+      const storedWindows = await (replicaStore ?? store).storesWindows();
+      return new Retrace(sql, store, descriptor, options, storedWindows, readSql, replicaStore);
     } catch (e) {
       await readSql?.close().catch(() => undefined);
       await sql.close().catch(() => undefined);
@@ -199,6 +211,7 @@ export class Retrace {
       sampling: this.sampling,
       batchSize: this.batchSize,
       minQuality: this.searchSettings.evidence.minQuality,
+      storedWindows: this.storedWindows,
     };
   }
 
@@ -247,7 +260,14 @@ export class Retrace {
   async search(input: QueryInput, options: SearchOptions = {}): Promise<SearchResult> {
     if (typeof input === 'string' && (await isSignatureFile(input))) return searchSignature(this.descriptorSearchContext(), input, options);
     return searchMedia(
-      { store: this.reader, descriptor: this.descriptor, limits: this.limits, sampling: this.sampling, settings: this.searchSettings },
+      {
+        store: this.reader,
+        descriptor: this.descriptor,
+        limits: this.limits,
+        sampling: this.sampling,
+        settings: this.searchSettings,
+        storedWindows: this.storedWindows,
+      },
       input,
       options,
     );

@@ -18,6 +18,9 @@ import { imageSegments, matchPointsByVideo } from '../align/match-points.js';
 import { refineVideoSegments } from '../align/refine-candidates.js';
 import type { AlignOptions, AlignedSegment } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
+import { alignWithWindows } from '../align/window-chains.js';
+import { STORED_WINDOW_KINDS } from '../frames/region-variants.js';
+import { STORED_WINDOWS } from '../settings/frame-settings.js';
 import { segmentScore } from '../align/segment-scoring.js';
 import type { ScoredSegment } from '../verify/judge-segments.js';
 import { judgeCandidates, verificationCanReject } from '../verify/judge-segments.js';
@@ -42,6 +45,8 @@ export interface SearchContext {
   limits: MediaLimits;
   sampling: SamplingOptions;
   settings: SearchSettings;
+  /** The index stores narrow windows (strips, quadrants; `RetraceOptions.storedWindows`). */
+  storedWindows?: boolean;
 }
 
 /**
@@ -87,7 +92,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
 
     const canReject = verificationCanReject({ width: info.width, height: info.height, lowInformation: plan.lowInformation }, s.verify);
     const rescueStills = plan.single && s.verify.enabled && s.stillRescue.enabled;
-    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, { scope, keepRaw: opts.top !== undefined || rescueStills });
+    const regions = new RegionSearch(plan, ctx.store, ctx.descriptor, s, opts.signal, {
+      scope,
+      keepRaw: opts.top !== undefined || rescueStills,
+      storedWindows: ctx.storedWindows,
+    });
     const query = {
       path,
       width: info.width,
@@ -116,8 +125,10 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     let found = await match();
     if (!found.length && plan.good.length) {
       report({ stage: 'matching', fraction: 0.7 });
-      // Nothing plain matched: try the regions that undo crops and picture-in-picture.
-      await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames));
+      // Nothing plain matched: try the regions that undo crops and picture-in-picture, and the
+      // narrow windows against the stored strips and quadrants (on more frames: see `windowMaxFrames`).
+      await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames), (kind) => !STORED_WINDOW_KINDS.has(kind));
+      if (ctx.storedWindows && !plan.single) await regions.searchTier(2, spread(plan.good, s.windowMaxFrames), (kind) => STORED_WINDOW_KINDS.has(kind));
       found = await match();
     }
     if (!found.length && rescueStills) {
@@ -217,7 +228,12 @@ async function alignCandidates(
   const loose = new Map<string, AlignedSegment[]>();
   const hits = ignore ? regions.hits.filter((h) => !ignore(h.videoId, h.timestampSec)) : regions.hits;
   for (const [videoId, pts] of matchPointsByVideo(hits, queryTimes)) {
-    aligned.set(videoId, plan.single ? imageSegments([...pts.values()], ctx.sampling.intervalSec) : alignMatches([...pts.values()], align));
+    aligned.set(
+      videoId,
+      plan.single
+        ? imageSegments([...pts.values()], ctx.sampling.intervalSec)
+        : alignWithWindows([...pts.values()], align, STORED_WINDOWS.phases * ctx.sampling.intervalSec, plan.durationSec),
+    );
     if (opts.top && !aligned.get(videoId)!.length)
       loose.set(videoId, plan.single ? [] : nearMissSegments([...pts.values()], (p) => alignMatches(p, relaxedChains(align)), align));
   }

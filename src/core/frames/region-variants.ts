@@ -11,10 +11,15 @@ import {
   DEROTATE_HALF_STEP,
   DEROTATE_MIN_KEPT,
   TRIM_FRACTIONS,
+  STORED_WINDOWS,
 } from '../settings/frame-settings.js';
 
-/** Region variants stored for every indexed frame. */
-export const STORED_VARIANT = { whole: 0, centre: 1 } as const;
+/**
+ * Region variants stored for indexed frames: the whole picture and its centre for every frame;
+ * in an index with stored windows also up to two narrow full-height strips (`stripA`, `stripB`)
+ * and one quadrant, at positions that cycle with the frame's ordinal (see `windowRegions`).
+ */
+export const STORED_VARIANT = { whole: 0, centre: 1, stripA: 2, stripB: 3, quadrant: 4 } as const;
 
 export function centreRect(r: Rect, fx: number, fy: number = fx, cx = 0.5, cy = 0.5): Rect {
   const w = r.width * fx;
@@ -22,16 +27,102 @@ export function centreRect(r: Rect, fx: number, fy: number = fx, cx = 0.5, cy = 
   return { x: r.x + (r.width - w) * cx, y: r.y + (r.height - h) * cy, width: w, height: h };
 }
 
-/** The regions of an indexed frame that get a stored vector: the whole picture and its centre. */
-export function storedRegions(frame: Raster, content: Rect): Array<{ variant: number; raster: Raster }> {
-  return [
+/** Display aspect of a content rectangle of a raster stretched from a picture of `displayAspect`. */
+export function contentAspect(frame: Raster, content: Rect, displayAspect: number): number {
+  return (displayAspect * (content.width / frame.width)) / (content.height / frame.height);
+}
+
+/** A rectangle given as shares of `r`, in `r`'s pixels. */
+export function subRect(r: Rect, f: Rect): Rect {
+  return { x: r.x + f.x * r.width, y: r.y + f.y * r.height, width: f.width * r.width, height: f.height * r.height };
+}
+
+/**
+ * The stored windows of the frame with ordinal `ordinal` (its place among its video's stored
+ * frames) in content of display aspect `aspect`, as shares of the content rectangle (see
+ * `STORED_WINDOWS`): strips, none on portrait footage, then the quadrant.
+ */
+export function windowRegions(aspect: number, ordinal: number): Array<{ variant: number; rect: Rect }> {
+  const W = STORED_WINDOWS;
+  const phase = ((ordinal % W.phases) + W.phases) % W.phases;
+  const out: Array<{ variant: number; rect: Rect }> = [];
+  const w = Math.min(1, W.stripWidthAtAspect1 / aspect);
+  if (w <= W.stripMaxWidth) {
+    W.stripPhases[phase].forEach((i, n) =>
+      out.push({ variant: n ? STORED_VARIANT.stripB : STORED_VARIANT.stripA, rect: { x: (i * (1 - w)) / (W.stripPositions - 1), y: 0, width: w, height: 1 } }),
+    );
+  }
+  const qw = Math.min(1, W.quadrantWidthAtAspect1 / aspect);
+  const [px, py] = W.quadrantPhases[phase];
+  out.push({ variant: STORED_VARIANT.quadrant, rect: { x: px * (1 - qw), y: py * (1 - W.quadrantHeight), width: qw, height: W.quadrantHeight } });
+  return out;
+}
+
+/**
+ * The regions of an indexed frame that get a stored vector: the whole picture and its centre,
+ * and, in an index with stored windows (`window`: the frame's ordinal and the video's display
+ * aspect), its strips and quadrant (see `windowRegions`).
+ */
+export function storedRegions(frame: Raster, content: Rect, window?: { ordinal: number; displayAspect: number }): Array<{ variant: number; raster: Raster }> {
+  const out: Array<{ variant: number; raster: Raster }> = [
     { variant: STORED_VARIANT.whole, raster: crop(frame, content) },
     { variant: STORED_VARIANT.centre, raster: crop(frame, centreRect(content, CENTRE_FRACTION)) },
   ];
+  if (window) {
+    for (const r of windowRegions(contentAspect(frame, content, window.displayAspect), window.ordinal))
+      out.push({ variant: r.variant, raster: crop(frame, subRect(content, r.rect)) });
+  }
+  return out;
+}
+
+/** `n` offsets spread evenly over the free space 1 − size, at most `step` × size apart. */
+function offsets(size: number, step: number): number[] {
+  if (size >= 1) return [0];
+  const n = Math.ceil((1 - size) / (step * size) - 1e-9) + 1;
+  return Array.from({ length: n }, (_, i) => (i * (1 - size)) / (n - 1));
+}
+
+/**
+ * Query regions (shares of the query's content) compared with the stored strips: a stored strip
+ * is 0.32 of its own height wide in display units, so in a query of display aspect `aq` showing
+ * the reference's full height it is 0.32 / aq of the query's width (0.57 for a 9:16 query, 7
+ * offsets; 0.18 for a 16:9 query, 32 offsets).
+ */
+export function stripQueryRects(aq: number): Rect[] {
+  const W = STORED_WINDOWS;
+  const w = W.stripWidthAtAspect1 / aq;
+  if (w > W.stripQueryMaxWidth) return [];
+  const wq = Math.min(1, w);
+  return offsets(wq, W.stripQueryStep).map((x) => ({ x, y: 0, width: wq, height: 1 }));
+}
+
+/**
+ * Query regions (shares of the query's content) compared with the stored quadrants: the stored
+ * quadrant at 1, 0.77 and 0.63 of the query's height, on a grid stepping 0.2 of the region's
+ * size; regions larger than the query are left out.
+ */
+export function quadrantQueryRects(aq: number): Array<{ fy: number; rect: Rect }> {
+  const W = STORED_WINDOWS;
+  const out: Array<{ fy: number; rect: Rect }> = [];
+  for (const fy of W.quadrantQueryScales) {
+    const w = W.quadrantWidthAtAspect1 / (aq * fy);
+    const h = W.quadrantHeight / fy;
+    if (w > 1 + 1e-9 || h > 1 + 1e-9) continue;
+    for (const y of offsets(h, W.quadrantQueryStep)) for (const x of offsets(w, W.quadrantQueryStep)) out.push({ fy, rect: { x, y, width: w, height: h } });
+  }
+  return out;
 }
 
 /** Why a query variant exists: each one undoes one family of edits. */
-export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'panel' | 'derotate' | 'trim';
+export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'panel' | 'derotate' | 'trim' | 'strip' | 'quadrant';
+
+/** Query region kinds compared with the stored strips and quadrants. */
+export const STORED_WINDOW_KINDS: ReadonlySet<QueryVariantKind> = new Set(['strip', 'quadrant']);
+
+/** Whether a stored variant is one of the stored windows (strips, quadrant). */
+export function isStoredWindowVariant(variant: number): boolean {
+  return variant >= STORED_VARIANT.stripA;
+}
 
 export interface QueryRegion {
   kind: QueryVariantKind;
@@ -72,6 +163,11 @@ export interface QueryRegionOptions {
    * matched to a night road at 0.85).
    */
   rotations?: boolean;
+  /**
+   * Second tier: regions compared with the stored strips and quadrants (default false: only an
+   * index with stored windows has them; see `stripQueryRects`, `quadrantQueryRects`).
+   */
+  storedWindows?: boolean;
   /** Build only the regions whose key passes (the rest cost nothing): refinement needs a few. */
   only?: (key: string) => boolean;
 }
@@ -79,6 +175,8 @@ export interface QueryRegionOptions {
 const BOTH: readonly number[] = [STORED_VARIANT.whole, STORED_VARIANT.centre];
 const WHOLE: readonly number[] = [STORED_VARIANT.whole];
 const CENTRE: readonly number[] = [STORED_VARIANT.centre];
+const STRIPS: readonly number[] = [STORED_VARIANT.stripA, STORED_VARIANT.stripB];
+const QUADRANT: readonly number[] = [STORED_VARIANT.quadrant];
 
 /**
  * The content rectangle with only the bars that are matched on the opposite side removed.
@@ -140,7 +238,15 @@ export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FR
  * const zooms = queryRegions(frame, content, 2, { only: (k) => k.startsWith('zoom') });
  */
 export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, options: QueryRegionOptions = {}): QueryRegion[] {
-  const { inset = null, panels = [], displayAspect = frame.width / frame.height, windows = true, rotations = true, only = () => true } = options;
+  const {
+    inset = null,
+    panels = [],
+    displayAspect = frame.width / frame.height,
+    windows = true,
+    rotations = true,
+    storedWindows = false,
+    only = () => true,
+  } = options;
   const out: QueryRegion[] = [];
   // Rasters are made only for the keys asked for: a crop is cheap, a rotation is not.
   const push = (kind: QueryVariantKind, key: string, make: () => Raster, withFlip: boolean, against: readonly number[]) => {
@@ -253,6 +359,14 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
     for (const s of [0.5, 0.4]) {
       for (const cy of [0, 0.5, 1]) for (const cx of [0, 0.5, 1]) add('window', `window ${s} @${cx},${cy}`, centreRect(content, s, s, cx, cy), false, WHOLE);
     }
+  }
+  if (storedWindows) {
+    // A vertical reframe or an off-centre heavy crop against the stored strips and quadrants;
+    // keys name the region's place in the query.
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    for (const r of stripQueryRects(aspect)) add('strip', `strip ${r2(r.width)} @${r2(r.x)}`, subRect(content, r), false, STRIPS);
+    for (const { fy, rect } of quadrantQueryRects(aspect))
+      add('quadrant', `quadrant ${fy} @${r2(rect.x)},${r2(rect.y)}`, subRect(content, rect), false, QUADRANT);
   }
   return out;
 }

@@ -149,3 +149,52 @@ export const EDGE_BLEND = 2;
 
 /** Solid bars narrower than this fraction of the side are not taken as padding. */
 export const MIN_PAD_FRACTION = 0.03;
+
+/**
+ * Stored windows (issue 15): narrow windows of a reference — a vertical 9:16 reframe (about 0.32
+ * of a 16:9 frame's width, full height), 1:1 and 4:5 windows, off-centre crops keeping 40–60 % of
+ * the area — resemble neither the whole picture nor its centre, so an index built with stored
+ * windows keeps narrow full-height strips and one quadrant-sized window per frame as well, at
+ * positions that cycle over `phases` frames. Widths are shares of the border-free content's
+ * width for its display aspect `Ac`.
+ *
+ * Chosen on the tuning corpus (`.scratch/windows/`, 712 frames at 1 fps, copies simulated from
+ * the frames, per-region floors at the unrelated pairs' p(1 − 0.001/regions)); share of 8 s copies
+ * with ≥ 2 frames above the floor, two seeds (bench/RESULTS.md, session 8):
+ * - whole + centre only: 9:16 fixed .16/.13, 9:16 panning .17/.18, 1:1 .48/.44, 40–60 % corner .12/.10;
+ * - + 0.18 W strips at 7 positions, two a frame over a 4-frame cycle: .79/.77, .80/.74, .93/.97;
+ * - + one quadrant a frame over the cycle: 40–60 % corner .78/.78;
+ * - every strip and quadrant on every frame (the ceiling, 11 vectors a frame): .86/.80, .91/.90.
+ * Narrow strips beat storing the 9:16 window itself: the descriptor tolerates a shift of 4 % of a
+ * region's width (median similarity .988 for a strip) but not 8 % (.962, 10th percentile .86), so a
+ * copy should contain a stored strip found from a query-side grid of offsets, not line up with a
+ * stored window.
+ */
+export const STORED_WINDOWS = {
+  /** Strip width at content aspect 1 (0.18 of a 16:9 picture's width). */
+  stripWidthAtAspect1: 0.32,
+  /** No strips where they would be wider than this share of the picture (footage narrower than about 1:1.9). */
+  stripMaxWidth: 0.6,
+  stripPositions: 7,
+  /** Strip positions stored by phase: 1.75 strips a frame on average. */
+  stripPhases: [[0, 4], [1, 5], [2, 6], [3]] as ReadonlyArray<readonly number[]>,
+  /** Quadrant width at content aspect 1 (half of a 16:9 picture's width) and its height share. */
+  quadrantWidthAtAspect1: 0.889,
+  quadrantHeight: 0.5,
+  /** Top-left corner of the quadrant by phase, as multiples of the free space (1 − size) per axis. */
+  quadrantPhases: [
+    [0, 0],
+    [1, 1],
+    [1, 0],
+    [0, 1],
+  ] as ReadonlyArray<readonly [number, number]>,
+  phases: 4,
+  /** Query strips: offsets at most this share of the strip's width apart (a 4 % shift keeps .988). */
+  stripQueryStep: 0.15,
+  /** Query strips wider than this share of the query are not tried (a query narrower than a strip). */
+  stripQueryMaxWidth: 1.08,
+  /** Query quadrants: the stored quadrant at these shares of the query's height (the query shows 50 %, 65 %, 80 % of the reference's). */
+  quadrantQueryScales: [1, 0.77, 0.63] as readonly number[],
+  /** Query quadrants: grid step as a share of the region's size. */
+  quadrantQueryStep: 0.2,
+} as const;

@@ -135,11 +135,24 @@ export interface CandidateSettings {
    * many guesses against unrelated footage scores higher than one honest comparison does.
    */
   guessExtraFloor: number;
+  /**
+   * Similarity floors (`evidence.minFrameSimilarity`) of the regions compared with the stored
+   * strips and quadrants (an index with stored windows). Narrow windows resemble unrelated ones
+   * far more than whole pictures do, so each has its own floor.
+   */
+  stripMinSimilarity: number;
+  quadrantMinSimilarity: number;
 }
 
 export interface SearchSettings extends QuerySettings, CandidateSettings {
   /** Query frames given the costly second tier (crops, windows) when the first finds nothing. */
   tier2MaxFrames: number;
+  /**
+   * Query frames whose regions are compared with the stored strips and quadrants in the second
+   * tier: a fixed window meets its stored strip or quadrant only once per cycle of stored frames,
+   * so these regions are searched on more frames than the other guesses.
+   */
+  windowMaxFrames: number;
   minSegmentScore: number;
   /**
    * Minimum score of an image match. An image is one frame of evidence, with nothing temporal to
@@ -291,6 +304,17 @@ export const DEFAULT_SEARCH: SearchSettings = {
   // fewer chance matches (seeds 1–3: hard 80 → 81 of 84, false positives 2 → 1 of 72; seed 4
   // unchanged) and a third less second-tier work.
   tier2MaxFrames: 8,
+  // A fixed 9:16 window meets its stored strip once per four stored frames (about every 4 s):
+  // its regions are searched on twice the frames of the other guesses, so that an 8 s copy
+  // keeps the 3 points a chain needs (design of session 8; branch measurement: 2 of 4 tuning
+  // verticals found at 16).
+  windowMaxFrames: 16,
+  // Tuning corpus (design measurement, session 8): unrelated pairs' 99.97th percentile of
+  // similarity, strips 0.92–0.93, quadrants 0.83–0.84, against 0.82–0.84 for the whole picture
+  // and centre. A floor shared with today's regions cost random crops 0.57 → 0.40 of their true
+  // frames; each variant's floor sits at the top of its own range.
+  stripMinSimilarity: 0.93,
+  quadrantMinSimilarity: 0.84,
   // Tuning corpus, 96 ten-second windows of its 37 clips: no layout found (a table edge at 0.54
   // of the height and a screen's side panel were, before splits had to halve the frame and sharp
   // pictures had to be centred, and margins blurred by both fine energy and sharpness); found in

@@ -1,0 +1,59 @@
+/**
+ * Alignment of hits found through the stored windows (strips and quadrants of an index built with
+ * them). A stored frame holds its strips and quadrant at one of `STORED_WINDOWS.phases` places,
+ * so a fixed window of the reference (a vertical reframe, an off-centre crop) meets a stored
+ * region lying inside it only once per cycle of stored frames, and each hit lands on the nearest
+ * stored frame holding such a region, up to half a cycle from the query frame's moment. These
+ * hits are chained on their own, with the cycle as their sampling interval; the chains of the
+ * other regions are unchanged.
+ */
+import { isStoredWindowVariant } from '../frames/region-variants.js';
+import type { AlignOptions, AlignedSegment, MatchPoint } from './temporal-chains.js';
+import { alignMatches } from './temporal-chains.js';
+
+/** Whether a point was found through a stored strip or quadrant. */
+export function isWindowPoint(p: Pick<MatchPoint, 'pair'>): boolean {
+  return p.pair !== undefined && isStoredWindowVariant(p.pair.variant);
+}
+
+/**
+ * Align a reference's points, those found through the stored windows apart (see the module's
+ * comment). A window chain of near real-time rate is put on the real-time line through its
+ * points' median offset: each point is up to half a cycle off the copy's line, and verification
+ * decodes the reference where the line says. Segments of both kinds that overlap in the query by
+ * more than `maxQueryOverlap` are alternatives: the stronger is kept.
+ *
+ * @example
+ * const segs = alignWithWindows(points, align, 4 * refIntervalSec, queryDurationSec);
+ */
+export function alignWithWindows(points: readonly MatchPoint[], align: AlignOptions, cycleSec: number, queryDurationSec: number): AlignedSegment[] {
+  const windowPts = points.filter(isWindowPoint);
+  if (!windowPts.length) return alignMatches([...points], align);
+  const all = alignMatches(
+    points.filter((p) => !isWindowPoint(p)),
+    align,
+  );
+  const spacing = Math.max(align.queryIntervalSec, cycleSec);
+  for (const w of alignMatches(windowPts, { ...align, queryIntervalSec: spacing })) {
+    const qe = Math.max(...w.points.map((p) => p.tq));
+    const re = Math.max(...w.points.map((p) => p.tr));
+    const rate = qe > w.queryStart ? (re - w.refStart) / (qe - w.queryStart) : 1;
+    const queryEnd = Math.min(Math.max(queryDurationSec, qe), qe + align.queryIntervalSec);
+    if (rate > 0.75 && rate < 1.33) {
+      const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
+      const offset = offsets[offsets.length >> 1];
+      all.push({ ...w, queryEnd, refStart: Math.max(0, w.queryStart + offset), refEnd: queryEnd + offset });
+      continue;
+    }
+    all.push({ ...w, queryEnd, refEnd: re + Math.max(align.refIntervalSec * 0.5, (queryEnd - qe) * Math.min(Math.max(rate, align.minRate), align.maxRate)) });
+  }
+  const kept: AlignedSegment[] = [];
+  for (const seg of all.sort((a, b) => b.evidence - a.evidence)) {
+    const len = seg.queryEnd - seg.queryStart;
+    const clash = kept.some(
+      (a) => Math.min(a.queryEnd, seg.queryEnd) - Math.max(a.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, a.queryEnd - a.queryStart),
+    );
+    if (!clash && kept.length < align.maxSegments) kept.push(seg);
+  }
+  return kept;
+}
