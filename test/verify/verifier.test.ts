@@ -187,6 +187,20 @@ describe('verification of frame pairs', () => {
       expect(got).toBeCloseTo(want, 1);
   });
 
+  it('confirms a vertical reframe that pans across its source: three moments of one window moving at a steady pace', async () => {
+    // A 0.32-wide window of the reference whose left edge moves 0.2 → 0.6 over 8 s.
+    const at = (t: number, jitter = 0): PairFit => ({ ...plausibleFit([0.32, 0, 0.2 + 0.05 * t + jitter, 0, 1, 0], 60), at: t });
+    const panning = [at(0), at(3), at(5.5), at(8)];
+    // No two of them agree on one position, so the rigid rule alone would reject the copy.
+    expect(judgeFits(panning.slice(0, 2), S).status).toBe('rejected');
+    expect(judgeFits(panning, S)).toMatchObject({ status: 'confirmed', agreeing: 4 });
+    // A window that jumps back and forth is no pan; nor are two moments, which always lie on a line.
+    expect(judgeFits([at(0), at(3, -0.25), at(5.5, 0.25), at(8)], S).status).toBe('rejected');
+    // Windows of another size (scale) at each moment are chance fits, whatever their path.
+    const wobbly = [0.32, 0.5, 0.7].map((w, i) => ({ ...plausibleFit([w, 0, 0.1 * i, 0, 1, 0], 60), at: 3 * i }));
+    expect(judgeFits(wobbly, S).status).toBe('rejected');
+  });
+
   it('rejects two different scenes with the same colour layout', async () => {
     const fits = [];
     for (const seed of [11, 12, 13]) fits.push(await comparePair(cut(scene(seed), WHOLE, 320, 180), cut(scene(seed + 50), WHOLE, 320, 180), S));

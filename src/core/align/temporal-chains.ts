@@ -60,6 +60,12 @@ export interface AlignedSegment {
    * where the two part: verification keeps whichever the pixels agree with.
    */
   alternative?: AlignedSegment;
+  /**
+   * Found only through the stored windows (strips, quadrants; align/window-chains.ts): one point
+   * per cycle of stored frames is thin temporal evidence, so such a segment is reported only when
+   * verification confirms it.
+   */
+  windowsOnly?: boolean;
 }
 
 /**

@@ -20,7 +20,8 @@ export function isWindowPoint(p: Pick<MatchPoint, 'pair'>): boolean {
  * Align a reference's points, those found through the stored windows apart (see the module's
  * comment). A window chain of near real-time rate is put on the real-time line through its
  * points' median offset: each point is up to half a cycle off the copy's line, and verification
- * decodes the reference where the line says. Segments of both kinds that overlap in the query by
+ * decodes the reference where the line says. Window segments are `windowsOnly`: reported only
+ * when verification confirms them. Segments of both kinds that overlap in the query by
  * more than `maxQueryOverlap` are alternatives: the stronger is kept.
  *
  * @example
@@ -42,10 +43,15 @@ export function alignWithWindows(points: readonly MatchPoint[], align: AlignOpti
     if (rate > 0.75 && rate < 1.33) {
       const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
       const offset = offsets[offsets.length >> 1];
-      all.push({ ...w, queryEnd, refStart: Math.max(0, w.queryStart + offset), refEnd: queryEnd + offset });
+      all.push({ ...w, queryEnd, refStart: Math.max(0, w.queryStart + offset), refEnd: queryEnd + offset, windowsOnly: true });
       continue;
     }
-    all.push({ ...w, queryEnd, refEnd: re + Math.max(align.refIntervalSec * 0.5, (queryEnd - qe) * Math.min(Math.max(rate, align.minRate), align.maxRate)) });
+    all.push({
+      ...w,
+      queryEnd,
+      refEnd: re + Math.max(align.refIntervalSec * 0.5, (queryEnd - qe) * Math.min(Math.max(rate, align.minRate), align.maxRate)),
+      windowsOnly: true,
+    });
   }
   const kept: AlignedSegment[] = [];
   for (const seg of all.sort((a, b) => b.evidence - a.evidence)) {

@@ -253,10 +253,12 @@ async function alignCandidates(
   const candidates: ScoredSegment[] = [];
   const belowFloor: ScoredSegment[] = [];
   const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
+  // Window-only segments need a confirmation, so without verification they are never candidates.
+  const windowFloor = s.verify.enabled ? Math.min(floor, s.windowCandidateMinScore) : Infinity;
   for (const [videoId, segs] of aligned) {
     for (const seg of segs) {
       const score = segmentScore(seg, scale);
-      if (score >= floor) candidates.push({ videoId, seg, score });
+      if (score >= (seg.windowsOnly ? windowFloor : floor)) candidates.push({ videoId, seg, score });
       else if (opts.top) belowFloor.push({ videoId, seg, score });
     }
   }

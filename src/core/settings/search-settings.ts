@@ -153,6 +153,11 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
    * so these regions are searched on more frames than the other guesses.
    */
   windowMaxFrames: number;
+  /**
+   * Segments found only through the stored windows are verified from this temporal score (they
+   * are reported only when confirmed; see `AlignedSegment.windowsOnly`).
+   */
+  windowCandidateMinScore: number;
   minSegmentScore: number;
   /**
    * Minimum score of an image match. An image is one frame of evidence, with nothing temporal to
@@ -309,6 +314,11 @@ export const DEFAULT_SEARCH: SearchSettings = {
   // keeps the 3 points a chain needs (design of session 8; branch measurement: 2 of 4 tuning
   // verticals found at 16).
   windowMaxFrames: 16,
+  // Tuning split, seed 1, 8 verticals and 8 heavy crops (RESULTS.md, session 13): true window
+  // chains scored 0.23–0.52 (one point per 4 s), unrelated ones up to 0.53, under the 0.56 that
+  // other segments need to be verified. Only a confirmation reports them, so the floor only
+  // bounds verification's work.
+  windowCandidateMinScore: 0.3,
   // Tuning corpus (design measurement, session 8): unrelated pairs' 99.97th percentile of
   // similarity, strips 0.92–0.93, quadrants 0.83–0.84, against 0.82–0.84 for the whole picture
   // and centre. A floor shared with today's regions cost random crops 0.57 → 0.40 of their true

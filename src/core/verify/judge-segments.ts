@@ -12,6 +12,8 @@ import type { VerifySettings } from '../settings/verify-settings.js';
 
 /** The reason given with a `no-media` verification. */
 export const NO_MEDIA = 'no media to compare: a signature on one side';
+/** Why a segment found only through the stored windows was not reported. */
+export const WINDOWS_UNCONFIRMED = 'found through narrow windows only, and not confirmed by geometry';
 
 /** An aligned segment of a reference video with its temporal score. */
 export interface ScoredSegment {
@@ -131,7 +133,7 @@ export async function judgeCandidates(
   // Without pixels on one side there is no geometry to confirm or reject a copy: only temporal
   // evidence strong enough to stand alone is reported, as for frames too flat to judge.
   const judgeWithoutMedia = (c: ScoredSegment) => {
-    if (c.score >= Math.max(minSegmentScore, v.abstainMinScore)) keep(noMedia(c));
+    if (c.score >= Math.max(minSegmentScore, v.abstainMinScore) && !c.seg.windowsOnly) keep(noMedia(c));
     else dropped?.push(noMedia(c));
   };
   if (!query) {
@@ -140,7 +142,7 @@ export async function judgeCandidates(
   }
   if (!v.enabled) {
     for (const c of candidates) {
-      if (c.score >= minSegmentScore) keep(unverified(c, 'verification disabled'));
+      if (c.score >= minSegmentScore && !c.seg.windowsOnly) keep(unverified(c, 'verification disabled'));
       else dropped?.push(unverified(c, 'verification disabled'));
     }
     return out;
@@ -183,6 +185,19 @@ export async function judgeCandidates(
     // for keypoints to say no: JPEG blocks amplified by contrast normalisation are not a picture.
     // It can still be confirmed; otherwise it stands only on its (stricter) similarity.
     const o = cannotReject && outcomes[i].status === 'rejected' ? { ...outcomes[i], status: 'abstained' as const } : outcomes[i];
+    // Found only through the stored windows: thin temporal evidence, reported only when confirmed.
+    if (c.seg.windowsOnly && o.status !== 'confirmed') {
+      dropped?.push(
+        o.status === 'unavailable'
+          ? unverified(c, o.reason)
+          : {
+              ...c,
+              verification: { status: 'unconfirmed', pairs: o.pairs, voting: o.voting, agreeing: o.agreeing, inliers: o.inliers, reason: WINDOWS_UNCONFIRMED },
+              transform: null,
+            },
+      );
+      continue;
+    }
     if (o.status === 'unavailable') {
       if (c.score >= unverifiableFloor(o.reason, minSegmentScore, v)) keep(unverified(c, o.reason));
       else dropped?.push(unverified(c, o.reason));
@@ -230,7 +245,8 @@ export async function judgeCandidates(
   }
   // Segments beyond the verified ones stand only beside a confirmed segment of the same video.
   for (const c of ranked.slice(v.maxSegments)) {
-    if (c.score >= minSegmentScore && confirmedVideos.has(c.videoId)) keep(unverified(c, 'not verified: beyond the segments verified per query'));
+    if (c.score >= minSegmentScore && confirmedVideos.has(c.videoId) && !c.seg.windowsOnly)
+      keep(unverified(c, 'not verified: beyond the segments verified per query'));
     else dropped?.push(unverified(c, 'not verified: beyond the segments verified per query'));
   }
   return out;

@@ -76,6 +76,8 @@ export interface PairFit {
    * the segment's other pairs): the instant is only known to a fraction of a second.
    */
   alternatives?: readonly PairFit[];
+  /** Query time of the pair's frame (set by segment verification): a panning copy's crop moves with it. */
+  at?: number;
 }
 
 export interface Box {

@@ -197,12 +197,82 @@ function largestAgreement(fits: readonly PairFit[], tolerance: number): PairFit[
   return group;
 }
 
+/** Where a model puts a query point, and how it maps the box's half-extents (its linear part). */
+function linearAgree(a: Affine, b: Affine, box: Box, tolerance: number): boolean {
+  const hx = (box.x1 - box.x0) / 2;
+  const hy = (box.y1 - box.y0) / 2;
+  for (const [x, y] of [
+    [hx, hy],
+    [hx, -hy],
+  ]) {
+    const dx = (a[0] - b[0]) * x + (a[1] - b[1]) * y;
+    const dy = (a[3] - b[3]) * x + (a[4] - b[4]) * y;
+    if (Math.hypot(dx, dy) > tolerance) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether fits at three or more query times show one panning window: the same mirror, scale and
+ * rotation (the models' linear parts agree on the area they saw), and a position in the
+ * reference that moves along a straight line at a steady pace (the box centre's reference
+ * position is linear in query time, within `tolerance`). A vertical 9:16 reframe often pans
+ * across its 16:9 source; chance fits between unrelated frames agree neither in shape nor in path.
+ */
+export function panAgrees(group: readonly PairFit[], tolerance: number): boolean {
+  const times = group.map((f) => f.at);
+  if (group.length < MIN_PAN_PAIRS || times.some((t) => t === undefined) || new Set(times).size < MIN_PAN_PAIRS) return false;
+  if (group.some((f) => !f.model || f.mirrored !== group[0].mirrored)) return false;
+  const box = group.reduce<Box>((b, f) => unionBox(b, f.queryBox), group[0].queryBox ?? { x0: 0, y0: 0, x1: 1, y1: 1 });
+  if (group.some((f) => !linearAgree(f.model!, group[0].model!, box, tolerance))) return false;
+  const cx = (box.x0 + box.x1) / 2;
+  const cy = (box.y0 + box.y1) / 2;
+  const pts = group.map((f) => ({ t: f.at!, p: applyAffine(f.model!, cx, cy) }));
+  const mt = pts.reduce((s, q) => s + q.t, 0) / pts.length;
+  const stt = pts.reduce((s, q) => s + (q.t - mt) ** 2, 0);
+  for (const axis of [0, 1] as const) {
+    const m = pts.reduce((s, q) => s + q.p[axis], 0) / pts.length;
+    const slope = pts.reduce((s, q) => s + (q.t - mt) * (q.p[axis] - m), 0) / stt;
+    if (pts.some((q) => Math.abs(m + slope * (q.t - mt) - q.p[axis]) > tolerance)) return false;
+  }
+  return true;
+}
+
+/** A pan is only told from chance by three or more moments (any two positions lie on a line). */
+const MIN_PAN_PAIRS = 3;
+
+/** The largest set of three or more pairs that show one panning window (see `panAgrees`), strongest fits first. */
+function largestPan(fits: readonly PairFit[], tolerance: number): PairFit[] {
+  const choices = fits.filter((f) => f.status === 'match' && f.at !== undefined).map(options);
+  let best: PairFit[] = [];
+  const chosen: PairFit[] = [];
+  // A handful of pairs with a few alternatives each: every choice can be tried.
+  const visit = (i: number) => {
+    if (chosen.length + (choices.length - i) <= best.length) return;
+    if (i === choices.length) {
+      if (chosen.length > best.length && panAgrees(chosen, tolerance)) best = [...chosen];
+      return;
+    }
+    for (const o of choices[i]) {
+      chosen.push(o);
+      visit(i + 1);
+      chosen.pop();
+    }
+    visit(i + 1);
+  };
+  visit(0);
+  return best;
+}
+
 /** The verdict on a segment from its pairs' fits. */
 export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment = false): SegmentVerdict {
   const voting = fits.filter((f) => f.status !== 'flat');
   const matches = fits.filter((f) => f.status === 'match');
-  // The largest group of pairs that agree with one of them (its strongest member leads).
-  const group = largestAgreement(fits, s.agreement);
+  // The largest group of pairs that agree with one of them (its strongest member leads); where
+  // none do, the largest that show one panning window.
+  const rigid = largestAgreement(fits, s.agreement);
+  const pan = rigid.length < 2 && !oneMoment ? largestPan(fits, s.agreement) : [];
+  const group = pan.length > rigid.length ? pan : rigid;
   const strongest = group.reduce<PairFit | null>((x, y) => (!x || y.inliers > x.inliers ? y : x), null);
   const base = {
     pairs: fits.length,
@@ -232,7 +302,7 @@ export function judgeFits(fits: readonly PairFit[], s: VerifySettings, oneMoment
  * is judged on the fits that agree best.
  */
 export async function verifyFramePairs(
-  frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[] }>,
+  frames: ReadonlyArray<{ query: Raster; refs: readonly Raster[]; at?: number }>,
   s: VerifySettings,
   mirroredFirst = false,
   earlier: readonly PairFit[] = [],
@@ -241,12 +311,12 @@ export async function verifyFramePairs(
   const fits: PairFit[] = [...earlier];
   const confirmed = () => judgeFits(fits, s, oneMoment).status === 'confirmed' && (oneMoment || fits.length >= 2);
   // Pairs of this call whose first fit ended the comparing: their other reference frames are left.
-  const partial: Array<{ at: number; frame: { query: Raster; refs: readonly Raster[] }; compared: number }> = [];
+  const partial: Array<{ at: number; frame: { query: Raster; refs: readonly Raster[]; at?: number }; compared: number }> = [];
   for (const f of frames) {
     let best: PairFit | null = null;
     let compared = 0;
     for (const ref of f.refs) {
-      const fit = await comparePair(f.query, ref, s, mirroredFirst);
+      const fit = { ...(await comparePair(f.query, ref, s, mirroredFirst)), ...(f.at !== undefined ? { at: f.at } : {}) };
       compared++;
       if (!best || pairRank(fit) > pairRank(best)) best = fit;
       if (best.status === 'match') break;
@@ -260,7 +330,7 @@ export async function verifyFramePairs(
       const more: PairFit[] = [];
       for (const ref of p.frame.refs.slice(p.compared)) {
         const fit = await comparePair(p.frame.query, ref, s, mirroredFirst);
-        if (fit.status === 'match') more.push(fit);
+        if (fit.status === 'match') more.push({ ...fit, ...(p.frame.at !== undefined ? { at: p.frame.at } : {}) });
       }
       if (more.length) fits[p.at] = { ...fits[p.at], alternatives: [...(fits[p.at].alternatives ?? []), ...more] };
     }

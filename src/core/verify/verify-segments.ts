@@ -238,6 +238,7 @@ async function decodeRound(
       const o = otherTime(j, p);
       return {
         query: j.window ? cut(largeFrames.get(queryTimeOf(p))!, j.window) : queryFrames.get(queryTimeOf(p))!,
+        at: queryTimeOf(p),
         refs: [...frames.get(p.refTime)!, ...(p.altRefTime !== undefined ? frames.get(p.altRefTime)! : [])],
         ...(o !== undefined ? { other: frames.get(o)![0] } : {}),
       };
