@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { startServer } from '../../src/server/index.js';
+import { h264Args } from '../../test/helpers/media-fixtures.js';
 import { scratchDatabase } from '../common/scratch-db.js';
 import { roundSummary, summarize } from '../common/stats.js';
 
@@ -26,25 +27,13 @@ const searches = Number(values.searches);
 
 const dir = await mkdtemp(join(tmpdir(), 'retrace-bench-lanes-'));
 const ff = (args: string[]) => execFileSync('ffmpeg', ['-y', '-loglevel', 'error', ...args]);
+// The fixtures' H.264 arguments at x264's default CRF, which these clips had before: the same files.
+const H264 = h264Args(23);
 const reference = join(dir, 'reference.mp4');
 const query = join(dir, 'query.mp4');
 const long = join(dir, 'long.mp4');
-ff([
-  '-f',
-  'lavfi',
-  '-i',
-  'testsrc2=s=400x400:r=25,rotate=a=0.15*t:ow=320:oh=240',
-  '-t',
-  '10',
-  '-c:v',
-  'libx264',
-  '-preset',
-  'veryfast',
-  '-pix_fmt',
-  'yuv420p',
-  reference,
-]);
-ff(['-ss', '2', '-i', reference, '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', query]);
+ff(['-f', 'lavfi', '-i', 'testsrc2=s=400x400:r=25,rotate=a=0.15*t:ow=320:oh=240', '-t', '10', ...H264, reference]);
+ff(['-ss', '2', '-i', reference, '-t', '6', ...H264, query]);
 ff(['-stream_loop', String(Number(values['ingest-copies']) - 1), '-i', reference, '-c', 'copy', long]);
 
 const db = await scratchDatabase({ db: values.db, name: 'retrace_bench_lanes' });

@@ -3,12 +3,11 @@
  * shows in list, stats or search afterwards, and the next run indexes it cleanly. The real
  * command on a real database, killed for real.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open-database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { killHard, leftovers, spawnRetrace } from '../helpers/killed-child.js';
 import { ffmpeg, makeLongClip, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
-import { BIN, ensureCliBuilt, runCli } from './run-cli.js';
+import { ensureCliBuilt, runCli } from './run-cli.js';
 
 let dir: TempDir;
 let db: TestDatabase;
@@ -35,23 +34,11 @@ async function cliJson<T>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-/** What the killed process left in the database, read below the engine (which would clean it up). */
-async function leftovers(): Promise<{ videos: number; frames: number }> {
-  const sql = await openDatabase(db.location);
-  try {
-    const v = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM videos WHERE status <> 'ready'`);
-    const f = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frames`);
-    return { videos: Number(v.rows[0].n), frames: Number(f.rows[0].n) };
-  } finally {
-    await sql.close();
-  }
-}
-
 describe('index killed with SIGKILL', () => {
   it('leaves nothing visible in list, stats or search, and the next run indexes the file cleanly', async () => {
-    const child = spawn(process.execPath, [BIN, 'index', '--db', db.location, long], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = spawnRetrace(['index', '--db', db.location, long]);
+    const { child, exited } = run;
     let stderr = '';
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
     // Progress lines (stderr is not a terminal) give frames done; past 3 batches of 32, at least
     // one batch has been stored.
     const storing = new Promise<boolean>((resolve) => {
@@ -61,13 +48,12 @@ describe('index killed with SIGKILL', () => {
       });
     });
     const waited = await Promise.race([storing, exited.then(() => false), new Promise<false>((r) => setTimeout(() => r(false), 90_000))]);
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    expect(await killHard(run)).toBe('SIGKILL');
     expect(waited, `no progress line with stored frames before the kill; stderr: ${stderr}`).toBe(true);
 
     // The kill left an unfinished video with frames behind: the case this rule is about.
-    const left = await leftovers();
-    expect(left.videos).toBe(1);
+    const left = await leftovers(db.location);
+    expect(left.unfinished).toBe(1);
     expect(left.frames).toBeGreaterThan(0);
 
     expect(await cliJson<unknown[]>(['list'])).toEqual([]);
@@ -75,7 +61,7 @@ describe('index killed with SIGKILL', () => {
     expect(stats).toMatchObject({ videos: 0, readyVideos: 0, frames: 0, vectors: 0 });
     const found = await cliJson<{ matches: unknown[] }>(['search', query]);
     expect(found.matches).toEqual([]);
-    expect(await leftovers()).toEqual({ videos: 0, frames: 0 });
+    expect(await leftovers(db.location)).toEqual({ unfinished: 0, frames: 0 });
 
     const again = await runCli(['index', '--db', db.location, long], { timeoutMs: 240_000 });
     expect(again.code, again.stderr).toBe(0);

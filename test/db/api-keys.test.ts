@@ -5,23 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore, OPEN_ACCESS, canSee, requireScope, scopeAllows } from '../../src/core/auth/api-keys.js';
 import { JobStore } from '../../src/core/jobs/job-store.js';
-import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/test-database.js';
 
-let db: TestDatabase;
+let db: OpenTestDatabase;
 let sql: SqlClient;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = await openDatabase(db.location);
+  db = await openTestDatabase();
+  sql = db.sql;
 });
 
-afterAll(async () => {
-  await sql?.close();
-  await db?.dispose();
-});
+afterAll(() => db?.close());
 
 describe('ApiKeyStore', () => {
   it('lets everyone in as admin while no key exists, and requires a key once one does', async () => {

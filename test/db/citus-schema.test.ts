@@ -8,22 +8,18 @@
  *    (a reference or local table may not point into a distributed one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/test-database.js';
 
-let db: TestDatabase;
+let db: OpenTestDatabase;
 let sql: SqlClient;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = await openDatabase(db.location);
+  db = await openTestDatabase();
+  sql = db.sql;
 });
 
-afterAll(async () => {
-  await sql?.close();
-  await db?.dispose();
-});
+afterAll(() => db?.close());
 
 describe('Citus-compatible schema', () => {
   it('every unique key of frames includes the distribution column video_id', async () => {

@@ -230,6 +230,18 @@ export async function editClip(input: string, dir: TempDir, name: string, o: Edi
   return out;
 }
 
+/**
+ * A small library in which a copy is found and a non-copy is not: `original` (a turning pattern,
+ * 12 s at 15 fps), `excerpt` (6 s of it from 2 s, re-encoded) and the unrelated `other` (6 s).
+ * The server's signature and dedup tests both start from it.
+ */
+export async function makeExcerptLibrary(dir: TempDir): Promise<{ original: string; excerpt: string; other: string }> {
+  const original = await makeClip(dir, 'original', { source: 'rotatingPattern', durationSec: 12, rate: 15 });
+  const excerpt = await editClip(original, dir, 'excerpt', { start: 2, duration: 6 });
+  const other = await makeClip(dir, 'other', { source: 'seahorse', durationSec: 6, rate: 15 });
+  return { original, excerpt, other };
+}
+
 /** Extract the frame at `timeSec` as a still image (format from the extension: .jpg, .png, .webp). */
 export async function extractStill(input: string, timeSec: number, out: string, vf?: string): Promise<string> {
   const fmt = out.endsWith('.webp') ? ['-c:v', 'libwebp'] : out.endsWith('.jpg') ? ['-q:v', '3'] : [];

@@ -15,6 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { openDatabase } from '../../src/db/open-database.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
 
 export type TestDbKind = 'pglite' | 'pg';
 
@@ -86,5 +88,41 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       withMaintenance(async (c) => {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       }),
+  };
+}
+
+export interface OpenTestDatabase {
+  db: TestDatabase;
+  /** The migrated schema, opened with `openDatabase`. */
+  sql: SqlClient;
+  /** Close the client, then drop the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh test database opened with `openDatabase`, for tests of the stores beneath the engine.
+ *
+ * @example
+ * let db: OpenTestDatabase;
+ * beforeAll(async () => { db = await openTestDatabase(); });
+ * afterAll(() => db?.close());
+ */
+export async function openTestDatabase(): Promise<OpenTestDatabase> {
+  const db = await createTestDatabase();
+  let sql: SqlClient;
+  try {
+    sql = await openDatabase(db.location);
+  } catch (e) {
+    // The caller gets nothing to close: drop the database here, as its afterAll would have.
+    await db.dispose();
+    throw e;
+  }
+  return {
+    db,
+    sql,
+    async close() {
+      await sql.close();
+      await db.dispose();
+    },
   };
 }

@@ -4,7 +4,7 @@ import { probeMedia } from '../../src/core/media/probe.js';
 import { DEFAULT_LIMITS } from '../../src/core/settings/media-settings.js';
 import { sampleFrames } from '../../src/core/media/frame-sampler.js';
 import { expectRetraceError } from '../helpers/expect-error.js';
-import { ffmpeg, ffprobeJson, makeClip, makeStill, makeTempDir, problemFiles, SOURCES } from '../helpers/media-fixtures.js';
+import { ffmpeg, ffprobeJson, h264Args, makeClip, makeStill, makeTempDir, problemFiles, SOURCES } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 
 let dir: TempDir;
@@ -31,12 +31,8 @@ beforeAll(async () => {
     'sine=frequency=300',
     '-t',
     '3',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-pix_fmt',
-    'yuv420p',
+    // x264's default CRF, which this file had before: the same video.
+    ...h264Args(23),
     '-c:a',
     'aac',
     f.withAudio,

@@ -7,10 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '../../src/core/auth/api-keys.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { editClip, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
+import { makeExcerptLibrary, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { json, openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
+import { closeTestServer, json, openTestEngine, startTestServer, type TestEngine } from './server-helpers.js';
 
 let dir: TempDir;
 let te: TestEngine;
@@ -21,13 +21,11 @@ let dedupJobId = '';
 
 beforeAll(async () => {
   dir = await makeTempDir('retrace-api-dedup-');
-  const original = await makeClip(dir, 'original', { source: 'rotatingPattern', durationSec: 12, rate: 15 });
-  const excerpt = await editClip(original, dir, 'excerpt', { start: 2, duration: 6 });
+  const { original, excerpt, other } = await makeExcerptLibrary(dir);
   te = await openTestEngine();
   await te.engine.index(original);
   await te.engine.index(excerpt);
   // A reference without media: no thumbnail or stream to serve.
-  const other = await makeClip(dir, 'other', { source: 'seahorse', durationSec: 6, rate: 15 });
   await writeFile(dir.file('other.sig'), await te.engine.makeSignature(other));
   sigVideo = (await te.engine.index(dir.file('other.sig'))).videoId;
   const keys = new ApiKeyStore(te.engine.sql);
@@ -36,11 +34,7 @@ beforeAll(async () => {
   server = await startTestServer(te.engine, dir.file('data'));
 }, 300_000);
 
-afterAll(async () => {
-  await server?.close();
-  await te?.close();
-  await dir?.cleanup();
-});
+afterAll(() => closeTestServer(server, te, dir));
 
 const as = (who: keyof typeof key) => ({ authorization: `Bearer ${key[who]}` });
 

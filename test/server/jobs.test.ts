@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { AbortedError, CorruptMediaError, DatabaseError, DecoderKilledError } from '../../src/core/errors/retrace-error.js';
 import { isTransientError } from '../../src/core/jobs/transient.js';
@@ -13,27 +12,26 @@ import { createServer } from '../../src/server/index.js';
 import { Counter, Histogram, MetricsRegistry } from '../../src/server/metrics.js';
 import { HTTP_STATUS, describeError } from '../../src/server/errors.js';
 import { sniffBytes } from '../../src/server/sniff.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, openTestDatabase, type OpenTestDatabase } from '../helpers/test-database.js';
 import { jobFinished, sleep, waitFor } from '../helpers/wait-for.js';
 import { makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { json, startTestServer, tusMetadata, tusRequest } from './server-helpers.js';
 import { Retrace } from '../../src/core/engine/retrace.js';
 
-let db: TestDatabase;
+let db: OpenTestDatabase;
 let sql: SqlClient;
 let store: JobStore;
 let tmp: TempDir;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = await openDatabase(db.location);
+  db = await openTestDatabase();
+  sql = db.sql;
   store = new JobStore(sql);
   tmp = await makeTempDir('retrace-jobs-');
 });
 
 afterAll(async () => {
-  await sql?.close();
-  await db?.dispose();
+  await db?.close();
   await tmp?.cleanup();
 });
 

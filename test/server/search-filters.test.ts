@@ -9,7 +9,7 @@ import type { RunningServer } from '../../src/server/index.js';
 import { editClip, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { TEST_DB_KIND } from '../helpers/test-database.js';
-import { json, openTestEngine, startTestServer, tusUpload, waitForJob, type TestEngine } from './server-helpers.js';
+import { closeTestServer, json, openTestEngine, startTestServer, tusUpload, waitForJob, type TestEngine } from './server-helpers.js';
 
 let dir: TempDir;
 let te: TestEngine;
@@ -33,11 +33,7 @@ beforeAll(async () => {
   base = server.url;
 }, 300_000);
 
-afterAll(async () => {
-  await server?.close();
-  await te?.close();
-  await dir?.cleanup();
-});
+afterAll(() => closeTestServer(server, te, dir));
 
 /** Upload the query and complete it with `body`; the completion's response. */
 async function searchUpload(body: Record<string, unknown>) {

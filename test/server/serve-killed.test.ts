@@ -3,15 +3,14 @@
  * stored upload is ingested again (not deleted), the video ends up indexed once, and nothing
  * half-done shows in list, stats or search meanwhile. The real command, killed for real.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open-database.js';
+import { killHard, leftovers, spawnRetrace, type RetraceChild } from '../helpers/killed-child.js';
 import { ffmpeg, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { BIN, ensureCliBuilt } from '../cli/run-cli.js';
+import { ensureCliBuilt } from '../cli/run-cli.js';
 import { json, listFiles, tusUpload, waitForJob } from './server-helpers.js';
 
 let dir: TempDir;
@@ -19,7 +18,7 @@ let db: TestDatabase;
 let long: string;
 let query: string;
 let dataDir: string;
-const children: ChildProcessWithoutNullStreams[] = [];
+const children: Array<RetraceChild['child']> = [];
 
 beforeAll(async () => {
   ensureCliBuilt();
@@ -40,12 +39,10 @@ afterAll(async () => {
 });
 
 /** `retrace serve` on a free loopback port; resolves with its URL once it is listening. */
-async function serve(): Promise<{ child: ChildProcessWithoutNullStreams; url: string; exited: Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--db', db.location, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+async function serve(): Promise<RetraceChild & { url: string }> {
+  const run = spawnRetrace(['serve', '--db', db.location, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir]);
+  const { child, exited } = run;
   children.push(child);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
   let out = '';
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
@@ -58,19 +55,7 @@ async function serve(): Promise<{ child: ChildProcessWithoutNullStreams; url: st
     void exited.then(() => reject(new Error(`serve exited before listening: ${out} ${err}`)));
     setTimeout(() => reject(new Error(`serve did not start: ${out} ${err}`)), 60_000);
   });
-  return { child, url, exited };
-}
-
-/** What the killed server left in the database, read below the engine (which would clean it up). */
-async function leftovers(): Promise<{ unfinished: number; frames: number }> {
-  const sql = await openDatabase(db.location);
-  try {
-    const v = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM videos WHERE status <> 'ready'`);
-    const f = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM frames`);
-    return { unfinished: Number(v.rows[0].n), frames: Number(f.rows[0].n) };
-  } finally {
-    await sql.close();
-  }
+  return { ...run, url };
 }
 
 describe('serve killed with SIGKILL mid-ingest', () => {
@@ -91,11 +76,10 @@ describe('serve killed with SIGKILL mid-ingest', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(seen?.stage, 'the ingest ended before the kill').not.toMatch(/done|failed/);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).toBe('SIGKILL');
+    expect(await killHard(first)).toBe('SIGKILL');
 
     // The kill left an unfinished video with frames, and the upload's file in the media folder.
-    const left = await leftovers();
+    const left = await leftovers(db.location);
     expect(left.unfinished).toBe(1);
     expect(left.frames).toBeGreaterThan(0);
     const stored = (await listFiles(join(dataDir, 'media'))).map((f) => join(dataDir, 'media', f));

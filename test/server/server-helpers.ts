@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import * as tus from 'tus-js-client';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/index.js';
+import type { TempDir } from '../helpers/media-fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 export interface TestEngine {
@@ -34,6 +35,16 @@ export async function openTestEngine(): Promise<TestEngine> {
 
 export async function startTestServer(engine: Retrace, dataDir: string, options: ServerOptions = {}): Promise<RunningServer> {
   return startServer({ engine, port: 0, host: '127.0.0.1', dataDir, log: () => {}, ...options });
+}
+
+/**
+ * A server test's afterAll: the server before the engine it serves, then the files. Each may be
+ * missing when beforeAll failed part way.
+ */
+export async function closeTestServer(server: RunningServer | undefined, te: TestEngine | undefined, dir: TempDir | undefined): Promise<void> {
+  await server?.close();
+  await te?.close();
+  await dir?.cleanup();
 }
 
 export interface Json {

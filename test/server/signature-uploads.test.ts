@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSignature, encodeSignature } from '../../src/core/signatures/signature-format.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { editClip, makeClip, makeStill, makeTempDir } from '../helpers/media-fixtures.js';
+import { makeExcerptLibrary, makeStill, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
-import { json, listFiles, openTestEngine, startTestServer, tusUpload, uploadFile, waitForJob, type TestEngine } from './server-helpers.js';
+import { closeTestServer, json, listFiles, openTestEngine, startTestServer, tusUpload, uploadFile, waitForJob, type TestEngine } from './server-helpers.js';
 
 let dir: TempDir;
 let te: TestEngine;
@@ -23,9 +23,8 @@ const sig: Record<'excerpt' | 'other' | 'still', string> = {} as never;
 
 beforeAll(async () => {
   dir = await makeTempDir('retrace-api-signatures-');
-  const original = await makeClip(dir, 'original', { source: 'rotatingPattern', durationSec: 12, rate: 15 });
-  const excerpt = await editClip(original, dir, 'excerpt', { start: 2, duration: 6 });
-  other = await makeClip(dir, 'other', { source: 'seahorse', durationSec: 6, rate: 15 });
+  const { original, excerpt, other: otherClip } = await makeExcerptLibrary(dir);
+  other = otherClip;
   const still = await makeStill(dir, 'still.jpg', 'mandelbrot', { width: 192, height: 144 });
   te = await openTestEngine();
   originalId = (await te.engine.index(original)).videoId;
@@ -40,11 +39,7 @@ beforeAll(async () => {
   server = await startTestServer(te.engine, dir.file('data'));
 }, 300_000);
 
-afterAll(async () => {
-  await server?.close();
-  await te?.close();
-  await dir?.cleanup();
-});
+afterAll(() => closeTestServer(server, te, dir));
 
 /** Upload bytes with tus under `fileName` and complete the upload; the completion's answer. */
 async function uploadBytes(bytes: Buffer, fileName: string, purpose: 'search' | 'index') {

@@ -7,31 +7,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/db/open-database.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { JobQueue, type JobRunner } from '../../src/core/jobs/job-queue.js';
 import { JOBS_CHANNEL, JobStore, type JobRecord } from '../../src/core/jobs/job-store.js';
 import { startWorker } from '../../src/core/jobs/worker.js';
-import { createTestDatabase, isPglite, type TestDatabase } from '../helpers/test-database.js';
+import { isPglite, openTestDatabase, type OpenTestDatabase } from '../helpers/test-database.js';
 import { makeClip, makeTempDir, type TempDir } from '../helpers/media-fixtures.js';
 import { jobFinished, sleep, waitFor } from '../helpers/wait-for.js';
 import { json, openTestEngine, readJobEvents, startTestServer, uploadFile, waitForJob } from './server-helpers.js';
 
-let db: TestDatabase;
+let db: OpenTestDatabase;
 let sql: SqlClient;
 let store: JobStore;
 let tmp: TempDir;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = await openDatabase(db.location);
+  db = await openTestDatabase();
+  sql = db.sql;
   store = new JobStore(sql);
   tmp = await makeTempDir('retrace-workers-');
 });
 
 afterAll(async () => {
-  await sql?.close();
-  await db?.dispose();
+  await db?.close();
   await tmp?.cleanup();
 });
 

@@ -3,7 +3,7 @@ import type { FrameStore } from '../../db/frame-store.js';
 import type { NormRect } from '../frames/raster.js';
 import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import type { QueryWindows } from '../query/query-plan.js';
-import type { MatchTransform, SegmentVerification } from './segment-verification.js';
+import type { MatchTransform, SegmentVerification, TimeLine } from './segment-verification.js';
 import { describeGeometry } from './segment-verification.js';
 import type { QueryMedia, VerifyCandidate } from './verify-segments.js';
 import type { TimeLineComparison } from './time-lines.js';
@@ -156,17 +156,8 @@ export async function judgeCandidates(
   const verifyCandidates = verifiable.map((c): VerifyCandidate => {
     const r = records.get(c.videoId)!;
     const { seg } = c;
-    const span = seg.queryEnd - seg.queryStart;
-    const line =
-      query.isImage || span <= 0
-        ? undefined
-        : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec: r.durationSec };
-    const alt = seg.alternative;
-    const altSpan = alt ? alt.queryEnd - alt.queryStart : 0;
-    const otherLine =
-      line && alt && altSpan > 0
-        ? { queryStart: alt.queryStart, refStart: alt.refStart, speed: (alt.refEnd - alt.refStart) / altSpan, refDurationSec: r.durationSec }
-        : undefined;
+    const line = query.isImage ? undefined : lineOf(seg, r.durationSec);
+    const otherLine = line && seg.alternative ? lineOf(seg.alternative, r.durationSec) : undefined;
     const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
     const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
     return {
@@ -250,6 +241,15 @@ export async function judgeCandidates(
     else dropped?.push(unverified(c, 'not verified: beyond the segments verified per query'));
   }
   return out;
+}
+
+/**
+ * A segment's time line, for verification to take each reference frame at the instant the
+ * query frame shows; undefined for a segment with no query span (no rate to speak of).
+ */
+function lineOf(seg: Pick<AlignedSegment, 'queryStart' | 'queryEnd' | 'refStart' | 'refEnd'>, refDurationSec: number): TimeLine | undefined {
+  const span = seg.queryEnd - seg.queryStart;
+  return span <= 0 ? undefined : { queryStart: seg.queryStart, refStart: seg.refStart, speed: (seg.refEnd - seg.refStart) / span, refDurationSec };
 }
 
 /**

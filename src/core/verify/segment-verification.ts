@@ -10,6 +10,7 @@ import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 import { ALT_REF_MIN_GAP_SEC, IN_PLACE_TOLERANCE } from '../settings/verify-settings.js';
+import { refAtLine } from './time-lines.js';
 
 /** How a copy was altered, from the fitted geometry and the temporal fit. */
 export interface MatchTransform {
@@ -115,7 +116,7 @@ export function pickPairs(points: ReadonlyArray<{ tq: number; tr: number; simila
   const picked: VerifyPair[] = [];
   const seen = new Set<string>();
   const add = (p: { tq: number; tr: number }) => {
-    const refTime = line ? Math.round(Math.min(line.refDurationSec, Math.max(0, line.refStart + line.speed * (p.tq - line.queryStart))) * 1000) / 1000 : p.tr;
+    const refTime = line ? Math.round(Math.min(line.refDurationSec, Math.max(0, refAtLine(line, p.tq))) * 1000) / 1000 : p.tr;
     const key = `${p.tq}|${refTime}`;
     if (seen.has(key)) return;
     seen.add(key);
