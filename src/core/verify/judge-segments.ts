@@ -1,3 +1,4 @@
+import { isStoredWindowVariant } from '../frames/region-variants.js';
 import { resolve as resolvePath } from 'node:path';
 import type { FrameStore } from '../../db/frame-store.js';
 import type { NormRect } from '../frames/raster.js';
@@ -69,6 +70,22 @@ export function matchedWindow(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair
   const x = Math.max(0, r.x - mx);
   const y = Math.max(0, r.y - my);
   return { x, y, width: Math.min(1, r.x + r.width + mx) - x, height: Math.min(1, r.y + r.height + my) - y };
+}
+
+/**
+ * How much wider than the working width to decode the reference of a segment found through the
+ * stored windows, so that the query's picture and the window of the reference it shows come out
+ * about the same size: a strip spans the reference's full height, so the query shows all of it;
+ * a quadrant region `quadrant fy @…` says the query shows `fy` of it. Widths are the same
+ * otherwise (1).
+ */
+export function windowRefScale(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, queryAspect: number, refAspect: number): number {
+  const weight = new Map<string, number>();
+  for (const p of points) if (p.pair && isStoredWindowVariant(p.pair.variant)) weight.set(p.pair.key, (weight.get(p.pair.key) ?? 0) + p.w);
+  const key = [...weight.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!key) return 1;
+  const fy = key.startsWith('quadrant ') ? Number(key.split(' ')[1]) : 1;
+  return Math.max(1, refAspect / (queryAspect * (Number.isFinite(fy) && fy > 0 ? fy : 1)));
 }
 
 /** The panel or inset (fractions of the query frame) whose regions carried most of a segment's evidence, as detected. */
@@ -167,6 +184,7 @@ export async function judgeCandidates(
       ...(otherLine ? { otherLine } : {}),
       mirroredHint,
       queryWindow: matchedWindow(seg.points, query.windows),
+      ...(seg.windowsOnly ? { refScale: windowRefScale(seg.points, query.width / query.height, r.width / r.height) } : {}),
     };
   });
   const outcomes = await verifySegments(query, verifyCandidates, v, signal);

@@ -37,6 +37,12 @@ export interface VerifyCandidate {
    * in whole-frame coordinates all the same.
    */
   queryWindow?: NormRect;
+  /**
+   * Decode the reference this many times wider than `widthPx` (at most `MAX_WINDOW_DECODE_PX`):
+   * the query shows a narrow window of it (a vertical reframe, a heavy crop), which at the
+   * working width would be a third of the query's size, beyond what keypoints match across.
+   */
+  refScale?: number;
 }
 
 export interface QueryMedia {
@@ -93,6 +99,7 @@ export async function verifySegments(
         window: candidates[i].queryWindow,
         speed: candidates[i].line?.speed ?? 1,
         otherLine: candidates[i].otherLine,
+        refScale: candidates[i].refScale,
       })),
       s,
       signal,
@@ -151,7 +158,7 @@ function firstAndLastFirst<T>(xs: readonly T[]): T[] {
  */
 async function decodeRound(
   query: QueryMedia,
-  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect; speed: number; otherLine?: TimeLine }>,
+  jobs: ReadonlyArray<{ ref: VerifyCandidate['ref']; pairs: readonly VerifyPair[]; window?: NormRect; speed: number; otherLine?: TimeLine; refScale?: number }>,
   s: VerifySettings,
   signal?: AbortSignal,
 ): Promise<Array<Array<{ query: Raster; refs: Raster[]; other?: Raster }> | string>> {
@@ -179,9 +186,12 @@ async function decodeRound(
     if (t < 0 || t > j.ref.durationSec - 1) return undefined;
     return Math.abs(t - p.refTime) >= s.timeLineMinGapSec ? t : undefined;
   };
-  const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number>; speed: number }>();
+  // One decode per reference file and width.
+  const refWidth = (j: (typeof jobs)[number]) => Math.round(Math.min(MAX_WINDOW_DECODE_PX, s.widthPx * Math.max(1, j.refScale ?? 1)));
+  const refKey = (j: (typeof jobs)[number]) => `${refWidth(j)}|${j.ref.path}`;
+  const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number>; speed: number; width: number }>();
   for (const j of jobs) {
-    const entry = byRef.get(j.ref.path) ?? { ref: j.ref, times: new Set<number>(), speed: 1 };
+    const entry = byRef.get(refKey(j)) ?? { ref: j.ref, times: new Set<number>(), speed: 1, width: refWidth(j) };
     entry.speed = Math.max(entry.speed, j.speed);
     for (const p of j.pairs) {
       entry.times.add(p.refTime);
@@ -189,31 +199,32 @@ async function decodeRound(
       const o = otherTime(j, p);
       if (o !== undefined) entry.times.add(o);
     }
-    byRef.set(j.ref.path, entry);
+    byRef.set(refKey(j), entry);
   }
   // The instant a query frame shows is known to within the line's jitter (a fraction of the
   // 1 s sampling), and moving pictures change within it: frames just before and after are
   // taken from the same seek, and tried when the first does not fit. On a fast copy the jitter
   // is in reference time, which runs `speed` times faster: a 3× copy's line was 0.5–0.8 s off.
   const refFrames = new Map<string, Map<number, Raster[]> | string>();
-  for (const [path, { ref, times, speed }] of byRef) {
+  for (const [key, { ref, times, speed, width }] of byRef) {
+    const path = ref.path;
     const slack = s.timeSlackSec * Math.min(MAX_SLACK_SPEED, Math.max(1, speed));
     const offsets = slack > 0 ? [0, -slack, slack] : [0];
     if (signal?.aborted) throw new AbortedError();
     try {
       await access(path);
     } catch {
-      refFrames.set(path, REFERENCE_GONE);
+      refFrames.set(key, REFERENCE_GONE);
       continue;
     }
     const sorted = [...times].sort((a, b) => a - b);
     const clamp = (t: number) => Math.min(Math.max(0, ref.durationSec - slack - 0.1), t);
     try {
-      const grabbed = await grabLumaFrames(path, sorted.map(clamp), { width: s.widthPx, displayWidth: ref.width, displayHeight: ref.height, offsets, signal });
-      refFrames.set(path, new Map(sorted.map((t, i) => [t, grabbed.slice(i * offsets.length, (i + 1) * offsets.length)])));
+      const grabbed = await grabLumaFrames(path, sorted.map(clamp), { width, displayWidth: ref.width, displayHeight: ref.height, offsets, signal });
+      refFrames.set(key, new Map(sorted.map((t, i) => [t, grabbed.slice(i * offsets.length, (i + 1) * offsets.length)])));
     } catch (e) {
       if (e instanceof AbortedError) throw e;
-      refFrames.set(path, e instanceof RetraceError ? e.code : 'decode failed');
+      refFrames.set(key, e instanceof RetraceError ? e.code : 'decode failed');
     }
   }
   let grabbedQuery: Raster[] = [];
@@ -232,7 +243,7 @@ async function decodeRound(
   const largeFrames = new Map<number, Raster>(queryTimes.map((t, i) => [t, grabbedLarge[i]]));
   const cut = (r: Raster, w: NormRect) => crop(r, { x: w.x * r.width, y: w.y * r.height, width: w.width * r.width, height: w.height * r.height });
   return jobs.map((j) => {
-    const frames = refFrames.get(j.ref.path);
+    const frames = refFrames.get(refKey(j));
     if (typeof frames === 'string' || !frames) return frames ?? 'no frames';
     return j.pairs.map((p) => {
       const o = otherTime(j, p);

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Retrace } from '../../src/core/engine/retrace.js';
+import { ffmpeg, h264Args, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
+import type { TempDir } from '../helpers/media-fixtures.js';
+
+/**
+ * A vertical 9:16 reframe keeps about a third of a landscape picture's width: it resembles
+ * neither the stored whole picture nor its centre. An index built with stored windows keeps
+ * narrow strips of every frame as well, and finds such reframes, fixed or panning; the copy is
+ * reported only when verification confirms it.
+ */
+let dir: TempDir;
+let withWindows: Retrace;
+let plain: Retrace;
+let reference: string;
+let fixed: string;
+let panning: string;
+
+// The reference is 480×270 (16:9): a 9:16 window of its full height is 152 px, 0.32 of its width.
+const W = 480;
+const WINDOW_W = 152;
+
+beforeAll(async () => {
+  dir = await makeTempDir('retrace-windows-');
+  // A zoom into the Mandelbrot set: every moment distinct, textured to the edges (a camera pan
+  // would not do: a window of one moment is another moment's picture, moved).
+  reference = await makeClip(dir, 'reference', { source: 'seahorse', durationSec: 16, width: W, height: 270, rate: 15 });
+  fixed = dir.file('vertical-fixed.mp4');
+  panning = dir.file('vertical-panning.mp4');
+  await Promise.all([
+    // A fixed window right of centre (from x 260), 9 s from 3 s, scaled up for a phone.
+    ffmpeg(['-ss', '3', '-i', reference, '-vf', `crop=${WINDOW_W}:270:260:0,scale=360:640`, '-t', '9', ...h264Args(23), fixed]),
+    // A window that pans from the left edge to the right over 10 s, from 4 s.
+    ffmpeg(['-ss', '4', '-i', reference, '-vf', `crop=${WINDOW_W}:270:'(${W}-${WINDOW_W})*t/10':0,scale=360:640`, '-t', '10', ...h264Args(23), panning]),
+  ]);
+  withWindows = await Retrace.open({ db: 'memory://', storedWindows: true });
+  plain = await Retrace.open({ db: 'memory://' });
+  for (const e of [withWindows, plain]) await e.index(reference);
+}, 240_000);
+
+afterAll(async () => {
+  await withWindows?.close();
+  await plain?.close();
+  await dir?.cleanup();
+});
+
+describe('an index with stored windows', () => {
+  it('says whether the index stores windows', () => {
+    expect(withWindows.storedWindows).toBe(true);
+    expect(plain.storedWindows).toBe(false);
+  });
+
+  it('finds a fixed vertical reframe, confirmed, at the right time and place', async () => {
+    const r = await withWindows.search(fixed);
+    expect(r.matches).toHaveLength(1);
+    const seg = r.matches[0].segments[0];
+    expect(seg.verification.status).toBe('confirmed');
+    expect(seg.refStart).toBeGreaterThan(3 - 1.5);
+    expect(seg.refStart).toBeLessThan(3 + 1.5);
+    // The window is 0.32 of the reference's width, from 0.54.
+    expect(seg.transform!.refRect.width).toBeCloseTo(WINDOW_W / W, 1);
+    expect(seg.transform!.refRect.x).toBeCloseTo(260 / W, 1);
+  });
+
+  it('finds a vertical reframe whose window pans across the picture', async () => {
+    const r = await withWindows.search(panning);
+    expect(r.matches).toHaveLength(1);
+    const seg = r.matches[0].segments[0];
+    expect(seg.verification.status).toBe('confirmed');
+    expect(seg.refStart).toBeGreaterThan(4 - 1.5);
+    expect(seg.refStart).toBeLessThan(4 + 1.5);
+  });
+
+  it('without stored windows the same reframes are not found (the precondition of this feature)', async () => {
+    const found = [(await plain.search(fixed)).matches.length, (await plain.search(panning)).matches.length];
+    expect(found).toEqual([0, 0]);
+  });
+});
