@@ -39,17 +39,25 @@ export function alignWithWindows(points: readonly MatchPoint[], align: AlignOpti
     const qe = Math.max(...w.points.map((p) => p.tq));
     const re = Math.max(...w.points.map((p) => p.tr));
     const rate = qe > w.queryStart ? (re - w.refStart) / (qe - w.queryStart) : 1;
-    const queryEnd = Math.min(Math.max(queryDurationSec, qe), qe + align.queryIntervalSec);
+    // One point per cycle (or per searched query frame, if sparser): the copy may run up to that
+    // far before its first hit and after its last; half of it is the expected overhang.
+    const half = Math.max(spacing, ...w.points.map((p) => p.spacingSec ?? 0)) / 2;
+    const queryEnd = queryDurationSec > qe ? Math.min(queryDurationSec, qe + half) : qe + align.queryIntervalSec;
     if (rate > 0.75 && rate < 1.33) {
       const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
       const offset = offsets[offsets.length >> 1];
-      all.push({ ...w, queryEnd, refStart: Math.max(0, w.queryStart + offset), refEnd: queryEnd + offset, windowsOnly: true });
+      const queryStart = Math.max(0, -offset, w.queryStart - half);
+      all.push({ ...w, queryStart, queryEnd, refStart: queryStart + offset, refEnd: queryEnd + offset, windowsOnly: true });
       continue;
     }
+    const r = Math.min(Math.max(rate, align.minRate), align.maxRate);
+    const queryStart = Math.max(0, w.queryStart - half, w.queryStart - w.refStart / r);
     all.push({
       ...w,
+      queryStart,
       queryEnd,
-      refEnd: re + Math.max(align.refIntervalSec * 0.5, (queryEnd - qe) * Math.min(Math.max(rate, align.minRate), align.maxRate)),
+      refStart: w.refStart - (w.queryStart - queryStart) * r,
+      refEnd: re + (queryEnd - qe) * r,
       windowsOnly: true,
     });
   }
