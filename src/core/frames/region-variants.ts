@@ -86,12 +86,12 @@ function offsets(size: number, step: number): number[] {
  * Query regions (shares of the query's content) compared with the stored strips: a stored strip
  * is 0.32 of its own height wide in display units, so in a query of display aspect `aq` showing
  * the reference's full height it is 0.32 / aq of the query's width (0.57 for a 9:16 query, 7
- * offsets; 0.18 for a 16:9 query, 32 offsets).
+ * offsets); none in a query wider than 4:3 (see `stripQueryMaxAspect`).
  */
 export function stripQueryRects(aq: number): Rect[] {
   const W = STORED_WINDOWS;
   const w = W.stripWidthAtAspect1 / aq;
-  if (w > W.stripQueryMaxWidth) return [];
+  if (w > W.stripQueryMaxWidth || aq > W.stripQueryMaxAspect) return [];
   const wq = Math.min(1, w);
   return offsets(wq, W.stripQueryStep).map((x) => ({ x, y: 0, width: wq, height: 1 }));
 }

@@ -193,6 +193,14 @@ export const STORED_WINDOWS = {
   stripQueryStep: 0.15,
   /** Query strips wider than this share of the query are not tried (a query narrower than a strip). */
   stripQueryMaxWidth: 1.08,
+  /**
+   * Query strips only in queries no wider than this (4:3): a full-height window of a 16:9
+   * reference that is wider shows most of its width, which the whole picture and the centre
+   * match. A 16:9 query had 32 strip offsets a frame, and on the tuning split's landscape
+   * negatives the stored windows' nearest-neighbour search took 1.4 s against 0.43 s without
+   * them (session 13, load under 3).
+   */
+  stripQueryMaxAspect: 1.34,
   /** Query quadrants: the stored quadrant at these shares of the query's height (the query shows 50 %, 65 %, 80 % of the reference's). */
   quadrantQueryScales: [1, 0.77, 0.63] as readonly number[],
   /** Query quadrants: grid step as a share of the region's size. */
