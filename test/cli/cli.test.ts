@@ -202,6 +202,21 @@ describe('index, output not a terminal', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('concat:a.mp4|b.mp4');
   });
+
+  it('index --stored-windows on|off is recorded in the index: later commands keep it, stats says it, another value is a usage error', async () => {
+    const stats = async () => JSON.parse((await runCli(['stats', '--json', '--db', db.location])).stdout) as { storedWindows: boolean; vectors: number };
+    expect((await stats()).storedWindows).toBe(false);
+    const before = (await stats()).vectors;
+    expect((await runCli(['index', clip.a, '--stored-windows', 'on', '--db', db.location])).code).toBe(0);
+    // The file was indexed already (a duplicate): nothing is stored again, the choice is.
+    expect(await stats()).toMatchObject({ storedWindows: true, vectors: before });
+    expect((await runCli(['stats', '--db', db.location])).stdout).toMatch(/windows +stored/);
+    expect((await runCli(['index', clip.b, '--stored-windows', 'off', '--db', db.location])).code).toBe(0);
+    expect((await stats()).storedWindows).toBe(false);
+    const bad = await runCli(['index', clip.a, '--stored-windows', 'yes', '--db', db.location]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--stored-windows must be on or off');
+  });
 });
 
 describe('exit codes of failures', () => {

@@ -42,6 +42,7 @@ export async function statsCommand(engine: Retrace, json: boolean): Promise<numb
     [
       `store        ${s.store} (${s.location})`,
       `descriptor   ${s.descriptor}`,
+      `windows      ${s.storedWindows ? 'stored (strips and quadrants: vertical reframes, heavy crops)' : 'not stored'}`,
       `videos       ${s.readyVideos} ready of ${s.videos}`,
       `duration     ${clock(s.totalDurationSec)}`,
       `frames       ${s.frames} (${s.vectors} vectors)`,

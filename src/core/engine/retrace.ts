@@ -419,12 +419,6 @@ export class Retrace {
   }
 
   /**
-   * Totals: videos, frames, vectors, indexed duration and database size.
-   *
-   * @example
-   * const { videos, frames, bytesPerFrame } = await engine.stats();
-   */
-  /**
    * Delete the unfinished videos of ingests whose process is gone (killed mid-ingest); done at
    * every open and ingest already, and periodically by a server that outlives such a process.
    * Returns their ids.
@@ -443,6 +437,12 @@ export class Retrace {
     }
   }
 
+  /**
+   * Totals: videos, frames, vectors, indexed duration and database size.
+   *
+   * @example
+   * const { videos, frames, bytesPerFrame } = await engine.stats();
+   */
   async stats(): Promise<EngineStats> {
     const t = await this.store.totals();
     const bytes = await this.sql.databaseBytes();
@@ -455,6 +455,7 @@ export class Retrace {
       databaseBytes: bytes,
       bytesPerFrame: t.frames ? Math.round(bytes / t.frames) : 0,
       descriptor: this.descriptor.id,
+      storedWindows: this.storedWindows,
       store: this.sql.dialect,
       location: this.sql.location,
     };

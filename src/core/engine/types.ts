@@ -122,6 +122,8 @@ export interface EngineStats {
   databaseBytes: number;
   bytesPerFrame: number;
   descriptor: string;
+  /** Whether frames indexed now store narrow windows (`RetraceOptions.storedWindows`). */
+  storedWindows: boolean;
   store: 'pglite' | 'postgres';
   location: string;
 }
