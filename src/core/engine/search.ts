@@ -22,7 +22,7 @@ import { alignWithWindows } from '../align/window-chains.js';
 import { STORED_WINDOW_KINDS } from '../frames/region-variants.js';
 import { STORED_WINDOWS } from '../settings/frame-settings.js';
 import { segmentScore } from '../align/segment-scoring.js';
-import type { ScoredSegment } from '../verify/judge-segments.js';
+import type { ScoredSegment, VerificationMemo } from '../verify/judge-segments.js';
 import { judgeCandidates, verificationCanReject } from '../verify/judge-segments.js';
 import { loadOpenCv } from '../verify/local-features.js';
 import type { RankedVideo } from '../results/match-results.js';
@@ -106,6 +106,8 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       windows: plan.windows,
       referenceBaseDir: opts.referenceBaseDir,
     };
+    /** Verification outcomes of this search's earlier rounds (the second tier judges the first's candidates again). */
+    const verified: VerificationMemo = [];
     /** With `top`: what the last round did not report, for the near misses. */
     let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {
@@ -115,7 +117,17 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       t = performance.now();
       const minSegmentScore = minScoreOf(plan, s, opts);
       dropped = belowFloor.map((c) => unjudged(c, 'below the match threshold: not verified'));
-      const judged = await judgeCandidates(ctx.store, query, candidates, minSegmentScore, !canReject, s.verify, opts.signal, opts.top ? dropped : undefined);
+      const judged = await judgeCandidates(
+        ctx.store,
+        query,
+        candidates,
+        minSegmentScore,
+        !canReject,
+        s.verify,
+        opts.signal,
+        opts.top ? dropped : undefined,
+        verified,
+      );
       timings.verify += performance.now() - t;
       return rankVideos(judged, plan);
     };

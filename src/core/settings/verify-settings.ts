@@ -73,6 +73,15 @@ export interface VerifySettings {
 /** The matched stored frame is also tried when the line's instant is further than this from it. */
 export const ALT_REF_MIN_GAP_SEC = 0.3;
 
+/**
+ * Largest factor by which a reference is decoded wider than `widthPx` for a segment found through
+ * the stored windows (`VerifyCandidate.refScale`; equal sizes would take 3.2 for a 9:16 window of
+ * a 16:9 reference). Tuning split, seed 1, 8 verticals and 8 heavy crops: 2 and 3 found the same
+ * (8/8, 4/8, session 13); on a generated Mandelbrot zoom (test/engine/stored-windows.test.ts) 3
+ * gave one agreeing pair of three, 2 two agreeing pairs with 43 inliers. Smaller is also cheaper.
+ */
+export const MAX_WINDOW_REF_SCALE = 2;
+
 /** Largest width query frames are decoded at for a window (keeps a small inset's decode bounded). */
 export const MAX_WINDOW_DECODE_PX = 1280;
 

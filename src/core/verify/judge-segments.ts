@@ -6,13 +6,36 @@ import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
 import type { QueryWindows } from '../query/query-plan.js';
 import type { MatchTransform, SegmentVerification, TimeLine } from './segment-verification.js';
 import { describeGeometry } from './segment-verification.js';
-import type { QueryMedia, VerifyCandidate } from './verify-segments.js';
+import type { QueryMedia, VerifyCandidate, VerifyOutcome } from './verify-segments.js';
 import type { TimeLineComparison } from './time-lines.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 
 /** The reason given with a `no-media` verification. */
 export const NO_MEDIA = 'no media to compare: a signature on one side';
+/** Outcomes of segments verified earlier in one search (see `judgeCandidates`' `memo`). */
+export type VerificationMemo = Array<{ videoId: string; seg: AlignedSegment; outcome: VerifyOutcome }>;
+
+/**
+ * The outcome of an earlier verification of the same copy: the same video and kind, query spans
+ * overlapping by 80 % of the shorter, on lines within 1 s of each other at both ends of the
+ * overlap. Refined again with the second tier's hits, a segment's bounds move by a fraction of a
+ * second; its frames, and so its verdict, are those already compared.
+ */
+function earlierOutcome(memo: VerificationMemo, c: ScoredSegment): VerifyOutcome | undefined {
+  const at = (seg: AlignedSegment, t: number) =>
+    seg.refStart + ((seg.refEnd - seg.refStart) / Math.max(1e-9, seg.queryEnd - seg.queryStart)) * (t - seg.queryStart);
+  for (const m of memo) {
+    if (m.videoId !== c.videoId || !!m.seg.windowsOnly !== !!c.seg.windowsOnly) continue;
+    const lo = Math.max(m.seg.queryStart, c.seg.queryStart);
+    const hi = Math.min(m.seg.queryEnd, c.seg.queryEnd);
+    const shorter = Math.min(m.seg.queryEnd - m.seg.queryStart, c.seg.queryEnd - c.seg.queryStart);
+    if (hi - lo < 0.8 * shorter) continue;
+    if (Math.abs(at(m.seg, lo) - at(c.seg, lo)) <= 1 && Math.abs(at(m.seg, hi) - at(c.seg, hi)) <= 1) return m.outcome;
+  }
+  return undefined;
+}
+
 /** Why a segment found only through the stored windows was not reported. */
 export const WINDOWS_UNCONFIRMED = 'found through narrow windows only, and not confirmed by geometry';
 
@@ -129,6 +152,12 @@ export async function judgeCandidates(
   signal?: AbortSignal,
   /** Receives the candidates not reported, with their verdict (for `search --top`). */
   dropped?: JudgedSegment[],
+  /**
+   * Outcomes of segments verified earlier in the same search (appended to): a search that goes
+   * on to its second tier judges the first tier's candidates again, refined with more hits, and
+   * the same copy need not be decoded and compared twice (a rejected look-alike cost 3 s again).
+   */
+  memo?: VerificationMemo,
 ): Promise<Map<string, JudgedSegment[]>> {
   const v = settings;
   const out = new Map<string, JudgedSegment[]>();
@@ -187,7 +216,16 @@ export async function judgeCandidates(
       ...(seg.windowsOnly ? { refScale: windowRefScale(seg.points, query.width / query.height, r.width / r.height) } : {}),
     };
   });
-  const outcomes = await verifySegments(query, verifyCandidates, v, signal);
+  const earlier = verifiable.map((c) => (memo ? earlierOutcome(memo, c) : undefined));
+  const fresh = await verifySegments(
+    query,
+    verifyCandidates.filter((_, i) => !earlier[i]),
+    v,
+    signal,
+  );
+  let f = 0;
+  const outcomes = earlier.map((o) => o ?? fresh[f++]);
+  verifiable.forEach((c, i) => memo?.push({ videoId: c.videoId, seg: c.seg, outcome: outcomes[i] }));
   const confirmedVideos = new Set<string>();
   for (const [i, c] of verifiable.entries()) {
     // A dark or faded still (below the video frames' quality floor) has too little information

@@ -12,7 +12,7 @@ import type { Affine, PairFit } from './local-features.js';
 import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
-import { MAX_SLACK_SPEED, MAX_WINDOW_DECODE_PX } from '../settings/verify-settings.js';
+import { MAX_SLACK_SPEED, MAX_WINDOW_DECODE_PX, MAX_WINDOW_REF_SCALE } from '../settings/verify-settings.js';
 import type { LinePair, TimeLineComparison } from './time-lines.js';
 import { compareLines, refAtLine } from './time-lines.js';
 
@@ -187,7 +187,8 @@ async function decodeRound(
     return Math.abs(t - p.refTime) >= s.timeLineMinGapSec ? t : undefined;
   };
   // One decode per reference file and width.
-  const refWidth = (j: (typeof jobs)[number]) => Math.round(Math.min(MAX_WINDOW_DECODE_PX, s.widthPx * Math.max(1, j.refScale ?? 1)));
+  const refWidth = (j: (typeof jobs)[number]) =>
+    Math.round(Math.min(MAX_WINDOW_DECODE_PX, s.widthPx * Math.min(MAX_WINDOW_REF_SCALE, Math.max(1, j.refScale ?? 1))));
   const refKey = (j: (typeof jobs)[number]) => `${refWidth(j)}|${j.ref.path}`;
   const byRef = new Map<string, { ref: VerifyCandidate['ref']; times: Set<number>; speed: number; width: number }>();
   for (const j of jobs) {
