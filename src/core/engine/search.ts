@@ -19,7 +19,6 @@ import { refineVideoSegments } from '../align/refine-candidates.js';
 import type { AlignOptions, AlignedSegment } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
 import { alignWithWindows } from '../align/window-chains.js';
-import { STORED_WINDOW_KINDS } from '../frames/region-variants.js';
 import { STORED_WINDOWS } from '../settings/frame-settings.js';
 import { segmentScore } from '../align/segment-scoring.js';
 import type { ScoredSegment, VerificationMemo } from '../verify/judge-segments.js';
@@ -138,9 +137,12 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     if (!found.length && plan.good.length) {
       report({ stage: 'matching', fraction: 0.7 });
       // Nothing plain matched: try the regions that undo crops and picture-in-picture, and the
-      // narrow windows against the stored strips and quadrants (on more frames: see `windowMaxFrames`).
-      await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames), (kind) => !STORED_WINDOW_KINDS.has(kind));
-      if (ctx.storedWindows && !plan.single) await regions.searchTier(2, spread(plan.good, s.windowMaxFrames), (kind) => STORED_WINDOW_KINDS.has(kind));
+      // narrow windows against the stored strips (on more frames: see `windowMaxFrames`) and quadrants.
+      await regions.searchTier(2, spread(plan.good, s.tier2MaxFrames), (kind) => kind !== 'strip' && kind !== 'quadrant');
+      if (ctx.storedWindows && !plan.single) {
+        await regions.searchTier(2, spread(plan.good, s.windowMaxFrames), (kind) => kind === 'strip');
+        await regions.searchTier(2, spread(plan.good, s.quadrantMaxFrames), (kind) => kind === 'quadrant');
+      }
       found = await match();
     }
     if (!found.length && rescueStills) {

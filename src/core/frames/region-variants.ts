@@ -116,9 +116,6 @@ export function quadrantQueryRects(aq: number): Array<{ fy: number; rect: Rect }
 /** Why a query variant exists: each one undoes one family of edits. */
 export type QueryVariantKind = 'whole' | 'unstripped' | 'centre' | 'zoom' | 'window' | 'inset' | 'panel' | 'derotate' | 'trim' | 'strip' | 'quadrant';
 
-/** Query region kinds compared with the stored strips and quadrants. */
-export const STORED_WINDOW_KINDS: ReadonlySet<QueryVariantKind> = new Set(['strip', 'quadrant']);
-
 /** Whether a stored variant is one of the stored windows (strips, quadrant). */
 export function isStoredWindowVariant(variant: number): boolean {
   return variant >= STORED_VARIANT.stripA;

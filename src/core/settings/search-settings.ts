@@ -153,6 +153,8 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
    * so these regions are searched on more frames than the other guesses.
    */
   windowMaxFrames: number;
+  /** Query frames whose regions are compared with the stored quadrants (61 regions a 16:9 frame). */
+  quadrantMaxFrames: number;
   /**
    * Segments found only through the stored windows are verified from this temporal score (they
    * are reported only when confirmed; see `AlignedSegment.windowsOnly`).
@@ -314,6 +316,10 @@ export const DEFAULT_SEARCH: SearchSettings = {
   // keeps the 3 points a chain needs (design of session 8; branch measurement: 2 of 4 tuning
   // verticals found at 16).
   windowMaxFrames: 16,
+  // Tuning split, seed 1, 8 heavy crops and 16 plain negatives, the same index, one after the
+  // other (session 13): 8 frames found the same 4 of 8 crops as 16 (segment F 0.37 against
+  // 0.29), and a negative's search took 1.42 s against 1.76 s (p50).
+  quadrantMaxFrames: 8,
   // Tuning split, seed 1, 8 verticals and 8 heavy crops (RESULTS.md, session 13): true window
   // chains scored 0.23–0.52 (one point per 4 s), unrelated ones up to 0.53, under the 0.56 that
   // other segments need to be verified. Only a confirmation reports them, so the floor only
