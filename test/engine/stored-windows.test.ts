@@ -15,6 +15,7 @@ let plain: Retrace;
 let reference: string;
 let fixed: string;
 let panning: string;
+let sideBySide: string;
 
 // The reference is 480×270 (16:9): a 9:16 window of its full height is 152 px, 0.32 of its width.
 const W = 480;
@@ -27,7 +28,26 @@ beforeAll(async () => {
   reference = await makeClip(dir, 'reference', { source: 'seahorse', durationSec: 16, width: W, height: 270, rate: 15 });
   fixed = dir.file('vertical-fixed.mp4');
   panning = dir.file('vertical-panning.mp4');
+  sideBySide = dir.file('side-by-side.mp4');
   await Promise.all([
+    // A reaction video: on the left an 8:9 half filled by cropping the reference off-centre (its
+    // full height, half its width from 0.1), on the right other footage; 8 s from 5 s.
+    ffmpeg([
+      '-ss',
+      '5',
+      '-i',
+      reference,
+      '-f',
+      'lavfi',
+      '-i',
+      'life=s=240x270:r=5:mold=20:ratio=0.5:seed=3,scale=480:540:flags=neighbor,fps=15',
+      '-filter_complex',
+      `[0:v]crop=240:270:48:0,scale=480:540,setsar=1[l];[1:v]setsar=1[r];[l][r]hstack=shortest=1`,
+      '-t',
+      '8',
+      ...h264Args(23),
+      sideBySide,
+    ]),
     // A fixed window right of centre (from x 260), 9 s from 3 s, scaled up for a phone.
     ffmpeg(['-ss', '3', '-i', reference, '-vf', `crop=${WINDOW_W}:270:260:0,scale=360:640`, '-t', '9', ...h264Args(23), fixed]),
     // A window that pans from the left edge to the right over 10 s, from 4 s.
@@ -69,6 +89,18 @@ describe('an index with stored windows', () => {
     expect(seg.verification.status).toBe('confirmed');
     expect(seg.refStart).toBeGreaterThan(4 - 1.5);
     expect(seg.refStart).toBeLessThan(4 + 1.5);
+  });
+
+  it('finds an off-centre crop of the reference in one half of a side-by-side video, and says which part it shows', async () => {
+    const r = await withWindows.search(sideBySide);
+    expect(r.query.layout?.kind).toBe('split');
+    expect(r.matches).toHaveLength(1);
+    const seg = r.matches[0].segments[0];
+    expect(seg.verification.status).toBe('confirmed');
+    expect(seg.refStart).toBeGreaterThan(5 - 1.5);
+    expect(seg.refStart).toBeLessThan(5 + 1.5);
+    expect(seg.transform!.refRect.x).toBeCloseTo(0.1, 1);
+    expect(seg.transform!.refRect.width).toBeCloseTo(0.5, 1);
   });
 
   it('without stored windows the same reframes are not found (the precondition of this feature)', async () => {

@@ -24,7 +24,7 @@ export interface RegionPair {
 /** A region of a tier, compared with one stored variant. */
 export function regionPair(tier: 1 | 2 | 3, region: Pick<QueryRegion, 'key' | 'kind' | 'flipped' | 'panel'>, variant: number): RegionPair {
   const window: QueryWindowRef | null =
-    region.kind === 'inset' ? { kind: 'inset' } : region.kind === 'panel' && region.panel !== undefined ? { kind: 'panel', index: region.panel } : null;
+    region.kind === 'inset' ? { kind: 'inset' } : region.panel !== undefined ? { kind: 'panel', index: region.panel } : null;
   return { id: `${tier}:${region.key}>${variant}`, tier, key: region.key, variant, mirrored: region.flipped, window };
 }
 

@@ -100,7 +100,8 @@ export class RegionSearch {
     const f = plan.frames[frame];
     return queryRegions(f.raster, f.content, tier, {
       inset: tier === 1 ? plan.inset : null,
-      panels: tier === 1 ? plan.layout?.panels : undefined,
+      // The second tier compares strips within panels with the stored strips (stored windows only).
+      panels: tier === 1 || (tier === 2 && this.storedWindows) ? plan.layout?.panels : undefined,
       displayAspect: plan.aspect,
       windows: !plan.single,
       rotations: !plan.single,

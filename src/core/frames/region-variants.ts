@@ -141,8 +141,9 @@ export interface QueryRegionOptions {
   /** A picture-in-picture inset found across the query's frames (first tier). */
   inset?: Rect | null;
   /**
-   * Panels of a layout found across the query's frames (first tier, see `detectLayout`): the
-   * sharp picture of a blurred-surround repost, the halves of a split screen.
+   * Panels of a layout found across the query's frames (see `detectLayout`): the sharp picture of
+   * a blurred-surround repost, the halves of a split screen. First tier: each searched as a
+   * picture; second tier, with `storedWindows`: strips within each.
    */
   panels?: readonly Rect[];
   /** Displayed width/height of the whole raster; de-rotation needs the picture's true shape. */
@@ -364,6 +365,16 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
     for (const r of stripQueryRects(aspect)) add('strip', `strip ${r2(r.width)} @${r2(r.x)}`, subRect(content, r), false, STRIPS);
     for (const { fy, rect } of quadrantQueryRects(aspect))
       add('quadrant', `quadrant ${fy} @${r2(rect.x)},${r2(rect.y)}`, subRect(content, rect), false, QUADRANT);
+    // A layout's panel filled by cropping its source (a side-by-side's 8:9 half, a top-and-bottom's
+    // 9:8 one) shows a full-height window of it, off-centre as often as not: strips within it.
+    panels.forEach((panel, i) => {
+      const first = out.length;
+      const inner = detectContentRect(crop(frame, panel));
+      const rect: Rect = { x: panel.x + inner.x, y: panel.y + inner.y, width: inner.width, height: inner.height };
+      for (const r of stripQueryRects(contentAspect(frame, rect, displayAspect)))
+        add('strip', `panel ${i} strip ${r2(r.width)} @${r2(r.x)}`, subRect(rect, r), false, STRIPS);
+      for (const r of out.slice(first)) r.panel = i;
+    });
   }
   return out;
 }

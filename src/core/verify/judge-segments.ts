@@ -204,6 +204,7 @@ export async function judgeCandidates(
     const { seg } = c;
     const line = query.isImage ? undefined : lineOf(seg, r.durationSec);
     const otherLine = line && seg.alternative ? lineOf(seg.alternative, r.durationSec) : undefined;
+    const queryWindow = matchedWindow(seg.points, query.windows);
     const flipWeight = seg.points.reduce((w, p) => w + (p.pair?.mirrored ? p.w : 0), 0);
     const mirroredHint = flipWeight > seg.points.reduce((w, p) => w + p.w, 0) / 2;
     return {
@@ -212,8 +213,11 @@ export async function judgeCandidates(
       line,
       ...(otherLine ? { otherLine } : {}),
       mirroredHint,
-      queryWindow: matchedWindow(seg.points, query.windows),
-      ...(seg.windowsOnly ? { refScale: windowRefScale(seg.points, query.width / query.height, r.width / r.height) } : {}),
+      queryWindow,
+      // The compared picture (the query, or the panel the evidence came from) against the reference.
+      ...(seg.windowsOnly
+        ? { refScale: windowRefScale(seg.points, (query.width * (queryWindow?.width ?? 1)) / (query.height * (queryWindow?.height ?? 1)), r.width / r.height) }
+        : {}),
     };
   });
   const earlier = verifiable.map((c) => (memo ? earlierOutcome(memo, c) : undefined));
