@@ -3,6 +3,7 @@ import { STORED_VARIANT, TRIM_KEYS, isStoredWindowVariant } from '../frames/regi
 import type { RegionSearch } from '../candidates/region-search.js';
 import type { QueryPlan } from '../query/query-plan.js';
 import { refineSegment } from './segment-refinement.js';
+import { clashes } from './window-chains.js';
 import type { RefineQueryFrame, RefineRefFrame } from './segment-refinement.js';
 import type { AlignOptions, AlignedSegment } from './temporal-chains.js';
 import type { RefineSettings } from '../settings/search-settings.js';
@@ -97,14 +98,11 @@ export async function refineVideoSegments(
       }),
     );
   }
-  // Extended segments of one reference may now cover the same query stretch: keep the stronger.
+  // Extended segments of one reference may now cover the same query stretch: keep the stronger
+  // (of one kind: a window segment and another are weighed once scored, see search.ts).
   const kept: AlignedSegment[] = [];
   for (const seg of out.sort((a, b) => b.evidence - a.evidence)) {
-    const len = seg.queryEnd - seg.queryStart;
-    const clash = kept.some(
-      (k) => Math.min(k.queryEnd, seg.queryEnd) - Math.max(k.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, k.queryEnd - k.queryStart),
-    );
-    if (!clash) kept.push(seg);
+    if (!kept.some((k) => !!k.windowsOnly === !!seg.windowsOnly && clashes(k, seg, align.maxQueryOverlap))) kept.push(seg);
   }
   return kept;
 }

@@ -30,10 +30,11 @@ export function isWindowPoint(p: Pick<MatchPoint, 'pair'>): boolean {
 export function alignWithWindows(points: readonly MatchPoint[], align: AlignOptions, cycleSec: number, queryDurationSec: number): AlignedSegment[] {
   const windowPts = points.filter(isWindowPoint);
   if (!windowPts.length) return alignMatches([...points], align);
-  const all = alignMatches(
+  const plain = alignMatches(
     points.filter((p) => !isWindowPoint(p)),
     align,
   );
+  const windowSegs: AlignedSegment[] = [];
   const spacing = Math.max(align.queryIntervalSec, cycleSec);
   for (const w of alignMatches(windowPts, { ...align, queryIntervalSec: spacing })) {
     const qe = Math.max(...w.points.map((p) => p.tq));
@@ -47,12 +48,12 @@ export function alignWithWindows(points: readonly MatchPoint[], align: AlignOpti
       const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
       const offset = offsets[offsets.length >> 1];
       const queryStart = Math.max(0, -offset, w.queryStart - half);
-      all.push({ ...w, queryStart, queryEnd, refStart: queryStart + offset, refEnd: queryEnd + offset, windowsOnly: true });
+      windowSegs.push({ ...w, queryStart, queryEnd, refStart: queryStart + offset, refEnd: queryEnd + offset, windowsOnly: true });
       continue;
     }
     const r = Math.min(Math.max(rate, align.minRate), align.maxRate);
     const queryStart = Math.max(0, w.queryStart - half, w.queryStart - w.refStart / r);
-    all.push({
+    windowSegs.push({
       ...w,
       queryStart,
       queryEnd,
@@ -61,13 +62,18 @@ export function alignWithWindows(points: readonly MatchPoint[], align: AlignOpti
       windowsOnly: true,
     });
   }
+  // Window segments compete among themselves only: one that overlaps a segment of the other
+  // regions is weighed against it once both are scored (search.ts: a segment of the others below
+  // the floor must not hide a window segment that verification could confirm).
   const kept: AlignedSegment[] = [];
-  for (const seg of all.sort((a, b) => b.evidence - a.evidence)) {
-    const len = seg.queryEnd - seg.queryStart;
-    const clash = kept.some(
-      (a) => Math.min(a.queryEnd, seg.queryEnd) - Math.max(a.queryStart, seg.queryStart) > align.maxQueryOverlap * Math.min(len, a.queryEnd - a.queryStart),
-    );
-    if (!clash && kept.length < align.maxSegments) kept.push(seg);
+  for (const seg of windowSegs.sort((a, b) => b.evidence - a.evidence)) {
+    if (!kept.some((a) => clashes(a, seg, align.maxQueryOverlap)) && kept.length < align.maxSegments) kept.push(seg);
   }
-  return kept;
+  return [...plain, ...kept];
+}
+
+/** Whether two segments cover the same query stretch (overlap above `maxOverlap` of the shorter). */
+export function clashes(a: AlignedSegment, b: AlignedSegment, maxOverlap: number): boolean {
+  const len = Math.min(a.queryEnd - a.queryStart, b.queryEnd - b.queryStart);
+  return Math.min(a.queryEnd, b.queryEnd) - Math.max(a.queryStart, b.queryStart) > maxOverlap * len;
 }

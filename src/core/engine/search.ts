@@ -18,7 +18,7 @@ import { imageSegments, matchPointsByVideo } from '../align/match-points.js';
 import { refineVideoSegments } from '../align/refine-candidates.js';
 import type { AlignOptions, AlignedSegment } from '../align/temporal-chains.js';
 import { alignMatches } from '../align/temporal-chains.js';
-import { alignWithWindows } from '../align/window-chains.js';
+import { alignWithWindows, clashes } from '../align/window-chains.js';
 import { STORED_WINDOWS } from '../settings/frame-settings.js';
 import { segmentScore } from '../align/segment-scoring.js';
 import type { ScoredSegment, VerificationMemo } from '../verify/judge-segments.js';
@@ -268,11 +268,18 @@ async function alignCandidates(
   const belowFloor: ScoredSegment[] = [];
   const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
   // Window-only segments need a confirmation, so without verification they are never candidates.
+  // A window segment and another covering the same query stretch are alternatives: the one with
+  // more evidence is verified, unless it is under its floor (then the other may still be).
   const windowFloor = s.verify.enabled ? Math.min(floor, s.windowCandidateMinScore) : Infinity;
   for (const [videoId, segs] of aligned) {
-    for (const seg of segs) {
+    const taken: AlignedSegment[] = [];
+    for (const seg of [...segs].sort((a, b) => b.evidence - a.evidence)) {
       const score = segmentScore(seg, scale);
-      if (score >= (seg.windowsOnly ? windowFloor : floor)) candidates.push({ videoId, seg, score });
+      const candidate =
+        score >= (seg.windowsOnly ? windowFloor : floor) &&
+        !taken.some((t) => !!t.windowsOnly !== !!seg.windowsOnly && clashes(t, seg, s.align.maxQueryOverlap));
+      if (candidate) taken.push(seg);
+      if (candidate) candidates.push({ videoId, seg, score });
       else if (opts.top) belowFloor.push({ videoId, seg, score });
     }
   }
