@@ -58,6 +58,16 @@ beforeAll(async () => {
   for (const e of [withWindows, plain]) await e.index(reference);
 }, 240_000);
 
+/** The one match's first segment, confirmed by geometry and starting within 1.5 s of `refStart`. */
+async function confirmedCopy(query: string, refStart: number) {
+  const r = await withWindows.search(query);
+  expect(r.matches).toHaveLength(1);
+  const seg = r.matches[0].segments[0];
+  expect(seg.verification.status).toBe('confirmed');
+  expect(Math.abs(seg.refStart - refStart)).toBeLessThan(1.5);
+  return { result: r, seg };
+}
+
 afterAll(async () => {
   await withWindows?.close();
   await plain?.close();
@@ -71,34 +81,19 @@ describe('an index with stored windows', () => {
   });
 
   it('finds a fixed vertical reframe, confirmed, at the right time and place', async () => {
-    const r = await withWindows.search(fixed);
-    expect(r.matches).toHaveLength(1);
-    const seg = r.matches[0].segments[0];
-    expect(seg.verification.status).toBe('confirmed');
-    expect(seg.refStart).toBeGreaterThan(3 - 1.5);
-    expect(seg.refStart).toBeLessThan(3 + 1.5);
+    const { seg } = await confirmedCopy(fixed, 3);
     // The window is 0.32 of the reference's width, from 0.54.
     expect(seg.transform!.refRect.width).toBeCloseTo(WINDOW_W / W, 1);
     expect(seg.transform!.refRect.x).toBeCloseTo(260 / W, 1);
   });
 
   it('finds a vertical reframe whose window pans across the picture', async () => {
-    const r = await withWindows.search(panning);
-    expect(r.matches).toHaveLength(1);
-    const seg = r.matches[0].segments[0];
-    expect(seg.verification.status).toBe('confirmed');
-    expect(seg.refStart).toBeGreaterThan(4 - 1.5);
-    expect(seg.refStart).toBeLessThan(4 + 1.5);
+    await confirmedCopy(panning, 4);
   });
 
   it('finds an off-centre crop of the reference in one half of a side-by-side video, and says which part it shows', async () => {
-    const r = await withWindows.search(sideBySide);
-    expect(r.query.layout?.kind).toBe('split');
-    expect(r.matches).toHaveLength(1);
-    const seg = r.matches[0].segments[0];
-    expect(seg.verification.status).toBe('confirmed');
-    expect(seg.refStart).toBeGreaterThan(5 - 1.5);
-    expect(seg.refStart).toBeLessThan(5 + 1.5);
+    const { result, seg } = await confirmedCopy(sideBySide, 5);
+    expect(result.query.layout?.kind).toBe('split');
     expect(seg.transform!.refRect.x).toBeCloseTo(0.1, 1);
     expect(seg.transform!.refRect.width).toBeCloseTo(0.5, 1);
   });
