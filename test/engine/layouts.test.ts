@@ -3,18 +3,13 @@ import { Retrace } from '../../src/core/engine/retrace.js';
 import { ffmpeg, h264Args, makeTempDir, SOURCES } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
 import { pan } from '../helpers/textured-pan.js';
+import { iou } from '../helpers/rect-overlap.js';
 
 /**
  * Reposts re-framed for phones and reaction videos: the reference's picture is one part of the
  * query's frame, the rest is a blurred copy of it or other footage. Each part that carries a
  * picture of its own is searched as a picture.
  */
-type Box = { x: number; y: number; width: number; height: number };
-function iou(a: Box, b: Box): number {
-  const w = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const h = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  return (w * h) / (a.width * a.height + b.width * b.height - w * h);
-}
 
 let dir: TempDir;
 let engine: Retrace;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Retrace } from '../../src/core/engine/retrace.js';
 import { ffmpeg, h264Args, makeClip, makeTempDir } from '../helpers/media-fixtures.js';
 import type { TempDir } from '../helpers/media-fixtures.js';
+import { iou } from '../helpers/rect-overlap.js';
 
 /**
  * A vertical 9:16 reframe keeps about a third of a landscape picture's width: it resembles
@@ -83,8 +84,7 @@ describe('an index with stored windows', () => {
   it('finds a fixed vertical reframe, confirmed, at the right time and place', async () => {
     const { seg } = await confirmedCopy(fixed, 3);
     // The window is 0.32 of the reference's width, from 0.54.
-    expect(seg.transform!.refRect.width).toBeCloseTo(WINDOW_W / W, 1);
-    expect(seg.transform!.refRect.x).toBeCloseTo(260 / W, 1);
+    expect(iou(seg.transform!.refRect, { x: 260 / W, y: 0, width: WINDOW_W / W, height: 1 })).toBeGreaterThan(0.75);
   });
 
   it('finds a vertical reframe whose window pans across the picture', async () => {
@@ -94,8 +94,8 @@ describe('an index with stored windows', () => {
   it('finds an off-centre crop of the reference in one half of a side-by-side video, and says which part it shows', async () => {
     const { result, seg } = await confirmedCopy(sideBySide, 5);
     expect(result.query.layout?.kind).toBe('split');
-    expect(seg.transform!.refRect.x).toBeCloseTo(0.1, 1);
-    expect(seg.transform!.refRect.width).toBeCloseTo(0.5, 1);
+    // Half the reference's width from 0.1 (RANSAC's rectangle varies by a few hundredths a side).
+    expect(iou(seg.transform!.refRect, { x: 0.1, y: 0, width: 0.5, height: 1 })).toBeGreaterThan(0.75);
   });
 
   it('without stored windows the same reframes are not found (the precondition of this feature)', async () => {
