@@ -278,9 +278,10 @@ async function alignCandidates(
       const candidate =
         score >= (seg.windowsOnly ? windowFloor : floor) &&
         !taken.some((t) => !!t.windowsOnly !== !!seg.windowsOnly && clashes(t, seg, s.align.maxQueryOverlap));
-      if (candidate) taken.push(seg);
-      if (candidate) candidates.push({ videoId, seg, score });
-      else if (opts.top) belowFloor.push({ videoId, seg, score });
+      if (candidate) {
+        taken.push(seg);
+        candidates.push({ videoId, seg, score });
+      } else if (opts.top) belowFloor.push({ videoId, seg, score });
     }
   }
   for (const [videoId, segs] of loose) for (const seg of segs) belowFloor.push({ videoId, seg, score: segmentScore(seg, scale) });

@@ -1,5 +1,5 @@
-import { isStoredWindowVariant } from '../frames/region-variants.js';
 import { resolve as resolvePath } from 'node:path';
+import { isStoredWindowVariant } from '../frames/region-variants.js';
 import type { FrameStore } from '../../db/frame-store.js';
 import type { NormRect } from '../frames/raster.js';
 import type { AlignedSegment, MatchPoint } from '../align/temporal-chains.js';
@@ -8,6 +8,7 @@ import type { MatchTransform, SegmentVerification, TimeLine } from './segment-ve
 import { describeGeometry } from './segment-verification.js';
 import type { QueryMedia, VerifyCandidate, VerifyOutcome } from './verify-segments.js';
 import type { TimeLineComparison } from './time-lines.js';
+import { refAtLine } from './time-lines.js';
 import { REFERENCE_GONE, verifySegments } from './verify-segments.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 
@@ -23,8 +24,11 @@ export type VerificationMemo = Array<{ videoId: string; seg: AlignedSegment; out
  * second; its frames, and so its verdict, are those already compared.
  */
 function earlierOutcome(memo: VerificationMemo, c: ScoredSegment): VerifyOutcome | undefined {
-  const at = (seg: AlignedSegment, t: number) =>
-    seg.refStart + ((seg.refEnd - seg.refStart) / Math.max(1e-9, seg.queryEnd - seg.queryStart)) * (t - seg.queryStart);
+  // The reference instant each segment's line names at query time t (a still's segment: its start).
+  const at = (seg: AlignedSegment, t: number) => {
+    const line = lineOf(seg, Infinity);
+    return line ? refAtLine(line, t) : seg.refStart;
+  };
   for (const m of memo) {
     if (m.videoId !== c.videoId || !!m.seg.windowsOnly !== !!c.seg.windowsOnly) continue;
     const lo = Math.max(m.seg.queryStart, c.seg.queryStart);
