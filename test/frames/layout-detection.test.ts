@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLayout } from '../../src/core/frames/layout-detection.js';
+import { detectLayout, guessPortraitLayout } from '../../src/core/frames/layout-detection.js';
 import type { Raster, Rect } from '../../src/core/frames/raster.js';
 import { coverCentre, queryRegions } from '../../src/core/frames/region-variants.js';
 import { seededRng } from '../helpers/seeded-rng.js';
@@ -97,6 +97,32 @@ describe('detectLayout', () => {
     expectNear(tb!.panels[1], { x: 0, y: 64, width: S, height: 64 });
   });
 
+  it('splits a top-and-bottom video whose copy is letterboxed within its half: a bar meets the other picture at the line', () => {
+    const frames = split(12, 'rows', 64, 5).map((f) => {
+      const data = Uint8Array.from(f.data);
+      // The lower half holds a wide picture with black bars above and below it.
+      for (let y = 64; y < 84; y++) data.fill(16, y * S, (y + 1) * S);
+      for (let y = 108; y < S; y++) data.fill(16, y * S, (y + 1) * S);
+      return { ...f, data };
+    });
+    const layout = detectLayout(frames);
+    expect(layout?.kind).toBe('split');
+    expectNear(layout!.panels[1], { x: 0, y: 64, width: S, height: 64 });
+  });
+
+  it('takes a split line that is an edge along only part of its length when the pictures either side are unrelated', () => {
+    const r = seededRng(6);
+    // Over the left third both pictures are the same grey, grainy floor: no edge there.
+    const frames = Array.from({ length: 12 }, () => {
+      const top = picture(S, S, r);
+      const bottom = picture(S, S, r);
+      const canvas = new Float64Array(S * S);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) canvas[y * S + x] = x < 45 ? 120 + 6 * (r() - 0.5) : (y < 64 ? top : bottom)[y * S + x];
+      return toRaster(canvas);
+    });
+    expect(detectLayout(frames)?.kind).toBe('split');
+  });
+
   it('finds nothing in ordinary footage, in a uniformly soft picture, or at an edge that does not halve the frame', () => {
     const r = seededRng(3);
     const ordinary = Array.from({ length: 12 }, () => toRaster(picture(S, S, r)));
@@ -109,6 +135,20 @@ describe('detectLayout', () => {
 
   it('needs several frames: one cannot tell a layout from a scene', () => {
     expect(detectLayout(split(2, 'cols', 64))).toBeNull();
+  });
+});
+
+describe('guessPortraitLayout', () => {
+  it('assumes a landscape picture fitted to the width of a portrait canvas: the 16:9 and the 4:3 bands', () => {
+    const guess = guessPortraitLayout(S, S, 9 / 16);
+    expect(guess?.guessed).toBe(true);
+    expectNear(guess!.panels[0], { x: 0, y: 44, width: S, height: 40 }, 1);
+    expectNear(guess!.panels[1], { x: 0, y: 37, width: S, height: 54 }, 1);
+  });
+
+  it('assumes nothing of a landscape or square query', () => {
+    expect(guessPortraitLayout(S, S, 16 / 9)).toBeNull();
+    expect(guessPortraitLayout(S, S, 1)).toBeNull();
   });
 });
 

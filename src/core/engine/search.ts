@@ -347,7 +347,7 @@ async function reachMoreVideos(
 
 /** The layout reported with the query: a detected layout's panels, else a detected inset. */
 function queryLayout(plan: QueryPlan): { layout?: QueryLayout } {
-  if (plan.layout) return { layout: { kind: plan.layout.kind, panels: plan.windows.panels } };
+  if (plan.layout && !plan.layout.guessed) return { layout: { kind: plan.layout.kind, panels: plan.windows.panels } };
   if (plan.windows.inset) return { layout: { kind: 'inset', panels: [plan.windows.inset] } };
   return {};
 }

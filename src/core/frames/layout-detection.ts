@@ -1,7 +1,7 @@
 import type { Raster, Rect } from './raster.js';
 import { toLuma } from './raster.js';
-import type { LayoutOptions } from '../settings/frame-settings.js';
-import { DEFAULT_LAYOUT } from '../settings/frame-settings.js';
+import type { LayoutOptions, PortraitGuessOptions } from '../settings/frame-settings.js';
+import { DEFAULT_LAYOUT, PORTRAIT_GUESS } from '../settings/frame-settings.js';
 export type { LayoutOptions } from '../settings/frame-settings.js';
 export { DEFAULT_LAYOUT } from '../settings/frame-settings.js';
 
@@ -17,6 +17,27 @@ export interface Layout {
   kind: LayoutKind;
   /** The panels that carry a picture of their own, in raster pixels of the frames given. */
   panels: Rect[];
+  /** Not found in the frames but assumed from the query's shape (see `guessPortraitLayout`). */
+  guessed?: boolean;
+}
+
+/**
+ * The layout a portrait query most likely has when none was found in its frames: a landscape
+ * picture fitted to the canvas's width and centred, over a blurred copy too soft or too flat to
+ * tell from the picture (a bokeh flower, a grey arena). One panel per usual source shape; each
+ * is searched as a picture besides the whole frame, and verification judges what it finds.
+ * Null for a query wider than `maxAspect`.
+ *
+ * @example
+ * guessPortraitLayout(128, 128, 9 / 16); // panels: the 16:9 band (y 44–84) and the 4:3 band
+ */
+export function guessPortraitLayout(width: number, height: number, displayAspect: number, o: PortraitGuessOptions = PORTRAIT_GUESS): Layout | null {
+  if (displayAspect > o.maxAspect) return null;
+  const panels = o.sourceAspects.map((a) => {
+    const h = Math.round((height * displayAspect) / a);
+    return { x: 0, y: Math.round((height - h) / 2), width, height: h };
+  });
+  return { kind: 'blur-surround', panels, guessed: true };
 }
 
 /**
@@ -184,13 +205,13 @@ function splitLine(lumas: readonly Raster[], o: LayoutOptions): { axis: Axis; at
         if (s > o.splitMinContrast * around + lumas.length * 1.5) covered++;
       }
       const coverage = covered / len;
-      if (coverage >= o.splitMinCoverage && (!best || coverage > best.coverage)) best = { axis, at: p, coverage };
+      if (coverage >= o.splitMinCoverageUncorrelated && (!best || coverage > best.coverage)) best = { axis, at: p, coverage };
     }
   }
   if (!best) return null;
   // The sides must be different pictures: correlate the luma two pixels either side over
   // every frame and position along the line.
-  const { axis, at } = best;
+  const { axis, at, coverage } = best;
   const px = (l: Raster, line: number, a: number) => (axis === 'cols' ? l.data[a * W + line] : l.data[line * W + a]);
   const len = axis === 'cols' ? H : W;
   const left: number[] = [];
@@ -201,7 +222,21 @@ function splitLine(lumas: readonly Raster[], o: LayoutOptions): { axis: Axis; at
       right.push(px(l, Math.min((axis === 'cols' ? W : H) - 1, at + 2), a));
     }
   }
-  return correlation(left, right) <= o.splitMaxCorrelation ? { axis, at } : null;
+  // A flat side (the bar of a panel letterboxed within its half) shares nothing with the other:
+  // a correlation with it is undefined, not high.
+  const r = Math.min(deviation(left), deviation(right)) < o.splitFlatDeviation ? 0 : correlation(left, right);
+  if (coverage >= o.splitMinCoverage) return r <= o.splitMaxCorrelation ? { axis, at } : null;
+  return Math.abs(r) <= o.splitMaxCorrelationWeakEdge ? { axis, at } : null;
+}
+
+/** Standard deviation of the values. */
+function deviation(a: readonly number[]): number {
+  let m = 0;
+  for (const v of a) m += v;
+  m /= a.length;
+  let s = 0;
+  for (const v of a) s += (v - m) ** 2;
+  return Math.sqrt(s / a.length);
 }
 
 function correlation(a: readonly number[], b: readonly number[]): number {

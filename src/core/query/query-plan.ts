@@ -4,7 +4,7 @@ import type { SamplingOptions } from '../media/frame-sampler.js';
 import { sampleFrames } from '../media/frame-sampler.js';
 import type { NormRect, Raster, Rect } from '../frames/raster.js';
 import type { Layout } from '../frames/layout-detection.js';
-import { detectLayout } from '../frames/layout-detection.js';
+import { detectLayout, guessPortraitLayout } from '../frames/layout-detection.js';
 import { detectInset } from '../frames/inset-detection.js';
 import type { PreparedFrame } from '../frames/prepared-frame.js';
 import { prepareFrame } from '../frames/prepared-frame.js';
@@ -111,8 +111,11 @@ export async function planQuery(input: PlanQueryInput): Promise<QueryPlan> {
   // on footage soft enough to pass for one (a flower over an old film). Edges that stay put
   // across the query reveal an inset; finding one costs a few milliseconds.
   const layoutFrames: Raster[] = single ? [] : spread(good, LAYOUT_FRAMES).map((i) => frames[i].raster);
-  const layout = s.detectLayouts ? detectLayout(layoutFrames) : null;
-  const inset = single || layout?.kind === 'split' ? null : detectInset(layoutFrames);
+  const found = s.detectLayouts ? detectLayout(layoutFrames) : null;
+  const inset = single || found?.kind === 'split' ? null : detectInset(layoutFrames);
+  const raster = frames[0]?.raster;
+  const layout =
+    found ?? (s.detectLayouts && !single && !inset && raster ? guessPortraitLayout(raster.width, raster.height, info.width / Math.max(1, info.height)) : null);
   const fractions = (p: Rect): NormRect => {
     const r = frames[0].raster;
     return { x: round(p.x / r.width), y: round(p.y / r.height), width: round(p.width / r.width), height: round(p.height / r.height) };

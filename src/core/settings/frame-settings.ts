@@ -30,6 +30,18 @@ export interface LayoutOptions {
   splitCentreSlack: number;
   /** A split line must be an edge along at least this share of its length. */
   splitMinCoverage: number;
+  /**
+   * A weaker split line (an edge along this share of its length, at least) is taken when the
+   * two sides are plainly unrelated (|correlation| at most `splitMaxCorrelationWeakEdge`): dark
+   * pictures on both sides leave the edge faint where their lumas meet. The tuning split's
+   * top-and-bottom copy split-01 (seed 1: a pillarboxed dark arena over dark footage) had its
+   * line at 0.60 coverage and correlation −0.06; no frame of the regular families' queries
+   * came out split with it (bench/RESULTS.md, session 14).
+   */
+  splitMinCoverageUncorrelated: number;
+  splitMaxCorrelationWeakEdge: number;
+  /** A side of a split line whose luma varies less than this (grey levels) is flat: a bar. */
+  splitFlatDeviation: number;
   /** Edge strength at the split line against its neighbours, per pixel along it. */
   splitMinContrast: number;
   /**
@@ -49,9 +61,27 @@ export const DEFAULT_LAYOUT: LayoutOptions = {
   bandCentreSlack: 0.12,
   splitCentreSlack: 0.025,
   splitMinCoverage: 0.7,
+  splitMinCoverageUncorrelated: 0.55,
+  splitMaxCorrelationWeakEdge: 0.15,
+  splitFlatDeviation: 1.5,
   splitMinContrast: 2,
   splitMaxCorrelation: 0.5,
 };
+
+export interface PortraitGuessOptions {
+  /** Queries no wider than this (display width over height) get the guessed bands. */
+  maxAspect: number;
+  /** Shapes of the landscape sources assumed, one band each. */
+  sourceAspects: readonly number[];
+}
+
+/**
+ * Bands searched in a portrait query whose layout was not found (`guessPortraitLayout`). On the
+ * tuning split (seed 1), 2 of 8 blurred-background verticals had no layout found: a soft flower
+ * (mdn_flower, blur sigma 28) and a flat grey arena (deeplabcut_openfield_mouse); their pictures
+ * were the 16:9 and the 4:3 bands of a 9:16 canvas. Portrait up to 3:4 (bench/RESULTS.md, session 14).
+ */
+export const PORTRAIT_GUESS: PortraitGuessOptions = { maxAspect: 0.76, sourceAspects: [16 / 9, 4 / 3] };
 
 export interface InsetOptions {
   /** Smallest and largest inset side, as fractions of the frame side. */
