@@ -33,6 +33,14 @@ describe('alignment of hits through stored windows', () => {
     expect(seg.refEnd - seg.queryEnd).toBeCloseTo(20, 5);
   });
 
+  it('puts a real-time copy on real time even when its hits, each up to half a cycle off, fit a slower rate', () => {
+    // Copy from 20 s; the hits land 1.5 s late, on time, then 1.5 s early: a fitted rate of 0.7.
+    const pts = [hit(2, 1, 22.5, strip), hit(10, 5, 25, strip), hit(18, 9, 27.5, strip)];
+    const [seg] = alignWithWindows(pts, ALIGN, CYCLE, 10);
+    expect(seg.refEnd - seg.refStart).toBeCloseTo(seg.queryEnd - seg.queryStart, 5);
+    expect(seg.refStart - seg.queryStart).toBeCloseTo(20, 5);
+  });
+
   it('keeps window hits out of the chain of the other regions, and the other regions’ segments unmarked', () => {
     const plain = Array.from({ length: 12 }, (_, i) => hit(i, i * 0.5, 5 + i * 0.5, whole, 0.8));
     // A chain of window hits elsewhere in the query, on another reference time.

@@ -44,8 +44,11 @@ export function alignWithWindows(points: readonly MatchPoint[], align: AlignOpti
     // far before its first hit and after its last; half of it is the expected overhang.
     const half = Math.max(spacing, ...w.points.map((p) => p.spacingSec ?? 0)) / 2;
     const queryEnd = queryDurationSec > qe ? Math.min(queryDurationSec, qe + half) : qe + align.queryIntervalSec;
-    if (rate > 0.75 && rate < 1.33) {
-      const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
+    // Each point lies up to half a cycle off the copy's line, so over a short query a fitted rate
+    // can be far from a real-time copy's 1 (0.73 for a vertical reframe of the tuning split):
+    // points whose offsets all fit within one cycle are real time as well.
+    const offsets = w.points.map((p) => p.tr - p.tq).sort((a, b) => a - b);
+    if ((rate > 0.75 && rate < 1.33) || offsets[offsets.length - 1] - offsets[0] <= cycleSec) {
       const offset = offsets[offsets.length >> 1];
       const queryStart = Math.max(0, -offset, w.queryStart - half);
       windowSegs.push({ ...w, queryStart, queryEnd, refStart: queryStart + offset, refEnd: queryEnd + offset, windowsOnly: true });

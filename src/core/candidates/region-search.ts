@@ -100,8 +100,10 @@ export class RegionSearch {
     const f = plan.frames[frame];
     return queryRegions(f.raster, f.content, tier, {
       inset: tier === 1 ? plan.inset : null,
-      // The second tier compares strips within panels with the stored strips (stored windows only).
-      panels: tier === 1 || (tier === 2 && this.storedWindows) ? plan.layout?.panels : undefined,
+      // The second tier compares strips within panels with the stored strips (stored windows
+      // only), never within guessed ones: a band of a vertical reframe is part of the same
+      // window, and its strips' hits would have verification compare the band alone.
+      panels: tier === 1 || (tier === 2 && this.storedWindows && !plan.layout?.guessed) ? plan.layout?.panels : undefined,
       displayAspect: plan.aspect,
       windows: !plan.single,
       rotations: !plan.single,

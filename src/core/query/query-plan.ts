@@ -22,6 +22,11 @@ export interface QueryFrame extends PreparedFrame {
 export interface QueryWindows {
   panels: NormRect[];
   inset: NormRect | null;
+  /**
+   * The panels are a guess from the query's shape (`guessPortraitLayout`): compared on their own
+   * only where they carried the evidence, never tried on a segment found through the whole frame.
+   */
+  panelsGuessed?: boolean;
 }
 
 /** Everything the later stages need to know about the query, decided once. */
@@ -120,7 +125,11 @@ export async function planQuery(input: PlanQueryInput): Promise<QueryPlan> {
     const r = frames[0].raster;
     return { x: round(p.x / r.width), y: round(p.y / r.height), width: round(p.width / r.width), height: round(p.height / r.height) };
   };
-  const windows: QueryWindows = { panels: layout?.panels.map(fractions) ?? [], inset: inset ? fractions(inset) : null };
+  const windows: QueryWindows = {
+    panels: layout?.panels.map(fractions) ?? [],
+    inset: inset ? fractions(inset) : null,
+    ...(layout?.guessed ? { panelsGuessed: true } : {}),
+  };
   return { info, isImage, single, intervalSec, frames, good, durationSec, lowInformation, evidence, layout, inset, windows, aspect: info.width / info.height };
 }
 

@@ -132,10 +132,10 @@ export function windowOfEvidence(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'p
   return (best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice('panel '.length))]) ?? undefined;
 }
 
-/** The window that carried a segment's evidence, else a layout's panels (never an inset that did not). */
+/** The window that carried a segment's evidence, else a found layout's panels (never an inset or a guessed panel that did not). */
 function evidenceWindowOrPanels(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'pair'>>, windows: QueryWindows | undefined): NormRect[] {
   const w = windowOfEvidence(points, windows);
-  return w ? [w] : [...(windows?.panels ?? [])];
+  return w ? [w] : windows?.panelsGuessed ? [] : [...(windows?.panels ?? [])];
 }
 
 /**
