@@ -115,7 +115,7 @@ export function parseAccuracyArgs(argv: readonly string[]): AccuracyCliArgs {
         break;
       case '--verify-set': {
         const v = need(i++, a);
-        const m = /^((?:stillRescue\.|refine\.)?\w+)=(-?[\d.]+)$/.exec(v);
+        const m = /^((?:stillRescue\.|refine\.|loneHits\.)?\w+)=(-?[\d.]+)$/.exec(v);
         if (!m) throw new Error(`--verify-set takes name=number, got ${v}`);
         out.verifySet = { ...out.verifySet, [m[1]]: Number(m[2]) };
         break;

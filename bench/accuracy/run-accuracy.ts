@@ -60,6 +60,7 @@ export async function openRetrace(
   const verifySet = Object.fromEntries(set.filter(([k]) => !k.includes('.')));
   const rescueSet = section('stillRescue.');
   const refineSet = section('refine.');
+  const loneSet = section('loneHits.');
   return Retrace.open({
     db,
     ...(engine.storedWindows ? { storedWindows: true } : {}),
@@ -67,6 +68,7 @@ export async function openRetrace(
       ...(Object.keys(verifySet).length ? { verify: verifySet } : {}),
       ...(Object.keys(rescueSet).length ? { stillRescue: rescueSet } : {}),
       ...(Object.keys(refineSet).length ? { refine: refineSet } : {}),
+      ...(Object.keys(loneSet).length ? { loneHits: loneSet } : {}),
       ...(engine.verify === false ? { verify: { enabled: false } } : {}),
       ...(engine.layouts === false ? { detectLayouts: false } : {}),
     },

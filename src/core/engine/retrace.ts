@@ -68,9 +68,10 @@ export interface RetraceOptions {
   /** Frames described and committed per batch while indexing (default 32). */
   batchSize?: number;
   ann?: Partial<AnnSettings>;
-  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine' | 'verify' | 'stillRescue'>> & {
+  search?: Partial<Omit<SearchSettings, 'evidence' | 'align' | 'refine' | 'verify' | 'stillRescue' | 'loneHits'>> & {
     refine?: Partial<SearchSettings['refine']>;
     stillRescue?: Partial<SearchSettings['stillRescue']>;
+    loneHits?: Partial<SearchSettings['loneHits']>;
     verify?: Partial<SearchSettings['verify']>;
     evidence?: Partial<SearchSettings['evidence']>;
     align?: Partial<SearchSettings['align']>;
@@ -124,6 +125,7 @@ export class Retrace {
       refine: { ...DEFAULT_SEARCH.refine, ...s.refine },
       verify: { ...DEFAULT_SEARCH.verify, ...s.verify },
       stillRescue: { ...DEFAULT_SEARCH.stillRescue, ...s.stillRescue },
+      loneHits: { ...DEFAULT_SEARCH.loneHits, ...s.loneHits },
     };
   }
 

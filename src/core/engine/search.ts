@@ -14,6 +14,7 @@ import { planQuery, spread } from '../query/query-plan.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
 import { RegionSearch } from '../candidates/region-search.js';
 import { rescueCandidates } from '../candidates/still-rescue.js';
+import { loneHitCandidates } from '../candidates/lone-hits.js';
 import { imageSegments, matchPointsByVideo } from '../align/match-points.js';
 import { refineVideoSegments } from '../align/refine-candidates.js';
 import type { AlignOptions, AlignedSegment } from '../align/temporal-chains.js';
@@ -145,6 +146,11 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
       }
       found = await match();
     }
+    if (!found.length && !plan.single && s.verify.enabled && s.loneHits.enabled) {
+      t = performance.now();
+      found = rankVideos(await rescueLoneHits(ctx, plan, regions, query, verified, opts.signal), plan);
+      timings.verify += performance.now() - t;
+    }
     if (!found.length && rescueStills) {
       t = performance.now();
       const rescued = await rescueStill(ctx, plan, regions, query, opts.signal);
@@ -206,6 +212,42 @@ async function rescueStill(
     const kept = segs
       .filter((j) => j.verification.status === 'confirmed' && j.verification.inliers >= s.stillRescue.minInliers)
       .map((j) => ({ ...j, verification: { ...j.verification, reason: 'found by geometry: the descriptor alone did not single this video out' } }));
+    if (kept.length) out.set(videoId, kept);
+  }
+  return out;
+}
+
+/**
+ * A video query that found nothing: the references its strongest lone hits point to are
+ * verified on the real-time line through the hit (candidates/lone-hits.ts), and reported only
+ * where geometry confirms them.
+ */
+async function rescueLoneHits(
+  ctx: SearchContext,
+  plan: QueryPlan,
+  regions: RegionSearch,
+  query: Parameters<typeof judgeCandidates>[1],
+  verified: VerificationMemo,
+  signal?: AbortSignal,
+): Promise<Map<string, JudgedSegment[]>> {
+  const queryTimes = plan.frames.map((f) => f.timestampSec);
+  const candidates = loneHitCandidates(matchPointsByVideo(regions.hits, queryTimes), queryTimes, plan.durationSec, ctx.settings.loneHits);
+  if (!candidates.length) return new Map();
+  // No temporal score and an unreachable floor: only a confirmation is kept.
+  const judged = await judgeCandidates(
+    ctx.store,
+    query,
+    candidates.map((c) => ({ ...c, score: 0 })),
+    Infinity,
+    false,
+    ctx.settings.verify,
+    signal,
+    undefined,
+    verified,
+  );
+  const out = new Map<string, JudgedSegment[]>();
+  for (const [videoId, segs] of judged) {
+    const kept = segs.filter((j) => j.verification.status === 'confirmed');
     if (kept.length) out.set(videoId, kept);
   }
   return out;

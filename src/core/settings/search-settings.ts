@@ -176,6 +176,7 @@ export interface SearchSettings extends QuerySettings, CandidateSettings {
   refine: RefineSettings;
   verify: VerifySettings;
   stillRescue: StillRescueSettings;
+  loneHits: LoneHitSettings;
 }
 
 /** How hits become evidence (see candidates/evidence.ts). */
@@ -294,6 +295,28 @@ export interface StillRescueSettings {
   minInliers: number;
 }
 
+/** Second chances for a video query with one strong hit and no chain (candidates/lone-hits.ts). */
+export interface LoneHitSettings {
+  enabled: boolean;
+  /** Videos (strongest point first) given a second chance. */
+  maxVideos: number;
+  /** Least cosine similarity of the video's strongest point (after its region's floor and background). */
+  minSimilarity: number;
+  /** The segment reaches this far (s) either side of the hit; its ends are compared too. */
+  spanSec: number;
+}
+
+/**
+ * Tuning split, seed 1 (bench/RESULTS.md, session 14): the heavy crops missed showed their
+ * source's strongest point at 0.98 and 0.94, over no chain; strips need 0.93 to count at all.
+ */
+export const DEFAULT_LONE_HITS: LoneHitSettings = {
+  enabled: true,
+  maxVideos: 2,
+  minSimilarity: 0.93,
+  spanSec: 2,
+};
+
 /** Off until measured on the tuning split (bench `--verify-set stillRescue.enabled=1`). */
 export const DEFAULT_STILL_RESCUE: StillRescueSettings = {
   enabled: false,
@@ -362,6 +385,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   refine: DEFAULT_REFINE_SETTINGS,
   verify: DEFAULT_VERIFY,
   stillRescue: DEFAULT_STILL_RESCUE,
+  loneHits: DEFAULT_LONE_HITS,
 };
 
 // Refinement internals (align/segment-refinement.ts).
