@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INSET, detectInset } from '../../src/core/frames/inset-detection.js';
+import { DEFAULT_INSET, detectInset, detectInsets } from '../../src/core/frames/inset-detection.js';
 import type { Raster, Rect } from '../../src/core/frames/raster.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 
@@ -54,6 +54,23 @@ describe('detectInset', () => {
     expectNear(detectInset(footage(20, inset, 3)), inset);
     // The first pass alone (sides of at least a quarter of the frame) cannot see it.
     expect(detectInset(footage(20, inset, 3), { ...DEFAULT_INSET, fallbackMinFraction: DEFAULT_INSET.minFraction })).toBeNull();
+  });
+
+  it('also offers the rectangle with a side on a steady edge of the footage beside the inset, and the other way round', () => {
+    const inset = { x: 20, y: 40, width: 50, height: 60 };
+    // A static bright post in the footage, 12 px right of the inset's right side; that side is
+    // lost for a quarter of its length where both pictures are the same grey.
+    const frames = footage(20, inset, 5).map((f) => {
+      const data = Uint8Array.from(f.data);
+      for (let y = 0; y < 128; y++) for (let x = 82; x < 86; x++) data[y * 128 + x] = 250;
+      for (let y = 40; y < 55; y++) for (let x = 64; x < 76; x++) data[y * 128 + x] = 128;
+      return { ...f, data };
+    });
+    const found = detectInsets(frames);
+    expect(found.length).toBeGreaterThan(1);
+    expect(found.length).toBeLessThanOrEqual(1 + DEFAULT_INSET.alternatives);
+    // The true rectangle is among them, whichever scored best.
+    expect(found.some((r) => Object.entries(inset).every(([k, v]) => Math.abs(r[k as keyof Rect] - v) <= 3))).toBe(true);
   });
 
   it('finds nothing in footage without an inset, and nothing from fewer than three frames', () => {

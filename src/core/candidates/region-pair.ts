@@ -1,7 +1,7 @@
 import type { QueryRegion } from '../frames/region-variants.js';
 
 /** A part of the query frame that carries a picture of its own: a layout panel or an inset. */
-export type QueryWindowRef = { kind: 'panel'; index: number } | { kind: 'inset' };
+export type QueryWindowRef = { kind: 'panel'; index: number } | { kind: 'inset'; alternative?: number };
 
 /**
  * Which query region was compared with which stored variant. Every hit, alignment point and
@@ -22,9 +22,15 @@ export interface RegionPair {
 }
 
 /** A region of a tier, compared with one stored variant. */
-export function regionPair(tier: 1 | 2 | 3, region: Pick<QueryRegion, 'key' | 'kind' | 'flipped' | 'panel'>, variant: number): RegionPair {
+export function regionPair(tier: 1 | 2 | 3, region: Pick<QueryRegion, 'key' | 'kind' | 'flipped' | 'panel' | 'insetAlternative'>, variant: number): RegionPair {
   const window: QueryWindowRef | null =
-    region.kind === 'inset' ? { kind: 'inset' } : region.panel !== undefined ? { kind: 'panel', index: region.panel } : null;
+    region.kind === 'inset'
+      ? region.insetAlternative !== undefined
+        ? { kind: 'inset', alternative: region.insetAlternative }
+        : { kind: 'inset' }
+      : region.panel !== undefined
+        ? { kind: 'panel', index: region.panel }
+        : null;
   return { id: `${tier}:${region.key}>${variant}`, tier, key: region.key, variant, mirrored: region.flipped, window };
 }
 

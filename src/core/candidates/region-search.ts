@@ -100,6 +100,7 @@ export class RegionSearch {
     const f = plan.frames[frame];
     return queryRegions(f.raster, f.content, tier, {
       inset: tier === 1 ? plan.inset : null,
+      insetAlternatives: tier === 1 ? plan.insetAlternatives : [],
       // The second tier compares strips within panels with the stored strips (stored windows
       // only), never within guessed ones: a band of a vertical reframe is part of the same
       // window, and its strips' hits would have verification compare the band alone.

@@ -24,10 +24,40 @@ interface Line {
  * const inset = detectInset(frames.map((f) => f.raster)); // { x, y, width, height } | null
  */
 export function detectInset(frames: readonly Raster[], o: InsetOptions = DEFAULT_INSET): Rect | null {
-  if (frames.length < 3) return null;
+  return detectInsets(frames, o)[0] ?? null;
+}
+
+/**
+ * The inset and its close alternatives, best first: rectangles scoring within
+ * `alternativeMargin` of the best that are not the same rectangle (overlap under 0.9), at most
+ * `alternatives` of them. A steady edge of the footage around an inset (or inside it) makes a
+ * side one line off as good a border as the true one, and the best score then wins by a little:
+ * each is searched, and verification compares the one that found the copy.
+ *
+ * @example
+ * const [inset, ...others] = detectInsets(frames.map((f) => f.raster));
+ */
+export function detectInsets(frames: readonly Raster[], o: InsetOptions = DEFAULT_INSET): Rect[] {
+  if (frames.length < 3) return [];
   const edges = averagedEdges(frames);
-  const found = findInset(edges, o, o.minFraction);
-  return found ?? (o.fallbackMinFraction < o.minFraction ? findInset(edges, o, o.fallbackMinFraction) : null);
+  const found = rankInsets(edges, o, o.minFraction);
+  const ranked = found.length || o.fallbackMinFraction >= o.minFraction ? found : rankInsets(edges, o, o.fallbackMinFraction);
+  if (!ranked.length) return [];
+  const out = [ranked[0]];
+  for (const c of ranked.slice(1)) {
+    if (out.length > o.alternatives || c.score < ranked[0].score - o.alternativeMargin) break;
+    if (out.every((r) => overlap(r.rect, c.rect) < 0.9)) out.push(c);
+  }
+  // Step one pixel inside the border: its own pixels mix the inset with what surrounds it.
+  return out.map(({ rect: r }) => ({ x: r.x + 1, y: r.y + 1, width: r.width - 2, height: r.height - 2 }));
+}
+
+/** Intersection over union of two rectangles. */
+function overlap(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  const i = w > 0 && h > 0 ? w * h : 0;
+  return i / (a.width * a.height + b.width * b.height - i);
 }
 
 interface AveragedEdges {
@@ -52,8 +82,8 @@ function averagedEdges(frames: readonly Raster[]): AveragedEdges {
   return { width: W, height: H, dx, dy, frames: frames.length };
 }
 
-/** The best-scoring rectangle of border lines whose sides are at least `minFraction` of the frame's. */
-function findInset(e: AveragedEdges, o: InsetOptions, minFraction: number): Rect | null {
+/** Rectangles of border lines whose sides are at least `minFraction` of the frame's, best-scoring first. */
+function rankInsets(e: AveragedEdges, o: InsetOptions, minFraction: number): Array<{ rect: Rect; score: number }> {
   const { width: W, height: H, dx, dy } = e;
   const eps = e.frames * 1.5;
   const vLines = findLines(W, H, (x, y) => dx[y * W + x], o, minFraction, eps);
@@ -64,7 +94,7 @@ function findInset(e: AveragedEdges, o: InsetOptions, minFraction: number): Rect
   const cover = (line: Line | null, a: number, b: number) => (line === null ? 1 : (line.cum[b] - line.cum[a]) / Math.max(1, b - a));
   const lefts: Array<Line | null> = [null, ...vLines];
   const tops: Array<Line | null> = [null, ...hLines];
-  let best: { rect: Rect; score: number } | null = null;
+  const ranked: Array<{ rect: Rect; score: number }> = [];
   for (const l of lefts) {
     for (const r of [...vLines, null]) {
       const x0 = l ? l.at : 0;
@@ -80,15 +110,12 @@ function findInset(e: AveragedEdges, o: InsetOptions, minFraction: number): Rect
           const cv = [cover(l, y0, y1), cover(r, y0, y1), cover(t, x0, x1), cover(b, x0, x1)];
           if (Math.min(...cv) < o.minCoverage) continue;
           const score = drawn + cv.reduce((s, c) => s + c, 0);
-          if (!best || score > best.score) best = { rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score };
+          ranked.push({ rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score });
         }
       }
     }
   }
-  if (!best) return null;
-  // Step one pixel inside the border: its own pixels mix the inset with what surrounds it.
-  const r = best.rect;
-  return { x: r.x + 1, y: r.y + 1, width: r.width - 2, height: r.height - 2 };
+  return ranked.sort((a, b) => b.score - a.score);
 }
 
 /**

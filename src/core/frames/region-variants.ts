@@ -132,6 +132,8 @@ export interface QueryRegion {
   flipped: boolean;
   /** For a layout panel's regions, which panel (index into the layout's panels). */
   panel?: number;
+  /** For an alternative inset's regions, which one (index into `insetAlternatives`). */
+  insetAlternative?: number;
   raster: Raster;
   /** Stored variants this region is compared with. */
   against: readonly number[];
@@ -140,6 +142,8 @@ export interface QueryRegion {
 export interface QueryRegionOptions {
   /** A picture-in-picture inset found across the query's frames (first tier). */
   inset?: Rect | null;
+  /** Rectangles that scored nearly as well as `inset` (first tier; see `detectInsets`). */
+  insetAlternatives?: readonly Rect[];
   /**
    * Panels of a layout found across the query's frames (see `detectLayout`): the sharp picture of
    * a blurred-surround repost, the halves of a split screen. First tier: each searched as a
@@ -238,6 +242,7 @@ export const TRIM_KEYS: readonly string[] = TRIM_SIDES.flatMap((side) => TRIM_FR
 export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, options: QueryRegionOptions = {}): QueryRegion[] {
   const {
     inset = null,
+    insetAlternatives = [],
     panels = [],
     displayAspect = frame.width / frame.height,
     windows = true,
@@ -269,6 +274,12 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
       const inner = detectContentRect(crop(frame, inset));
       add('inset', 'inset', { x: inset.x + inner.x, y: inset.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
     }
+    insetAlternatives.forEach((alt, i) => {
+      const first = out.length;
+      const inner = detectContentRect(crop(frame, alt));
+      add('inset', `inset ${i + 1}`, { x: alt.x + inner.x, y: alt.y + inner.y, width: inner.width, height: inner.height }, true, BOTH);
+      for (const r of out.slice(first)) r.insetAlternative = i;
+    });
     panels.forEach((panel, i) => {
       const first = out.length;
       const inner = detectContentRect(crop(frame, panel));

@@ -5,7 +5,7 @@ import { sampleFrames } from '../media/frame-sampler.js';
 import type { NormRect, Raster, Rect } from '../frames/raster.js';
 import type { Layout } from '../frames/layout-detection.js';
 import { detectLayout, guessPortraitLayout } from '../frames/layout-detection.js';
-import { detectInset } from '../frames/inset-detection.js';
+import { detectInsets } from '../frames/inset-detection.js';
 import type { PreparedFrame } from '../frames/prepared-frame.js';
 import { prepareFrame } from '../frames/prepared-frame.js';
 import type { EvidenceOptions } from '../candidates/evidence.js';
@@ -22,6 +22,8 @@ export interface QueryFrame extends PreparedFrame {
 export interface QueryWindows {
   panels: NormRect[];
   inset: NormRect | null;
+  /** Close alternatives to `inset` (see `detectInsets`), compared where their regions found the copy. */
+  insetAlternatives?: NormRect[];
   /**
    * The panels are a guess from the query's shape (`guessPortraitLayout`): compared on their own
    * only where they carried the evidence, never tried on a segment found through the whole frame.
@@ -54,6 +56,8 @@ export interface QueryPlan {
   layout: Layout | null;
   /** A picture-in-picture inset found across the frames, in raster pixels. */
   inset: Rect | null;
+  /** Rectangles that scored nearly as well as `inset` (`detectInsets`), searched as well. */
+  insetAlternatives: Rect[];
   windows: QueryWindows;
   /** Displayed width / height of the query (rasters are stretched to a square). */
   aspect: number;
@@ -117,7 +121,7 @@ export async function planQuery(input: PlanQueryInput): Promise<QueryPlan> {
   // across the query reveal an inset; finding one costs a few milliseconds.
   const layoutFrames: Raster[] = single ? [] : spread(good, LAYOUT_FRAMES).map((i) => frames[i].raster);
   const found = s.detectLayouts ? detectLayout(layoutFrames) : null;
-  const inset = single || found?.kind === 'split' ? null : detectInset(layoutFrames);
+  const [inset = null, ...insetAlternatives] = single || found?.kind === 'split' ? [] : detectInsets(layoutFrames);
   const raster = frames[0]?.raster;
   const layout =
     found ?? (s.detectLayouts && !single && !inset && raster ? guessPortraitLayout(raster.width, raster.height, info.width / Math.max(1, info.height)) : null);
@@ -128,9 +132,25 @@ export async function planQuery(input: PlanQueryInput): Promise<QueryPlan> {
   const windows: QueryWindows = {
     panels: layout?.panels.map(fractions) ?? [],
     inset: inset ? fractions(inset) : null,
+    ...(insetAlternatives.length ? { insetAlternatives: insetAlternatives.map(fractions) } : {}),
     ...(layout?.guessed ? { panelsGuessed: true } : {}),
   };
-  return { info, isImage, single, intervalSec, frames, good, durationSec, lowInformation, evidence, layout, inset, windows, aspect: info.width / info.height };
+  return {
+    info,
+    isImage,
+    single,
+    intervalSec,
+    frames,
+    good,
+    durationSec,
+    lowInformation,
+    evidence,
+    layout,
+    inset,
+    insetAlternatives,
+    windows,
+    aspect: info.width / info.height,
+  };
 }
 
 /** Spread `n` picks evenly over `items`. */

@@ -124,12 +124,14 @@ export function windowOfEvidence(points: ReadonlyArray<Pick<MatchPoint, 'w' | 'p
     total += p.w;
     const win = p.pair?.window;
     if (!win) continue;
-    const id = win.kind === 'inset' ? 'inset' : `panel ${win.index}`;
+    const id = win.kind === 'inset' ? (win.alternative !== undefined ? `inset ${win.alternative}` : 'inset') : `panel ${win.index}`;
     weight.set(id, (weight.get(id) ?? 0) + p.w);
   }
   const best = [...weight.entries()].sort((a, b) => b[1] - a[1])[0];
   if (!best || best[1] < total / 2) return undefined;
-  return (best[0] === 'inset' ? windows.inset : windows.panels[Number(best[0].slice('panel '.length))]) ?? undefined;
+  const [kind, index] = best[0].split(' ');
+  if (kind === 'inset') return (index === undefined ? windows.inset : windows.insetAlternatives?.[Number(index)]) ?? undefined;
+  return windows.panels[Number(index)] ?? undefined;
 }
 
 /** The window that carried a segment's evidence, else a found layout's panels (never an inset or a guessed panel that did not). */
