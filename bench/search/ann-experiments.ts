@@ -10,7 +10,7 @@
  */
 import type { SqlClient, SqlExecutor } from '../../src/db/sql-client.js';
 import { pgArray } from '../../src/db/sql-client.js';
-import { vectorLiteral } from '../../src/db/frame-store.js';
+import { variantColumn, vectorLiteral } from '../../src/db/frame-store.js';
 import type { KnnHit } from '../../src/db/frame-store.js';
 import { median, percentile } from '../common/stats.js';
 
@@ -25,8 +25,7 @@ export interface ExactHit {
  */
 export async function exactKnn(sql: SqlClient, queries: readonly Float32Array[], variant: number, k: number, dims: number): Promise<ExactHit[][]> {
   const out: ExactHit[][] = queries.map(() => []);
-  const col = (['e0', 'e1'] as const)[variant];
-  if (!col) throw new RangeError(`no stored variant ${variant}`);
+  const col = variantColumn(variant);
   // Small batches: each query is a full scan.
   for (let s = 0; s < queries.length; s += 8) {
     const batch = queries.slice(s, s + 8);

@@ -137,7 +137,8 @@ export function vectorLiteral(v: Float32Array): string {
  */
 const VARIANT_COLUMNS = ['e0', 'e1', 'e2', 'e3', 'e4'] as const;
 
-function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
+/** The `frames` column of a stored region variant (the search benchmark's exact search reads it too). */
+export function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
   const c = VARIANT_COLUMNS[variant];
   if (c === undefined) throw new RangeError(`no stored region variant ${variant} (stored: 0 … ${VARIANT_COLUMNS.length - 1})`);
   return c;
