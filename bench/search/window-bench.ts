@@ -70,6 +70,14 @@ export interface WindowColumnPoint {
   /** Recall@k of this column's HNSW scan against exact search, at the default ef_search. */
   recall: number;
   recallQueries: number;
+  /**
+   * Of the exact k nearest that are similar enough to be evidence (at or above the column's
+   * floor, `stripMinSimilarity` / `quadrantMinSimilarity`), the share the HNSW scan returned: the
+   * neighbours a window match is made of, where recall@k also counts the background.
+   */
+  recallAboveFloor: number;
+  /** Exact neighbours at or above the floor, over the recall sample. */
+  aboveFloor: number;
 }
 
 export interface WindowLatency {
@@ -221,7 +229,17 @@ export async function measureWindowPoint(opts: {
     const vectors = Number(r.rows[0].vectors);
     const graphBytes = Number(r.rows[0].bytes);
     const qs = opts.recall.queries.get(c.variant)!;
-    const recall = recallAtK(hitsByQuery(await store.knn(qs, c.variant, k), qs.length), opts.recall.exact.get(c.variant)!, k);
+    const exact = opts.recall.exact.get(c.variant)!;
+    const approx = hitsByQuery(await store.knn(qs, c.variant, k), qs.length);
+    const recall = recallAtK(approx, exact, k);
+    const floor = c.variant === STORED_VARIANT.quadrant ? DEFAULT_SEARCH.quadrantMinSimilarity : DEFAULT_SEARCH.stripMinSimilarity;
+    let aboveFloor = 0;
+    let foundAboveFloor = 0;
+    exact.forEach((ex, i) => {
+      const want = ex.filter((h) => 1 - h.dist >= floor).length;
+      aboveFloor += want;
+      foundAboveFloor += Math.min(want, approx[i].filter((h) => 1 - h.dist >= floor).length);
+    });
     columns.push({
       variant: c.variant,
       column: c.column,
@@ -231,6 +249,8 @@ export async function measureWindowPoint(opts: {
       bytesPerVector: opts.rowBytesPerVector + graphBytes / Math.max(1, vectors),
       recall,
       recallQueries: qs.length,
+      recallAboveFloor: aboveFloor ? foundAboveFloor / aboveFloor : NaN,
+      aboveFloor,
     });
   }
   const frameBytes = Number((await sql.query<{ n: string }>(`SELECT pg_total_relation_size('frames')::text AS n`)).rows[0].n);
@@ -270,7 +290,7 @@ export async function measureWindowPoint(opts: {
     latency,
   };
   log(
-    `  window graphs m ${point.m}: ${point.addedBytesPerFrame.toFixed(0)} B/frame added (rows ${opts.rowBytesPerFrame.toFixed(0)}, graphs ${graphBytesPerFrame.toFixed(0)}); recall@${k} ${columns.map((c) => `${c.column} ${c.recall.toFixed(3)}`).join(', ')}; ${latency.map((l) => `${l.shape} p50 ${l.totalKnnMs.p50.toFixed(1)} ms`).join(', ')}`,
+    `  window graphs m ${point.m}: ${point.addedBytesPerFrame.toFixed(0)} B/frame added (rows ${opts.rowBytesPerFrame.toFixed(0)}, graphs ${graphBytesPerFrame.toFixed(0)}); recall@${k} ${columns.map((c) => `${c.column} ${c.recall.toFixed(3)} (above floor ${c.recallAboveFloor.toFixed(3)} of ${c.aboveFloor})`).join(', ')}; ${latency.map((l) => `${l.shape} p50 ${l.totalKnnMs.p50.toFixed(1)} ms`).join(', ')}`,
   );
   return point;
 }
@@ -296,7 +316,7 @@ export function printWindowsReport(w: WindowsReport, k: number, log: (s: string)
   );
   log(
     formatTable(
-      ['window graphs', 'build s', 'column', 'vectors', 'graph B/vector', 'B/vector (row+graph)', `recall@${k}`],
+      ['window graphs', 'build s', 'column', 'vectors', 'graph B/vector', 'B/vector (row+graph)', `recall@${k}`, 'above floor', 'of'],
       w.points.flatMap((p) =>
         p.columns.map((c, i) => [
           i ? '' : `m ${p.m}, ef_construction ${p.efConstruction}`,
@@ -306,9 +326,11 @@ export function printWindowsReport(w: WindowsReport, k: number, log: (s: string)
           c.graphBytesPerVector,
           c.bytesPerVector,
           c.recall,
+          c.recallAboveFloor,
+          c.aboveFloor,
         ]),
       ),
-      [0, 1, 0, 0, 0, 0, 3],
+      [0, 1, 0, 0, 0, 0, 3, 3, 0],
     ),
   );
   log(
