@@ -565,8 +565,8 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       synthVersion: SYNTH_VERSION,
       sources: sourceSetId(clips),
       built: opts.buildIndex !== false,
-      // Only an index with windows records them, so that indexes kept by earlier runs are reused.
-      ...(windows ? { windows: set.windowsFile } : {}),
+      // Only an index with windows records them (and their graphs' degree), so that indexes kept by earlier runs are reused.
+      ...(windows ? { windows: set.windowsFile, windowM: DEFAULT_ANN.windowM } : {}),
     };
     const prior = await sql.query<{ value: typeof marker & { loadSec: number; buildSec: number } }>(`SELECT value FROM retrace_settings WHERE key = 'bench'`);
     // Markers written before the `built` field existed always had the indexes built.
@@ -745,7 +745,7 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<SearchBe
       const point = (ann: typeof DEFAULT_ANN, buildSec: number | null) =>
         measureWindowPoint({ sql, store, frames, k, ann, buildSec, rowBytesPerVector, rowBytesPerFrame, queries: wq, recall: recallSample, log });
       const points = [await point(DEFAULT_ANN, null)];
-      const otherM = (opts.windowM ?? []).filter((m) => m !== DEFAULT_ANN.m);
+      const otherM = (opts.windowM ?? []).filter((m) => m !== DEFAULT_ANN.windowM);
       for (const m of otherM) {
         log(`  rebuilding the window graphs at m ${m}…`);
         const sec = await rebuildWindowGraphs(sql, descriptor, windowAnn(m));
@@ -978,7 +978,7 @@ export function printSearchReport(r: SearchBenchReport, log: (s: string) => void
   const s = r.settings;
   log('');
   log(
-    `Index: ${s.frames} frames (${s.vectors} vectors) in ${s.videos} synthetic videos, ${s.dialect}; HNSW m ${s.ann.m}, ef_construction ${s.ann.efConstruction}, ef_search ${s.ann.efSearch}, k ${s.k} (image queries ${s.imageK})`,
+    `Index: ${s.frames} frames (${s.vectors} vectors) in ${s.videos} synthetic videos, ${s.dialect}; HNSW m ${s.ann.m}${s.storedWindows ? ` (window graphs ${s.ann.windowM})` : ''}, ef_construction ${s.ann.efConstruction}, ef_search ${s.ann.efSearch}, k ${s.k} (image queries ${s.imageK})`,
   );
   log(
     formatTable(

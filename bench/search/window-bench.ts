@@ -280,7 +280,7 @@ export async function measureWindowPoint(opts: {
   }
   const graphBytesPerFrame = columns.reduce((s, c) => s + c.graphBytes, 0) / frames;
   const point: WindowGraphPoint = {
-    m: opts.ann.m,
+    m: opts.ann.windowM,
     efConstruction: opts.ann.efConstruction,
     buildSec: opts.buildSec,
     graphBytesPerFrame,
@@ -295,7 +295,7 @@ export async function measureWindowPoint(opts: {
   return point;
 }
 
-/** Drop the window graphs and build them again with the engine's DDL at HNSW degree `m` (the other graphs stay). */
+/** Drop the window graphs and build them again with the engine's DDL at `ann.windowM` (the other graphs stay). */
 export async function rebuildWindowGraphs(sql: SqlClient, descriptor: { id: string; dimensions: number }, ann: AnnSettings): Promise<number> {
   await sql.exec(WINDOW_COLUMNS.map((c) => `DROP INDEX IF EXISTS ${c.index};`).join(' '));
   const t0 = performance.now();
@@ -306,7 +306,7 @@ export async function rebuildWindowGraphs(sql: SqlClient, descriptor: { id: stri
 
 /** The window graphs' settings at degree `m` (everything else as the engine's). */
 export function windowAnn(m: number): AnnSettings {
-  return { ...DEFAULT_ANN, m };
+  return { ...DEFAULT_ANN, windowM: m };
 }
 
 export function printWindowsReport(w: WindowsReport, k: number, log: (s: string) => void): void {

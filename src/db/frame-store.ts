@@ -203,9 +203,11 @@ export class FrameStore {
     }
     this.dims = dimensions;
     for (const [variant, name] of FrameStore.annIndexNames.entries()) {
+      // The stored windows' graphs (variants 2–4) have a degree of their own (see `AnnSettings.windowM`).
+      const m = variant < 2 ? this.ann.m : this.ann.windowM;
       await this.sql.exec(
         `CREATE INDEX IF NOT EXISTS ${name} ON frames
-           USING hnsw (${this.vecExpr(variant)} halfvec_l2_ops) WITH (m = ${this.ann.m}, ef_construction = ${this.ann.efConstruction})
+           USING hnsw (${this.vecExpr(variant)} halfvec_l2_ops) WITH (m = ${m}, ef_construction = ${this.ann.efConstruction})
            WHERE ${this.nonZero(variant)}`,
       );
     }
