@@ -148,6 +148,7 @@ describe('performance benchmarks, quick mode', () => {
         expect(isPositiveFinite(c.graphBytesPerVector)).toBe(true);
         expect(c.recall).toBeGreaterThanOrEqual(0);
         expect(c.recall).toBeLessThanOrEqual(1);
+        expect(Number.isFinite(c.floorShift)).toBe(true);
       }
       // 9:16 queries compare mostly strips, 16:9 ones mostly quadrants (the engine's geometry
       // on the content rectangle border detection leaves).
