@@ -10,13 +10,14 @@
  */
 import type { SqlClient, SqlExecutor } from '../../src/db/sql-client.js';
 import { pgArray } from '../../src/db/sql-client.js';
-import { vectorLiteral } from '../../src/db/frame-store.js';
+import { variantColumn, vectorLiteral } from '../../src/db/frame-store.js';
 import type { KnnHit } from '../../src/db/frame-store.js';
 import { median, percentile } from '../common/stats.js';
 
 export interface ExactHit {
   frameId: number;
   dist: number;
+  videoId: string;
 }
 
 /**
@@ -25,26 +26,25 @@ export interface ExactHit {
  */
 export async function exactKnn(sql: SqlClient, queries: readonly Float32Array[], variant: number, k: number, dims: number): Promise<ExactHit[][]> {
   const out: ExactHit[][] = queries.map(() => []);
-  const col = (['e0', 'e1'] as const)[variant];
-  if (!col) throw new RangeError(`no stored variant ${variant}`);
+  const col = variantColumn(variant);
   // Small batches: each query is a full scan.
   for (let s = 0; s < queries.length; s += 8) {
     const batch = queries.slice(s, s + 8);
     const rows = await sql.transaction(async (tx) => {
       await tx.query(`SET LOCAL enable_indexscan = off`);
       await tx.query(`SET LOCAL enable_bitmapscan = off`);
-      const r = await tx.query<{ qi: number; frame_id: string; dist: number }>(
-        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.dist
+      const r = await tx.query<{ qi: number; frame_id: string; video_id: string; dist: number }>(
+        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id::text AS video_id, h.dist
            FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
            CROSS JOIN LATERAL (
-             SELECT f.id, (f.${col}::halfvec(${dims})) <=> q.v::halfvec(${dims}) AS dist
+             SELECT f.id, f.video_id, (f.${col}::halfvec(${dims})) <=> q.v::halfvec(${dims}) AS dist
                FROM frames f WHERE f.${col} IS NOT NULL
-              ORDER BY 2 LIMIT $2) h`,
+              ORDER BY dist LIMIT $2) h`,
         [pgArray(batch.map(vectorLiteral)), k],
       );
       return r.rows;
     });
-    for (const r of rows) out[s + r.qi - 1].push({ frameId: Number(r.frame_id), dist: Number(r.dist) });
+    for (const r of rows) out[s + r.qi - 1].push({ frameId: Number(r.frame_id), dist: Number(r.dist), videoId: r.video_id });
   }
   for (const l of out) l.sort((a, b) => a.dist - b.dist);
   return out;

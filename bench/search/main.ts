@@ -3,6 +3,7 @@
  *
  *   retrace bench search --frames N [--db PATH|URL] [--json FILE] [--quick] [--sources DIR]
  *       [--seed N] [--keep-db] [--alternatives [a,b]] [--no-e2e] [--ef 40,100,200]
+ *       [--stored-windows [--window-m 8,16]]
  *
  * N accepts 10k / 1M. Several sizes: --frames 10k,100k (one report each; --json gets a suffix).
  * Or directly: npx vite-node bench/search/cli.ts -- <args>
@@ -25,7 +26,12 @@ export const SEARCH_HELP = `retrace bench search --frames N [options]
   --no-e2e               skip the end-to-end Retrace.search of real clips
   --no-build             do not build the engine's HNSW indexes (queries become exact scans;
                          use with --alternatives where the default build is impractical)
-  --maintenance-work-mem SIZE   server setting for the index build (e.g. 1GB)`;
+  --maintenance-work-mem SIZE   server setting for the index build (e.g. 1GB)
+  --stored-windows       an index with stored windows (strips and quadrant of every frame):
+                         reports their bytes per frame and per vector, and the second tier's
+                         window queries' latency and recall
+  --window-m LIST        with --stored-windows: also rebuild the window graphs alone at these
+                         HNSW degrees (e.g. 8) and measure them again`;
 
 export async function searchCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<SearchBenchReport[]> {
   const args = [...argv];
@@ -46,8 +52,8 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
     }
   }
   const p = parseFlags(args, {
-    values: ['frames', 'db', 'json', 'sources', 'seed', 'ef', 'maintenance-work-mem', 'frames-per-video', 'image-queries', 'video-queries'],
-    switches: ['quick', 'keep-db', 'no-e2e', 'no-build', 'help'],
+    values: ['frames', 'db', 'json', 'sources', 'seed', 'ef', 'maintenance-work-mem', 'frames-per-video', 'image-queries', 'video-queries', 'window-m'],
+    switches: ['quick', 'keep-db', 'no-e2e', 'no-build', 'help', 'stored-windows'],
   });
   if (p.switches.has('help')) {
     log(SEARCH_HELP);
@@ -59,6 +65,7 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
     .filter(Boolean)
     .map((s) => numberFlag({ ...p, values: new Map([['frames', s]]) }, 'frames')!);
   if (!sizes.length) throw new Error(`--frames N is required\n${SEARCH_HELP}`);
+  if (p.values.has('window-m') && !p.switches.has('stored-windows')) throw new Error(`--window-m needs --stored-windows\n${SEARCH_HELP}`);
   const json = p.values.get('json');
   const reports: SearchBenchReport[] = [];
   for (const frames of sizes) {
@@ -80,6 +87,8 @@ export async function searchCli(argv: readonly string[], log: (line: string) => 
         buildIndex: !p.switches.has('no-build'),
         alternatives,
         serverSettings: p.values.has('maintenance-work-mem') ? { maintenance_work_mem: p.values.get('maintenance-work-mem')! } : undefined,
+        storedWindows: p.switches.has('stored-windows'),
+        windowM: p.values.get('window-m')?.split(',').map(Number),
       }),
     );
   }

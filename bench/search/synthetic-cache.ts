@@ -4,21 +4,31 @@
  * file per (generator version, source set, seed, frames per video) holding, video after video,
  * one record per frame: quality and the two stored vectors (float32). A longer run extends the
  * file; a shorter one reads a prefix, so N = 10k is exactly the first 10k frames of N = 1M.
+ *
+ * The stored windows of the same frames (variants 2–4, for an index with stored windows) live in
+ * a file of their own beside it, keyed also by the window geometry: runs without windows neither
+ * pay for them nor see their cache change.
  */
 import { createHash } from 'node:crypto';
 import { open, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { SourceClip } from './source-frames.js';
-import { SYNTH_VERSION, describeStored, renderFrame, videoSpec } from './synthetic-videos.js';
+import { SYNTH_DISPLAY_ASPECT, SYNTH_VERSION, describeStored, describeStoredWindows, renderFrame, videoSpec } from './synthetic-videos.js';
 
 import { BuiltinDescriptor } from '../../src/index.js';
+import { STORED_WINDOWS } from '../../src/core/settings/frame-settings.js';
 
 const descriptor = new BuiltinDescriptor();
 /** Dimensions of the built-in descriptor (part of the cache key with its id). */
 export const DIMS = descriptor.dimensions;
 const RECORD_FLOATS = 1 + 2 * DIMS;
 const RECORD_BYTES = RECORD_FLOATS * 4;
+/** Stored-window variants a frame may have (strip A, strip B, quadrant), in record order. */
+const WINDOW_VARIANTS = [2, 3, 4] as const;
+/** Windows record: one vector per window variant; an absent window (a frame's single strip, no strips on narrow content) is NaN-filled. */
+const WINDOW_RECORD_FLOATS = WINDOW_VARIANTS.length * DIMS;
+const WINDOW_RECORD_BYTES = WINDOW_RECORD_FLOATS * 4;
 
 export interface SyntheticFrame {
   /** Seconds into its video (frames are 1 s apart, the default sampling interval). */
@@ -26,6 +36,8 @@ export interface SyntheticFrame {
   quality: number;
   v0: Float32Array;
   v1: Float32Array;
+  /** Stored windows (variant 2–4 vectors), read only from a reader made with windows. */
+  windows?: Array<{ variant: number; vector: Float32Array }>;
 }
 
 export interface SyntheticSet {
@@ -33,6 +45,8 @@ export interface SyntheticSet {
   framesPerVideo: number;
   clips: readonly SourceClip[];
   cacheFile: string;
+  /** The stored windows of the same frames (see `ensureSyntheticWindows`). */
+  windowsFile: string;
 }
 
 /** Identity of a source set (names and frame counts), part of the cache key. */
@@ -43,11 +57,15 @@ export function sourceSetId(clips: readonly SourceClip[]): string {
 }
 
 export function syntheticSet(clips: readonly SourceClip[], seed: number, framesPerVideo: number, cacheDir: string): SyntheticSet {
+  const stem = `synth-v${SYNTH_VERSION}-${descriptor.id}-${DIMS}d-${sourceSetId(clips)}-s${seed}-fpv${framesPerVideo}`;
+  // The windows' file changes with their geometry and the videos' display aspect.
+  const geometry = createHash('sha256').update(JSON.stringify({ STORED_WINDOWS, SYNTH_DISPLAY_ASPECT })).digest('hex').slice(0, 8);
   return {
     seed,
     framesPerVideo,
     clips,
-    cacheFile: join(cacheDir, `synth-v${SYNTH_VERSION}-${descriptor.id}-${DIMS}d-${sourceSetId(clips)}-s${seed}-fpv${framesPerVideo}.f32`),
+    cacheFile: join(cacheDir, `${stem}.f32`),
+    windowsFile: join(cacheDir, `${stem}-windows-${geometry}.f32`),
   };
 }
 
@@ -60,15 +78,45 @@ export function framesOfVideo(set: SyntheticSet, v: number, total: number): numb
  * Make sure the cache holds at least `total` frames, rendering and describing what is missing.
  * Returns how many frames were generated now (0 if all came from cache).
  */
-export async function ensureSynthetic(
+export function ensureSynthetic(set: SyntheticSet, total: number, log: (s: string) => void = () => undefined): Promise<{ generated: number; seconds: number }> {
+  return fillCache(set, set.cacheFile, RECORD_FLOATS, total, 'descriptors', log, (raster, _t, out, o) => {
+    const d = describeStored(raster);
+    out[o] = d.quality;
+    out.set(d.vectors[0], o + 1);
+    out.set(d.vectors[1], o + 1 + DIMS);
+  });
+}
+
+/**
+ * Make sure the windows file holds the stored windows of at least `total` frames: each frame is
+ * rendered again (deterministic) and its windows described the way ingest describes them, with
+ * the frame's place in its video as its ordinal.
+ */
+export function ensureSyntheticWindows(
   set: SyntheticSet,
   total: number,
   log: (s: string) => void = () => undefined,
 ): Promise<{ generated: number; seconds: number }> {
-  await mkdir(join(set.cacheFile, '..'), { recursive: true });
+  return fillCache(set, set.windowsFile, WINDOW_RECORD_FLOATS, total, 'stored windows', log, (raster, t, out, o) => {
+    out.fill(NaN, o, o + WINDOW_RECORD_FLOATS);
+    for (const w of describeStoredWindows(raster, t)) out.set(w.vector, o + WINDOW_VARIANTS.indexOf(w.variant as 2 | 3 | 4) * DIMS);
+  });
+}
+
+async function fillCache(
+  set: SyntheticSet,
+  file: string,
+  recordFloats: number,
+  total: number,
+  what: string,
+  log: (s: string) => void,
+  describe: (raster: ReturnType<typeof renderFrame>, t: number, out: Float32Array, offset: number) => void,
+): Promise<{ generated: number; seconds: number }> {
+  const recordBytes = recordFloats * 4;
+  await mkdir(join(file, '..'), { recursive: true });
   let have: number;
   try {
-    have = Math.floor((await stat(set.cacheFile)).size / RECORD_BYTES);
+    have = Math.floor((await stat(file)).size / recordBytes);
   } catch {
     have = 0;
   }
@@ -77,24 +125,18 @@ export async function ensureSynthetic(
   const wholeVideos = Math.floor(have / fpv);
   const needVideos = Math.ceil(total / fpv);
   if (wholeVideos >= needVideos || have >= total) return { generated: 0, seconds: 0 };
-  const fh = await open(set.cacheFile, wholeVideos * fpv === have ? 'a' : 'r+');
+  const fh = await open(file, wholeVideos * fpv === have ? 'a' : 'r+');
   const t0 = performance.now();
   let lastLog = t0;
   let generated = 0;
   try {
-    if (have !== wholeVideos * fpv) await fh.truncate(wholeVideos * fpv * RECORD_BYTES);
-    let pos = wholeVideos * fpv * RECORD_BYTES;
-    const buf = new Float32Array(fpv * RECORD_FLOATS);
+    if (have !== wholeVideos * fpv) await fh.truncate(wholeVideos * fpv * recordBytes);
+    let pos = wholeVideos * fpv * recordBytes;
+    const buf = new Float32Array(fpv * recordFloats);
     for (let v = wholeVideos; v < needVideos; v++) {
       const spec = videoSpec(set.seed, v, fpv, set.clips);
-      for (let t = 0; t < fpv; t++) {
-        const d = describeStored(renderFrame(spec, t, set.clips));
-        const o = t * RECORD_FLOATS;
-        buf[o] = d.quality;
-        buf.set(d.vectors[0], o + 1);
-        buf.set(d.vectors[1], o + 1 + DIMS);
-      }
-      const bytes = new Uint8Array(buf.buffer, 0, fpv * RECORD_BYTES);
+      for (let t = 0; t < fpv; t++) describe(renderFrame(spec, t, set.clips), t, buf, t * recordFloats);
+      const bytes = new Uint8Array(buf.buffer, 0, fpv * recordBytes);
       await fh.write(bytes, 0, bytes.length, pos);
       pos += bytes.length;
       generated += fpv;
@@ -103,7 +145,7 @@ export async function ensureSynthetic(
         lastLog = now;
         const rate = generated / ((now - t0) / 1000);
         log(
-          `  synthesising descriptors: ${(v + 1) * fpv}/${needVideos * fpv} frames, ${rate.toFixed(0)} frames/s, ~${(((needVideos - v - 1) * fpv) / rate).toFixed(0)} s left`,
+          `  synthesising ${what}: ${(v + 1) * fpv}/${needVideos * fpv} frames, ${rate.toFixed(0)} frames/s, ~${(((needVideos - v - 1) * fpv) / rate).toFixed(0)} s left`,
         );
       }
     }
@@ -116,8 +158,13 @@ export async function ensureSynthetic(
 /** Read the frames of video `v` from the cache (which must cover them). */
 export class SyntheticReader {
   private fh: Awaited<ReturnType<typeof open>> | null = null;
+  private wh: Awaited<ReturnType<typeof open>> | null = null;
 
-  constructor(private readonly set: SyntheticSet) {}
+  /** `windows`: also read each frame's stored windows (the windows file must cover them). */
+  constructor(
+    private readonly set: SyntheticSet,
+    private readonly windows = false,
+  ) {}
 
   async video(v: number, count: number): Promise<SyntheticFrame[]> {
     this.fh ??= await open(this.set.cacheFile, 'r');
@@ -131,11 +178,27 @@ export class SyntheticReader {
       const o = t * RECORD_FLOATS;
       out.push({ t, quality: f[o], v0: f.subarray(o + 1, o + 1 + DIMS), v1: f.subarray(o + 1 + DIMS, o + RECORD_FLOATS) });
     }
+    if (this.windows) {
+      this.wh ??= await open(this.set.windowsFile, 'r');
+      const wbytes = count * WINDOW_RECORD_BYTES;
+      const wbuf = Buffer.alloc(wbytes);
+      const r = await this.wh.read(wbuf, 0, wbytes, v * this.set.framesPerVideo * WINDOW_RECORD_BYTES);
+      if (r.bytesRead < wbytes) throw new Error(`stored-windows cache ${this.set.windowsFile} is too short for video ${v}`);
+      const w = new Float32Array(wbuf.buffer, wbuf.byteOffset, count * WINDOW_RECORD_FLOATS);
+      for (let t = 0; t < count; t++) {
+        out[t].windows = WINDOW_VARIANTS.map((variant, i) => ({
+          variant,
+          vector: w.subarray(t * WINDOW_RECORD_FLOATS + i * DIMS, t * WINDOW_RECORD_FLOATS + (i + 1) * DIMS),
+        })).filter((x) => !Number.isNaN(x.vector[0]));
+      }
+    }
     return out;
   }
 
   async close(): Promise<void> {
     await this.fh?.close();
+    await this.wh?.close();
     this.fh = null;
+    this.wh = null;
   }
 }

@@ -26,6 +26,14 @@ export const SYNTH_VERSION = 1;
 
 const SIZE = 128;
 
+/**
+ * Display size of every synthetic video (the raster is this picture stretched to 128×128, as the
+ * sampler hands it over): stored windows are laid out in display units, so the aspect matters.
+ */
+export const SYNTH_WIDTH = 1280;
+export const SYNTH_HEIGHT = 720;
+export const SYNTH_DISPLAY_ASPECT = SYNTH_WIDTH / SYNTH_HEIGHT;
+
 interface Shot {
   /** First frame (seconds into the video) this shot covers. */
   from: number;
@@ -69,6 +77,11 @@ export interface CopyEdit {
   inset: number;
   /** Source-frame offset (1 = half a second later: a different sampling phase). */
   phase: number;
+  /**
+   * A reframe: the copy shows only this horizontal range of the picture (shares of its width)
+   * at full height, rendered at full raster resolution (a 9:16 vertical cut of a 16:9 video).
+   */
+  reframe?: { x: number; width: number };
 }
 
 let NOISE: Float32Array | null = null;
@@ -199,13 +212,19 @@ export function renderFrame(spec: VideoSpec, t: number, clips: readonly SourceCl
     sx *= 1 - 2 * copy.inset;
     sy *= 1 - 2 * copy.inset;
   }
+  // A reframe narrows the crop window to its range of the output picture (mirrored with the shot).
+  const rf = copy?.reframe;
+  const narrow = (c: number, size: number, flip: boolean): [number, number] =>
+    rf ? [c - size / 2 + size * (flip ? 1 - rf.x - rf.width / 2 : rf.x + rf.width / 2), size * rf.width] : [c, size];
+  const [wcx, wsx] = narrow(cx, sx, shot.flip);
   const y0 = spec.bars;
   const y1 = SIZE - spec.bars;
-  sampleWindow(clip.frames[fi], scratchA, y0, y1, cx, cy, sx, sy, shot.flip);
+  sampleWindow(clip.frames[fi], scratchA, y0, y1, wcx, cy, wsx, sy, shot.flip);
   if (shot.blend) {
     const bc = clips[shot.blend.clip];
     const bi = Math.floor(shot.blend.start + dt * 2 + phase) % bc.frames.length;
-    sampleWindow(bc.frames[bi], scratchB, y0, y1, 0.5, 0.5, 1, 1, false);
+    const [bcx, bsx] = narrow(0.5, 1, false);
+    sampleWindow(bc.frames[bi], scratchB, y0, y1, bcx, 0.5, bsx, 1, false);
     const a = shot.blend.alpha;
     for (let i = y0 * SIZE; i < y1 * SIZE; i++) scratchA[i] = scratchA[i] * (1 - a) + scratchB[i] * a;
   }
@@ -245,6 +264,14 @@ export function describeStored(raster: Raster): DescribedFrame {
   return { quality: p.quality, vectors: [byVariant.get(0)!, byVariant.get(1)!] };
 }
 
+/** The stored windows (variants 2–4) of frame `ordinal` of a synthetic video, described exactly as ingest does in an index with stored windows. */
+export function describeStoredWindows(raster: Raster, ordinal: number): Array<{ variant: number; vector: Float32Array }> {
+  const p = prepareFrame(raster);
+  return storedRegions(raster, p.content, { ordinal, displayAspect: SYNTH_DISPLAY_ASPECT })
+    .filter((r) => r.variant >= 2)
+    .map((r) => ({ variant: r.variant, vector: descriptor.describeOne(r.raster) }));
+}
+
 /**
  * A query frame as search's first tier sees it: quality, the region vectors compared with both
  * stored variants (whole picture, mirrored, and any unstripped alternative) and those compared
@@ -261,6 +288,28 @@ export function describeQuery(raster: Raster): QueryFrameVectors {
   const tier1 = queryRegions(raster, p.content, 1);
   const vectors = (pick: (against: readonly number[]) => boolean) => tier1.filter((r) => pick(r.against)).map((r) => descriptor.describeOne(r.raster));
   return { quality: p.quality, regions: vectors((a) => a.includes(0)), centre: vectors((a) => !a.includes(0)) };
+}
+
+/** Quality of a rendered frame as search measures it (frames below the floor are not searched). */
+export function frameQuality(raster: Raster): number {
+  return prepareFrame(raster).quality;
+}
+
+/**
+ * The regions of a query frame that a second-tier search compares with one kind of stored window
+ * (`queryRegions` with `storedWindows`, nothing else built): strips (searched against variants 2
+ * and 3) or quadrants (variant 4). `displayAspect` is the query's own shape.
+ */
+export function describeWindowQuery(raster: Raster, displayAspect: number, kind: 'strip' | 'quadrant'): Float32Array[] {
+  const p = prepareFrame(raster);
+  const regions = queryRegions(raster, p.content, 2, {
+    displayAspect,
+    windows: false,
+    rotations: false,
+    storedWindows: true,
+    only: (key) => key.startsWith(kind),
+  });
+  return regions.filter((r) => r.kind === kind).map((r) => descriptor.describeOne(r.raster));
 }
 
 /** A random mild re-encode for a query copy. */

@@ -137,7 +137,8 @@ export function vectorLiteral(v: Float32Array): string {
  */
 const VARIANT_COLUMNS = ['e0', 'e1', 'e2', 'e3', 'e4'] as const;
 
-function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
+/** The `frames` column of a stored region variant (the search benchmark's exact search reads it too). */
+export function variantColumn(variant: number): (typeof VARIANT_COLUMNS)[number] {
   const c = VARIANT_COLUMNS[variant];
   if (c === undefined) throw new RangeError(`no stored region variant ${variant} (stored: 0 … ${VARIANT_COLUMNS.length - 1})`);
   return c;
@@ -202,9 +203,11 @@ export class FrameStore {
     }
     this.dims = dimensions;
     for (const [variant, name] of FrameStore.annIndexNames.entries()) {
+      // The stored windows' graphs (variants 2–4) have a degree of their own (see `AnnSettings.windowM`).
+      const m = variant < 2 ? this.ann.m : this.ann.windowM;
       await this.sql.exec(
         `CREATE INDEX IF NOT EXISTS ${name} ON frames
-           USING hnsw (${this.vecExpr(variant)} halfvec_l2_ops) WITH (m = ${this.ann.m}, ef_construction = ${this.ann.efConstruction})
+           USING hnsw (${this.vecExpr(variant)} halfvec_l2_ops) WITH (m = ${m}, ef_construction = ${this.ann.efConstruction})
            WHERE ${this.nonZero(variant)}`,
       );
     }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { resolveFfmpegPaths } from '../../src/index.js';
+import { DEFAULT_ANN } from '../../src/db/frame-store.js';
 import { runIngestBench } from '../../bench/ingest/run-ingest-bench.js';
 import type { IngestBenchReport } from '../../bench/ingest/run-ingest-bench.js';
 import { runSearchBench } from '../../bench/search/run-search-bench.js';
@@ -111,7 +112,51 @@ describe('performance benchmarks, quick mode', () => {
     expect(report.distribution.syntheticRandomPairs).toHaveLength(report.distribution.percentiles.length);
     expect(report.targets.some((t) => t.measure.startsWith('storage per frame'))).toBe(true);
     expect(lines.join('\n')).toContain('Recall@');
+    // Without --stored-windows the report has no windows part.
+    expect(report.windows).toBeUndefined();
+    expect(report.settings.storedWindows).toBeUndefined();
     const written = JSON.parse(await readFile(json, 'utf8')) as SearchBenchReport;
     expect(written.settings.frames).toBe(2000);
+  }, 300_000);
+
+  it('search bench with stored windows reports their bytes, the window queries and their recall, at the default window degree and at m 8', async () => {
+    const lines: string[] = [];
+    const report: SearchBenchReport = await runSearchBench({
+      frames: 600,
+      quick: true,
+      db: 'memory://',
+      sources: [clip],
+      cacheDir: join(dir, 'cache'),
+      e2e: false,
+      storedWindows: true,
+      windowM: [8],
+      log: (s) => lines.push(s),
+    });
+    const w = report.windows!;
+    expect(report.settings.storedWindows).toBe(true);
+    // Strips on three frames in four (two on two of them, one on the third) and a quadrant on every frame.
+    expect(w.vectorsPerFrame).toBeGreaterThan(2);
+    expect(w.vectorsPerFrame).toBeLessThanOrEqual(3);
+    expect(report.settings.vectors).toBe(2 * 600 + w.vectors);
+    expect(w.heapBytes).toBeGreaterThan(w.heapWithoutWindowsBytes);
+    expect(report.storage.relations.map((r) => r.name)).toEqual(expect.arrayContaining(['frames_e2_l2', 'frames_e3_l2', 'frames_e4_l2']));
+    expect(w.points.map((p) => p.m)).toEqual([DEFAULT_ANN.windowM, 8]);
+    for (const p of w.points) {
+      expect(p.columns.map((c) => c.column)).toEqual(['e2', 'e3', 'e4']);
+      for (const c of p.columns) {
+        expect(c.vectors).toBeGreaterThan(0);
+        expect(isPositiveFinite(c.graphBytesPerVector)).toBe(true);
+        expect(c.recall).toBeGreaterThanOrEqual(0);
+        expect(c.recall).toBeLessThanOrEqual(1);
+        expect(Number.isFinite(c.floorShift)).toBe(true);
+      }
+      // 9:16 queries compare mostly strips, 16:9 ones mostly quadrants (the engine's geometry
+      // on the content rectangle border detection leaves).
+      const shape = (name: string) => p.latency.find((l) => l.shape === name)!;
+      expect(shape('9:16 vertical').stripVectorsPerQuery).toBeGreaterThan(shape('9:16 vertical').quadrantVectorsPerQuery);
+      expect(shape('16:9 copy').quadrantVectorsPerQuery).toBeGreaterThan(shape('16:9 copy').stripVectorsPerQuery);
+      expect(shape('16:9 copy').totalKnnMs.n).toBeGreaterThan(0);
+    }
+    expect(lines.join('\n')).toContain('Window queries of a second-tier search');
   }, 300_000);
 });

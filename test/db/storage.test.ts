@@ -8,7 +8,7 @@ import { openDatabase } from '../../src/db/open-database.js';
 import { PGliteClient } from '../../src/db/pglite-client.js';
 import { PgClient } from '../../src/db/pg-client.js';
 import { loadMigrations, migrate } from '../../src/db/migrations.js';
-import { FrameStore } from '../../src/db/frame-store.js';
+import { DEFAULT_ANN, FrameStore } from '../../src/db/frame-store.js';
 import type { KnnHit, NewVideo, StoredFrame } from '../../src/db/frame-store.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import { Retrace } from '../../src/core/engine/retrace.js';
@@ -244,6 +244,15 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
 
   afterAll(async () => {
     await sql?.close();
+  });
+
+  it("builds the stored windows' graphs (variants 2–4) with their own degree, the whole picture's and the centre's with m", async () => {
+    const r = await sql.query<{ name: string; options: string[] }>(
+      `SELECT relname AS name, reloptions AS options FROM pg_class WHERE relname LIKE 'frames\\_e%\\_l2' ORDER BY relname`,
+    );
+    expect(r.rows.map((x) => x.name)).toEqual([...FrameStore.annIndexNames]);
+    r.rows.forEach((x, variant) => expect(x.options).toContain(`m=${variant < 2 ? DEFAULT_ANN.m : DEFAULT_ANN.windowM}`));
+    expect(DEFAULT_ANN.windowM).not.toBe(DEFAULT_ANN.m);
   });
 
   describe('migrations', () => {

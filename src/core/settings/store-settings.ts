@@ -1,7 +1,13 @@
 /** Settings of the vector index (HNSW over pgvector), with the measurements that chose them. */
 export interface AnnSettings {
-  /** HNSW graph degree. */
+  /** HNSW graph degree of the whole-picture and centre graphs (variants 0 and 1). */
   m: number;
+  /**
+   * HNSW graph degree of the stored windows' graphs (variants 2–4, filled only in an index with
+   * stored windows; see `windowRegions`). A graph keeps the degree it was built with: changing
+   * this affects graphs built later (a new index, or one whose window graphs were dropped).
+   */
+  windowM: number;
   efConstruction: number;
   /** Candidates examined per query; recall rises with it. */
   efSearch: number;
@@ -27,5 +33,14 @@ export interface AnnSettings {
  * Video queries scan with ef_search 60: at 1M frames mean recall@16 0.961 (whole picture 0.982,
  * centre 0.939), against 0.975 at 100 for about 30 % more time.
  * Image queries ask for more neighbours (k 128) and so scan with ef_search = k.
+ * The stored windows' graphs are built with m 5 so that an index with stored windows fits issue
+ * 15's 2 KB a frame. Measured at 100k frames on PostgreSQL (`bench search --stored-windows
+ * --window-m 8,6,5,4`, session 14): 2.75 window vectors a frame cost 282 B of rows (102 B a
+ * vector) plus their graphs, 358 / 309 / 283 / 268 / 260 B a vector at m 12 / 8 / 6 / 5 / 4, so
+ * frame rows + indexes came to 2288 / 2153 / 2083 / 2041 / 2020 B a frame (per-frame bytes were
+ * the same at 100k and 1M in round 3). Recall@16 of the window columns against exact search was
+ * 0.976–0.984 at m 12 and 0.929–0.958 at m 5, but every exact neighbour at or above the
+ * windows' evidence floors (1006 in the sample) was still found at m 5, not at m 4 (0.986 of
+ * the strips'); the window queries of a second tier took 207 ms (p50, 16:9 query) against 347 ms.
  */
-export const DEFAULT_ANN: AnnSettings = { m: 12, efConstruction: 128, efSearch: 60, exactScopeFrames: 2_000 };
+export const DEFAULT_ANN: AnnSettings = { m: 12, windowM: 5, efConstruction: 128, efSearch: 60, exactScopeFrames: 2_000 };
