@@ -112,7 +112,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     let dropped: JudgedSegment[] = [];
     const match = async (): Promise<RankedVideo[]> => {
       t = performance.now();
-      const { candidates, belowFloor } = await alignCandidates(ctx, plan, regions, opts, ignore);
+      const { candidates, belowFloor, fallbacks } = await alignCandidates(ctx, plan, regions, opts, ignore);
       timings.align += performance.now() - t;
       t = performance.now();
       const minSegmentScore = minScoreOf(plan, s, opts);
@@ -128,6 +128,14 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
         opts.top ? dropped : undefined,
         verified,
       );
+      // A window segment set aside for a clashing segment of the other regions is judged when
+      // verification reported nothing of that video (a look-alike chain at another rate must not
+      // hide the copy the windows found).
+      const second = fallbacks.filter((c) => !judged.get(c.videoId)?.length);
+      if (second.length) {
+        for (const [videoId, segs] of await judgeCandidates(ctx.store, query, second, minSegmentScore, !canReject, s.verify, opts.signal, undefined, verified))
+          if (segs.length) judged.set(videoId, segs);
+      }
       timings.verify += performance.now() - t;
       return rankVideos(judged, plan);
     };
@@ -148,7 +156,7 @@ export async function searchMedia(ctx: SearchContext, input: QueryInput, opts: S
     }
     if (!found.length && !plan.single && s.verify.enabled && s.loneHits.enabled) {
       t = performance.now();
-      found = rankVideos(await rescueLoneHits(ctx, plan, regions, query, verified, opts.signal), plan);
+      found = rankVideos(await rescueLoneHits(ctx, plan, regions, query, verified, ignore, opts.signal), plan);
       timings.verify += performance.now() - t;
     }
     if (!found.length && rescueStills) {
@@ -228,10 +236,13 @@ async function rescueLoneHits(
   regions: RegionSearch,
   query: Parameters<typeof judgeCandidates>[1],
   verified: VerificationMemo,
+  /** Reference frames for which this says true give no evidence (recurring segments). */
+  ignore: ((videoId: string, timeSec: number) => boolean) | undefined,
   signal?: AbortSignal,
 ): Promise<Map<string, JudgedSegment[]>> {
   const queryTimes = plan.frames.map((f) => f.timestampSec);
-  const candidates = loneHitCandidates(matchPointsByVideo(regions.hits, queryTimes), queryTimes, plan.durationSec, ctx.settings.loneHits);
+  const hits = ignore ? regions.hits.filter((h) => !ignore(h.videoId, h.timestampSec)) : regions.hits;
+  const candidates = loneHitCandidates(matchPointsByVideo(hits, queryTimes), queryTimes, plan.durationSec, ctx.settings.loneHits);
   if (!candidates.length) return new Map();
   // No temporal score and an unreachable floor: only a confirmation is kept.
   const judged = await judgeCandidates(
@@ -270,7 +281,7 @@ async function alignCandidates(
   opts: SearchOptions,
   /** Reference frames for which this says true give no evidence (recurring segments). */
   ignore?: (videoId: string, timeSec: number) => boolean,
-): Promise<{ candidates: ScoredSegment[]; belowFloor: ScoredSegment[] }> {
+): Promise<{ candidates: ScoredSegment[]; belowFloor: ScoredSegment[]; fallbacks: ScoredSegment[] }> {
   const s = ctx.settings;
   const align: AlignOptions = {
     ...s.align,
@@ -308,6 +319,8 @@ async function alignCandidates(
   const floor = Math.min(minScoreOf(plan, s, opts), s.verify.enabled ? s.verify.candidateMinScore : Infinity);
   const candidates: ScoredSegment[] = [];
   const belowFloor: ScoredSegment[] = [];
+  /** Segments over their floor set aside for a clashing one of the other kind: judged if that one is not reported. */
+  const fallbacks: ScoredSegment[] = [];
   const scale = plan.single ? s.imageEvidenceScale : s.evidenceScale;
   // Window-only segments need a confirmation, so without verification they are never candidates.
   // A window segment and another covering the same query stretch are alternatives: the one with
@@ -317,13 +330,13 @@ async function alignCandidates(
     const taken: AlignedSegment[] = [];
     for (const seg of [...segs].sort((a, b) => b.evidence - a.evidence)) {
       const score = segmentScore(seg, scale);
-      const candidate =
-        score >= (seg.windowsOnly ? windowFloor : floor) &&
-        !taken.some((t) => !!t.windowsOnly !== !!seg.windowsOnly && clashes(t, seg, s.align.maxQueryOverlap));
-      if (candidate) {
+      const overFloor = score >= (seg.windowsOnly ? windowFloor : floor);
+      const clash = taken.some((t) => !!t.windowsOnly !== !!seg.windowsOnly && clashes(t, seg, s.align.maxQueryOverlap));
+      if (overFloor && !clash) {
         taken.push(seg);
         candidates.push({ videoId, seg, score });
-      } else if (opts.top) belowFloor.push({ videoId, seg, score });
+      } else if (overFloor) fallbacks.push({ videoId, seg, score });
+      else if (opts.top) belowFloor.push({ videoId, seg, score });
     }
   }
   for (const [videoId, segs] of loose) for (const seg of segs) belowFloor.push({ videoId, seg, score: segmentScore(seg, scale) });
@@ -335,7 +348,7 @@ async function alignCandidates(
         regions.raw.filter((h) => !aligned.has(h.videoId)),
       ),
     );
-  return { candidates, belowFloor };
+  return { candidates, belowFloor, fallbacks };
 }
 
 /**
