@@ -59,13 +59,16 @@ beforeAll(async () => {
   for (const e of [withWindows, plain]) await e.index(reference);
 }, 240_000);
 
-/** The one match's first segment, confirmed by geometry and starting within 1.5 s of `refStart`. */
+/**
+ * The one match's first segment, confirmed by geometry and on the copy's line within 1.5 s (the
+ * query's moment t shows the reference's `refStart` + t).
+ */
 async function confirmedCopy(query: string, refStart: number) {
   const r = await withWindows.search(query);
   expect(r.matches).toHaveLength(1);
   const seg = r.matches[0].segments[0];
   expect(seg.verification.status).toBe('confirmed');
-  expect(Math.abs(seg.refStart - refStart)).toBeLessThan(1.5);
+  expect(Math.abs(seg.refStart - seg.queryStart - refStart)).toBeLessThan(1.5);
   return { result: r, seg };
 }
 
@@ -98,11 +101,10 @@ describe('an index with stored windows', () => {
     expect(iou(seg.transform!.refRect, { x: 0.1, y: 0, width: 0.5, height: 1 })).toBeGreaterThan(0.75);
   });
 
-  it('without stored windows the same reframes are not found at their place (the precondition of this feature)', async () => {
+  it('without stored windows the fixed reframe is not found (the precondition of this feature)', async () => {
+    // Only the fixed one: a portrait query is also searched by the bands across its middle
+    // (guessPortraitLayout), and while the panning window crosses the zoom's centre such a band
+    // can match the stored centre, partly and depending on the decoder.
     expect((await plain.search(fixed)).matches).toHaveLength(0);
-    // The band a portrait query is also searched by may match the zoom's later frames, which show
-    // the same place magnified; never the panning window's own moments (from 4 s of the reference).
-    const segs = (await plain.search(panning)).matches.flatMap((m) => m.segments);
-    expect(segs.every((seg) => Math.abs(seg.refStart - seg.queryStart - 4) > 1.5)).toBe(true);
   });
 });
