@@ -204,25 +204,11 @@ async function rescueStill(
 ): Promise<Map<string, JudgedSegment[]>> {
   const s = ctx.settings;
   const candidates = rescueCandidates(regions.raw, s.stillRescue, ctx.sampling.intervalSec, (f) => (plan.isImage ? 0 : plan.frames[f].timestampSec));
-  if (!candidates.length) return new Map();
-  // No temporal score and an unreachable floor: only a confirmation is kept.
-  const judged = await judgeCandidates(
-    ctx.store,
-    query,
-    candidates.map((c) => ({ ...c, score: 0 })),
-    Infinity,
-    false,
-    s.verify,
-    signal,
+  return confirmedOnly(ctx, query, candidates, signal, undefined, (j) =>
+    j.verification.inliers >= s.stillRescue.minInliers
+      ? { ...j, verification: { ...j.verification, reason: 'found by geometry: the descriptor alone did not single this video out' } }
+      : null,
   );
-  const out = new Map<string, JudgedSegment[]>();
-  for (const [videoId, segs] of judged) {
-    const kept = segs
-      .filter((j) => j.verification.status === 'confirmed' && j.verification.inliers >= s.stillRescue.minInliers)
-      .map((j) => ({ ...j, verification: { ...j.verification, reason: 'found by geometry: the descriptor alone did not single this video out' } }));
-    if (kept.length) out.set(videoId, kept);
-  }
-  return out;
 }
 
 /**
@@ -243,22 +229,26 @@ async function rescueLoneHits(
   const queryTimes = plan.frames.map((f) => f.timestampSec);
   const hits = ignore ? regions.hits.filter((h) => !ignore(h.videoId, h.timestampSec)) : regions.hits;
   const candidates = loneHitCandidates(matchPointsByVideo(hits, queryTimes), queryTimes, plan.durationSec, ctx.settings.loneHits);
-  if (!candidates.length) return new Map();
-  // No temporal score and an unreachable floor: only a confirmation is kept.
-  const judged = await judgeCandidates(
-    ctx.store,
-    query,
-    candidates.map((c) => ({ ...c, score: 0 })),
-    Infinity,
-    false,
-    ctx.settings.verify,
-    signal,
-    undefined,
-    verified,
-  );
+  return confirmedOnly(ctx, query, candidates, signal, verified);
+}
+
+/**
+ * Second chances (still rescue, lone hits) have no temporal score: verified against an
+ * unreachable floor, only confirmations are kept, and `keep` may refuse or relabel one.
+ */
+async function confirmedOnly(
+  ctx: SearchContext,
+  query: Parameters<typeof judgeCandidates>[1],
+  candidates: ReadonlyArray<Omit<ScoredSegment, 'score'>>,
+  signal: AbortSignal | undefined,
+  verified?: VerificationMemo,
+  keep: (j: JudgedSegment) => JudgedSegment | null = (j) => j,
+): Promise<Map<string, JudgedSegment[]>> {
   const out = new Map<string, JudgedSegment[]>();
-  for (const [videoId, segs] of judged) {
-    const kept = segs.filter((j) => j.verification.status === 'confirmed');
+  if (!candidates.length) return out;
+  const scored = candidates.map((c) => ({ ...c, score: 0 }));
+  for (const [videoId, segs] of await judgeCandidates(ctx.store, query, scored, Infinity, false, ctx.settings.verify, signal, undefined, verified)) {
+    const kept = segs.flatMap((j) => (j.verification.status === 'confirmed' ? (keep(j) ?? []) : []));
     if (kept.length) out.set(videoId, kept);
   }
   return out;
