@@ -107,7 +107,8 @@ if [ "$(psql_ -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'"
   log "creating database $DB"
   psql_ -d postgres -c "CREATE DATABASE $DB"
 fi
-vec="$(psql_ -d "$DB" -tA -c "CREATE EXTENSION IF NOT EXISTS vector" \
+# UPDATE: a data directory kept from before a newer pgvector was built records the old version.
+vec="$(psql_ -d "$DB" -tA -c "CREATE EXTENSION IF NOT EXISTS vector" -c "ALTER EXTENSION vector UPDATE" \
   -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'")" \
   || die "CREATE EXTENSION vector failed in $DB"
 log "ready: database $DB, pgvector $vec"
