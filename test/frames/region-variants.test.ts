@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BuiltinDescriptor } from '../../src/core/descriptors/builtin-descriptor.js';
 import { rotate } from '../../src/core/frames/raster.js';
 import type { Raster } from '../../src/core/frames/raster.js';
-import { queryRegions, storedRegions, STORED_VARIANT, windowRegions } from '../../src/core/frames/region-variants.js';
+import { quadrantQueryRects, queryRegions, storedRegions, STORED_VARIANT, windowRegions } from '../../src/core/frames/region-variants.js';
 import { detectContentRect } from '../../src/core/frames/border-detection.js';
 
 // A smooth, structured "scene" in display coordinates (x in [0, aspect], y in [0, 1]).
@@ -223,17 +223,40 @@ describe('queryRegions, third tier (refinement only)', () => {
 });
 
 describe('stored windows', () => {
-  it('store 7 strip positions over a 4-frame cycle (1.75 a frame) and a quadrant in each corner in turn', () => {
+  it('store 7 strip positions over a 4-frame cycle (1.75 a frame) and a quadrant at four places in turn', () => {
     const cycle = [0, 1, 2, 3].map((ordinal) => windowRegions(ASPECT, ordinal));
     const strips = cycle.flatMap((w) => w.filter((r) => r.variant !== STORED_VARIANT.quadrant));
     expect(strips).toHaveLength(7);
     // 0.32 of the height wide in display units: 0.18 of a 16:9 picture's width.
     for (const s of strips) expect(s.rect).toMatchObject({ y: 0, height: 1, width: expect.closeTo(0.18, 2) });
     expect(new Set(strips.map((s) => s.rect.x.toFixed(3))).size).toBe(7);
-    const corners = cycle.map((w) => w.find((r) => r.variant === STORED_VARIANT.quadrant)!.rect);
-    expect(new Set(corners.map((r) => `${r.x.toFixed(2)},${r.y.toFixed(2)}`)).size).toBe(4);
+    const quadrants = cycle.map((w) => w.find((r) => r.variant === STORED_VARIANT.quadrant)!.rect);
+    expect(new Set(quadrants.map((r) => `${r.x.toFixed(2)},${r.y.toFixed(2)}`)).size).toBe(4);
     // The cycle repeats with the frame's ordinal.
     expect(windowRegions(ASPECT, 5)).toEqual(cycle[1]);
+  });
+
+  it('keep the quadrant a quarter of the picture off its edges, so that an off-centre crop cutting every edge contains one', () => {
+    // A crop keeping 46 % of the picture, cut on all four sides, nearer the bottom right.
+    const crop = { x: 0.3, y: 0.3, width: 0.66, height: 0.69 };
+    const inside = (r: { x: number; y: number; width: number; height: number }) =>
+      r.x >= crop.x && r.y >= crop.y && r.x + r.width <= crop.x + crop.width && r.y + r.height <= crop.y + crop.height;
+    for (const aspect of [ASPECT, 4 / 3, 1, 9 / 16]) {
+      const quadrants = [0, 1, 2, 3].map((o) => windowRegions(aspect, o).find((r) => r.variant === STORED_VARIANT.quadrant)!.rect);
+      for (const q of quadrants) {
+        expect(q).toMatchObject({ width: 0.5, height: 0.5 });
+        expect(Math.min(q.x, q.y, 1 - q.x - q.width, 1 - q.y - q.height)).toBeGreaterThan(0.1);
+      }
+      expect(quadrants.filter(inside)).toHaveLength(1);
+    }
+  });
+
+  it('look for a quadrant of a 16:9 reference wherever it fits, and of other shapes only in queries shaped like a crop of them', () => {
+    const shapes = (aq: number) => new Set(quadrantQueryRects(aq).map((r) => r.aspect.toFixed(2)));
+    expect(shapes(16 / 9)).toEqual(new Set(['1.78', '1.33']));
+    expect(shapes(0.72)).toEqual(new Set(['1.00', '0.56']));
+    // The region shows the reference's quadrant at its shape: half its width and height.
+    for (const r of quadrantQueryRects(1)) expect((r.rect.width * 1) / r.rect.height).toBeCloseTo(r.aspect, 6);
   });
 
   it('store no strips on footage so narrow that a strip would span most of it', () => {

@@ -52,7 +52,7 @@ export function windowRegions(aspect: number, ordinal: number): Array<{ variant:
       out.push({ variant: n ? STORED_VARIANT.stripB : STORED_VARIANT.stripA, rect: { x: (i * (1 - w)) / (W.stripPositions - 1), y: 0, width: w, height: 1 } }),
     );
   }
-  const qw = Math.min(1, W.quadrantWidthAtAspect1 / aspect);
+  const qw = W.quadrantWidth;
   const [px, py] = W.quadrantPhases[phase];
   out.push({ variant: STORED_VARIANT.quadrant, rect: { x: px * (1 - qw), y: py * (1 - W.quadrantHeight), width: qw, height: W.quadrantHeight } });
   return out;
@@ -97,19 +97,30 @@ export function stripQueryRects(aq: number): Rect[] {
 }
 
 /**
- * Query regions (shares of the query's content) compared with the stored quadrants: the stored
- * quadrant at 1, 0.77 and 0.63 of the query's height, on a grid stepping 0.2 of the region's
- * size; regions larger than the query are left out.
+ * Query regions (shares of the query's content) compared with the stored quadrants: the query
+ * taken to show 1, 0.77 or 0.63 of the reference's height (`fy`), the quadrant at the reference
+ * shapes the query could be a crop of (`aspect`), on a grid stepping 0.2 of the region's size.
+ * Regions larger than the query, and those implying a crop wider than the reference or keeping
+ * most of it, are left out.
  */
-export function quadrantQueryRects(aq: number): Array<{ fy: number; rect: Rect }> {
+export function quadrantQueryRects(aq: number): Array<{ fy: number; aspect: number; rect: Rect }> {
   const W = STORED_WINDOWS;
-  const out: Array<{ fy: number; rect: Rect }> = [];
-  for (const fy of W.quadrantQueryScales) {
-    const w = W.quadrantWidthAtAspect1 / (aq * fy);
-    const h = W.quadrantHeight / fy;
-    if (w > 1 + 1e-9 || h > 1 + 1e-9) continue;
-    for (const y of offsets(h, W.quadrantQueryStep)) for (const x of offsets(w, W.quadrantQueryStep)) out.push({ fy, rect: { x, y, width: w, height: h } });
-  }
+  const [lo, hi] = W.quadrantQueryCropRatio;
+  const out: Array<{ fy: number; aspect: number; rect: Rect }> = [];
+  W.quadrantQueryAspects.forEach((a, i) => {
+    if (i > 0 && (aq / a < lo || aq / a > hi)) return;
+    for (const fy of W.quadrantQueryScales) {
+      const h = W.quadrantHeight / fy;
+      // The stored quadrant is half the reference's width and height: of display aspect `a`.
+      const w = (a * h) / aq;
+      // The crop this region implies: `fy` of the reference's height and `fw` of its width. One
+      // wider than the reference cannot be, and one keeping most of it is found whole.
+      const fw = (aq / a) * fy;
+      if (w > 1 + 1e-9 || h > 1 + 1e-9 || fw > W.quadrantQueryMaxCropWidth || fw * fy > W.quadrantQueryMaxCropArea) continue;
+      for (const y of offsets(h, W.quadrantQueryStep))
+        for (const x of offsets(w, W.quadrantQueryStep)) out.push({ fy, aspect: a, rect: { x, y, width: w, height: h } });
+    }
+  });
   return out;
 }
 
@@ -374,8 +385,8 @@ export function queryRegions(frame: Raster, content: Rect, tier: 1 | 2 | 3, opti
     // keys name the region's place in the query.
     const r2 = (x: number) => Math.round(x * 100) / 100;
     for (const r of stripQueryRects(aspect)) add('strip', `strip ${r2(r.width)} @${r2(r.x)}`, subRect(content, r), false, STRIPS);
-    for (const { fy, rect } of quadrantQueryRects(aspect))
-      add('quadrant', `quadrant ${fy} @${r2(rect.x)},${r2(rect.y)}`, subRect(content, rect), false, QUADRANT);
+    for (const { fy, aspect: a, rect } of quadrantQueryRects(aspect))
+      add('quadrant', `quadrant ${fy} @${r2(rect.x)},${r2(rect.y)}${a === 16 / 9 ? '' : ` of ${r2(a)}`}`, subRect(content, rect), false, QUADRANT);
     // A layout's panel filled by cropping its source (a side-by-side's 8:9 half, a top-and-bottom's
     // 9:8 one) shows a full-height window of it, off-centre as often as not: strips within it.
     panels.forEach((panel, i) => {

@@ -209,7 +209,9 @@ export const MIN_PAD_FRACTION = 0.03;
  * with ≥ 2 frames above the floor, two seeds (bench/RESULTS.md, session 8):
  * - whole + centre only: 9:16 fixed .16/.13, 9:16 panning .17/.18, 1:1 .48/.44, 40–60 % corner .12/.10;
  * - + 0.18 W strips at 7 positions, two a frame over a 4-frame cycle: .79/.77, .80/.74, .93/.97;
- * - + one quadrant a frame over the cycle: 40–60 % corner .78/.78;
+ * - + one quadrant a frame over the cycle: 40–60 % corner .78/.78 (then a 16:9-shaped window in
+ *   the corners; since session 15 a true quarter of the picture, off the edges: see
+ *   `quadrantPhases`);
  * - every strip and quadrant on every frame (the ceiling, 11 vectors a frame): .86/.80, .91/.90.
  * Narrow strips beat storing the 9:16 window itself: the descriptor tolerates a shift of 4 % of a
  * region's width (median similarity .988 for a strip) but not 8 % (.962, 10th percentile .86), so a
@@ -224,15 +226,29 @@ export const STORED_WINDOWS = {
   stripPositions: 7,
   /** Strip positions stored by phase: 1.75 strips a frame on average. */
   stripPhases: [[0, 4], [1, 5], [2, 6], [3]] as ReadonlyArray<readonly number[]>,
-  /** Quadrant width at content aspect 1 (half of a 16:9 picture's width) and its height share. */
-  quadrantWidthAtAspect1: 0.889,
+  /**
+   * Quadrant width and height, as shares of the content's: a quarter of the picture whatever its
+   * shape. Until session 15 it was 16:9-shaped (0.889 / Ac wide): on a square or portrait
+   * reference it spanned most of the width, and no portrait crop of it could contain one.
+   */
+  quadrantWidth: 0.5,
   quadrantHeight: 0.5,
-  /** Top-left corner of the quadrant by phase, as multiples of the free space (1 − size) per axis. */
+  /**
+   * Top-left corner of the quadrant by phase, as multiples of the free space (1 − size) per axis:
+   * a quarter of the way in from each corner, not in the corners. A crop keeping 40–60 % of the
+   * picture usually cuts every edge, and a window touching an edge then lies partly outside it.
+   * Over 4000 crops drawn as the crop-heavy family draws them, the share containing a stored
+   * quadrant ≥ 95 % (and at least 0.55 of the crop's height): 0.04 in the corners, 0.75 here.
+   * Tuning corpus, crop-heavy, 24 queries (bench/RESULTS.md, session 15): 16/24 found with the
+   * corner windows, 16/24 with these places alone, 17/24 with quarter-sized ones alone, 19/24
+   * with both (and the query looking for the quadrant at the reference shapes of
+   * `quadrantQueryAspects`).
+   */
   quadrantPhases: [
-    [0, 0],
-    [1, 1],
-    [1, 0],
-    [0, 1],
+    [0.25, 0.25],
+    [0.75, 0.75],
+    [0.75, 0.25],
+    [0.25, 0.75],
   ] as ReadonlyArray<readonly [number, number]>,
   phases: 4,
   /** Query strips: offsets at most this share of the strip's width apart (a 4 % shift keeps .988). */
@@ -247,8 +263,26 @@ export const STORED_WINDOWS = {
    * them (session 13, load under 3).
    */
   stripQueryMaxAspect: 1.34,
-  /** Query quadrants: the stored quadrant at these shares of the query's height (the query shows 50 %, 65 %, 80 % of the reference's). */
+  /** Query quadrants: the query shows this share `fy` of the reference's height (the stored quadrant is 0.5 / fy of the query's). */
   quadrantQueryScales: [1, 0.77, 0.63] as readonly number[],
+  /**
+   * Query quadrants: the reference shapes (display aspects) a quadrant is looked for at. The
+   * query does not know its reference's shape; a 16:9 quadrant is always tried where it fits,
+   * the others only where the query's shape is within `quadrantQueryCropRatio` of theirs (a crop
+   * keeping 40–60 % keeps a part 0.6–1.7 times as wide, relative to its height, as the frame).
+   */
+  quadrantQueryAspects: [16 / 9, 4 / 3, 1, 9 / 16] as readonly number[],
+  quadrantQueryCropRatio: [0.6, 1.7] as readonly [number, number],
+  /**
+   * Query quadrants: no region implying a crop wider than the reference (beyond sampling slack) or
+   * keeping more than this share of its area (the whole picture and the first tier's zooms find
+   * those). A 16:9 query then tries 68 regions a frame (25 for a 16:9 reference, 43 for a 4:3
+   * one); without the two limits it tried 170, and the nearest-neighbour search of the tuning
+   * split's landscape negatives took 1.9 s against 0.85 s (medians, session 15), for the same
+   * 19 of 24 heavy crops found.
+   */
+  quadrantQueryMaxCropWidth: 1.05,
+  quadrantQueryMaxCropArea: 0.8,
   /** Query quadrants: grid step as a share of the region's size. */
   quadrantQueryStep: 0.2,
 } as const;
