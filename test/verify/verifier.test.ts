@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Raster } from '../../src/core/frames/raster.js';
 import { DEFAULT_VERIFY } from '../../src/core/engine/retrace.js';
-import { comparePair, type Affine, type PairFit } from '../../src/core/verify/local-features.js';
+import { comparePair, FeatureCache, type Affine, type PairFit } from '../../src/core/verify/local-features.js';
 import { describeGeometry, describeTransform, judgeFits, pickPairs } from '../../src/core/verify/segment-verification.js';
 import { seededRng } from '../helpers/seeded-rng.js';
 
@@ -164,6 +164,25 @@ describe('verification of frame pairs', () => {
     expect(t.queryRect.y).toBeCloseTo(194 / 568, 1);
     expect(t.queryRect.height).toBeCloseTo(180 / 568, 1);
     expect(t.refRect.width).toBeCloseTo(1, 1);
+  });
+
+  it('gives the same fits with a feature cache as without, and a pair compared again costs nothing', async () => {
+    const ref = scene(7);
+    const query = cut(ref, CENTRE_70, 320, 180, true);
+    const other = cut(scene(8), WHOLE, 320, 180);
+    const whole = cut(ref, WHOLE, 320, 180);
+    const cache = new FeatureCache();
+    try {
+      for (const r of [whole, other]) {
+        const plain = await comparePair(query, r, S);
+        const cached = await comparePair(query, r, S, false, cache);
+        expect(cached).toEqual(plain);
+        // The same pair again comes from the cache: the very same fit.
+        expect(await comparePair(query, r, S, false, cache)).toBe(cached);
+      }
+    } finally {
+      cache.dispose();
+    }
   });
 
   it('compares again with a larger keypoint budget when captions use up the first', async () => {

@@ -123,6 +123,49 @@ function features(cv: Cv, r: Raster, mirror: boolean, s: VerifySettings): Featur
   return { points, descriptors, count, delete: () => descriptors.delete() };
 }
 
+/**
+ * Keypoints and fits kept for the span of one verification: a query frame meets several
+ * reference frames (the instant's neighbours, other candidates), a reference frame several
+ * query frames, and a pair may be compared again (its alternatives). On a vertical reframe of
+ * the tuning split, 254 keypoint extractions covered 56 distinct frames. It holds WebAssembly
+ * memory: `dispose()` when the verification is done.
+ *
+ * @example
+ * const cache = new FeatureCache();
+ * try { await comparePair(q, r, s, false, cache); } finally { cache.dispose(); }
+ */
+export class FeatureCache {
+  private readonly features = new Map<Raster, Map<string, Features>>();
+  private readonly fits = new Map<Raster, Map<Raster, Map<string, PairFit>>>();
+
+  /** The frame's keypoints in one orientation with one budget, extracted once. */
+  featuresOf(cv: Cv, r: Raster, mirror: boolean, s: VerifySettings): Features {
+    const key = `${mirror}|${s.orbFeatures}|${s.orbPatchSize}|${s.orbFastThreshold}|${s.claheClipLimit}|${s.claheTiles}`;
+    let byKey = this.features.get(r);
+    if (!byKey) this.features.set(r, (byKey = new Map()));
+    let f = byKey.get(key);
+    if (!f) byKey.set(key, (f = features(cv, r, mirror, s)));
+    return f;
+  }
+
+  /** A pair's fit, computed once per pair, settings and orientation tried first. */
+  async fit(query: Raster, ref: Raster, key: string, compute: () => Promise<PairFit>): Promise<PairFit> {
+    let byRef = this.fits.get(query);
+    if (!byRef) this.fits.set(query, (byRef = new Map()));
+    let byKey = byRef.get(ref);
+    if (!byKey) byRef.set(ref, (byKey = new Map()));
+    let f = byKey.get(key);
+    if (!f) byKey.set(key, (f = await compute()));
+    return f;
+  }
+
+  dispose(): void {
+    for (const byKey of this.features.values()) for (const f of byKey.values()) f.delete();
+    this.features.clear();
+    this.fits.clear();
+  }
+}
+
 /** Ratio-test matches from query features to reference features, as index pairs. */
 function ratioMatches(cv: Cv, q: Features, r: Features, ratio: number): Array<[number, number]> {
   if (q.count < 2 || r.count < 2) return [];
@@ -226,98 +269,100 @@ const SATURATED_SHARE = 0.95;
  * (once one orientation fits, the other is not tried).
  * Models are returned in normalised coordinates (query 0–1 → reference 0–1), mirror included.
  */
-export async function comparePair(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst = false): Promise<PairFit> {
-  const first = await compareOnce(query, ref, s, mirroredFirst);
+export async function comparePair(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst = false, cache?: FeatureCache): Promise<PairFit> {
+  if (!cache) {
+    const own = new FeatureCache();
+    try {
+      return await comparePair(query, ref, s, mirroredFirst, own);
+    } finally {
+      own.dispose();
+    }
+  }
+  const once = (settings: VerifySettings) =>
+    cache.fit(query, ref, `${mirroredFirst}|${settings.orbFeatures}`, () => compareOnce(query, ref, settings, mirroredFirst, cache));
+  const first = await once(s);
   if (first.status === 'match' || s.orbFeaturesRetry <= s.orbFeatures) return first;
   // Captions and logos are all corners: when they used up the keypoint budget of either frame
   // and nothing fit, the picture around them went unseen. One more try with a larger budget;
   // only such pairs pay for it (matching is quadratic in the keypoints).
   if (Math.max(first.keypoints.query, first.keypoints.ref) < SATURATED_SHARE * s.orbFeatures) return first;
-  const second = await compareOnce(query, ref, { ...s, orbFeatures: s.orbFeaturesRetry }, mirroredFirst);
+  const second = await once({ ...s, orbFeatures: s.orbFeaturesRetry });
   return second.status === 'match' ? second : first;
 }
 
-async function compareOnce(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst: boolean): Promise<PairFit> {
+async function compareOnce(query: Raster, ref: Raster, s: VerifySettings, mirroredFirst: boolean, cache: FeatureCache): Promise<PairFit> {
   const { cv } = await loadOpenCv();
-  const r = features(cv, ref, false, s);
-  try {
-    const flat = (q: number) => q < s.minKeypoints || r.count < s.minKeypoints;
-    let best: PairFit | null = null;
-    let settled = false;
-    // The orientation the descriptor matched in is tried first; the other only if it fails.
-    for (const mirrored of mirroredFirst ? [true, false] : [false, true]) {
-      if (settled) break;
-      const q = features(cv, query, mirrored, s);
-      try {
-        const keypoints = { query: q.count, ref: r.count };
-        if (flat(q.count)) {
-          best ??= { status: 'flat', mirrored: false, model: null, inliers: 0, matches: 0, keypoints, queryBox: null, refBox: null };
-          continue;
-        }
-        const pairs = ratioMatches(cv, q, r, s.ratio);
-        const fit = fitAffine(cv, q, r, pairs, s);
-        const candidate: PairFit = {
-          status: 'nomatch',
-          mirrored,
-          model: null,
-          inliers: fit?.inlierIdx.length ?? 0,
-          matches: pairs.length,
-          keypoints,
-          queryBox: null,
-          refBox: null,
-        };
-        if (fit) {
-          // Pixel model → normalised model, undoing the mirror: a query x of the mirrored
-          // picture is (1 − x) of the picture as given.
-          const [a, b, c, d, e, f] = fit.model;
-          const qw = query.width,
-            qh = query.height,
-            rw = ref.width,
-            rh = ref.height;
-          let m: Affine = [(a * qw) / rw, (b * qh) / rw, c / rw, (d * qw) / rh, (e * qh) / rh, f / rh];
-          // Scale, stretch and tilt are judged on the fit as found, in pixels (frames are decoded
-          // at their display shape): in normalised coordinates a 16:9 picture inside a 9:16
-          // canvas would look stretched 3.2 times.
-          const g = decompose(fit.model);
-          if (mirrored) m = [-m[0], m[1], m[0] + m[2], -m[3], m[4], m[3] + m[5]];
-          const qIdx = fit.inlierIdx.map((i) => pairs[i][0]);
-          const rIdx = fit.inlierIdx.map((i) => pairs[i][1]);
-          let queryBox = boxOf(q.points, qIdx, qw, qh);
-          if (mirrored) queryBox = { x0: 1 - queryBox.x1, x1: 1 - queryBox.x0, y0: queryBox.y0, y1: queryBox.y1 };
-          const refBox = boxOf(r.points, rIdx, rw, rh);
-          candidate.model = m;
-          candidate.queryBox = queryBox;
-          candidate.refBox = refBox;
-          const ok =
-            fit.inlierIdx.length >= s.minInliers &&
-            fit.inlierIdx.length >= s.minInlierRatio * pairs.length &&
-            // A mirrored picture is handled by flipping the query; a fit that mirrors on its own is chance.
-            g.det > 0 &&
-            g.scale >= s.minScale &&
-            g.scale <= s.maxScale &&
-            g.anisotropy <= s.maxAnisotropy &&
-            plausibleRotation(g.rotationDeg, s.maxTiltDeg);
-          // Inliers bunched in a small area may be a repeated texture, or the only detail there
-          // is (a plane in an empty sky, one line of text on a terminal): such a fit neither
-          // confirms nor contradicts, so the pair abstains.
-          if (ok) {
-            candidate.status = Math.max(boxArea(queryBox), boxArea(refBox)) >= s.minInlierArea ? 'match' : 'flat';
-            // A plausible fit in this orientation: the other one cannot say more.
-            settled = true;
-          }
-        }
-        // Too few correspondences to test any model (a caption over sky against the sky, a
-        // dark frame): the pair cannot say no, so it abstains like a flat one.
-        if (pairs.length < s.minInliers) candidate.status = 'flat';
-        if (settled || !best || rank(candidate) > rank(best)) best = candidate;
-      } finally {
-        q.delete();
+  const r = cache.featuresOf(cv, ref, false, s);
+  const flat = (q: number) => q < s.minKeypoints || r.count < s.minKeypoints;
+  let best: PairFit | null = null;
+  let settled = false;
+  // The orientation the descriptor matched in is tried first; the other only if it fails.
+  for (const mirrored of mirroredFirst ? [true, false] : [false, true]) {
+    if (settled) break;
+    const q = cache.featuresOf(cv, query, mirrored, s);
+    const keypoints = { query: q.count, ref: r.count };
+    if (flat(q.count)) {
+      best ??= { status: 'flat', mirrored: false, model: null, inliers: 0, matches: 0, keypoints, queryBox: null, refBox: null };
+      continue;
+    }
+    const pairs = ratioMatches(cv, q, r, s.ratio);
+    const fit = fitAffine(cv, q, r, pairs, s);
+    const candidate: PairFit = {
+      status: 'nomatch',
+      mirrored,
+      model: null,
+      inliers: fit?.inlierIdx.length ?? 0,
+      matches: pairs.length,
+      keypoints,
+      queryBox: null,
+      refBox: null,
+    };
+    if (fit) {
+      // Pixel model → normalised model, undoing the mirror: a query x of the mirrored
+      // picture is (1 − x) of the picture as given.
+      const [a, b, c, d, e, f] = fit.model;
+      const qw = query.width,
+        qh = query.height,
+        rw = ref.width,
+        rh = ref.height;
+      let m: Affine = [(a * qw) / rw, (b * qh) / rw, c / rw, (d * qw) / rh, (e * qh) / rh, f / rh];
+      // Scale, stretch and tilt are judged on the fit as found, in pixels (frames are decoded
+      // at their display shape): in normalised coordinates a 16:9 picture inside a 9:16
+      // canvas would look stretched 3.2 times.
+      const g = decompose(fit.model);
+      if (mirrored) m = [-m[0], m[1], m[0] + m[2], -m[3], m[4], m[3] + m[5]];
+      const qIdx = fit.inlierIdx.map((i) => pairs[i][0]);
+      const rIdx = fit.inlierIdx.map((i) => pairs[i][1]);
+      let queryBox = boxOf(q.points, qIdx, qw, qh);
+      if (mirrored) queryBox = { x0: 1 - queryBox.x1, x1: 1 - queryBox.x0, y0: queryBox.y0, y1: queryBox.y1 };
+      const refBox = boxOf(r.points, rIdx, rw, rh);
+      candidate.model = m;
+      candidate.queryBox = queryBox;
+      candidate.refBox = refBox;
+      const ok =
+        fit.inlierIdx.length >= s.minInliers &&
+        fit.inlierIdx.length >= s.minInlierRatio * pairs.length &&
+        // A mirrored picture is handled by flipping the query; a fit that mirrors on its own is chance.
+        g.det > 0 &&
+        g.scale >= s.minScale &&
+        g.scale <= s.maxScale &&
+        g.anisotropy <= s.maxAnisotropy &&
+        plausibleRotation(g.rotationDeg, s.maxTiltDeg);
+      // Inliers bunched in a small area may be a repeated texture, or the only detail there
+      // is (a plane in an empty sky, one line of text on a terminal): such a fit neither
+      // confirms nor contradicts, so the pair abstains.
+      if (ok) {
+        candidate.status = Math.max(boxArea(queryBox), boxArea(refBox)) >= s.minInlierArea ? 'match' : 'flat';
+        // A plausible fit in this orientation: the other one cannot say more.
+        settled = true;
       }
     }
-    return best!;
-  } finally {
-    r.delete();
+    // Too few correspondences to test any model (a caption over sky against the sky, a
+    // dark frame): the pair cannot say no, so it abstains like a flat one.
+    if (pairs.length < s.minInliers) candidate.status = 'flat';
+    if (settled || !best || rank(candidate) > rank(best)) best = candidate;
   }
+  return best!;
 }
 
 function rank(p: PairFit): number {

@@ -8,6 +8,7 @@
 import type { NormRect, Raster } from '../frames/raster.js';
 import type { Affine, Box, PairFit } from './local-features.js';
 import { applyAffine, comparePair, decompose, invertAffine } from './local-features.js';
+import type { FeatureCache } from './local-features.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
 import { ALT_REF_MIN_GAP_SEC, IN_PLACE_TOLERANCE } from '../settings/verify-settings.js';
 import { refAtLine } from './time-lines.js';
@@ -308,6 +309,8 @@ export async function verifyFramePairs(
   mirroredFirst = false,
   earlier: readonly PairFit[] = [],
   oneMoment = false,
+  /** Keypoints and fits already computed in this verification (see `FeatureCache`). */
+  cache?: FeatureCache,
 ): Promise<{ verdict: SegmentVerdict; fits: PairFit[] }> {
   const fits: PairFit[] = [...earlier];
   const confirmed = () => judgeFits(fits, s, oneMoment).status === 'confirmed' && (oneMoment || fits.length >= 2);
@@ -317,7 +320,7 @@ export async function verifyFramePairs(
     let best: PairFit | null = null;
     let compared = 0;
     for (const ref of f.refs) {
-      const fit = { ...(await comparePair(f.query, ref, s, mirroredFirst)), ...(f.at !== undefined ? { at: f.at } : {}) };
+      const fit = { ...(await comparePair(f.query, ref, s, mirroredFirst, cache)), ...(f.at !== undefined ? { at: f.at } : {}) };
       compared++;
       if (!best || pairRank(fit) > pairRank(best)) best = fit;
       if (best.status === 'match') break;
@@ -330,7 +333,7 @@ export async function verifyFramePairs(
     for (const p of partial) {
       const more: PairFit[] = [];
       for (const ref of p.frame.refs.slice(p.compared)) {
-        const fit = await comparePair(p.frame.query, ref, s, mirroredFirst);
+        const fit = await comparePair(p.frame.query, ref, s, mirroredFirst, cache);
         if (fit.status === 'match') more.push({ ...fit, ...(p.frame.at !== undefined ? { at: p.frame.at } : {}) });
       }
       if (more.length) fits[p.at] = { ...fits[p.at], alternatives: [...(fits[p.at].alternatives ?? []), ...more] };

@@ -9,6 +9,7 @@ import { crop } from '../frames/raster.js';
 import { grabLumaFrames } from '../media/frame-grab.js';
 import { AbortedError, RetraceError } from '../errors/retrace-error.js';
 import type { Affine, PairFit } from './local-features.js';
+import { FeatureCache } from './local-features.js';
 import type { NormRect, SegmentVerdict, TimeLine, VerifyPair } from './segment-verification.js';
 import { judgeFits, pickPairs, verifyFramePairs } from './segment-verification.js';
 import type { VerifySettings } from '../settings/verify-settings.js';
@@ -88,32 +89,37 @@ export async function verifySegments(
   // A still, or a clip searched by one frame: every pair shows the same query moment.
   const oneMoment = pairs.map((p) => new Set(p.map((x) => x.queryTime)).size === 1);
   const unavailable = new Map<number, string>();
-  for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
-    const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s, oneMoment[i]));
-    if (!todo.length) break;
-    const frames = await decodeRound(
-      query,
-      todo.map((i) => ({
-        ref: candidates[i].ref,
-        pairs: round[i],
-        window: candidates[i].queryWindow,
-        speed: candidates[i].line?.speed ?? 1,
-        otherLine: candidates[i].otherLine,
-        refScale: candidates[i].refScale,
-      })),
-      s,
-      signal,
-    );
-    for (const [k, i] of todo.entries()) {
-      const got = frames[k];
-      if (typeof got === 'string') {
-        unavailable.set(i, got);
-        continue;
+  const cache = new FeatureCache();
+  try {
+    for (const round of [pairs.map((p) => p.slice(0, 2)), pairs.map((p) => p.slice(2))]) {
+      const todo = candidates.map((_, i) => i).filter((i) => round[i].length && !unavailable.has(i) && !settled(fits[i], s, oneMoment[i]));
+      if (!todo.length) break;
+      const frames = await decodeRound(
+        query,
+        todo.map((i) => ({
+          ref: candidates[i].ref,
+          pairs: round[i],
+          window: candidates[i].queryWindow,
+          speed: candidates[i].line?.speed ?? 1,
+          otherLine: candidates[i].otherLine,
+          refScale: candidates[i].refScale,
+        })),
+        s,
+        signal,
+      );
+      for (const [k, i] of todo.entries()) {
+        const got = frames[k];
+        if (typeof got === 'string') {
+          unavailable.set(i, got);
+          continue;
+        }
+        for (const g of got) if (g.other) linePairs[i].push({ query: g.query, line: g.refs[0], other: g.other });
+        const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i], oneMoment[i], cache);
+        fits[i] = more;
       }
-      for (const g of got) if (g.other) linePairs[i].push({ query: g.query, line: g.refs[0], other: g.other });
-      const { fits: more } = await verifyFramePairs(got, s, candidates[i].mirroredHint ?? false, fits[i], oneMoment[i]);
-      fits[i] = more;
     }
+  } finally {
+    cache.dispose();
   }
   const timeMs = Math.round((performance.now() - t0) / Math.max(1, candidates.length));
   return candidates.map((c, i) => {
