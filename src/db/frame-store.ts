@@ -157,6 +157,29 @@ interface KnnRow {
 }
 
 /**
+ * pgvector's errors for an HNSW graph that links an element VACUUM has removed: an insert and a
+ * vacuum that raced (pgvector before 0.8.3 read the zeroed vector, "different halfvec dimensions
+ * 51 and 0"; later versions refuse, "cannot load deleted element"). CI met both after an ingest
+ * was killed mid-batch while its abandoned rows were deleted and vacuumed.
+ */
+export function isDamagedGraphError(e: unknown): boolean {
+  const m = e instanceof Error ? e.message : String(e);
+  return /cannot load deleted element|different (half)?vec(tor)? dimensions \d+ and 0\b/.test(m);
+}
+
+const warnedGraphs = new Set<number>();
+
+/** Once per variant and process: search goes on by exact distance, slower, until the index is rebuilt. */
+function warnDamagedGraph(variant: number): void {
+  if (warnedGraphs.has(variant)) return;
+  warnedGraphs.add(variant);
+  process.emitWarning(
+    `the HNSW index of stored variant ${variant} links a removed element (pgvector insert/vacuum race); searching by exact distance instead. Rebuild it: REINDEX INDEX ${FrameStore.annIndexNames[variant]}`,
+    { code: 'RETRACE_DAMAGED_ANN_INDEX' },
+  );
+}
+
+/**
  * All SQL of retrace, written once against the SqlClient seam so that PGlite and a PostgreSQL
  * server run exactly the same statements.
  */
@@ -489,12 +512,15 @@ export class FrameStore {
     const excluded = pgArray(exclude);
     const D = this.dims;
     const col = this.vecExpr(variant);
-    const rows = await this.sql.transaction(async (tx) => {
-      if (scope && scope.frames <= this.ann.exactScopeFrames) {
-        // A small scope is compared exhaustively: its frames are read once (BRIN on video_id) and
-        // every query vector ranks all of them. Exact, so no allowed frame can be missed.
-        const r = await tx.query<KnnRow>(
-          `WITH scoped AS MATERIALIZED (
+    const scan = (exact: boolean) =>
+      this.sql.transaction(async (tx) => {
+        // A damaged graph (see `isDamagedGraphError`) is bypassed: the planner then sorts by exact distance.
+        if (exact) await tx.query(`SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
+        if (scope && scope.frames <= this.ann.exactScopeFrames) {
+          // A small scope is compared exhaustively: its frames are read once (BRIN on video_id) and
+          // every query vector ranks all of them. Exact, so no allowed frame can be missed.
+          const r = await tx.query<KnnRow>(
+            `WITH scoped AS MATERIALIZED (
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} AS v
                FROM frames f
               WHERE f.video_id = ANY($3::uuid[]) AND f.video_id <> ALL($4::uuid[]) AND ${this.nonZero(variant, 'f.')}
@@ -507,22 +533,22 @@ export class FrameStore {
                 ORDER BY s.v <-> q.v::halfvec(${D})
                 LIMIT $2
              ) h`,
-          [pgArray(queries.map(vectorLiteral)), k, pgArray(scope.videoIds), excluded],
+            [pgArray(queries.map(vectorLiteral)), k, pgArray(scope.videoIds), excluded],
+          );
+          return r.rows;
+        }
+        // A large scope filters inside the HNSW scan; the iterative scan goes on until k allowed
+        // rows are found, and may read about k / (allowed share) tuples, so its cap is raised to
+        // that (four times over) rather than pgvector's 20 000.
+        const maxScan = scope
+          ? Math.min(MAX_SCAN_TUPLES_CAP, Math.max(20_000, Math.ceil((4 * k * (await this.frameTotal(tx))) / Math.max(1, scope.frames))))
+          : 20_000;
+        await tx.query(
+          `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', $2, true)`,
+          [String(Math.max(efSearch, k)), String(maxScan)],
         );
-        return r.rows;
-      }
-      // A large scope filters inside the HNSW scan; the iterative scan goes on until k allowed
-      // rows are found, and may read about k / (allowed share) tuples, so its cap is raised to
-      // that (four times over) rather than pgvector's 20 000.
-      const maxScan = scope
-        ? Math.min(MAX_SCAN_TUPLES_CAP, Math.max(20_000, Math.ceil((4 * k * (await this.frameTotal(tx))) / Math.max(1, scope.frames))))
-        : 20_000;
-      await tx.query(
-        `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', $2, true)`,
-        [String(Math.max(efSearch, k)), String(maxScan)],
-      );
-      const r = await tx.query<KnnRow>(
-        `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
+        const r = await tx.query<KnnRow>(
+          `SELECT q.i::int AS qi, h.id::text AS frame_id, h.video_id, h.timestamp_sec AS ts, h.quality, h.dist
            FROM unnest($1::halfvec[]) WITH ORDINALITY AS q(v, i)
            CROSS JOIN LATERAL (
              SELECT f.id, f.video_id, f.timestamp_sec, f.quality, ${col} <=> q.v::halfvec(${D}) AS dist
@@ -533,10 +559,18 @@ export class FrameStore {
               ORDER BY ${col} <-> q.v::halfvec(${D})
               LIMIT $2
            ) h`,
-        [pgArray(queries.map(vectorLiteral)), k, excluded, ...(scope ? [pgArray(scope.videoIds)] : [])],
-      );
-      return r.rows;
-    });
+          [pgArray(queries.map(vectorLiteral)), k, excluded, ...(scope ? [pgArray(scope.videoIds)] : [])],
+        );
+        return r.rows;
+      });
+    let rows: KnnRow[];
+    try {
+      rows = await scan(false);
+    } catch (e) {
+      if (!isDamagedGraphError(e)) throw e;
+      warnDamagedGraph(variant);
+      rows = await scan(true);
+    }
     return rows.map((r) => ({
       query: r.qi - 1,
       videoId: r.video_id,
