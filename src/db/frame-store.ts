@@ -327,19 +327,39 @@ export class FrameStore {
     // arrays of nulls for them.
     const used = VARIANT_COLUMNS.map((_, v) => v).filter((v) => v < 2 || cols[v].some((x) => x !== null));
     // Touching the video is the ingest's heartbeat (see `discardAbandonedIngests`).
-    await this.sql.query(
-      `WITH beat AS (UPDATE videos SET updated_at = now() WHERE id = $1::uuid AND status <> 'ready')
+    const insert = () =>
+      this.sql.query(
+        `WITH beat AS (UPDATE videos SET updated_at = now() WHERE id = $1::uuid AND status <> 'ready')
        INSERT INTO frames (video_id, frame_number, timestamp_sec, is_keyframe, quality, ${used.map((v) => VARIANT_COLUMNS[v]).join(', ')})
        SELECT $1::uuid, * FROM unnest($2::int[], $3::float8[], $4::bool[], $5::real[], ${used.map((_, i) => `$${i + 6}::halfvec[]`).join(', ')})`,
-      [
-        videoId,
-        pgArray(frames.map((f) => f.frameNumber)),
-        pgArray(frames.map((f) => f.timestampSec)),
-        pgArray(frames.map((f) => f.isKeyframe)),
-        pgArray(frames.map((f) => f.quality)),
-        ...used.map((v) => pgArray(cols[v])),
-      ],
-    );
+        [
+          videoId,
+          pgArray(frames.map((f) => f.frameNumber)),
+          pgArray(frames.map((f) => f.timestampSec)),
+          pgArray(frames.map((f) => f.isKeyframe)),
+          pgArray(frames.map((f) => f.quality)),
+          ...used.map((v) => pgArray(cols[v])),
+        ],
+      );
+    try {
+      await insert();
+    } catch (e) {
+      // An insert walks the graph too: a damaged one (see `isDamagedGraphError`) is rebuilt, once.
+      if (!isDamagedGraphError(e)) throw e;
+      await this.rebuildAnnIndexes();
+      await insert();
+    }
+  }
+
+  /**
+   * Rebuild the ANN indexes from the table (REINDEX): the cure for a graph that links a removed
+   * element. It takes as long as building them (15 min for five graphs at 1M frames).
+   */
+  async rebuildAnnIndexes(): Promise<void> {
+    for (const name of FrameStore.annIndexNames) {
+      process.emitWarning(`rebuilding ANN index ${name}: it links a removed element (pgvector insert/vacuum race)`, { code: 'RETRACE_DAMAGED_ANN_INDEX' });
+      await this.sql.exec(`REINDEX INDEX ${name}`);
+    }
   }
 
   /** Make an ingested video searchable, atomically. */

@@ -255,6 +255,16 @@ describe(`storage on ${TEST_DB_KIND}`, () => {
     expect(DEFAULT_ANN.windowM).not.toBe(DEFAULT_ANN.m);
   });
 
+  it('rebuilds its ANN indexes in place (the cure for a damaged graph), and search finds the same frames after', async () => {
+    const whole = randomVectors(12, 41);
+    const id = await addReadyVideo(store, whole);
+    const before = bySimilarity(await store.knn([whole[5]], 0, 3)).filter((h) => h.videoId === id);
+    await store.rebuildAnnIndexes();
+    const after = bySimilarity(await store.knn([whole[5]], 0, 3)).filter((h) => h.videoId === id);
+    expect(after.map((h) => h.timestampSec)).toEqual(before.map((h) => h.timestampSec));
+    expect(after[0].timestampSec).toBe(5);
+  });
+
   describe('migrations', () => {
     it('are applied at open and each recorded once in schema_migrations', async () => {
       const files = loadMigrations();
