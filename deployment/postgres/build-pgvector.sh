@@ -12,7 +12,9 @@
 # mid-batch (the dead client's backend still inserting while the abandoned rows were deleted
 # and vacuumed). 0.8.7 is the source in forky, but Debian's pool no longer serves it here;
 # 0.8.6's tarball is byte-identical to upstream's tag v0.8.6 (8ee86c9). PGlite's pgvector is
-# 0.8.7, so both databases run the same 0.8 series with the vacuum fixes.
+# 0.8.7, so both databases run the same 0.8 series with the vacuum fixes. 0.8.6 still lost the
+# race once in CI, as "cannot load deleted element": retrace then searches by exact distance and
+# rebuilds the ANN indexes before its next insert (src/db/frame-store.ts, isDamagedGraphError).
 #
 # Idempotent: exits 0 immediately if pgvector >= 0.8.4 is already in PG15's extension dir; an
 # older one is rebuilt. Databases created under the older version keep working; run
